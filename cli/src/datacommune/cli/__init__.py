@@ -1,0 +1,1 @@
+"""The ``datacommune`` command: run the platform, register organizations, publish, validate."""

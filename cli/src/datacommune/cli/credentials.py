@@ -1,0 +1,93 @@
+"""Tokens kept under ``./var`` on a local platform, so commands need no extra flag there."""
+
+import json
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from datacommune.cli import up
+
+
+def admin_token_path(var: Path) -> Path:
+    return var / "admin.token"
+
+
+def ensure_admin_token(var: Path) -> str:
+    """The local administrator's token, made on first start and readable only by its owner."""
+    path = admin_token_path(var)
+    if path.exists():
+        return path.read_text().strip()
+    var.mkdir(parents=True, exist_ok=True)
+    token = "dcadmin_" + secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(token + "\n")
+    return token
+
+
+def _save(var: Path, created: dict[str, Any]) -> None:
+    folder = var / "credentials"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{created['slug']}.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(created, out, ensure_ascii=False, indent=2)
+
+
+def fail(message: str) -> None:
+    print(message, file=sys.stderr)
+    sys.exit(2)
+
+
+def create_organization(
+    *, var: Path, url: str | None, admin_token: str | None, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Register an organization on the catalog; on a local platform, keep its token."""
+    token = admin_token or os.environ.get("DATACOMMUNE_ADMIN_TOKEN")
+    if token is None:
+        path = admin_token_path(var)
+        if not path.exists():
+            fail(
+                f"Jeton administrateur introuvable ({path}). Lancez « make run » d'abord, ou "
+                "passez --url et --admin-token pour une plateforme distante.\n"
+                f"Admin token not found ({path}): run 'make run' first, or pass --url and "
+                "--admin-token for a remote platform."
+            )
+        token = path.read_text().strip()
+    base = url or os.environ.get("DATACOMMUNE_CATALOG_URL") or up.urls()["catalog"]
+    response = httpx.post(
+        f"{base}/api/v1/organizations",
+        json={k: v for k, v in body.items() if v is not None},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    if response.status_code != 201:
+        problem = response.json()
+        fail(f"{problem.get('title')} : {problem.get('detail')}")
+    created: dict[str, Any] = response.json()
+    if url is None:
+        _save(var, created)
+    return created
+
+
+def organization_token(*, var: Path, org: str | None, token: str | None) -> str:
+    """The token to publish with: given, in the environment, or saved under ``var``."""
+    token = token or os.environ.get("DATACOMMUNE_TOKEN")
+    if token:
+        return token
+    folder = var / "credentials"
+    saved = sorted(folder.glob("*.json")) if folder.exists() else []
+    if org:
+        saved = [p for p in saved if p.stem == org]
+    if len(saved) != 1:
+        names = ", ".join(p.stem for p in saved) or "aucune"
+        fail(
+            "Précisez l'organisation avec --org (jetons connus : "
+            f"{names}) ou donnez --token / DATACOMMUNE_TOKEN.\n"
+            "Name the organization with --org, or give --token / DATACOMMUNE_TOKEN."
+        )
+    return str(json.loads(saved[0].read_text())["token"])

@@ -1,0 +1,103 @@
+"""``datacommune``: the command a commune, an administrator or a developer types.
+
+datacommune up                         # the whole platform on embedded defaults
+datacommune org create --slug roques --name "Roques" --kind commune
+datacommune publish FILE --dataset SLUG [--schema ID] [--title …]
+datacommune validate FILE [--schema ID|PATH] [--json]
+"""
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from datacommune.cli import credentials, offline, publish, up
+
+
+def _add_remote(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--var",
+        type=Path,
+        default=Path(os.environ.get("DATACOMMUNE_VAR", "var")),
+        help="dossier d'état local / local state folder (défaut ./var)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="datacommune", description="Publier ensemble les données ouvertes des collectivités."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p_up = commands.add_parser("up", help="démarrer toute la plateforme / start the platform")
+    _add_remote(p_up)
+    p_up.add_argument("--no-demo", action="store_true", help="sans organisation de démonstration")
+
+    p_org = commands.add_parser("org", help="organisations")
+    org_commands = p_org.add_subparsers(dest="org_command", required=True)
+    p_create = org_commands.add_parser("create", help="inscrire une organisation")
+    _add_remote(p_create)
+    p_create.add_argument("--slug", required=True)
+    p_create.add_argument("--name", required=True)
+    p_create.add_argument("--kind", default="commune")
+    p_create.add_argument("--siren")
+    p_create.add_argument("--insee")
+    p_create.add_argument("--url", help="catalogue distant / remote catalog URL")
+    p_create.add_argument("--admin-token", help="jeton administrateur (sinon ./var)")
+
+    p_pub = commands.add_parser("publish", help="publier un fichier / publish a file")
+    _add_remote(p_pub)
+    p_pub.add_argument("file", type=Path)
+    p_pub.add_argument("--dataset", required=True)
+    p_pub.add_argument("--schema")
+    p_pub.add_argument("--title")
+    p_pub.add_argument("--org", help="organisation dont le jeton est dans ./var")
+    p_pub.add_argument("--token", help="jeton de l'organisation (ou DATACOMMUNE_TOKEN)")
+    p_pub.add_argument("--url", help="ingest distant / remote ingest URL")
+    p_pub.add_argument("--timeout", type=float, default=300)
+
+    p_val = commands.add_parser("validate", help="vérifier hors ligne / check offline")
+    p_val.add_argument("file", type=Path)
+    p_val.add_argument("--schema", help="id (scdl-subventions) ou chemin d'un schema.json")
+    p_val.add_argument("--json", action="store_true", help="le rapport complet en JSON")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.command == "up":
+        sys.exit(up.run(var=args.var, demo=not args.no_demo))
+    if args.command == "org":
+        created = credentials.create_organization(
+            var=args.var,
+            url=args.url,
+            admin_token=args.admin_token,
+            body={
+                "slug": args.slug,
+                "name": args.name,
+                "kind": args.kind,
+                "siren": args.siren,
+                "insee_code": args.insee,
+            },
+        )
+        print(json.dumps(created, ensure_ascii=False, indent=2))
+        return
+    if args.command == "publish":
+        sys.exit(
+            publish.run(
+                args.file,
+                dataset=args.dataset,
+                schema=args.schema,
+                title=args.title,
+                token=credentials.organization_token(var=args.var, org=args.org, token=args.token),
+                url=args.url or os.environ.get("DATACOMMUNE_INGEST_URL") or up.urls()["ingest"],
+                timeout=args.timeout,
+            )
+        )
+    if args.command == "validate":
+        sys.exit(offline.run(args.file, schema=args.schema, as_json=args.json))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""``datacommune validate``: check a file on this machine, no service needed."""
+
+import json
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from datacommune.validate import reports
+from datacommune.validate.registry import BUILTIN, Registry, SchemaEntry, load_entry
+
+
+def _schema(ref: str | None) -> tuple[SchemaEntry | None, str | None]:
+    if ref is None:
+        return None, None
+    path = Path(ref)
+    if path.suffix == ".json" and path.is_file():
+        return load_entry(path.parent.name or "schema", json.loads(path.read_text("utf-8"))), None
+    return Registry.from_dirs([BUILTIN]).get(ref), ref
+
+
+def run(path: Path, *, schema: str | None, as_json: bool) -> int:
+    """Exit code 0 if the file could be published, 1 if not, 2 if it cannot be read."""
+    if not path.is_file():
+        print(f"Fichier introuvable / file not found: {path}", file=sys.stderr)
+        return 2
+    entry, ref = _schema(schema)
+    # frictionless reads relative paths only; a private copy also keeps odd names harmless.
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / f"file{path.suffix.lower() or '.csv'}"
+        shutil.copyfile(path, copy)
+        report = reports.check(copy, schema=entry, schema_ref=ref)
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+    else:
+        print(report["message"]["fr"])
+        for issue in report["issues"][:50]:
+            where = f"ligne {issue['row']}" if issue.get("row") else "en-tête"
+            column = f", colonne « {issue['field']} »" if issue.get("field") else ""
+            print(f"  - {issue['title']} ({where}{column}) : {issue['message']}")
+    return 0 if report["publishable"] else 1

@@ -1,0 +1,208 @@
+"""Start and stop the whole platform as real processes: nats-server, then the four services.
+
+``datacommune up`` runs it on embedded defaults; the end-to-end tests run it on the same code
+with PostgreSQL and an S3 server swapped in by environment variables only.
+"""
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+SERVICES = ("ingest", "validate", "catalog", "events")
+DEFAULT_PORTS = {"ingest": 8081, "validate": 8082, "catalog": 8083, "events": 8084, "nats": 4223}
+
+
+def binary(name: str) -> str:
+    """A program installed in this virtual environment (nats-server, rclone), else on PATH."""
+    local = Path(sys.executable).parent / name
+    if local.exists():
+        return str(local)
+    found = shutil.which(name)
+    if found is None:
+        raise FileNotFoundError(f"{name} is not installed; run `make install`")
+    return found
+
+
+def _die_with_parent() -> None:
+    # On Linux, a child gets SIGTERM if the launcher itself is killed, so no server is orphaned.
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(Exception):
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+
+
+@dataclass
+class Platform:
+    """The processes of one platform and the settings each gets."""
+
+    var: Path
+    host: str = "127.0.0.1"
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    # An external NATS (cluster) URL; None starts the embedded nats-server.
+    nats_url: str | None = None
+    # Per-service database URL; missing ones get a SQLite file under ``var``.
+    databases: dict[str, str] = field(default_factory=dict)
+    # Shared by every service: STORAGE__BACKEND=s3, STORAGE__ENDPOINT=…, and any other setting.
+    env: dict[str, str] = field(default_factory=dict)
+    per_service_env: dict[str, dict[str, str]] = field(default_factory=dict)
+    quiet: bool = False
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def url(self, service: str) -> str:
+        """The base URL of a service."""
+        return f"http://{self.host}:{self.ports[service]}"
+
+    @property
+    def nats(self) -> str:
+        return self.nats_url or f"nats://{self.host}:{self.ports['nats']}"
+
+    def _log(self, name: str) -> int | None:
+        if not self.quiet:
+            return None
+        logs = self.var / "logs"
+        logs.mkdir(parents=True, exist_ok=True)
+        return os.open(logs / f"{name}.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def _spawn(self, name: str, argv: list[str], env: Mapping[str, str]) -> None:
+        out = self._log(name)
+        try:
+            self.processes[name] = subprocess.Popen(
+                argv,
+                env=dict(env),
+                stdout=out,
+                stderr=subprocess.STDOUT if out is not None else None,
+                stdin=subprocess.DEVNULL,
+                # Own session: a terminal's Ctrl-C reaches only the launcher, which then stops
+                # the services before the server they depend on.
+                start_new_session=True,
+                preexec_fn=_die_with_parent,
+            )
+        finally:
+            if out is not None:
+                os.close(out)
+
+    def start_nats(self) -> None:
+        """The embedded JetStream server, its store under ``var/nats``."""
+        if self.nats_url:
+            return
+        store = self.var / "nats"
+        store.mkdir(parents=True, exist_ok=True)
+        self._spawn(
+            "nats",
+            [
+                binary("nats-server"),
+                "--jetstream",
+                "--store_dir",
+                str(store),
+                "--addr",
+                self.host,
+                "--port",
+                str(self.ports["nats"]),
+                "--server_name",
+                "datacommune-embedded",
+            ],
+            os.environ,
+        )
+        _wait_port(self.host, self.ports["nats"], timeout=20, process=self.processes["nats"])
+
+    def service_env(self, name: str) -> dict[str, str]:
+        """The environment one service process is started with."""
+        env = dict(os.environ)
+        env.update(
+            {
+                "HTTP__HOST": self.host,
+                "HTTP__PORT": str(self.ports[name]),
+                "HTTP__PUBLIC_URL": self.url(name),
+                "NATS__URL": self.nats,
+                "NATS__CONNECT_TIMEOUT": "30",
+                "DATABASE__URL": self.databases.get(
+                    name, f"sqlite+aiosqlite:///{self.var / f'{name}.db'}"
+                ),
+                "STORAGE__ROOT": str(self.var / "files"),
+                "STAGING_DIR": str(self.var / "staging"),
+                "WORK_DIR": str(self.var / "work"),
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        env.update(self.env)
+        env.update(self.per_service_env.get(name, {}))
+        return env
+
+    def start_service(self, name: str) -> None:
+        """One service as its own process (``python -m datacommune.<name>``)."""
+        self._spawn(name, [sys.executable, "-m", f"datacommune.{name}"], self.service_env(name))
+
+    def start(self, *, timeout: float = 60) -> None:
+        """Start everything and wait until each service says it is ready."""
+        self.var.mkdir(parents=True, exist_ok=True)
+        self.start_nats()
+        for name in SERVICES:
+            self.start_service(name)
+        for name in SERVICES:
+            self.wait_ready(name, timeout=timeout)
+
+    def wait_ready(self, name: str, *, timeout: float = 60) -> None:
+        """Poll ``/readyz`` until 200; raise if the process dies or time runs out."""
+        deadline = time.monotonic() + timeout
+        process = self.processes.get(name)
+        while True:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"{name} exited with code {process.returncode}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(self.url(name) + "/readyz", timeout=2).status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} not ready after {timeout} s")
+            time.sleep(0.1)
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one process, as a crash would (tests use it)."""
+        process = self.processes.pop(name)
+        process.kill()
+        process.wait()
+
+    def stop(self, *, timeout: float = 15) -> None:
+        """SIGTERM the services, wait for them, then stop NATS; SIGKILL whatever lingers."""
+        order = [n for n in SERVICES if n in self.processes] + (
+            ["nats"] if "nats" in self.processes else []
+        )
+        for group in ([n for n in order if n != "nats"], ["nats"]):
+            for name in group:
+                if name in self.processes and self.processes[name].poll() is None:
+                    self.processes[name].terminate()
+            for name in group:
+                if name not in self.processes:
+                    continue
+                try:
+                    self.processes[name].wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    self.processes[name].kill()
+                    self.processes[name].wait()
+        self.processes.clear()
+
+    def crashed(self) -> list[str]:
+        """Processes that have exited on their own."""
+        return [n for n, p in self.processes.items() if p.poll() is not None]
+
+
+def _wait_port(host: str, port: int, *, timeout: float, process: subprocess.Popen[bytes]) -> None:
+    import socket
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"nats-server exited with code {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout} s")

@@ -1,0 +1,139 @@
+"""``datacommune publish``: send a file, show progress, wait for the outcome."""
+
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+CHUNK = 256 * 1024
+DONE = {"published", "invalid", "rejected", "scheduled"}
+LABELS = {
+    "received": "reçu / received",
+    "validating": "vérification / validating",
+    "valid": "valide, publication… / valid, publishing…",
+    "invalid": "non conforme / invalid",
+    "published": "publié / published",
+    "scheduled": "programmé / scheduled",
+    "rejected": "refusé / rejected",
+}
+
+
+def _progress(path: Path) -> Iterator[bytes]:
+    total = path.stat().st_size
+    sent = 0
+    with path.open("rb") as src:
+        while chunk := src.read(CHUNK):
+            sent += len(chunk)
+            percent = 100 * sent // total if total else 100
+            print(
+                f"\rEnvoi / upload: {percent:3d} % ({sent} / {total} octets)",
+                end="",
+                file=sys.stderr,
+            )
+            yield chunk
+    print(file=sys.stderr)
+
+
+def _multipart(path: Path, fields: dict[str, str], boundary: str) -> Iterator[bytes]:
+    # Fields first, so the server knows the dataset before the file streams in.
+    for name, value in fields.items():
+        yield (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
+        ).encode()
+    quoted = path.name.replace('"', "%22")
+    yield (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{quoted}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    yield from _progress(path)
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+def run(
+    path: Path,
+    *,
+    dataset: str,
+    schema: str | None,
+    title: str | None,
+    token: str,
+    url: str,
+    timeout: float,
+) -> int:
+    """Exit code 0 once published; 1 if invalid or refused, with the reason."""
+    if not path.is_file():
+        print(f"Fichier introuvable / file not found: {path}", file=sys.stderr)
+        return 2
+    fields = {"dataset": dataset, **({"schema": schema} if schema else {})}
+    if title:
+        fields["title"] = title
+    boundary = "datacommune" + str(time.time_ns())
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+    }
+    with httpx.Client(timeout=60) as client:
+        try:
+            response = client.post(
+                f"{url}/api/v1/uploads",
+                content=_multipart(path, fields, boundary),
+                headers=headers,
+            )
+        except httpx.HTTPError as exc:
+            print(f"Connexion impossible à {url} / cannot reach {url}: {exc}", file=sys.stderr)
+            return 2
+        if response.status_code not in (200, 202):
+            _problem(response.json())
+            return 1
+        upload: dict[str, Any] = response.json()
+        if upload.get("duplicate"):
+            print("Ce fichier avait déjà été déposé / already uploaded.", file=sys.stderr)
+        status = _wait(client, upload["status_url"], headers, timeout)
+    return _outcome(status)
+
+
+def _wait(
+    client: httpx.Client, status_url: str, headers: dict[str, str], timeout: float
+) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        body: dict[str, Any] = client.get(status_url, headers=headers).json()
+        if body["status"] != last:
+            last = body["status"]
+            print(f"État / status: {LABELS.get(last, last)}", file=sys.stderr)
+        if last in DONE or time.monotonic() > deadline:
+            return body
+        time.sleep(0.2)
+
+
+def _outcome(body: dict[str, Any]) -> int:
+    report = body.get("report") or {}
+    message = report.get("message", {})
+    if message:
+        print(message.get("fr", ""), file=sys.stderr)
+    if body["status"] == "published":
+        print(f"Téléchargement / download: {body['download_url']}")
+        return 0
+    if body["status"] == "invalid":
+        for issue in report.get("issues", [])[:20]:
+            where = f"ligne {issue['row']}" if issue.get("row") else "en-tête"
+            column = f", colonne « {issue['field']} »" if issue.get("field") else ""
+            cell = f", valeur « {issue['cell']} »" if issue.get("cell") not in (None, "") else ""
+            print(f"  - {issue['title']} ({where}{column}{cell})", file=sys.stderr)
+            if issue.get("hint"):
+                print(f"    → {issue['hint']}", file=sys.stderr)
+        return 1
+    if body["status"] == "rejected":
+        print(f"Refusé / rejected: {body.get('detail')}", file=sys.stderr)
+        return 1
+    print(f"Toujours en cours / still in progress: {body['status']}", file=sys.stderr)
+    return 3
+
+
+def _problem(problem: dict[str, Any]) -> None:
+    print(f"{problem.get('title')} : {problem.get('detail')}", file=sys.stderr)
+    if problem.get("detail_en"):
+        print(f"({problem['detail_en']})", file=sys.stderr)

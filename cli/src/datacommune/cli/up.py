@@ -1,0 +1,121 @@
+"""``datacommune up``: the whole platform on embedded defaults, until Ctrl-C."""
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+from types import FrameType
+
+import httpx
+
+from datacommune.cli.platform import DEFAULT_PORTS, SERVICES, Platform
+from datacommune.shared import tokens
+
+DEMO = {"slug": "roques", "name": "Roques", "kind": "commune", "insee_code": "31458"}
+
+
+def ports() -> dict[str, int]:
+    """Ports from ``DATACOMMUNE_<SERVICE>_PORT``, else the documented defaults."""
+    return {
+        name: int(os.environ.get(f"DATACOMMUNE_{name.upper()}_PORT", default))
+        for name, default in DEFAULT_PORTS.items()
+    }
+
+
+def host() -> str:
+    return os.environ.get("DATACOMMUNE_HOST", "127.0.0.1")
+
+
+def urls() -> dict[str, str]:
+    """Each service's base URL on this machine."""
+    return {name: f"http://{host()}:{port}" for name, port in ports().items() if name != "nats"}
+
+
+def run(*, var: Path, demo: bool) -> int:
+    """Start, print what to do next, supervise, and stop cleanly on Ctrl-C or SIGTERM."""
+    from datacommune.cli import credentials
+
+    var = var.resolve()
+    admin = credentials.ensure_admin_token(var)
+    platform = Platform(
+        var=var,
+        host=host(),
+        ports=ports(),
+        nats_url=os.environ.get("DATACOMMUNE_NATS_URL"),
+        per_service_env={"catalog": {"ADMIN_TOKEN_HASH": tokens.hash_token(admin)}},
+        quiet=True,
+    )
+    stopping = False
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    print("datacommune : démarrage… / starting…", flush=True)
+    try:
+        platform.start()
+        org = _demo_organization(var, platform) if demo else None
+        _banner(platform, var, org)
+        while not stopping:
+            time.sleep(0.5)
+            for name in platform.crashed():
+                if stopping:
+                    break
+                print(f"{name} s'est arrêté ; redémarrage… / {name} stopped; restarting…")
+                if name == "nats":
+                    platform.start_nats()
+                else:
+                    platform.start_service(name)
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"Échec du démarrage / start failed: {exc}. Journaux / logs: {var / 'logs'}")
+        return 1
+    finally:
+        print("Arrêt… / stopping…", flush=True)
+        platform.stop()
+    print("Arrêté proprement. / Stopped cleanly.")
+    return 0
+
+
+def _demo_organization(var: Path, platform: Platform) -> dict[str, str]:
+    from datacommune.cli import credentials
+
+    saved = var / "credentials" / f"{DEMO['slug']}.json"
+    if saved.exists():
+        org: dict[str, str] = json.loads(saved.read_text())
+    else:
+        org = credentials.create_organization(var=var, url=None, admin_token=None, body=DEMO)
+    # ingest learns tokens from the bus: wait until it knows this one before saying "ready".
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        response = httpx.get(
+            platform.url("ingest") + "/api/v1/whoami",
+            headers={"Authorization": f"Bearer {org['token']}"},
+            timeout=5,
+        )
+        if response.status_code == 200:
+            break
+        time.sleep(0.1)
+    return org
+
+
+def _banner(platform: Platform, var: Path, org: dict[str, str] | None) -> None:
+    lines = ["", "datacommune est prêt / is ready", ""]
+    for name in SERVICES:
+        lines.append(f"  {name:<9} {platform.url(name)}   (API : {platform.url(name)}/docs)")
+    lines.append(f"  nats      {platform.nats}")
+    lines.append(f"  état / state: {var}   journaux / logs: {var / 'logs'}")
+    if org:
+        lines += [
+            "",
+            f"Organisation de démonstration / demo organization: {org['slug']} ({org['name']})",
+            f"  jeton / token: {org['token']}",
+            "",
+            "Publier l'exemple / publish the example (dans un autre terminal / in another terminal):",
+            "  .venv/bin/datacommune publish examples/roques-subventions-2025.csv "
+            "--dataset subventions-roques --schema scdl-subventions",
+        ]
+    lines += ["", "Ctrl-C pour tout arrêter / to stop everything.", ""]
+    print("\n".join(lines), flush=True)

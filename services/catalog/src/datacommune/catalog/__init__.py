@@ -1,0 +1,1 @@
+"""catalog: the public catalogue of datasets, and the register of organizations and tokens."""

@@ -1,0 +1,22 @@
+"""``python -m datacommune.catalog``: migrate, then serve."""
+
+from pathlib import Path
+
+from datacommune.catalog.app import create_app
+from datacommune.catalog.settings import Settings
+from datacommune.shared.serve import run
+
+
+def main() -> None:
+    settings = Settings()
+    run(
+        service="catalog",
+        app=create_app(settings),
+        http=settings.http,
+        database_url=settings.database.url,
+        migrations=Path(__file__).parent / "migrations",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,222 @@
+"""Datasets, resources and versions: publish a validated file, and read the catalogue."""
+
+import posixpath
+import re
+import unicodedata
+import uuid
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from datacommune.catalog import problems
+from datacommune.catalog.tables import Dataset, Organization, Outbox, Resource, Version
+from datacommune.shared import events
+from datacommune.shared.outbox import enqueue, utcnow
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII words joined by dashes: « Subventions 2024 » → ``subventions-2024``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:200] or "fichier"
+
+
+def resource_key(event: events.FileValidated) -> tuple[str, str]:
+    """Which resource an upload is a version of: its title, else its file name without extension.
+
+    Posting « subventions-2024.csv » again makes a new version of the same resource; posting
+    « subventions-2025.csv » makes a second resource of the dataset.
+    """
+    if event.title:
+        return slugify(event.title), event.title
+    base = posixpath.basename(event.file.filename.replace("\\", "/"))
+    stem = posixpath.splitext(base)[0] or base
+    return slugify(stem), stem
+
+
+def download_path(version_id: uuid.UUID) -> str:
+    """Where a version's bytes are served."""
+    return f"/api/v1/versions/{version_id}/download"
+
+
+async def publish(
+    session: AsyncSession, event: events.FileValidated, *, source: str, public_url: str
+) -> None:
+    """Make a validated file a new version of its resource, or refuse it; idempotent.
+
+    The dataset is created on its first publishable upload and belongs to that organization.
+    """
+    if await session.scalar(select(Version.id).where(Version.upload_id == event.upload_id)):
+        return
+    if not event.publishable:
+        return
+    org = await session.get(Organization, event.organization)
+    dataset = await session.scalar(select(Dataset).where(Dataset.slug == event.dataset))
+    if org is None or (dataset is not None and dataset.organization != event.organization):
+        reason = "unknown-organization" if org is None else "dataset-of-another-organization"
+        enqueue(session, Outbox, _rejection(event, reason, source))
+        return
+    if dataset is None:
+        dataset = Dataset(
+            slug=event.dataset, organization=org.slug, title=event.title or event.dataset
+        )
+        session.add(dataset)
+        await session.flush()
+    key, title = resource_key(event)
+    resource = await session.scalar(
+        select(Resource).where(Resource.dataset_id == dataset.id, Resource.key == key)
+    )
+    if resource is None:
+        resource = Resource(dataset_id=dataset.id, key=key, title=title)
+        session.add(resource)
+        await session.flush()
+    number = (
+        await session.scalar(
+            select(func.max(Version.number)).where(Version.resource_id == resource.id)
+        )
+        or 0
+    ) + 1
+    version = Version(
+        id=uuid.uuid4(),
+        resource_id=resource.id,
+        number=number,
+        upload_id=event.upload_id,
+        object_key=event.file.object_key,
+        sha256=event.file.sha256,
+        size=event.file.size,
+        filename=event.file.filename,
+        media_type=event.file.media_type,
+        schema_id=event.schema_id,
+        valid=event.valid,
+        report_key=event.report_key,
+    )
+    session.add(version)
+    dataset.updated_at = utcnow()
+    enqueue(
+        session,
+        Outbox,
+        events.ResourcePublished(
+            source=source,
+            upload_id=event.upload_id,
+            organization=org.slug,
+            dataset=dataset.slug,
+            resource_id=resource.id,
+            version_id=version.id,
+            download_url=public_url + download_path(version.id),
+        ),
+    )
+
+
+def _rejection(event: events.FileValidated, reason: str, source: str) -> events.UploadRejected:
+    if reason == "unknown-organization":
+        fr = f"L'organisation « {event.organization} » n'est pas inscrite au catalogue."
+        en = f"The organization {event.organization!r} is not registered in the catalogue."
+    else:
+        fr = f"Le jeu de données « {event.dataset} » appartient à une autre organisation."
+        en = f"The dataset {event.dataset!r} belongs to another organization."
+    return events.UploadRejected(
+        source=source,
+        upload_id=event.upload_id,
+        organization=event.organization,
+        dataset=event.dataset,
+        reason=reason,
+        detail=fr,
+        detail_en=en,
+    )
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    q: str | None,
+    organization: str | None,
+    page: int,
+    page_size: int,
+) -> tuple[int, list[Dataset]]:
+    """Datasets matching the words of ``q`` (title, slug or organization name), newest first."""
+    query = select(Dataset).join(Organization, Organization.slug == Dataset.organization)
+    if organization:
+        query = query.where(Dataset.organization == organization)
+    for word in (q or "").split():
+        pattern = f"%{word.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Dataset.title).like(pattern),
+                func.lower(Dataset.slug).like(pattern),
+                func.lower(Organization.name).like(pattern),
+            )
+        )
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(
+        query.order_by(Dataset.updated_at.desc(), Dataset.slug)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    return total, list(rows.all())
+
+
+async def get(session: AsyncSession, slug: str) -> Dataset:
+    """One dataset with its resources and versions; a 404 problem if unknown."""
+    dataset = await session.scalar(select(Dataset).where(Dataset.slug == slug))
+    if dataset is None:
+        raise problems.dataset_not_found(slug)
+    return dataset
+
+
+async def get_version(session: AsyncSession, version_id: uuid.UUID) -> Version:
+    """One published version; a 404 problem if unknown."""
+    version = await session.get(Version, version_id)
+    if version is None:
+        raise problems.version_not_found()
+    return version
+
+
+def _iso(value: Any) -> str:
+    # SQLite hands datetimes back without their zone; they were stored in UTC.
+    return str((value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat())
+
+
+def describe_version(version: Version, public_url: str) -> dict[str, Any]:
+    """The public view of a version, with its download link."""
+    return {
+        "id": str(version.id),
+        "number": version.number,
+        "filename": version.filename,
+        "media_type": version.media_type,
+        "size": version.size,
+        "sha256": version.sha256,
+        "schema": version.schema_id,
+        "valid": version.valid,
+        "published_at": _iso(version.published_at),
+        "download_url": public_url + download_path(version.id),
+    }
+
+
+def describe(dataset: Dataset, public_url: str, *, full: bool) -> dict[str, Any]:
+    """The public view of a dataset; ``full`` adds its resources and every version."""
+    body: dict[str, Any] = {
+        "slug": dataset.slug,
+        "title": dataset.title,
+        "organization": dataset.organization,
+        "created_at": _iso(dataset.created_at),
+        "updated_at": _iso(dataset.updated_at),
+        "url": f"{public_url}/api/v1/datasets/{dataset.slug}",
+        "resources_count": len(dataset.resources),
+    }
+    if full:
+        body["resources"] = []
+        for resource in dataset.resources:
+            versions = [describe_version(v, public_url) for v in resource.versions]
+            latest = versions[-1] if versions else None
+            body["resources"].append(
+                {
+                    "id": str(resource.id),
+                    "key": resource.key,
+                    "title": resource.title,
+                    "download_url": latest["download_url"] if latest else None,
+                    "latest": latest,
+                    "versions": versions,
+                }
+            )
+    return body

@@ -1,0 +1,75 @@
+"""Organizations and their tokens; a token is shown once and stored only as its hash."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from datacommune.catalog import problems
+from datacommune.catalog.tables import Organization, Outbox
+from datacommune.shared import events, tokens
+from datacommune.shared.outbox import enqueue
+
+Kind = Literal["commune", "epci", "departement", "region", "syndicat", "autre"]
+
+
+class OrganizationIn(BaseModel):
+    """What registering an organization takes."""
+
+    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$", examples=["roques"])
+    name: str = Field(min_length=1, max_length=200, examples=["Roques"])
+    kind: Kind = "commune"
+    siren: str | None = Field(default=None, pattern=r"^\d{9}$", examples=["213104571"])
+    insee_code: str | None = Field(
+        default=None, pattern=r"^(\d{5}|2[AB]\d{3})$", examples=["31457"]
+    )
+
+
+def describe(org: Organization) -> dict[str, Any]:
+    """The public view of an organization (never its token)."""
+    return {
+        "slug": org.slug,
+        "name": org.name,
+        "kind": org.kind,
+        "siren": org.siren,
+        "insee_code": org.insee_code,
+        "created_at": org.created_at.isoformat(),
+    }
+
+
+async def create(session: AsyncSession, data: OrganizationIn, *, source: str) -> dict[str, Any]:
+    """Register an organization and announce its token hash; returns the token, once."""
+    if await session.get(Organization, data.slug) is not None:
+        raise problems.organization_exists(data.slug)
+    token = tokens.new_token()
+    org = Organization(**data.model_dump(), token_hash=tokens.hash_token(token))
+    session.add(org)
+    enqueue(
+        session,
+        Outbox,
+        events.OrganizationCreated(
+            source=source,
+            organization=org.slug,
+            name=org.name,
+            kind=org.kind,
+            siren=org.siren,
+            insee_code=org.insee_code,
+            token_hash=org.token_hash,
+        ),
+    )
+    await session.flush()
+    return {**describe(org), "token": token}
+
+
+async def list_all(session: AsyncSession) -> list[Organization]:
+    """Every organization, by slug."""
+    return list((await session.scalars(select(Organization).order_by(Organization.slug))).all())
+
+
+async def get(session: AsyncSession, slug: str) -> Organization:
+    """One organization; a 404 problem if unknown."""
+    org = await session.get(Organization, slug)
+    if org is None:
+        raise problems.organization_not_found(slug)
+    return org

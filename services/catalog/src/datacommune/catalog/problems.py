@@ -1,0 +1,43 @@
+"""Errors catalog answers with (see docs/problems.md)."""
+
+from datacommune.shared.problems import Conflict, Forbidden, NotFound
+
+
+def dataset_not_found(slug: str) -> NotFound:
+    return NotFound(
+        f"Aucun jeu de données « {slug} ». Cherchez avec GET /api/v1/datasets?q=…",
+        f"No dataset {slug!r}. Search with GET /api/v1/datasets?q=…",
+        dataset=slug,
+    )
+
+
+def version_not_found() -> NotFound:
+    return NotFound(
+        "Aucune version publiée ne porte cet identifiant.",
+        "No published version has this id.",
+    )
+
+
+def organization_not_found(slug: str) -> NotFound:
+    return NotFound(
+        f"Aucune organisation « {slug} ».",
+        f"No organization {slug!r}.",
+        organization=slug,
+    )
+
+
+def organization_exists(slug: str) -> Conflict:
+    return Conflict(
+        f"L'organisation « {slug} » existe déjà. Choisissez un autre identifiant.",
+        f"The organization {slug!r} already exists. Choose another identifier.",
+        organization=slug,
+    )
+
+
+def not_admin() -> Forbidden:
+    return Forbidden(
+        "Seul l'administrateur de la plateforme peut créer une organisation : utilisez son "
+        "jeton (sur une installation locale, « datacommune org create » le trouve seul).",
+        "Only the platform administrator can create an organization: use their token (on a "
+        "local install, 'datacommune org create' finds it by itself).",
+    )

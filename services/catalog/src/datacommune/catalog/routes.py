@@ -1,0 +1,82 @@
+"""catalog's HTTP routes: organizations (admin), datasets and downloads (public)."""
+
+import uuid
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import StreamingResponse
+
+from datacommune.catalog import datasets, downloads, organizations
+from datacommune.catalog.deps import Admin, RuntimeDep, Session, SettingsDep
+
+router = APIRouter(prefix="/api/v1")
+
+
+@router.post(
+    "/organizations",
+    status_code=201,
+    dependencies=[Admin],
+    tags=["organisations / organizations"],
+    summary="Inscrire une organisation / register an organization",
+)
+async def create_organization(
+    data: organizations.OrganizationIn, runtime: RuntimeDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Register a collectivité; its token is in the answer, and only there."""
+    async with runtime.sessionmaker.begin() as session:
+        created = await organizations.create(session, data, source=settings.source)
+    runtime.relay.wake()
+    return created
+
+
+@router.get("/organizations", tags=["organisations / organizations"])
+async def list_organizations(session: Session) -> dict[str, Any]:
+    """Every organization that publishes here."""
+    return {"items": [organizations.describe(o) for o in await organizations.list_all(session)]}
+
+
+@router.get("/organizations/{slug}", tags=["organisations / organizations"])
+async def get_organization(slug: str, session: Session) -> dict[str, Any]:
+    """One organization."""
+    return organizations.describe(await organizations.get(session, slug))
+
+
+@router.get("/datasets", tags=["jeux de données / datasets"])
+async def list_datasets(
+    session: Session,
+    settings: SettingsDep,
+    q: str | None = Query(default=None, max_length=200, description="Mots cherchés / words"),
+    organization: str | None = Query(default=None, max_length=64),
+    page: int = Query(default=1, ge=1),
+    page_size: int = Query(default=20, ge=1, le=1000),
+) -> dict[str, Any]:
+    """Published datasets, newest first."""
+    total, found = await datasets.search(
+        session, q=q, organization=organization, page=page, page_size=page_size
+    )
+    url = settings.http.public_url
+    return {
+        "total": total,
+        "page": page,
+        "page_size": page_size,
+        "items": [datasets.describe(d, url, full=False) for d in found],
+    }
+
+
+@router.get("/datasets/{slug}", tags=["jeux de données / datasets"])
+async def get_dataset(slug: str, session: Session, settings: SettingsDep) -> dict[str, Any]:
+    """One dataset with its resources and all their versions."""
+    dataset = await datasets.get(session, slug)
+    return datasets.describe(dataset, settings.http.public_url, full=True)
+
+
+@router.get(
+    "/versions/{version_id}/download",
+    tags=["jeux de données / datasets"],
+    response_class=StreamingResponse,
+    summary="Télécharger une version / download a version",
+)
+async def download(version_id: uuid.UUID, session: Session, runtime: RuntimeDep) -> Any:
+    """The exact bytes that were published."""
+    version = await datasets.get_version(session, version_id)
+    return downloads.response(version, runtime.store, fallback=f"{version.id}.bin")

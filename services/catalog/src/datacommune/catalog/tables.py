@@ -1,0 +1,107 @@
+"""catalog's own tables: organizations, datasets, resources and their immutable versions."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from datacommune.shared.outbox import OutboxRecord, ProcessedEventRecord, utcnow
+
+
+class Base(DeclarativeBase):
+    """catalog's metadata, apart from every other service's."""
+
+
+class Organization(Base):
+    """A collectivité that publishes: commune, EPCI, département, syndicat…"""
+
+    __tablename__ = "organizations"
+
+    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    siren: Mapped[str | None] = mapped_column(String(9))
+    insee_code: Mapped[str | None] = mapped_column(String(5))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Dataset(Base):
+    """A dataset of one organization, made of resources."""
+
+    __tablename__ = "datasets"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    organization: Mapped[str] = mapped_column(ForeignKey("organizations.slug"), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    resources: Mapped[list["Resource"]] = relationship(
+        back_populates="dataset", order_by="Resource.created_at", lazy="selectin"
+    )
+
+
+class Resource(Base):
+    """A file of a dataset, followed across its versions (e.g. « subventions-2024 »)."""
+
+    __tablename__ = "resources"
+    __table_args__ = (UniqueConstraint("dataset_id", "key", name="uq_resource_key"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id"), index=True)
+    key: Mapped[str] = mapped_column(String(200))
+    title: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    dataset: Mapped[Dataset] = relationship(back_populates="resources")
+    versions: Mapped[list["Version"]] = relationship(
+        back_populates="resource", order_by="Version.number", lazy="selectin"
+    )
+
+
+class Version(Base):
+    """One published upload of a resource; never changed once written."""
+
+    __tablename__ = "versions"
+    __table_args__ = (UniqueConstraint("resource_id", "number", name="uq_version_number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    resource_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("resources.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    upload_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    object_key: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    filename: Mapped[str] = mapped_column(String(1024))
+    media_type: Mapped[str] = mapped_column(String(200))
+    schema_id: Mapped[str | None] = mapped_column(String(200))
+    valid: Mapped[bool] = mapped_column(Boolean)
+    report_key: Mapped[str] = mapped_column(String(300))
+    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    resource: Mapped[Resource] = relationship(back_populates="versions")
+
+
+class Outbox(OutboxRecord, Base):
+    """Events catalog has yet to publish."""
+
+    __tablename__ = "outbox"
+
+
+class ProcessedEvent(ProcessedEventRecord, Base):
+    """Events catalog has applied, so a redelivery changes nothing."""
+
+    __tablename__ = "processed_events"

@@ -1,0 +1,1 @@
+"""events: the local events (council meetings, hackathons, fairs) releases are timed to."""

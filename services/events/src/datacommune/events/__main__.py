@@ -1,0 +1,22 @@
+"""``python -m datacommune.events``: migrate, then serve."""
+
+from pathlib import Path
+
+from datacommune.events.app import create_app
+from datacommune.events.settings import Settings
+from datacommune.shared.serve import run
+
+
+def main() -> None:
+    settings = Settings()
+    run(
+        service="events",
+        app=create_app(settings),
+        http=settings.http,
+        database_url=settings.database.url,
+        migrations=Path(__file__).parent / "migrations",
+    )
+
+
+if __name__ == "__main__":
+    main()

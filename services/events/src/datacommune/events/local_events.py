@@ -1,0 +1,227 @@
+"""Local events: create, read, change and remove them, each change announced on the bus.
+
+A person gives a local wall-clock time (« 20 h, Roques ») and its zone; the instant is stored in
+UTC beside the zone. A time the clocks skip (02:30 on 2026-03-29 in Paris) or pass twice
+(02:30 on 2026-10-25) is refused unless it carries its UTC offset, rather than guessed.
+"""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from datacommune.events.tables import LocalEvent, Organization, Outbox
+from datacommune.shared import events, tokens
+from datacommune.shared.outbox import enqueue
+from datacommune.shared.problems import Forbidden, NotFound, Problem, Unauthorized
+
+Kind = Literal["conseil-municipal", "conseil-communautaire", "hackathon", "salon", "autre"]
+
+
+class InvalidTime(Problem):
+    type = "/problems/invalid-time"
+    title = "Heure invalide"
+    title_en = "Invalid time"
+    status = 422
+
+
+class LocalEventIn(BaseModel):
+    """A local event as a person describes it."""
+
+    title: str = Field(min_length=1, max_length=300, examples=["Conseil municipal de décembre"])
+    kind: Kind = "conseil-municipal"
+    starts_at: datetime = Field(examples=["2026-12-15T20:00:00"])
+    timezone: str = Field(default="Europe/Paris", examples=["Europe/Paris"])
+    location: str | None = Field(default=None, max_length=300, examples=["Mairie de Roques"])
+    description: str = Field(default="", max_length=10_000)
+
+
+class LocalEventPatch(BaseModel):
+    """Fields to change; the others stay."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=300)
+    kind: Kind | None = None
+    starts_at: datetime | None = None
+    timezone: str | None = None
+    location: str | None = Field(default=None, max_length=300)
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+def to_utc(local: datetime, zone_name: str) -> datetime:
+    """The UTC instant of a wall-clock time in ``zone_name``; refuses skipped or doubled times."""
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidTime(
+            f"Fuseau horaire inconnu : « {zone_name} » (ex. « Europe/Paris »).",
+            f"Unknown time zone: {zone_name!r} (e.g. 'Europe/Paris').",
+        ) from None
+    if local.tzinfo is not None:
+        return local.astimezone(UTC)
+    first = local.replace(tzinfo=zone, fold=0)
+    second = local.replace(tzinfo=zone, fold=1)
+    if first.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local:
+        raise InvalidTime(
+            f"{local:%d/%m/%Y %H:%M} n'existe pas à {zone_name} (changement d'heure). "
+            "Choisissez une autre heure.",
+            f"{local:%Y-%m-%d %H:%M} does not exist in {zone_name} (clock change). "
+            "Choose another time.",
+        )
+    if first.utcoffset() != second.utcoffset():
+        raise InvalidTime(
+            f"{local:%d/%m/%Y %H:%M} a lieu deux fois à {zone_name} (passage à l'heure d'hiver). "
+            "Précisez le décalage, par exemple 2026-10-25T02:30:00+02:00.",
+            f"{local:%Y-%m-%d %H:%M} happens twice in {zone_name} (clocks go back). "
+            "Give the offset, e.g. 2026-10-25T02:30:00+02:00.",
+        )
+    return first.astimezone(UTC)
+
+
+async def authenticate(session: AsyncSession, token: str) -> Organization:
+    """The organization whose token this is; a 401 problem otherwise."""
+    org = await session.scalar(
+        select(Organization).where(Organization.token_hash == tokens.hash_token(token))
+    )
+    if org is None:
+        raise Unauthorized(
+            "Ce jeton n'est pas reconnu.",
+            "This token is not recognised.",
+        )
+    return org
+
+
+async def record_organization(session: AsyncSession, event: events.OrganizationCreated) -> None:
+    """Keep an organization's token hash (idempotent)."""
+    org = await session.get(Organization, event.organization)
+    if org is None:
+        session.add(
+            Organization(slug=event.organization, name=event.name, token_hash=event.token_hash)
+        )
+    else:
+        org.name, org.token_hash = event.name, event.token_hash
+
+
+def _aware(value: datetime) -> datetime:
+    # SQLite hands datetimes back without their zone; they were stored in UTC.
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _data(item: LocalEvent) -> events.LocalEventData:
+    return events.LocalEventData(
+        local_event_id=item.id,
+        organization=item.organization,
+        title=item.title,
+        kind=item.kind,
+        starts_at=item.starts_at,
+        timezone=item.timezone,
+        location=item.location,
+    )
+
+
+def describe(item: LocalEvent) -> dict[str, Any]:
+    """The public view: the instant in UTC and the same instant on the local clock."""
+    starts = _aware(item.starts_at)
+    return {
+        "id": str(item.id),
+        "organization": item.organization,
+        "title": item.title,
+        "kind": item.kind,
+        "starts_at": starts.isoformat(),
+        "starts_at_local": starts.astimezone(ZoneInfo(item.timezone)).isoformat(),
+        "timezone": item.timezone,
+        "location": item.location,
+        "description": item.description,
+    }
+
+
+async def create(
+    session: AsyncSession, org: Organization, data: LocalEventIn, *, source: str
+) -> LocalEvent:
+    """Record a local event and announce it."""
+    item = LocalEvent(
+        id=uuid.uuid4(),
+        organization=org.slug,
+        title=data.title,
+        kind=data.kind,
+        starts_at=to_utc(data.starts_at, data.timezone),
+        timezone=data.timezone,
+        location=data.location,
+        description=data.description,
+    )
+    session.add(item)
+    enqueue(session, Outbox, events.LocalEventCreated(source=source, local_event=_data(item)))
+    await session.flush()
+    return item
+
+
+async def get(session: AsyncSession, event_id: uuid.UUID) -> LocalEvent:
+    """One local event; a 404 problem if unknown."""
+    item = await session.get(LocalEvent, event_id)
+    if item is None:
+        raise NotFound("Aucun événement ne porte cet identifiant.", "No event has this id.")
+    return item
+
+
+def _own(item: LocalEvent, org: Organization) -> None:
+    if item.organization != org.slug:
+        raise Forbidden(
+            "Cet événement appartient à une autre organisation.",
+            "This event belongs to another organization.",
+        )
+
+
+async def update(
+    session: AsyncSession,
+    org: Organization,
+    item: LocalEvent,
+    patch: LocalEventPatch,
+    *,
+    source: str,
+) -> LocalEvent:
+    """Change a local event of ``org`` and announce the change."""
+    _own(item, org)
+    changes = patch.model_dump(exclude_unset=True)
+    zone = changes.get("timezone") or item.timezone
+    if "starts_at" in changes or "timezone" in changes:
+        local = changes.get("starts_at") or _aware(item.starts_at).astimezone(
+            ZoneInfo(item.timezone)
+        )
+        if "starts_at" not in changes:
+            local = local.replace(tzinfo=None)
+        item.starts_at = to_utc(local, zone)
+        item.timezone = zone
+    for name in ("title", "kind", "location", "description"):
+        if name in changes and changes[name] is not None:
+            setattr(item, name, changes[name])
+    enqueue(session, Outbox, events.LocalEventUpdated(source=source, local_event=_data(item)))
+    await session.flush()
+    return item
+
+
+async def delete(
+    session: AsyncSession, org: Organization, item: LocalEvent, *, source: str
+) -> None:
+    """Remove a local event of ``org`` and announce it."""
+    _own(item, org)
+    await session.delete(item)
+    enqueue(
+        session,
+        Outbox,
+        events.LocalEventDeleted(source=source, local_event_id=item.id, organization=org.slug),
+    )
+
+
+async def upcoming(
+    session: AsyncSession, *, organization: str | None, past_days: int = 0
+) -> list[LocalEvent]:
+    """Events from ``past_days`` ago on, soonest first."""
+    query = select(LocalEvent).where(
+        LocalEvent.starts_at >= datetime.now(UTC) - timedelta(days=past_days)
+    )
+    if organization:
+        query = query.where(LocalEvent.organization == organization)
+    return list((await session.scalars(query.order_by(LocalEvent.starts_at))).all())

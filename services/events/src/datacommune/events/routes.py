@@ -1,0 +1,91 @@
+"""events' HTTP routes: the CRUD of local events."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from datacommune.events import local_events
+from datacommune.events.settings import Settings
+from datacommune.events.tables import Organization
+from datacommune.shared.http import bearer_token
+from datacommune.shared.runtime import Runtime
+
+router = APIRouter(prefix="/api/v1/local-events", tags=["événements locaux / local events"])
+
+
+def _runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+async def _organization(
+    token: Annotated[str, Depends(bearer_token)], rt: Annotated[Runtime, Depends(_runtime)]
+) -> Organization:
+    async with rt.sessionmaker() as session:
+        return await local_events.authenticate(session, token)
+
+
+RuntimeDep = Annotated[Runtime, Depends(_runtime)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+CurrentOrganization = Annotated[Organization, Depends(_organization)]
+
+
+@router.post("", status_code=201, summary="Annoncer un événement / announce an event")
+async def create(
+    data: local_events.LocalEventIn,
+    org: CurrentOrganization,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    async with runtime.sessionmaker.begin() as session:
+        item = await local_events.create(session, org, data, source=settings.source)
+    runtime.relay.wake()
+    return local_events.describe(item)
+
+
+@router.get("", summary="Événements à venir / upcoming events")
+async def list_events(
+    runtime: RuntimeDep,
+    organization: str | None = Query(default=None, max_length=64),
+    past_days: int = Query(default=0, ge=0, le=3660),
+) -> dict[str, Any]:
+    async with runtime.sessionmaker() as session:
+        items = await local_events.upcoming(session, organization=organization, past_days=past_days)
+    return {"items": [local_events.describe(i) for i in items]}
+
+
+@router.get("/{event_id}")
+async def get_event(event_id: uuid.UUID, runtime: RuntimeDep) -> dict[str, Any]:
+    async with runtime.sessionmaker() as session:
+        return local_events.describe(await local_events.get(session, event_id))
+
+
+@router.patch("/{event_id}", summary="Modifier un événement / change an event")
+async def patch_event(
+    event_id: uuid.UUID,
+    patch: local_events.LocalEventPatch,
+    org: CurrentOrganization,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    async with runtime.sessionmaker.begin() as session:
+        item = await local_events.get(session, event_id)
+        item = await local_events.update(session, org, item, patch, source=settings.source)
+        body = local_events.describe(item)
+    runtime.relay.wake()
+    return body
+
+
+@router.delete("/{event_id}", status_code=204, summary="Supprimer / delete")
+async def delete_event(
+    event_id: uuid.UUID, org: CurrentOrganization, runtime: RuntimeDep, settings: SettingsDep
+) -> Response:
+    async with runtime.sessionmaker.begin() as session:
+        item = await local_events.get(session, event_id)
+        await local_events.delete(session, org, item, source=settings.source)
+    runtime.relay.wake()
+    return Response(status_code=204)

@@ -1,0 +1,1 @@
+"""ingest: takes a collectivité's files, stores them durably and announces them."""

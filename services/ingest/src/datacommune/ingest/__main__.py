@@ -1,0 +1,22 @@
+"""``python -m datacommune.ingest``: migrate, then serve."""
+
+from pathlib import Path
+
+from datacommune.ingest.app import create_app
+from datacommune.ingest.settings import Settings
+from datacommune.shared.serve import run
+
+
+def main() -> None:
+    settings = Settings()
+    run(
+        service="ingest",
+        app=create_app(settings),
+        http=settings.http,
+        database_url=settings.database.url,
+        migrations=Path(__file__).parent / "migrations",
+    )
+
+
+if __name__ == "__main__":
+    main()

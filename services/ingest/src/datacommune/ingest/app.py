@@ -1,0 +1,45 @@
+"""ingest's application factory: routes, lifespan, consumers."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from datacommune.ingest import consumers, routes
+from datacommune.ingest.settings import Settings
+from datacommune.ingest.tables import Outbox
+from datacommune.shared.health import health_router
+from datacommune.shared.http import make_app
+from datacommune.shared.runtime import open_runtime
+
+DESCRIPTION = """
+Dépôt des fichiers d'une collectivité : chaque fichier est enregistré durablement, puis
+vérifié et publié par les autres services. / A collectivité's file drop: each file is stored
+durably, then checked and published by the other services.
+"""
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The ingest HTTP app; nothing connects until the lifespan starts."""
+
+    settings.staging_dir.mkdir(parents=True, exist_ok=True)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_runtime(
+            name=settings.source,
+            http=settings.http,
+            nats=settings.nats,
+            database=settings.database,
+            storage=settings.storage,
+            outbox=Outbox,
+        ) as runtime:
+            app.state.runtime = runtime
+            app.state.settings = settings
+            await consumers.subscribe(runtime.bus, runtime.sessionmaker)
+            yield
+
+    app = make_app(service="ingest", description=DESCRIPTION, lifespan=lifespan)
+    app.include_router(health_router("ingest", lambda: app.state.runtime.readiness()))
+    app.include_router(routes.router)
+    return app

@@ -1,0 +1,51 @@
+"""What ingest learns from the other services: organizations, validation and publication."""
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from datacommune.ingest import uploads
+from datacommune.shared import events
+from datacommune.shared.bus import Bus
+
+DURABLE = "ingest"
+
+
+async def subscribe(bus: Bus, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Attach ingest's durable consumers; every handler is idempotent."""
+
+    async def handle(event: events.AnyEvent) -> None:
+        async with sessionmaker.begin() as session:
+            await apply(session, event)
+
+    await bus.subscribe(
+        DURABLE,
+        handle,
+        "organization.created.v1",
+        "file.validation_started.v1",
+        "file.validated.v1",
+        "resource.published.v1",
+        "upload.rejected.v1",
+        concurrency=8,
+    )
+
+
+async def apply(session: AsyncSession, event: events.AnyEvent) -> None:
+    """Apply one event to ingest's tables."""
+    match event:
+        case events.OrganizationCreated():
+            await uploads.record_organization(session, event)
+        case events.FileValidationStarted():
+            await uploads.advance(session, event.upload_id, "validating")
+        case events.FileValidated():
+            await uploads.advance(
+                session,
+                event.upload_id,
+                "valid" if event.publishable else "invalid",
+                report_key=event.report_key,
+                summary=event.summary.model_dump(),
+            )
+        case events.ResourcePublished():
+            await uploads.advance(
+                session, event.upload_id, "published", download_url=event.download_url
+            )
+        case events.UploadRejected():
+            await uploads.advance(session, event.upload_id, "rejected", detail=event.detail)

@@ -1,0 +1,148 @@
+"""Errors ingest answers with, each a documented problem type (see docs/problems.md)."""
+
+from datacommune.shared.problems import Conflict, Forbidden, NotFound, Problem, Unauthorized
+
+__all__ = ["Conflict", "Forbidden", "NotFound", "Problem", "Unauthorized"]
+
+
+def _size(n: int) -> str:
+    for unit in ("o", "Kio", "Mio", "Gio"):
+        if n < 1024 or unit == "Gio":
+            return f"{n:.0f} {unit}" if unit == "o" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    raise AssertionError
+
+
+class UploadTooLarge(Problem):
+    type = "/problems/upload-too-large"
+    title = "Fichier trop volumineux"
+    title_en = "File too large"
+    status = 413
+
+    @classmethod
+    def of(cls, limit: int) -> "UploadTooLarge":
+        return cls(
+            f"Le fichier dépasse la taille maximale acceptée de {_size(limit)} ({limit} octets). "
+            "Découpez-le (par année, par exemple) ou demandez à l'administrateur de relever la limite.",
+            f"The file exceeds the maximum accepted size of {limit} bytes. Split it (by year, "
+            "for instance) or ask the administrator to raise the limit.",
+            limit_bytes=limit,
+        )
+
+
+class EmptyFile(Problem):
+    type = "/problems/empty-file"
+    title = "Fichier vide"
+    title_en = "Empty file"
+    status = 400
+
+    @classmethod
+    def make(cls) -> "EmptyFile":
+        return cls(
+            "Le fichier envoyé ne contient aucun octet. Vérifiez que vous avez choisi le bon "
+            "fichier et qu'il a bien été enregistré.",
+            "The file sent has no bytes. Check that you picked the right file and that it was saved.",
+        )
+
+
+class MalformedUpload(Problem):
+    type = "/problems/malformed-upload"
+    title = "Envoi mal formé"
+    title_en = "Malformed upload"
+    status = 400
+
+    @classmethod
+    def not_multipart(cls) -> "MalformedUpload":
+        return cls(
+            "Envoyez le fichier en multipart/form-data avec les champs « file » et « dataset ».",
+            "Send the file as multipart/form-data with the fields 'file' and 'dataset'.",
+        )
+
+    @classmethod
+    def unreadable(cls) -> "MalformedUpload":
+        return cls(
+            "Le corps de la requête n'est pas un multipart/form-data complet. Renvoyez le fichier.",
+            "The request body is not complete multipart/form-data. Send the file again.",
+        )
+
+    @classmethod
+    def two_files(cls) -> "MalformedUpload":
+        return cls(
+            "Un envoi porte un seul fichier, dans le champ « file ».",
+            "An upload carries a single file, in the field 'file'.",
+        )
+
+    @classmethod
+    def too_many_parts(cls) -> "MalformedUpload":
+        return cls(
+            "Trop de champs dans l'envoi : seuls « file », « dataset », « schema » et « title » sont attendus.",
+            "Too many parts: only 'file', 'dataset', 'schema' and 'title' are expected.",
+        )
+
+    @classmethod
+    def field_too_long(cls, name: str) -> "MalformedUpload":
+        return cls(
+            f"Le champ « {name} » est trop long.",
+            f"The field '{name}' is too long.",
+            field=name,
+        )
+
+    @classmethod
+    def field_not_utf8(cls, name: str) -> "MalformedUpload":
+        return cls(
+            f"Le champ « {name} » n'est pas du texte UTF-8.",
+            f"The field '{name}' is not UTF-8 text.",
+            field=name,
+        )
+
+
+class InvalidField(Problem):
+    type = "/problems/invalid-field"
+    title = "Champ invalide"
+    title_en = "Invalid field"
+    status = 422
+
+    @classmethod
+    def missing(cls, name: str) -> "InvalidField":
+        return cls(
+            f"Le champ « {name} » est obligatoire.",
+            f"The field '{name}' is required.",
+            field=name,
+        )
+
+    @classmethod
+    def dataset_slug(cls, value: str) -> "InvalidField":
+        return cls(
+            f"« {value[:100]} » n'est pas un identifiant de jeu de données valide : 2 à 100 "
+            "caractères parmi a-z, 0-9 et « - », sans tiret au début (ex. « subventions-2024 »).",
+            f"'{value[:100]}' is not a valid dataset identifier: 2 to 100 characters among a-z, "
+            "0-9 and '-', not starting with '-' (e.g. 'subventions-2024').",
+            field="dataset",
+        )
+
+
+def unknown_token() -> Unauthorized:
+    return Unauthorized(
+        "Ce jeton n'est pas reconnu. Vérifiez qu'il est complet ; s'il vient d'être créé, "
+        "réessayez dans quelques secondes.",
+        "This token is not recognised. Check that it is complete; if it was just created, "
+        "retry in a few seconds.",
+    )
+
+
+def dataset_of_another(dataset: str, owner: str) -> Forbidden:
+    return Forbidden(
+        f"Le jeu de données « {dataset} » appartient à une autre organisation ({owner}). "
+        "Choisissez un autre identifiant de jeu de données.",
+        f"The dataset '{dataset}' belongs to another organization ({owner}). "
+        "Choose another dataset identifier.",
+        dataset=dataset,
+        owner=owner,
+    )
+
+
+def upload_not_found() -> NotFound:
+    return NotFound(
+        "Aucun envoi de votre organisation ne porte cet identifiant.",
+        "No upload of your organization has this id.",
+    )

@@ -1,0 +1,109 @@
+"""ingest's HTTP routes: post a file, follow it."""
+
+import json
+import uuid
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from datacommune.ingest import problems, uploads
+from datacommune.ingest.deps import CurrentOrganization, RuntimeDep, SettingsDep
+from datacommune.ingest.form import read_form
+from datacommune.shared.storage import ObjectMissing
+
+log = structlog.get_logger()
+router = APIRouter(prefix="/api/v1", tags=["dépôts / uploads"])
+
+UPLOAD_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "dataset"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "dataset": {"type": "string", "example": "subventions-2024"},
+                        "schema": {"type": "string", "example": "scdl-subventions"},
+                        "title": {"type": "string", "example": "Subventions 2024"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/uploads",
+    status_code=202,
+    summary="Déposer un fichier / upload a file",
+    openapi_extra=UPLOAD_BODY,
+    responses={200: {"description": "Ces octets étaient déjà déposés / already uploaded"}},
+)
+async def post_upload(
+    request: Request,
+    organization: CurrentOrganization,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+) -> JSONResponse:
+    """Stream the file to storage and answer once it is durably recorded."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:
+        # Refuse before reading a byte; a body without Content-Length is cut while streaming.
+        raise problems.UploadTooLarge.of(settings.max_upload_bytes)
+    form = await read_form(
+        request.headers.get("content-type", ""),
+        request.stream(),
+        staging=settings.staging_dir,
+        max_bytes=settings.max_upload_bytes,
+    )
+    try:
+        upload, created = await uploads.accept(
+            runtime.sessionmaker,
+            runtime.store,
+            organization=organization,
+            form=form,
+            source=settings.source,
+        )
+    finally:
+        form.discard()
+    if created:
+        runtime.relay.wake()
+        log.info("file_received", upload_id=str(upload.id), size=upload.size)
+    body = uploads.describe(upload, public_url=settings.http.public_url)
+    body["duplicate"] = not created
+    return JSONResponse(
+        body, status_code=202 if created else 200, headers={"Location": body["status_url"]}
+    )
+
+
+@router.get("/uploads/{upload_id}", summary="Suivre un dépôt / follow an upload")
+async def get_upload(
+    upload_id: uuid.UUID,
+    organization: CurrentOrganization,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """Where the upload stands, with its validation report once there is one."""
+    async with runtime.sessionmaker() as session:
+        upload = await uploads.get_upload(
+            session, organization=organization.slug, upload_id=upload_id
+        )
+    body = uploads.describe(upload, public_url=settings.http.public_url)
+    body["report"] = None
+    if upload.report_key:
+        try:
+            body["report"] = json.loads(await runtime.store.get_bytes(upload.report_key))
+        except ObjectMissing:
+            log.warning("report_missing", key=upload.report_key)
+    return body
+
+
+@router.get("/whoami", summary="L'organisation de ce jeton / this token's organization")
+async def whoami(organization: CurrentOrganization) -> dict[str, str]:
+    """Lets a client check its token before sending a large file."""
+    return {"organization": organization.slug, "name": organization.name}

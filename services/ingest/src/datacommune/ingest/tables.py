@@ -1,0 +1,77 @@
+"""ingest's own tables: uploads, the organizations it accepts tokens from, dataset claims."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from datacommune.shared.outbox import OutboxRecord, utcnow
+
+
+class Base(DeclarativeBase):
+    """ingest's metadata, apart from every other service's."""
+
+
+class Organization(Base):
+    """An organization as catalog announced it; ingest keeps it to check tokens offline."""
+
+    __tablename__ = "organizations"
+
+    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class Dataset(Base):
+    """Which organization a dataset slug belongs to: the first to upload to it claims it."""
+
+    __tablename__ = "datasets"
+
+    slug: Mapped[str] = mapped_column(String(100), primary_key=True)
+    organization: Mapped[str] = mapped_column(ForeignKey("organizations.slug"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Upload(Base):
+    """One file posted to a dataset, and where it stands on its way to the catalogue."""
+
+    __tablename__ = "uploads"
+    __table_args__ = (UniqueConstraint("dataset", "sha256", "schema_key", name="uq_upload_bytes"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    organization: Mapped[str] = mapped_column(ForeignKey("organizations.slug"), index=True)
+    dataset: Mapped[str] = mapped_column(ForeignKey("datasets.slug"), index=True)
+    title: Mapped[str | None] = mapped_column(String(300))
+    schema_id: Mapped[str | None] = mapped_column(String(200))
+    # Part of the uniqueness of an upload: the same bytes checked against another schema differ.
+    schema_key: Mapped[str] = mapped_column(String(200), default="")
+    filename: Mapped[str] = mapped_column(String(1024))
+    media_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    object_key: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    report_key: Mapped[str | None] = mapped_column(String(300))
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    detail: Mapped[str | None] = mapped_column(Text)
+    download_url: Mapped[str | None] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )
+
+
+class Outbox(OutboxRecord, Base):
+    """Events ingest has yet to publish, committed with the change that caused them."""
+
+    __tablename__ = "outbox"

@@ -1,0 +1,204 @@
+"""The domain of ingest: accept an upload, then follow it as the other services report back."""
+
+import re
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from datacommune.ingest import filenames, problems
+from datacommune.ingest.form import Form
+from datacommune.ingest.tables import Dataset, Organization, Outbox, Upload
+from datacommune.shared import events, tokens
+from datacommune.shared.outbox import enqueue
+from datacommune.shared.storage import ObjectStore
+
+DATASET_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,99}$")
+
+# Statuses only move forward; events from different streams may arrive out of order.
+RANK = {
+    "received": 0,
+    "validating": 1,
+    "valid": 2,
+    "invalid": 2,
+    "published": 3,
+    "scheduled": 3,
+    "rejected": 3,
+}
+
+
+def object_key(sha256: str) -> str:
+    """Files are stored by content: the same bytes are stored once, and never overwritten."""
+    return f"files/sha256/{sha256[:2]}/{sha256}"
+
+
+async def authenticate(session: AsyncSession, token: str) -> Organization:
+    """The organization whose token this is; a 401 problem otherwise."""
+    org = await session.scalar(
+        select(Organization).where(Organization.token_hash == tokens.hash_token(token))
+    )
+    if org is None:
+        raise problems.unknown_token()
+    return org
+
+
+async def accept(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: ObjectStore,
+    *,
+    organization: Organization,
+    form: Form,
+    source: str,
+) -> tuple[Upload, bool]:
+    """Store the staged file and record the upload with its ``file.received`` event.
+
+    Returns the upload and whether it is new: the same bytes posted again to the same dataset
+    (for the same schema) give back the first upload. The object is stored before the row is
+    committed, so an upload that was answered with 2xx always has its file.
+    """
+    staged = form.file
+    if staged is None:
+        raise problems.InvalidField.missing("file")
+    if staged.size == 0:
+        raise problems.EmptyFile.make()
+    dataset = form.fields.get("dataset", "")
+    if not dataset:
+        raise problems.InvalidField.missing("dataset")
+    if not DATASET_SLUG.match(dataset):
+        raise problems.InvalidField.dataset_slug(dataset)
+    schema_id = form.fields.get("schema") or None
+    title = form.fields.get("title") or None
+
+    async with sessionmaker() as session:
+        owner = await session.scalar(select(Dataset.organization).where(Dataset.slug == dataset))
+        if owner is not None and owner != organization.slug:
+            raise problems.dataset_of_another(dataset, owner)
+        existing = await _same_bytes(session, dataset, staged.sha256, schema_id)
+        if existing is not None:
+            return existing, False
+
+    filename = filenames.escape(staged.filename)
+    key = object_key(staged.sha256)
+    media_type = filenames.media_type(filename, staged.content_type)
+    if not await store.exists(key):
+        await store.put_file(key, staged.path, media_type=media_type)
+
+    upload = Upload(
+        id=uuid.uuid4(),
+        organization=organization.slug,
+        dataset=dataset,
+        title=title,
+        schema_id=schema_id,
+        schema_key=schema_id or "",
+        filename=filename,
+        media_type=media_type,
+        size=staged.size,
+        sha256=staged.sha256,
+        object_key=key,
+        status="received",
+    )
+    try:
+        async with sessionmaker.begin() as session:
+            if owner is None and await session.get(Dataset, dataset) is None:
+                session.add(Dataset(slug=dataset, organization=organization.slug))
+            session.add(upload)
+            enqueue(
+                session,
+                Outbox,
+                events.FileReceived(
+                    source=source,
+                    upload_id=upload.id,
+                    organization=organization.slug,
+                    dataset=dataset,
+                    title=title,
+                    schema_id=schema_id,
+                    file=events.FileRef(
+                        object_key=key,
+                        sha256=staged.sha256,
+                        size=staged.size,
+                        filename=filename,
+                        media_type=media_type,
+                    ),
+                ),
+            )
+    except IntegrityError:
+        # Another request with the same bytes, or another organization claiming the same new
+        # dataset, committed first.
+        async with sessionmaker() as session:
+            owner = await session.scalar(
+                select(Dataset.organization).where(Dataset.slug == dataset)
+            )
+            if owner is not None and owner != organization.slug:
+                raise problems.dataset_of_another(dataset, owner) from None
+            existing = await _same_bytes(session, dataset, staged.sha256, schema_id)
+            if existing is None:
+                raise
+            return existing, False
+    return upload, True
+
+
+async def _same_bytes(
+    session: AsyncSession, dataset: str, sha256: str, schema_id: str | None
+) -> Upload | None:
+    return await session.scalar(
+        select(Upload).where(
+            Upload.dataset == dataset,
+            Upload.sha256 == sha256,
+            Upload.schema_key == (schema_id or ""),
+        )
+    )
+
+
+async def get_upload(session: AsyncSession, *, organization: str, upload_id: uuid.UUID) -> Upload:
+    """An upload of this organization; 404 for any other, so ids reveal nothing."""
+    upload = await session.get(Upload, upload_id)
+    if upload is None or upload.organization != organization:
+        raise problems.upload_not_found()
+    return upload
+
+
+def describe(upload: Upload, *, public_url: str) -> dict[str, Any]:
+    """The JSON a client reads about an upload."""
+    return {
+        "id": str(upload.id),
+        "status": upload.status,
+        "status_url": f"{public_url}/api/v1/uploads/{upload.id}",
+        "organization": upload.organization,
+        "dataset": upload.dataset,
+        "title": upload.title,
+        "schema": upload.schema_id,
+        "filename": upload.filename,
+        "media_type": upload.media_type,
+        "size": upload.size,
+        "sha256": upload.sha256,
+        "summary": upload.summary,
+        "detail": upload.detail,
+        "download_url": upload.download_url,
+        "created_at": upload.created_at.isoformat(),
+        "updated_at": upload.updated_at.isoformat(),
+    }
+
+
+async def record_organization(session: AsyncSession, event: events.OrganizationCreated) -> None:
+    """Keep the organization's token hash so uploads can be checked without catalog."""
+    org = await session.get(Organization, event.organization)
+    if org is None:
+        session.add(
+            Organization(slug=event.organization, name=event.name, token_hash=event.token_hash)
+        )
+    else:
+        org.name = event.name
+        org.token_hash = event.token_hash
+
+
+async def advance(session: AsyncSession, upload_id: uuid.UUID, status: str, **values: Any) -> None:
+    """Move an upload forward to ``status``; an older or repeated event changes nothing."""
+    upload = await session.get(Upload, upload_id)
+    if upload is None:
+        return
+    for name, value in values.items():
+        setattr(upload, name, value)
+    if RANK[status] > RANK[upload.status]:
+        upload.status = status

@@ -1,0 +1,22 @@
+"""``python -m datacommune.validate``: migrate, then serve."""
+
+from pathlib import Path
+
+from datacommune.shared.serve import run
+from datacommune.validate.app import create_app
+from datacommune.validate.settings import Settings
+
+
+def main() -> None:
+    settings = Settings()
+    run(
+        service="validate",
+        app=create_app(settings),
+        http=settings.http,
+        database_url=settings.database.url,
+        migrations=Path(__file__).parent / "migrations",
+    )
+
+
+if __name__ == "__main__":
+    main()

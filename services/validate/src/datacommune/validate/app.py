@@ -1,0 +1,100 @@
+"""validate's application factory: schema routes, lifespan, the file.received consumer."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from datacommune.shared import events
+from datacommune.shared.health import health_router
+from datacommune.shared.http import make_app
+from datacommune.shared.problems import NotFound
+from datacommune.shared.runtime import open_runtime
+from datacommune.validate.registry import Registry, SchemaEntry
+from datacommune.validate.settings import Settings
+from datacommune.validate.tables import Outbox
+from datacommune.validate.validations import validate_received
+
+DESCRIPTION = """
+Vérification des fichiers reçus au regard des schémas nationaux (SCDL, schema.data.gouv.fr).
+/ Checks received files against the national schemas.
+"""
+DURABLE = "validate"
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The validate HTTP app; the registry is loaded once, nothing connects before the lifespan."""
+    registry = Registry.from_dirs(settings.schemas_dirs)
+    settings.work_dir.mkdir(parents=True, exist_ok=True)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_runtime(
+            name=settings.source,
+            http=settings.http,
+            nats=settings.nats,
+            database=settings.database,
+            storage=settings.storage,
+            outbox=Outbox,
+        ) as runtime:
+            app.state.runtime = runtime
+
+            async def on_received(event: events.AnyEvent) -> None:
+                assert isinstance(event, events.FileReceived)
+                await validate_received(
+                    event,
+                    sessionmaker=runtime.sessionmaker,
+                    store=runtime.store,
+                    bus=runtime.bus,
+                    relay=runtime.relay,
+                    registry=registry,
+                    work_dir=settings.work_dir,
+                    source=settings.source,
+                )
+
+            await runtime.bus.subscribe(
+                DURABLE,
+                on_received,
+                "file.received.v1",
+                concurrency=settings.concurrency,
+                ack_wait=60,
+            )
+            yield
+
+    app = make_app(service="validate", description=DESCRIPTION, lifespan=lifespan)
+    app.include_router(health_router("validate", lambda: app.state.runtime.readiness()))
+
+    @app.get(
+        "/api/v1/schemas", tags=["schémas / schemas"], summary="Schémas connus / known schemas"
+    )
+    async def list_schemas() -> dict[str, Any]:
+        return {"items": [_describe(e) for e in registry.all()]}
+
+    @app.get(
+        "/api/v1/schemas/{schema_id}",
+        tags=["schémas / schemas"],
+        summary="Un schéma et la documentation de ses champs / one schema and its fields",
+    )
+    async def get_schema(schema_id: str) -> dict[str, Any]:
+        entry = registry.get(schema_id)
+        if entry is None:
+            raise NotFound(
+                f"Aucun schéma « {schema_id} ». La liste est sur /api/v1/schemas.",
+                f"No schema {schema_id!r}. The list is at /api/v1/schemas.",
+            )
+        return {**_describe(entry), "fields": entry.fields()}
+
+    return app
+
+
+def _describe(entry: SchemaEntry) -> dict[str, Any]:
+    return {
+        "id": entry.id,
+        "name": entry.name,
+        "version": entry.version,
+        "title": entry.title,
+        "description": entry.description,
+        "fields_count": len(entry.descriptor.get("fields", [])),
+        "warnings": entry.warnings,
+    }

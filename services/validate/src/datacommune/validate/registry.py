@@ -1,0 +1,103 @@
+"""The schemas validate knows: loaded from folders, addressed as ``name@version`` or ``name``.
+
+Real schemas have defects that frictionless refuses outright (a ``name`` with spaces and
+accents, ``required`` set beside ``constraints``); the registry mends what it safely can and keeps
+a warning for each, instead of refusing the whole schema.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+NAME_PATTERN = re.compile(r"^([-a-z0-9._/])+$")
+BUILTIN = Path(__file__).parent / "schemas"
+
+
+@dataclass(frozen=True)
+class SchemaEntry:
+    """One Table Schema, ready for frictionless."""
+
+    name: str
+    version: str
+    title: str
+    description: str
+    descriptor: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def fields(self) -> list[dict[str, Any]]:
+        """Each field's documentation, as a person choosing a schema reads it."""
+        return [
+            {
+                "name": f.get("name"),
+                "title": f.get("title"),
+                "type": f.get("type", "string"),
+                "description": f.get("description"),
+                "required": bool(f.get("constraints", {}).get("required")),
+                "example": f.get("example"),
+            }
+            for f in self.descriptor.get("fields", [])
+        ]
+
+
+def load_entry(name: str, raw: dict[str, Any]) -> SchemaEntry:
+    """Mend a schema's known defects and note each in ``warnings``."""
+    descriptor = json.loads(json.dumps(raw))
+    warnings = []
+    declared = descriptor.get("name")
+    if declared is not None and not (isinstance(declared, str) and NAME_PATTERN.match(declared)):
+        warnings.append(f"name {declared!r} is not a valid Table Schema name; ignored")
+        del descriptor["name"]
+    for f in descriptor.get("fields", []):
+        if "required" in f:
+            warnings.append(f"field {f.get('name')!r}: 'required' moved into 'constraints'")
+            f.setdefault("constraints", {})["required"] = bool(f.pop("required"))
+    # Columns are matched by name, as Validata and schema.data.gouv.fr do.
+    descriptor.setdefault("fieldsMatch", "superset")
+    return SchemaEntry(
+        name=name,
+        version=str(raw.get("version") or "0"),
+        title=str(raw.get("title") or name),
+        description=str(raw.get("description") or ""),
+        descriptor=descriptor,
+        warnings=warnings,
+    )
+
+
+def _version_key(version: str) -> tuple[int | str, ...]:
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"[.\-]", version))
+
+
+class Registry:
+    """Schemas by id; several versions of one schema may live side by side."""
+
+    def __init__(self, entries: list[SchemaEntry]) -> None:
+        self._by_id = {e.id: e for e in entries}
+
+    @classmethod
+    def from_dirs(cls, dirs: list[Path]) -> "Registry":
+        """Every ``<name>/schema.json`` under each folder."""
+        entries = []
+        for root in dirs:
+            for path in sorted(root.glob("*/schema.json")):
+                raw = json.loads(path.read_text(encoding="utf-8"))
+                entries.append(load_entry(path.parent.name, raw))
+        return cls(entries)
+
+    def all(self) -> list[SchemaEntry]:
+        """Every schema, by id."""
+        return [self._by_id[k] for k in sorted(self._by_id)]
+
+    def get(self, ref: str) -> SchemaEntry | None:
+        """``name@version`` exactly, or the newest version of ``name``."""
+        if ref in self._by_id:
+            return self._by_id[ref]
+        versions = [e for e in self._by_id.values() if e.name == ref]
+        if not versions:
+            return None
+        return max(versions, key=lambda e: _version_key(e.version))

@@ -1,0 +1,215 @@
+"""Check one file with frictionless and describe the result in the report's stable JSON shape.
+
+A report is a result, not an error: an invalid file gets a report like a valid one. Counts are
+exact; examples are capped per kind of error so a million bad cells make a readable report.
+"""
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from frictionless import Resource, Schema, errors
+
+from datacommune.validate.registry import SchemaEntry
+
+REPORT_VERSION = 1
+EXAMPLES_PER_TYPE = 100
+
+# Findings that leave the file unreadable as a table; anything else concerns a row or a label.
+_LOCATED = (errors.RowError, errors.HeaderError)
+
+TITLES_FR = {
+    "source-error": "Fichier illisible",
+    "encoding-error": "Encodage incorrect",
+    "format-error": "Format non reconnu",
+    "scheme-error": "Source inaccessible",
+    "schema-error": "Schéma invalide",
+    "extra-label": "Colonne en trop",
+    "missing-label": "Colonne manquante",
+    "blank-label": "En-tête vide",
+    "duplicate-label": "En-tête en double",
+    "incorrect-label": "En-tête inattendu",
+    "blank-row": "Ligne vide",
+    "extra-cell": "Cellule en trop",
+    "missing-cell": "Cellule manquante",
+    "type-error": "Valeur du mauvais type",
+    "constraint-error": "Valeur non conforme",
+    "unique-error": "Valeur en double",
+    "primary-key": "Clé primaire en double",
+    "schema-not-found": "Schéma inconnu",
+}
+
+# What to do about each kind of finding, for a person without data staff.
+HINTS_FR = {
+    "encoding-error": "Enregistrez le fichier en UTF-8 depuis votre tableur (« CSV UTF-8 »).",
+    "extra-label": "Supprimez cette colonne ou renommez-la comme le schéma l'attend.",
+    "missing-label": "Ajoutez cette colonne, même vide si elle est facultative.",
+    "blank-row": "Supprimez les lignes vides, souvent en fin de fichier.",
+    "type-error": "Corrigez la valeur : nombre avec un point décimal, date au format AAAA-MM-JJ.",
+    "constraint-error": "Corrigez la valeur pour qu'elle respecte la règle du schéma.",
+    "missing-cell": "Complétez la ligne : il lui manque des cellules.",
+    "extra-cell": "Retirez les cellules en trop, ou mettez entre guillemets une valeur contenant un séparateur.",
+    "schema-not-found": "Choisissez un schéma de la liste GET /api/v1/schemas.",
+}
+
+
+def check(
+    path: Path,
+    *,
+    schema: SchemaEntry | None,
+    schema_ref: str | None = None,
+) -> dict[str, Any]:
+    """Validate the file at ``path`` (its extension gives the format) and build its report."""
+    started = time.monotonic()
+    if schema_ref and schema is None:
+        report = _report(
+            valid=False,
+            publishable=False,
+            schema=None,
+            rows=0,
+            found=[
+                {
+                    "type": "schema-not-found",
+                    "message": f"Unknown schema {schema_ref!r}",
+                    "row": None,
+                    "field": None,
+                    "cell": None,
+                    "fatal": True,
+                }
+            ],
+            source={},
+            seconds=time.monotonic() - started,
+        )
+        report["message"] = {
+            "fr": f"Le schéma « {schema_ref} » est inconnu ; choisissez-en un dans GET /api/v1/schemas.",
+            "en": f"The schema {schema_ref!r} is unknown; pick one from GET /api/v1/schemas.",
+        }
+        return report
+    resource = Resource(
+        path=path.name,
+        basepath=str(path.parent),
+        schema=Schema.from_descriptor(schema.descriptor) if schema else None,
+    )
+    frictionless_report = resource.validate(limit_errors=10_000_000)
+    task = frictionless_report.tasks[0]
+    found = [
+        {
+            "type": e.type,
+            "message": e.message,
+            "row": getattr(e, "row_number", None),
+            "field": getattr(e, "field_name", None) or getattr(e, "label", None) or None,
+            "cell": getattr(e, "cell", None),
+            "fatal": not isinstance(e, _LOCATED),
+        }
+        for e in task.errors
+    ]
+    # Without a schema the check is structural: a readable table may be published as it is.
+    fatal = any(f["fatal"] for f in found)
+    publishable = frictionless_report.valid if schema else not fatal
+    return _report(
+        valid=frictionless_report.valid,
+        publishable=publishable,
+        schema=schema,
+        rows=int(task.stats.get("rows") or 0),
+        found=found,
+        source=_source(resource),
+        seconds=time.monotonic() - started,
+    )
+
+
+def _source(resource: Resource) -> dict[str, Any]:
+    delimiter = None
+    try:
+        control = resource.dialect.get_control("csv")
+        delimiter = getattr(control, "delimiter", None)
+    except Exception:
+        delimiter = None
+    return {
+        "format": resource.format,
+        "encoding": resource.encoding,
+        "delimiter": delimiter or ("," if resource.format == "csv" else None),
+        "header": list(resource.labels or []) if resource.labels is not None else [],
+    }
+
+
+def _report(
+    *,
+    valid: bool,
+    publishable: bool,
+    schema: SchemaEntry | None,
+    rows: int,
+    found: list[dict[str, Any]],
+    source: dict[str, Any],
+    seconds: float,
+) -> dict[str, Any]:
+    counts = Counter(f["type"] for f in found)
+    examples: list[dict[str, Any]] = []
+    shown: Counter[str] = Counter()
+    for f in found:
+        if shown[f["type"]] < EXAMPLES_PER_TYPE:
+            shown[f["type"]] += 1
+            examples.append(
+                {
+                    **{k: v for k, v in f.items() if k != "fatal"},
+                    "title": TITLES_FR.get(f["type"], f["type"]),
+                    "hint": HINTS_FR.get(f["type"]),
+                }
+            )
+    errors_total = len(found) if schema or not publishable else 0
+    return {
+        "version": REPORT_VERSION,
+        "valid": valid,
+        "publishable": publishable,
+        "schema": (
+            {"id": schema.id, "title": schema.title, "warnings": schema.warnings}
+            if schema
+            else None
+        ),
+        "source": source,
+        "summary": {
+            "rows": rows,
+            "errors": errors_total,
+            "warnings": len(found) - errors_total,
+            "error_types": dict(sorted(counts.items())),
+        },
+        "message": _message(valid, publishable, schema, rows, counts),
+        "issues": examples,
+        "seconds": round(seconds, 3),
+    }
+
+
+def _message(
+    valid: bool,
+    publishable: bool,
+    schema: SchemaEntry | None,
+    rows: int,
+    counts: Counter[str],
+) -> dict[str, str]:
+    total = sum(counts.values())
+    kinds_fr = ", ".join(f"{n} × {TITLES_FR.get(t, t).lower()}" for t, n in counts.most_common())
+    kinds_en = ", ".join(f"{n} × {t}" for t, n in counts.most_common())
+    if schema and valid:
+        return {
+            "fr": f"Le fichier est conforme au schéma {schema.id} ({rows} lignes).",
+            "en": f"The file conforms to the schema {schema.id} ({rows} rows).",
+        }
+    if schema:
+        return {
+            "fr": f"Le fichier n'est pas conforme au schéma {schema.id} : {total} erreurs ({kinds_fr}).",
+            "en": f"The file does not conform to the schema {schema.id}: {total} errors ({kinds_en}).",
+        }
+    if publishable and total == 0:
+        return {
+            "fr": f"Le fichier est un tableau lisible ({rows} lignes) ; aucun schéma n'a été demandé.",
+            "en": f"The file is a readable table ({rows} rows); no schema was requested.",
+        }
+    if publishable:
+        return {
+            "fr": f"Le fichier est lisible ({rows} lignes) et peut être publié ; {total} remarques ({kinds_fr}).",
+            "en": f"The file is readable ({rows} rows) and can be published; {total} remarks ({kinds_en}).",
+        }
+    return {
+        "fr": f"Le fichier ne peut pas être lu comme un tableau : {kinds_fr}.",
+        "en": f"The file cannot be read as a table: {kinds_en}.",
+    }

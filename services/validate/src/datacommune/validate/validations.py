@@ -1,0 +1,146 @@
+"""The domain of validate: check a received file once, store its report, announce the result."""
+
+import asyncio
+import contextlib
+import json
+import posixpath
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from datacommune.shared import events
+from datacommune.shared.bus import Bus
+from datacommune.shared.outbox import OutboxRelay, enqueue
+from datacommune.shared.storage import ObjectStore
+from datacommune.validate import reports
+from datacommune.validate.registry import Registry
+from datacommune.validate.tables import Outbox, Validation
+
+log = structlog.get_logger()
+
+# Event ids derived from the upload id: a second worker checking the same upload publishes the
+# same ids, which JetStream and every consumer drop.
+_IDS = uuid.UUID("5b0f7a1e-3c1d-4c8e-9a55-2f1d8f0c7e21")
+MAX_ISSUES_IN_EVENT = 20
+
+EXTENSIONS = {
+    "text/csv": ".csv",
+    "text/tab-separated-values": ".tsv",
+    "application/json": ".json",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.ms-excel": ".xls",
+    "application/vnd.oasis.opendocument.spreadsheet": ".ods",
+}
+KNOWN_EXTENSIONS = {*EXTENSIONS.values(), ".txt"}
+
+
+def extension(file: events.FileRef) -> str:
+    """The extension frictionless should read the file with (the stored key has none)."""
+    ext = posixpath.splitext(file.filename.replace("\\", "/"))[1].lower()
+    if ext in KNOWN_EXTENSIONS:
+        return ext
+    return EXTENSIONS.get(file.media_type, ".csv")
+
+
+def report_key(upload_id: uuid.UUID) -> str:
+    """Reports are stored beside the files, one per upload."""
+    return f"reports/{upload_id}.json"
+
+
+async def validate_received(
+    event: events.FileReceived,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    store: ObjectStore,
+    bus: Bus,
+    relay: OutboxRelay,
+    registry: Registry,
+    work_dir: Path,
+    source: str,
+) -> None:
+    """Check the file of ``event`` unless it was already; commit the result with its event."""
+    async with sessionmaker() as session:
+        if await session.get(Validation, event.upload_id) is not None:
+            return
+    with contextlib.suppress(Exception):
+        await bus.publish(
+            events.FileValidationStarted(
+                id=uuid.uuid5(_IDS, f"{event.upload_id}/started"),
+                source=source,
+                upload_id=event.upload_id,
+            )
+        )
+    schema = registry.get(event.schema_id) if event.schema_id else None
+    with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+        path = Path(tmp) / f"file{extension(event.file)}"
+        await store.download(event.file.object_key, path)
+        report = await asyncio.to_thread(
+            reports.check, path, schema=schema, schema_ref=event.schema_id
+        )
+    report["upload_id"] = str(event.upload_id)
+    report["file"] = event.file.model_dump()
+    key = report_key(event.upload_id)
+    await store.put_bytes(
+        key, json.dumps(report, ensure_ascii=False).encode(), media_type="application/json"
+    )
+    validated = _validated_event(event, report, key, schema.id if schema else None, source)
+    try:
+        async with sessionmaker.begin() as session:
+            session.add(
+                Validation(
+                    upload_id=event.upload_id,
+                    schema_id=validated.schema_id,
+                    valid=validated.valid,
+                    publishable=validated.publishable,
+                    report_key=key,
+                )
+            )
+            enqueue(session, Outbox, validated)
+    except IntegrityError:
+        log.info("already_validated", upload_id=str(event.upload_id))
+        return
+    relay.wake()
+    log.info(
+        "file_validated",
+        upload_id=str(event.upload_id),
+        valid=validated.valid,
+        errors=validated.summary.errors,
+    )
+
+
+def _validated_event(
+    event: events.FileReceived,
+    report: dict[str, Any],
+    key: str,
+    schema_id: str | None,
+    source: str,
+) -> events.FileValidated:
+    return events.FileValidated(
+        id=uuid.uuid5(_IDS, f"{event.upload_id}/validated"),
+        source=source,
+        upload_id=event.upload_id,
+        organization=event.organization,
+        dataset=event.dataset,
+        title=event.title,
+        schema_id=schema_id or event.schema_id,
+        file=event.file,
+        valid=report["valid"],
+        publishable=report["publishable"],
+        report_key=key,
+        summary=events.ReportSummary(**report["summary"]),
+        issues=[
+            events.ValidationIssue(
+                type=i["type"],
+                message=i["message"],
+                row=i["row"],
+                field=i["field"],
+                cell=None if i["cell"] is None else str(i["cell"]),
+            )
+            for i in report["issues"][:MAX_ISSUES_IN_EVENT]
+        ],
+    )

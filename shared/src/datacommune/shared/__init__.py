@@ -1,0 +1,1 @@
+"""Code the datacommune services share: event contracts, settings, bus, storage and database adapters."""

@@ -1,0 +1,225 @@
+"""The event bus over NATS JetStream: publish with de-duplication, durable pull consumers.
+
+The database is the record and NATS the doorbell: events reach ``publish`` through each
+service's outbox, carry their id as ``Nats-Msg-Id`` so JetStream drops a repeat inside its
+duplicate window, and every consumer is idempotent for what slips past that window.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import nats
+import structlog
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.errors import BadRequestError, NotFoundError
+
+from datacommune.shared.events import AnyEvent, Event, parse
+from datacommune.shared.settings import NatsSettings
+
+log = structlog.get_logger()
+
+Handler = Callable[[AnyEvent], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A JetStream stream and the subjects (event types) it keeps."""
+
+    name: str
+    subjects: list[str]
+    description: str
+
+
+# Streams keep every event for 30 days under limits retention, so a new or rebuilt consumer can
+# replay history; the duplicate window is wider than the default 2 minutes so that an outbox
+# relay restarting after a crash still has its repeats dropped by the server.
+STREAMS = [
+    Stream("FILES", ["file.>"], "Uploads received and validated"),
+    Stream("CATALOG", ["organization.>", "resource.>", "upload.>"], "Catalogue decisions"),
+    Stream("LOCAL_EVENTS", ["local_event.>"], "Council meetings, hackathons, fairs"),
+]
+MAX_AGE_SECONDS = 30 * 24 * 3600
+DUPLICATE_WINDOW_SECONDS = 15 * 60
+
+
+@dataclass
+class Bus:
+    """One NATS connection shared by a service's publishers and consumers."""
+
+    settings: NatsSettings
+    nc: Client | None = None
+    js: JetStreamContext | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _ack_wait: float = 60.0
+    _closing: bool = False
+
+    async def connect(self, *, name: str) -> None:
+        """Connect (retrying until ``connect_timeout``) and make sure the streams exist."""
+        deadline = asyncio.get_running_loop().time() + self.settings.connect_timeout
+        while True:
+            try:
+                self.nc = await nats.connect(
+                    self.settings.url,
+                    name=name,
+                    max_reconnect_attempts=-1,
+                    reconnect_time_wait=0.5,
+                    connect_timeout=2,
+                )
+                break
+            except Exception:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+        self.js = self.nc.jetstream()
+        await self.ensure_streams()
+
+    @property
+    def connected(self) -> bool:
+        """Whether the connection to NATS is up right now."""
+        return self.nc is not None and self.nc.is_connected
+
+    def _jetstream(self) -> JetStreamContext:
+        if self.js is None:
+            raise RuntimeError("Bus.connect() was not called")
+        return self.js
+
+    async def ensure_streams(self) -> None:
+        """Create each stream, or bring an existing one to the current configuration."""
+        js = self._jetstream()
+        for stream in STREAMS:
+            config = StreamConfig(
+                name=stream.name,
+                subjects=stream.subjects,
+                description=stream.description,
+                storage=StorageType.FILE,
+                max_age=MAX_AGE_SECONDS,
+                duplicate_window=DUPLICATE_WINDOW_SECONDS,
+                num_replicas=self.settings.replicas,
+            )
+            try:
+                await js.add_stream(config)
+            except BadRequestError:
+                await js.update_stream(config)
+
+    async def publish(self, event: Event) -> None:
+        """Publish one event; returns once JetStream has stored it (or known it already)."""
+        await self.publish_raw(event.type, event.model_dump_json().encode(), str(event.id))
+
+    async def publish_raw(self, subject: str, payload: bytes, msg_id: str) -> None:
+        """Publish an already serialized event, as the outbox relay does."""
+        await self._jetstream().publish(subject, payload, headers={"Nats-Msg-Id": msg_id})
+
+    async def subscribe(
+        self,
+        durable: str,
+        handler: Handler,
+        *types: str,
+        concurrency: int = 1,
+        ack_wait: float = 60,
+    ) -> None:
+        """Feed every event of ``types`` to ``handler`` through a durable consumer per type.
+
+        One consumer per type (named ``{durable}_{type}``) works on every JetStream version,
+        including servers older than 2.10 that take a single filter subject. A message is acked
+        once the handler returns, after its transaction committed; if the handler raises, the
+        message comes back later with a growing delay.
+        """
+        js = self._jetstream()
+        self._ack_wait = ack_wait
+        for type_ in types:
+            consumer = f"{durable}_{type_.replace('.', '_')}"
+            config = ConsumerConfig(
+                durable_name=consumer,
+                ack_policy=AckPolicy.EXPLICIT,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_wait=ack_wait,
+                max_ack_pending=max(64, concurrency * 4),
+                filter_subject=type_,
+            )
+            sub = await js.pull_subscribe(type_, durable=consumer, config=config)
+            self._tasks.append(asyncio.create_task(self._pump(sub, handler, consumer, concurrency)))
+
+    async def _pump(
+        self,
+        sub: JetStreamContext.PullSubscription,
+        handler: Handler,
+        consumer: str,
+        concurrency: int,
+    ) -> None:
+        while not self._closing:
+            try:
+                msgs = await sub.fetch(batch=concurrency, timeout=2)
+            except NatsTimeout:
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # Lost connection or a consumer being recreated: wait and try again.
+                log.warning("fetch_failed", consumer=consumer, error=repr(exc))
+                await asyncio.sleep(1)
+                continue
+            await asyncio.gather(*(self._deliver(msg, handler, consumer) for msg in msgs))
+
+    async def _deliver(self, msg: Msg, handler: Handler, consumer: str) -> None:
+        try:
+            event = parse(msg.data)
+        except Exception:
+            # A message no contract describes can never succeed: keep it out of the way.
+            log.error("undecodable_event", consumer=consumer, subject=msg.subject)
+            await msg.term()
+            return
+        with structlog.contextvars.bound_contextvars(event_id=str(event.id), type=event.type):
+            try:
+                await self._run_with_heartbeat(msg, handler(event))
+            except Exception:
+                attempt = msg.metadata.num_delivered
+                log.exception("handler_failed", consumer=consumer, attempt=attempt)
+                await msg.nak(delay=min(60.0, 0.5 * 2 ** min(attempt, 7)))
+                return
+            await msg.ack_sync()
+
+    async def _run_with_heartbeat(self, msg: Msg, work: Awaitable[None]) -> None:
+        # Long validations must not be redelivered to another worker mid-way: tell JetStream
+        # the message is still being worked on, well inside its ack wait.
+        task = asyncio.ensure_future(work)
+        interval = self._ack_wait / 3
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=interval)
+            if done:
+                return task.result()
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
+
+    async def close(self) -> None:
+        """Stop the consumers and drain the connection."""
+        self._closing = True
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            # A fetch may swallow the cancellation; the closing flag ends its loop instead.
+            await asyncio.wait(self._tasks, timeout=5)
+        self._tasks.clear()
+        if self.nc is not None and not self.nc.is_closed:
+            # Every publish was already acknowledged and unacked messages come back by design,
+            # so a plain close is enough; drain() waits on the cancelled pull requests.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.nc.close(), timeout=5)
+
+
+async def delete_consumers(bus: Bus, durable: str) -> None:
+    """Remove a service's consumers (tests use it to start from a clean slate)."""
+    js = bus._jetstream()
+    for stream in STREAMS:
+        try:
+            info = await js.consumers_info(stream.name)
+        except NotFoundError:
+            continue
+        for consumer in info:
+            if consumer.name.startswith(f"{durable}_"):
+                await js.delete_consumer(stream.name, consumer.name)

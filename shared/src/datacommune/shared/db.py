@@ -1,0 +1,48 @@
+"""Engine and sessionmaker factories for SQLite (embedded) and PostgreSQL (production)."""
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from datacommune.shared.settings import DatabaseSettings
+
+
+def make_engine(settings: DatabaseSettings) -> AsyncEngine:
+    """An async engine; on SQLite, one writer at a time without 'database is locked' failures."""
+    url = make_url(settings.url)
+    if url.get_backend_name() != "sqlite":
+        return create_async_engine(url, echo=settings.echo, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, echo=settings.echo, connect_args={"timeout": 30})
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, open transactions, so that they can be IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        # A deferred transaction that later writes can fail at once with SQLITE_BUSY;
+        # an immediate one waits for the lock instead.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions whose objects stay readable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)

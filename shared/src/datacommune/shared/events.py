@@ -1,0 +1,201 @@
+"""Event contracts between the services: one frozen class per event, its NATS subject is its type.
+
+Adding an optional field keeps the version; consumers ignore fields they do not know. A breaking
+change gets a new ``…v2`` class, published beside the old one until every consumer has moved.
+The JSON Schema of every contract is committed in ``schemas/events.json`` and checked by a test.
+"""
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+from uuid import UUID, uuid4
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Event(BaseModel):
+    """Envelope with the CloudEvents attribute names; ``id`` doubles as ``Nats-Msg-Id``."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    id: UUID = Field(default_factory=uuid4)
+    source: str = Field(description="Service (and node) that sent the event, e.g. `ingest`.")
+    time: datetime = Field(default_factory=_now)
+    type: str
+
+
+class FileRef(BaseModel):
+    """A stored file: where it is, what it is, and its original name kept as metadata only."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    object_key: str
+    sha256: str
+    size: int
+    filename: str = Field(description="Name given by the uploader, escaped; never used as a path.")
+    media_type: str
+
+
+class ValidationIssue(BaseModel):
+    """One finding of a validation, as frictionless describes it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    type: str
+    message: str
+    row: int | None = None
+    field: str | None = None
+    cell: str | None = None
+
+
+class ReportSummary(BaseModel):
+    """Exact counts of a validation report; the full report is stored beside the file."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    rows: int = 0
+    errors: int = 0
+    warnings: int = 0
+    error_types: dict[str, int] = Field(default_factory=dict)
+
+
+class OrganizationCreated(Event):
+    """catalog has registered an organization; services that check tokens keep its hash."""
+
+    type: Literal["organization.created.v1"] = "organization.created.v1"
+    organization: str
+    name: str
+    kind: str
+    siren: str | None = None
+    insee_code: str | None = None
+    token_hash: str
+
+
+class FileReceived(Event):
+    """ingest has stored an uploaded file durably and recorded it; validation may start."""
+
+    type: Literal["file.received.v1"] = "file.received.v1"
+    upload_id: UUID
+    organization: str
+    dataset: str
+    title: str | None = None
+    schema_id: str | None = None
+    file: FileRef
+
+
+class FileValidationStarted(Event):
+    """validate has begun checking a file (a progress signal; losing it loses nothing)."""
+
+    type: Literal["file.validation_started.v1"] = "file.validation_started.v1"
+    upload_id: UUID
+
+
+class FileValidated(Event):
+    """validate has checked a file and stored its report, whether the file is valid or not."""
+
+    type: Literal["file.validated.v1"] = "file.validated.v1"
+    upload_id: UUID
+    organization: str
+    dataset: str
+    title: str | None = None
+    schema_id: str | None = Field(
+        default=None, description="Resolved id, e.g. `scdl-subventions@2.1.1`."
+    )
+    file: FileRef
+    valid: bool
+    publishable: bool = Field(description="True when catalog may publish the file.")
+    report_key: str
+    summary: ReportSummary
+    issues: list[ValidationIssue] = Field(
+        default_factory=list, description="The first findings only; `summary` holds exact counts."
+    )
+
+
+class ResourcePublished(Event):
+    """catalog has made a version of a resource public (or recorded it again, idempotently)."""
+
+    type: Literal["resource.published.v1"] = "resource.published.v1"
+    upload_id: UUID
+    organization: str
+    dataset: str
+    resource_id: UUID
+    version_id: UUID
+    download_url: str
+
+
+class UploadRejected(Event):
+    """catalog has refused to publish a validated file; ``reason`` is a stable code."""
+
+    type: Literal["upload.rejected.v1"] = "upload.rejected.v1"
+    upload_id: UUID
+    organization: str
+    dataset: str
+    reason: str
+    detail: str
+    detail_en: str
+
+
+class LocalEventData(BaseModel):
+    """A council meeting, hackathon or fair to which a release can be timed."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    local_event_id: UUID
+    organization: str
+    title: str
+    kind: str
+    starts_at: datetime
+    timezone: str
+    location: str | None = None
+
+
+class LocalEventCreated(Event):
+    """events has recorded a new local event."""
+
+    type: Literal["local_event.created.v1"] = "local_event.created.v1"
+    local_event: LocalEventData
+
+
+class LocalEventUpdated(Event):
+    """events has changed a local event (its time, title or place)."""
+
+    type: Literal["local_event.updated.v1"] = "local_event.updated.v1"
+    local_event: LocalEventData
+
+
+class LocalEventDeleted(Event):
+    """events has removed a local event."""
+
+    type: Literal["local_event.deleted.v1"] = "local_event.deleted.v1"
+    local_event_id: UUID
+    organization: str
+
+
+AnyEvent = Annotated[
+    OrganizationCreated
+    | FileReceived
+    | FileValidationStarted
+    | FileValidated
+    | ResourcePublished
+    | UploadRejected
+    | LocalEventCreated
+    | LocalEventUpdated
+    | LocalEventDeleted,
+    Field(discriminator="type"),
+]
+
+any_event: TypeAdapter[AnyEvent] = TypeAdapter(AnyEvent)
+
+
+def parse(data: bytes | str) -> AnyEvent:
+    """Decode an event from its JSON form, whatever its type."""
+    return any_event.validate_json(data)
+
+
+def event_types() -> list[str]:
+    """Every event type (and so every NATS subject) the platform knows."""
+    schema = any_event.json_schema()
+    return sorted(schema["discriminator"]["mapping"])

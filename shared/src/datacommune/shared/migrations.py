@@ -1,0 +1,56 @@
+"""Run a service's Alembic history up to head before it serves."""
+
+import asyncio
+import os
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, MetaData
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
+
+
+def alembic_config(script_location: Path, database_url: str) -> Config:
+    """An Alembic config for one service's migrations folder and database."""
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def upgrade(script_location: Path, database_url: str) -> None:
+    """Bring the database to the newest revision (the env scripts are async)."""
+    command.upgrade(alembic_config(script_location, database_url), "head")
+
+
+def run_env(target_metadata: MetaData) -> None:
+    """The body of every service's ``env.py``: migrate online through the async engine."""
+    from alembic import context
+
+    # The service's own setting wins over the ini file, so that by-hand runs hit the same base.
+    url = os.environ.get("DATABASE__URL") or context.config.get_main_option("sqlalchemy.url")
+    assert url, "sqlalchemy.url must be set"
+    if context.is_offline_mode():
+        context.configure(url=url, target_metadata=target_metadata, literal_binds=True)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    def migrate(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run() -> None:
+        engine = create_async_engine(url, poolclass=NullPool)
+        async with engine.connect() as connection:
+            await connection.run_sync(migrate)
+            await connection.commit()
+        await engine.dispose()
+
+    asyncio.run(run())

@@ -1,0 +1,77 @@
+"""What every service holds while it runs: database, bus, object store and outbox relay.
+
+Each service's lifespan opens a ``Runtime``, adds its own consumers, and closes it on the way
+out, so start-up and shutdown happen the same way, in the same order, everywhere.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from datacommune.shared.bus import Bus
+from datacommune.shared.db import make_engine, make_sessionmaker
+from datacommune.shared.outbox import OutboxRecord, OutboxRelay
+from datacommune.shared.settings import (
+    DatabaseSettings,
+    HttpSettings,
+    NatsSettings,
+    StorageSettings,
+)
+from datacommune.shared.storage import ObjectStore, open_store
+
+
+@dataclass
+class Runtime:
+    """The adapters of one running service."""
+
+    name: str
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    bus: Bus
+    store: ObjectStore
+    relay: OutboxRelay
+
+    async def readiness(self) -> dict[str, str]:
+        """Each dependency and whether it answers: ``ok`` or what went wrong."""
+        checks: dict[str, str] = {"nats": "ok" if self.bus.connected else "not connected"}
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = type(exc).__name__
+        try:
+            await self.store.ping()
+            checks["storage"] = "ok"
+        except Exception as exc:
+            checks["storage"] = type(exc).__name__
+        return checks
+
+
+@asynccontextmanager
+async def open_runtime(
+    *,
+    name: str,
+    http: HttpSettings,
+    nats: NatsSettings,
+    database: DatabaseSettings,
+    storage: StorageSettings,
+    outbox: type[OutboxRecord],
+) -> AsyncIterator[Runtime]:
+    """Connect everything, start the relay; on exit stop consumers first, then the rest."""
+    engine = make_engine(database)
+    sessionmaker = make_sessionmaker(engine)
+    store = await open_store(storage)
+    bus = Bus(nats)
+    await bus.connect(name=name)
+    relay = OutboxRelay(sessionmaker, outbox, bus, poll=http.outbox_poll)
+    relay.start()
+    try:
+        yield Runtime(name, engine, sessionmaker, bus, store, relay)
+    finally:
+        await relay.stop()
+        await bus.close()
+        await engine.dispose()

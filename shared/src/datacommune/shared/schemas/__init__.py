@@ -1,0 +1,1 @@
+"""The committed JSON Schema of every event contract (``events.json``)."""

@@ -1,0 +1,46 @@
+"""Settings blocks the services compose; each reads nested variables such as ``NATS__URL``."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class NatsSettings(BaseModel):
+    """Where the JetStream server is, and how streams are created."""
+
+    url: str = "nats://127.0.0.1:4223"
+    # One replica on a single embedded server; three on a production cluster.
+    replicas: int = 1
+    connect_timeout: float = 5.0
+
+
+class DatabaseSettings(BaseModel):
+    """The service's own database: SQLite when embedded, PostgreSQL in production."""
+
+    url: str = "sqlite+aiosqlite:///var/service.db"
+    echo: bool = False
+
+
+class StorageSettings(BaseModel):
+    """Where files and reports are kept: a local folder, or a bucket on any S3 server."""
+
+    backend: Literal["local", "s3"] = "local"
+    root: Path = Path("var/files")
+    endpoint: str = "127.0.0.1:9000"
+    access_key: str = ""
+    secret_key: str = ""
+    bucket: str = "datacommune"
+    # Naming the region spares a location request, which some S3 servers answer oddly.
+    region: str = "us-east-1"
+    secure: bool = False
+
+
+class HttpSettings(BaseModel):
+    """Where a service listens."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    public_url: str = ""
+    # Seconds between two relay passes over the outbox when nothing wakes it sooner.
+    outbox_poll: float = Field(default=1.0, gt=0)

