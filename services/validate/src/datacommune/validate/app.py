@@ -58,7 +58,7 @@ def create_app(settings: Settings) -> FastAPI:
                 on_received,
                 "file.received.v1",
                 concurrency=settings.concurrency,
-                ack_wait=60,
+                ack_wait=settings.ack_wait,
             )
             yield
 

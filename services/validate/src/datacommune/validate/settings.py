@@ -27,4 +27,7 @@ class Settings(BaseSettings):
     work_dir: Path = Path("var/work")
     # Files checked at once; frictionless is CPU-bound, so about one per core.
     concurrency: int = Field(default=2, ge=1)
+    # Seconds before an unacknowledged file goes to another worker. Short, because a worker
+    # that is alive says so every third of it; only a dead one lets it run out.
+    ack_wait: float = Field(default=10, gt=1)
     source: str = "validate"

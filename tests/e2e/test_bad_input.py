@@ -1,0 +1,186 @@
+"""Bad input gets a precise problem JSON, never a 500, and harms nothing else."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import MAX_UPLOAD, Running
+
+PROBLEM = "application/problem+json"
+pytestmark = pytest.mark.e2e
+
+
+def assert_problem(response: httpx.Response, status: int, type_: str) -> dict[str, object]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM
+    body: dict[str, object] = response.json()
+    assert body["type"] == type_
+    assert body["status"] == status
+    for member in ("title", "detail", "title_en", "detail_en"):
+        assert isinstance(body[member], str)
+        assert body[member]
+    return body
+
+
+def staging_is_empty(running: Running) -> bool:
+    staging = running.platform.var / "staging"
+    return not any(staging.iterdir())
+
+
+def test_no_token_is_401(embedded: Running) -> None:
+    response = embedded.upload(None, b"a\n1\n", dataset="sans-jeton")
+    body = assert_problem(response, 401, "/problems/unauthorized")
+    assert "Authorization" in str(body["detail"])
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_foreign_token_is_401(embedded: Running) -> None:
+    response = embedded.upload("dc_not-a-real-token", b"a\n1\n", dataset="faux-jeton")
+    assert_problem(response, 401, "/problems/unauthorized")
+
+
+def test_a_dataset_of_another_organization_is_403(embedded: Running) -> None:
+    owner = embedded.organization("proprietaire")
+    other = embedded.organization("voisine")
+    first = embedded.upload(owner, b"a\n1\n", dataset="budget-proprietaire")
+    assert first.status_code == 202
+    response = embedded.upload(other, b"a\n2\n", dataset="budget-proprietaire")
+    body = assert_problem(response, 403, "/problems/forbidden")
+    assert body["owner"] == "proprietaire"
+    assert staging_is_empty(embedded)
+    # Nor can the other organization read the owner's upload.
+    status = embedded.client.get(
+        embedded.url("ingest") + f"/api/v1/uploads/{first.json()['id']}",
+        headers={"Authorization": f"Bearer {other}"},
+    )
+    assert_problem(status, 404, "/problems/not-found")
+
+
+def test_an_empty_file_is_400(embedded: Running) -> None:
+    token = embedded.organization("vide")
+    response = embedded.upload(token, b"", dataset="vide-data")
+    assert_problem(response, 400, "/problems/empty-file")
+
+
+def test_missing_fields_are_named(embedded: Running) -> None:
+    token = embedded.organization("champs")
+    response = embedded.client.post(
+        embedded.url("ingest") + "/api/v1/uploads",
+        files={"file": ("a.csv", b"a\n1\n")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body = assert_problem(response, 422, "/problems/invalid-field")
+    assert body["field"] == "dataset"
+    bad = embedded.upload(token, b"a\n1\n", dataset="../../etc")
+    assert_problem(bad, 422, "/problems/invalid-field")
+    not_form = embedded.client.post(
+        embedded.url("ingest") + "/api/v1/uploads",
+        json={"dataset": "x"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert_problem(not_form, 400, "/problems/malformed-upload")
+
+
+def _chunked_upload(boundary: str, size: int) -> Iterator[bytes]:
+    yield (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="dataset"\r\n\r\ngros\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="gros.csv"\r\n'
+        "Content-Type: text/csv\r\n\r\n"
+    ).encode()
+    chunk = b"x" * 65536
+    for _ in range(size // len(chunk)):
+        yield chunk
+    yield f"\r\n--{boundary}--\r\n".encode()
+
+
+def test_a_file_over_the_limit_is_413_while_streaming(embedded: Running) -> None:
+    token = embedded.organization("gros")
+    response = embedded.client.post(
+        embedded.url("ingest") + "/api/v1/uploads",
+        content=_chunked_upload("b0undary", 3 * MAX_UPLOAD),  # no Content-Length: chunked
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "multipart/form-data; boundary=b0undary",
+        },
+    )
+    body = assert_problem(response, 413, "/problems/upload-too-large")
+    assert body["limit_bytes"] == MAX_UPLOAD
+    assert "1.0 Mio" in str(body["detail"])
+    assert staging_is_empty(embedded)
+    files = embedded.platform.var / "files" / "files"
+    assert not files.exists() or all(p.stat().st_size <= MAX_UPLOAD for p in files.rglob("*"))
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading(embedded: Running) -> None:
+    token = embedded.organization("declare")
+    response = embedded.upload(token, b"x" * (2 * MAX_UPLOAD), dataset="declare-gros")
+    assert_problem(response, 413, "/problems/upload-too-large")
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("../../../etc/passwd", "../../../etc/passwd"),
+        ("a\x00b.csv", "a\\x00b.csv"),
+        ("..\\..\\windows\\evil.csv", "..\\\\..\\\\windows\\\\evil.csv"),
+    ],
+)
+def test_a_path_in_a_filename_is_only_escaped_metadata(
+    embedded: Running, sent: str, stored: str
+) -> None:
+    slug = f"chemin{sum(sent.encode())}"
+    token = embedded.organization(slug)
+    content = f"nom\n{sent!r}\n".encode()
+    # Built by hand so that the name reaches the server exactly as a hostile client sends it.
+    body = (
+        (
+            f'--b0undary\r\nContent-Disposition: form-data; name="dataset"\r\n\r\n{slug}\r\n'
+            f'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="{sent}"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        ).encode()
+        + content
+        + b"\r\n--b0undary--\r\n"
+    )
+    response = embedded.client.post(
+        embedded.url("ingest") + "/api/v1/uploads",
+        content=body,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": "multipart/form-data; boundary=b0undary",
+        },
+    )
+    assert response.status_code == 202, response.text
+    upload = response.json()
+    assert upload["filename"] == stored
+    done = embedded.wait_status(token, upload["id"], {"published"})
+    var: Path = embedded.platform.var
+    [stored_file] = [
+        p for p in (var / "files").rglob("*") if p.is_file() and p.read_bytes() == content
+    ]
+    assert stored_file.relative_to(var / "files").parts[:2] == ("files", "sha256")
+    assert stored_file.name == upload["sha256"]
+    download = httpx.get(done["download_url"])
+    assert download.content == content
+    disposition = download.headers["content-disposition"]
+    assert "/" not in disposition.split("filename=")[1].split(";")[0]
+    assert "\x00" not in disposition
+
+
+def test_unknown_routes_and_bad_queries_are_problems(embedded: Running) -> None:
+    assert_problem(httpx.get(embedded.url("catalog") + "/nowhere"), 404, "about:blank")
+    bad_page = httpx.get(embedded.url("catalog") + "/api/v1/datasets", params={"page": 0})
+    body = assert_problem(bad_page, 422, "/problems/invalid-request")
+    assert body["errors"]
+    missing = httpx.get(embedded.url("catalog") + "/api/v1/datasets/absent")
+    assert_problem(missing, 404, "/problems/not-found")
+
+
+def test_only_the_administrator_creates_organizations(embedded: Running) -> None:
+    response = httpx.post(
+        embedded.url("catalog") + "/api/v1/organizations",
+        json={"slug": "pirate", "name": "Pirate"},
+        headers={"Authorization": "Bearer dc_whatever"},
+    )
+    assert_problem(response, 403, "/problems/forbidden")
