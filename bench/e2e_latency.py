@@ -21,7 +21,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.conftest import csv_rows, running_platform  # noqa: E402
+from tests.platform import csv_rows, running_platform  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:

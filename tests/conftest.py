@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests import servers
+from tests.platform import MAX_UPLOAD, Running, running_platform
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("DATACOMMUNE_CORPUS", ROOT.parent / "shared" / "corpus"))
@@ -47,3 +48,13 @@ def postgres_url(postgres_available: None) -> Iterator[str]:
     """A fresh PostgreSQL database for one test."""
     with servers.postgres_database() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """The platform on embedded defaults (SQLite, local files), uploads capped at 1 MiB."""
+    with running_platform(
+        tmp_path_factory.mktemp("embedded"),
+        per_service_env={"ingest": {"MAX_UPLOAD_BYTES": str(MAX_UPLOAD)}},
+    ) as running:
+        yield running

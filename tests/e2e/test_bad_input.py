@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import MAX_UPLOAD, Running
+from tests.platform import MAX_UPLOAD, Running
 
 PROBLEM = "application/problem+json"
 pytestmark = pytest.mark.e2e

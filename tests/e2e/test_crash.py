@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import csv_rows, running_platform
+from tests.platform import csv_rows, running_platform
 
 UPLOADS = 50
 

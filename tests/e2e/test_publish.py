@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from tests import servers
-from tests.e2e.conftest import Running, running_platform
+from tests.platform import Running, running_platform
 
 SERVICES = ("ingest", "validate", "catalog", "events")
 

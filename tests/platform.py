@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from datacommune.cli.platform import SERVICES, Platform
 from datacommune.shared import tokens
@@ -141,16 +140,6 @@ def running_platform(
 
 
 MAX_UPLOAD = 1024 * 1024
-
-
-@pytest.fixture(scope="session")
-def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    """The platform on embedded defaults (SQLite, local files), uploads capped at 1 MiB."""
-    with running_platform(
-        tmp_path_factory.mktemp("embedded"),
-        per_service_env={"ingest": {"MAX_UPLOAD_BYTES": str(MAX_UPLOAD)}},
-    ) as running:
-        yield running
 
 
 def csv_rows(n: int, seed: str) -> bytes:

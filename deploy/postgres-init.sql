@@ -1,0 +1,5 @@
+-- One database per service: no service can read another's tables.
+CREATE DATABASE ingest;
+CREATE DATABASE validate;
+CREATE DATABASE catalog;
+CREATE DATABASE events;

@@ -1,0 +1,145 @@
+"""The commands a person types: `datacommune up`, `org create`, `publish`, `validate`."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests import servers
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI = [sys.executable, "-m", "datacommune.cli.main"]
+
+
+def processes_mentioning(text: str) -> list[str]:
+    """Command lines of live processes that mention ``text`` (Linux /proc)."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(cmdline)
+    return found
+
+
+@pytest.mark.e2e
+def test_up_quickstart_and_ctrl_c(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    env = dict(os.environ, DATACOMMUNE_VAR=str(var), PYTHONUNBUFFERED="1")
+    for name in ("ingest", "validate", "catalog", "events", "nats"):
+        env[f"DATACOMMUNE_{name.upper()}_PORT"] = str(servers.free_port())
+    with subprocess.Popen(
+        [*CLI, "up"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    ) as up:
+        _quickstart(up, env, var, tmp_path)
+    assert up.returncode == 0
+    assert processes_mentioning(str(var)) == [], "no process of the platform may survive"
+
+
+def _quickstart(
+    up: "subprocess.Popen[str]", env: dict[str, str], var: Path, tmp_path: Path
+) -> None:
+    try:
+        banner = []
+        assert up.stdout is not None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = up.stdout.readline()
+            banner.append(line)
+            if "Ctrl-C" in line or not line:
+                break
+        text = "".join(banner)
+        assert "datacommune est prêt" in text, text
+        assert "jeton / token: dc_" in text
+        assert f"http://127.0.0.1:{env['DATACOMMUNE_CATALOG_PORT']}" in text
+
+        # The README's quickstart, as typed.
+        published = subprocess.run(
+            [
+                *CLI,
+                "publish",
+                "examples/roques-subventions-2025.csv",
+                "--dataset",
+                "subventions-roques",
+                "--schema",
+                "scdl-subventions",
+            ],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert published.returncode == 0, published.stderr
+        assert "publié / published" in published.stderr
+        catalog = f"http://127.0.0.1:{env['DATACOMMUNE_CATALOG_PORT']}"
+        dataset = httpx.get(f"{catalog}/api/v1/datasets/subventions-roques").json()
+        download = httpx.get(dataset["resources"][0]["download_url"])
+        assert download.content == (ROOT / "examples" / "roques-subventions-2025.csv").read_bytes()
+
+        created = subprocess.run(
+            [*CLI, "org", "create", "--slug", "sicoval", "--name", "Sicoval", "--kind", "epci"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert created.returncode == 0, created.stderr
+        org = json.loads(created.stdout)
+        assert org["slug"] == "sicoval"
+        assert org["token"].startswith("dc_")
+        assert (var / "credentials" / "sicoval.json").stat().st_mode & 0o077 == 0
+
+        refused = subprocess.run(
+            [*CLI, "publish", str(tmp_path / "absent.csv"), "--dataset", "x", "--org", "sicoval"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert refused.returncode != 0
+        assert "introuvable" in refused.stderr
+    finally:
+        up.send_signal(signal.SIGINT)
+        up.wait(timeout=30)
+    assert up.stdout is not None
+    assert "Arrêté proprement" in up.stdout.read()
+
+
+def test_validate_offline_in_french(corpus: Path) -> None:
+    bad = corpus / "schemas" / "scdl-subventions" / "exemple_invalide_erreurs_colonnes.csv"
+    result = subprocess.run(
+        [*CLI, "validate", str(bad), "--schema", "scdl-subventions"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "n'est pas conforme au schéma scdl-subventions@2.1.1 : 17 erreurs" in result.stdout
+    as_json = subprocess.run(
+        [
+            *CLI,
+            "validate",
+            str(corpus / "real" / "com-digne-les-bains-prenoms-2017.csv"),
+            "--schema",
+            str(corpus / "schemas" / "scdl-prenoms" / "schema.json"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert as_json.returncode == 0, as_json.stdout
+    assert json.loads(as_json.stdout)["valid"] is True
