@@ -23,6 +23,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy shared/src services/*/src cli/src
 	$(BIN)/pytest
 
 lint: $(STAMP)

@@ -10,12 +10,13 @@ from tests import servers
 from tests.platform import MAX_UPLOAD, Running, running_platform
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = Path(os.environ.get("DATACOMMUNE_CORPUS", ROOT.parent / "shared" / "corpus"))
+# Copies of the reference corpus files the tests use (see tests/data/corpus/SOURCES.md).
+CORPUS = Path(os.environ.get("DATACOMMUNE_CORPUS", ROOT / "tests" / "data" / "corpus"))
 
 
 @pytest.fixture(scope="session")
 def corpus() -> Path:
-    """The read-only reference corpus beside the checkout (``../shared/corpus``)."""
+    """Real files from collectivités and from the frictionless test suite."""
     if not CORPUS.is_dir():
         pytest.fail(f"corpus not found at {CORPUS}; set DATACOMMUNE_CORPUS")
     return CORPUS

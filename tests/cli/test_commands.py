@@ -15,6 +15,7 @@ from tests import servers
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "datacommune.cli.main"]
+SCHEMAS = ROOT / "services" / "validate" / "src" / "datacommune" / "validate" / "schemas"
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -132,9 +133,9 @@ def test_validate_offline_in_french(corpus: Path) -> None:
         [
             *CLI,
             "validate",
-            str(corpus / "real" / "com-digne-les-bains-prenoms-2017.csv"),
+            str(corpus / "real" / "com-castelmaurou-subventions.csv"),
             "--schema",
-            str(corpus / "schemas" / "scdl-prenoms" / "schema.json"),
+            str(SCHEMAS / "scdl-subventions" / "schema.json"),
             "--json",
         ],
         capture_output=True,

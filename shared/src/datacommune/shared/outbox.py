@@ -47,7 +47,9 @@ class ProcessedEventRecord:
 
 def enqueue(session: AsyncSession, model: type[OutboxRecord], event: Event) -> None:
     """Add ``event`` to the outbox inside the caller's transaction."""
-    session.add(model(id=str(event.id), type=event.type, payload=event.model_dump_json()))
+    row = model()
+    row.id, row.type, row.payload = str(event.id), event.type, event.model_dump_json()
+    session.add(row)
 
 
 async def first_time(
@@ -56,7 +58,9 @@ async def first_time(
     """Record ``event`` as processed in this transaction; False if it was already."""
     if await session.get(model, str(event.id)) is not None:
         return False
-    session.add(model(event_id=str(event.id), type=event.type))
+    row = model()
+    row.event_id, row.type = str(event.id), event.type
+    session.add(row)
     await session.flush()
     return True
 

@@ -11,6 +11,7 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
@@ -59,7 +60,8 @@ class _Reader:
         self._name = ""
         self._filename: bytes | None = None
         self._buffer = bytearray()
-        self._out: tempfile._TemporaryFileWrapper[bytes] | None = None
+        self._out: BinaryIO | None = None
+        self._out_path: Path | None = None
         self._hash = hashlib.sha256()
         self._size = 0
 
@@ -90,7 +92,8 @@ class _Reader:
                 raise problems.MalformedUpload.two_files()
             fd, path = tempfile.mkstemp(dir=self.staging, prefix="upload-")
             os.close(fd)
-            self._out = open(path, "wb")
+            self._out_path = Path(path)
+            self._out = self._out_path.open("wb")
             self._hash = hashlib.sha256()
             self._size = 0
 
@@ -112,8 +115,9 @@ class _Reader:
             # No fsync: the staged copy is not the durable one; the object store's is.
             self._out.close()
             content_type = self._headers.get(b"content-type", b"application/octet-stream")
+            assert self._out_path is not None
             self.form.file = StagedFile(
-                path=Path(self._out.name),
+                path=self._out_path,
                 filename=self._filename or b"",
                 content_type=content_type.decode("latin-1").strip(),
                 size=self._size,
@@ -129,8 +133,9 @@ class _Reader:
     def abort(self) -> None:
         if self._out is not None:
             self._out.close()
-            Path(self._out.name).unlink(missing_ok=True)
             self._out = None
+        if self._out_path is not None:
+            self._out_path.unlink(missing_ok=True)
         self.form.discard()
 
 

@@ -86,10 +86,14 @@ def check(
             "en": f"The schema {schema_ref!r} is unknown; pick one from GET /api/v1/schemas.",
         }
         return report
-    resource = Resource(
-        path=path.name,
-        basepath=str(path.parent),
-        schema=Schema.from_descriptor(schema.descriptor) if schema else None,
+    resource = (
+        Resource(
+            path=path.name,
+            basepath=str(path.parent),
+            schema=Schema.from_descriptor(schema.descriptor),
+        )
+        if schema
+        else Resource(path=path.name, basepath=str(path.parent))
     )
     frictionless_report = resource.validate(limit_errors=10_000_000)
     task = frictionless_report.tasks[0]
@@ -129,7 +133,7 @@ def _source(resource: Resource) -> dict[str, Any]:
         "format": resource.format,
         "encoding": resource.encoding,
         "delimiter": delimiter or ("," if resource.format == "csv" else None),
-        "header": list(resource.labels or []) if resource.labels is not None else [],
+        "header": list(getattr(resource, "labels", None) or []),
     }
 
 
