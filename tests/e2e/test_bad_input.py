@@ -184,3 +184,59 @@ def test_only_the_administrator_creates_organizations(embedded: Running) -> None
         headers={"Authorization": "Bearer dc_whatever"},
     )
     assert_problem(response, 403, "/problems/forbidden")
+
+
+def _raw_post(running: Running, token: str, body: bytes, boundary: str) -> httpx.Response:
+    return running.client.post(
+        running.url("ingest") + "/api/v1/uploads",
+        content=body,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+
+
+def test_odd_multipart_bodies_are_400_not_500(embedded: Running) -> None:
+    token = embedded.organization("multipart")
+    long_boundary = "b" * 300
+    body = f"--{long_boundary}\r\n".encode()
+    assert_problem(
+        _raw_post(embedded, token, body, long_boundary), 400, "/problems/malformed-upload"
+    )
+    truncated = (
+        b'--b0undary\r\nContent-Disposition: form-data; name="dataset"\r\n\r\ntronque\r\n'
+        b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="t.csv"\r\n\r\na,b\n'
+    )
+    assert_problem(
+        _raw_post(embedded, token, truncated, "b0undary"), 400, "/problems/malformed-upload"
+    )
+    assert staging_is_empty(embedded)
+    wrong_field = embedded.client.post(
+        embedded.url("ingest") + "/api/v1/uploads",
+        data={"dataset": "mauvais-champ"},
+        files={"upload": ("a.csv", b"a\n1\n")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    body_ = assert_problem(wrong_field, 400, "/problems/malformed-upload")
+    assert body_["field"] == "upload"
+
+
+def test_overlong_fields_are_422(embedded: Running) -> None:
+    token = embedded.organization("champslongs")
+    title = embedded.upload(token, b"a\n1\n", dataset="longs", title="t" * 301)
+    assert assert_problem(title, 422, "/problems/invalid-field")["field"] == "title"
+    schema = embedded.upload(token, b"a\n1\n", dataset="longs", schema="s" * 201)
+    assert assert_problem(schema, 422, "/problems/invalid-field")["field"] == "schema"
+
+
+def test_a_declared_media_type_is_never_trusted_blindly(embedded: Running) -> None:
+    token = embedded.organization("typemedia")
+    response = embedded.client.post(
+        embedded.url("ingest") + "/api/v1/uploads",
+        data={"dataset": "type-media"},
+        files={"file": ("page.bin", b"<script>alert(1)</script>", "text/html")},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 202, response.text
+    assert response.json()["media_type"] == "application/octet-stream"

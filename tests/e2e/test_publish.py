@@ -146,7 +146,7 @@ def test_health_readiness_and_docs(embedded: Running, service: str) -> None:
     base = embedded.url(service)
     assert httpx.get(base + "/healthz").json()["status"] == "ok"
     ready = httpx.get(base + "/readyz").json()
-    assert ready["checks"] == {"nats": "ok", "database": "ok", "storage": "ok"}
+    assert ready["checks"] == {"nats": "ok", "consumers": "ok", "database": "ok", "storage": "ok"}
     assert httpx.get(base + "/docs").status_code == 200
     assert httpx.get(base + "/openapi.json").json()["info"]["title"] == f"datacommune — {service}"
 

@@ -24,7 +24,13 @@ def test_a_valid_scdl_file(corpus: Path, tmp_path: Path) -> None:
     )
     assert report["valid"] is True
     assert report["publishable"] is True
-    assert report["summary"] == {"rows": 95, "errors": 0, "warnings": 0, "error_types": {}}
+    assert report["summary"] == {
+        "rows": 95,
+        "errors": 0,
+        "warnings": 0,
+        "error_types": {},
+        "truncated": False,
+    }
 
 
 def test_column_errors_are_counted_exactly(corpus: Path, tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError
 
 from datacommune.shared.events import AnyEvent, Event, parse
 from datacommune.shared.settings import NatsSettings
@@ -46,6 +46,9 @@ STREAMS = [
 ]
 MAX_AGE_SECONDS = 30 * 24 * 3600
 DUPLICATE_WINDOW_SECONDS = 15 * 60
+# After this many failed attempts a message is set aside (logged as `event_given_up`) rather than
+# retried forever; handlers turn what they can into a result before that.
+MAX_DELIVER = 10
 
 
 @dataclass
@@ -56,7 +59,6 @@ class Bus:
     nc: Client | None = None
     js: JetStreamContext | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    _ack_wait: float = 60.0
     _closing: bool = False
 
     async def connect(self, *, name: str) -> None:
@@ -107,13 +109,14 @@ class Bus:
             except BadRequestError:
                 await js.update_stream(config)
 
-    async def publish(self, event: Event) -> None:
-        """Publish one event; returns once JetStream has stored it (or known it already)."""
-        await self.publish_raw(event.type, event.model_dump_json().encode(), str(event.id))
+    async def publish(self, event: Event) -> bool:
+        """Publish one event once JetStream stored it; False if it had it already."""
+        return await self.publish_raw(event.type, event.model_dump_json().encode(), str(event.id))
 
-    async def publish_raw(self, subject: str, payload: bytes, msg_id: str) -> None:
+    async def publish_raw(self, subject: str, payload: bytes, msg_id: str) -> bool:
         """Publish an already serialized event, as the outbox relay does."""
-        await self._jetstream().publish(subject, payload, headers={"Nats-Msg-Id": msg_id})
+        ack = await self._jetstream().publish(subject, payload, headers={"Nats-Msg-Id": msg_id})
+        return not ack.duplicate
 
     async def subscribe(
         self,
@@ -131,7 +134,6 @@ class Bus:
         message comes back later with a growing delay.
         """
         js = self._jetstream()
-        self._ack_wait = ack_wait
         for type_ in types:
             consumer = f"{durable}_{type_.replace('.', '_')}"
             config = ConsumerConfig(
@@ -140,10 +142,20 @@ class Bus:
                 deliver_policy=DeliverPolicy.ALL,
                 ack_wait=ack_wait,
                 max_ack_pending=max(64, concurrency * 4),
+                max_deliver=MAX_DELIVER,
                 filter_subject=type_,
             )
-            sub = await js.pull_subscribe(type_, durable=consumer, config=config)
-            self._tasks.append(asyncio.create_task(self._pump(sub, handler, consumer, concurrency)))
+            stream = await js.find_stream_name_by_subject(type_)
+            try:
+                # Creates the consumer, or brings an existing one to this configuration.
+                await js.add_consumer(stream, config)
+            except BadRequestError as exc:
+                # Servers before 2.10 refuse to change a consumer; it keeps its old settings.
+                log.warning("consumer_not_updated", consumer=consumer, error=repr(exc))
+            sub = await js.pull_subscribe_bind(durable=consumer, stream=stream)
+            self._tasks.append(
+                asyncio.create_task(self._pump(sub, handler, consumer, concurrency, ack_wait))
+            )
 
     async def _pump(
         self,
@@ -151,6 +163,7 @@ class Bus:
         handler: Handler,
         consumer: str,
         concurrency: int,
+        ack_wait: float,
     ) -> None:
         while not self._closing:
             try:
@@ -164,37 +177,35 @@ class Bus:
                 log.warning("fetch_failed", consumer=consumer, error=repr(exc))
                 await asyncio.sleep(1)
                 continue
-            await asyncio.gather(*(self._deliver(msg, handler, consumer) for msg in msgs))
+            # _deliver never raises, so one message cannot stop the consumer.
+            await asyncio.gather(*(self._deliver(msg, handler, consumer, ack_wait) for msg in msgs))
 
-    async def _deliver(self, msg: Msg, handler: Handler, consumer: str) -> None:
+    async def _deliver(self, msg: Msg, handler: Handler, consumer: str, ack_wait: float) -> None:
         try:
             event = parse(msg.data)
         except Exception:
             # A message no contract describes can never succeed: keep it out of the way.
             log.error("undecodable_event", consumer=consumer, subject=msg.subject)
-            await msg.term()
+            await _settle(msg.term())
             return
         with structlog.contextvars.bound_contextvars(event_id=str(event.id), type=event.type):
             try:
-                await self._run_with_heartbeat(msg, handler(event))
+                await _with_heartbeat(msg, handler(event), interval=ack_wait / 3)
             except Exception:
                 attempt = msg.metadata.num_delivered
+                if attempt >= MAX_DELIVER:
+                    log.exception("event_given_up", consumer=consumer, attempt=attempt)
+                    await _settle(msg.term())
+                    return
                 log.exception("handler_failed", consumer=consumer, attempt=attempt)
-                await msg.nak(delay=min(60.0, 0.5 * 2 ** min(attempt, 7)))
+                await _settle(msg.nak(delay=min(60.0, 0.5 * 2 ** min(attempt, 7))))
                 return
-            await msg.ack_sync()
+            await _settle(msg.ack_sync())
 
-    async def _run_with_heartbeat(self, msg: Msg, work: Awaitable[None]) -> None:
-        # Long validations must not be redelivered to another worker mid-way: tell JetStream
-        # the message is still being worked on, well inside its ack wait.
-        task = asyncio.ensure_future(work)
-        interval = self._ack_wait / 3
-        while True:
-            done, _ = await asyncio.wait({task}, timeout=interval)
-            if done:
-                return task.result()
-            with contextlib.suppress(Exception):
-                await msg.in_progress()
+    @property
+    def consuming(self) -> bool:
+        """Whether every consumer loop is still running."""
+        return all(not task.done() for task in self._tasks)
 
     async def close(self) -> None:
         """Stop the consumers and drain the connection."""
@@ -212,14 +223,22 @@ class Bus:
                 await asyncio.wait_for(self.nc.close(), timeout=5)
 
 
-async def delete_consumers(bus: Bus, durable: str) -> None:
-    """Remove a service's consumers (tests use it to start from a clean slate)."""
-    js = bus._jetstream()
-    for stream in STREAMS:
-        try:
-            info = await js.consumers_info(stream.name)
-        except NotFoundError:
-            continue
-        for consumer in info:
-            if consumer.name.startswith(f"{durable}_"):
-                await js.delete_consumer(stream.name, consumer.name)
+async def _with_heartbeat(msg: Msg, work: Awaitable[None], *, interval: float) -> None:
+    # Long validations must not be redelivered to another worker mid-way: tell JetStream the
+    # message is still being worked on, well inside its ack wait.
+    task = asyncio.ensure_future(work)
+    while True:
+        done, _ = await asyncio.wait({task}, timeout=interval)
+        if done:
+            return task.result()
+        with contextlib.suppress(Exception):
+            await msg.in_progress()
+
+
+async def _settle(call: Awaitable[object]) -> None:
+    # An ack, nak or term lost with the connection only means the message comes back later,
+    # which every consumer handles; it must not stop the consumer loop.
+    try:
+        await call
+    except Exception as exc:
+        log.warning("settle_failed", error=repr(exc))

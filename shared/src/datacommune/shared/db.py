@@ -14,6 +14,8 @@ from sqlalchemy.ext.asyncio import (
 
 from datacommune.shared.settings import DatabaseSettings
 
+READ_ONLY = "datacommune_read_only"
+
 
 def make_engine(settings: DatabaseSettings) -> AsyncEngine:
     """An async engine; on SQLite, one writer at a time without 'database is locked' failures."""
@@ -36,13 +38,21 @@ def make_engine(settings: DatabaseSettings) -> AsyncEngine:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # A deferred transaction that later writes can fail at once with SQLITE_BUSY;
-        # an immediate one waits for the lock instead.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A deferred transaction that later writes can fail at once with SQLITE_BUSY, so writers
+        # take the lock up front and wait for it; readers never block anyone under WAL.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions whose objects stay readable after commit."""
+    """Sessions that write; their objects stay readable after commit."""
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def make_reader(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that only read: on SQLite they never wait for a writer's lock."""
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)

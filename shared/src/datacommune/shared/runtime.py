@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from datacommune.shared.bus import Bus
-from datacommune.shared.db import make_engine, make_sessionmaker
+from datacommune.shared.db import make_engine, make_reader, make_sessionmaker
 from datacommune.shared.outbox import OutboxRecord, OutboxRelay
 from datacommune.shared.settings import (
     DatabaseSettings,
@@ -30,16 +30,20 @@ class Runtime:
     name: str
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
+    reader: async_sessionmaker[AsyncSession]
     bus: Bus
     store: ObjectStore
     relay: OutboxRelay
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency and whether it answers: ``ok`` or what went wrong."""
-        checks: dict[str, str] = {"nats": "ok" if self.bus.connected else "not connected"}
+        checks: dict[str, str] = {
+            "nats": "ok" if self.bus.connected else "not connected",
+            "consumers": "ok" if self.bus.consuming else "a consumer loop stopped",
+        }
         try:
-            async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            async with self.reader() as session:
+                await session.execute(text("SELECT 1"))
             checks["database"] = "ok"
         except Exception as exc:
             checks["database"] = type(exc).__name__
@@ -70,7 +74,7 @@ async def open_runtime(
     relay = OutboxRelay(sessionmaker, outbox, bus, poll=http.outbox_poll)
     relay.start()
     try:
-        yield Runtime(name, engine, sessionmaker, bus, store, relay)
+        yield Runtime(name, engine, sessionmaker, make_reader(engine), bus, store, relay)
     finally:
         await relay.stop()
         await bus.close()

@@ -73,6 +73,14 @@ class ObjectStore(Protocol):
         """Raise if the store cannot be reached."""
 
 
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 class LocalObjectStore:
     """Objects as files under a root folder; each write is atomic and fsynced."""
 
@@ -87,7 +95,7 @@ class LocalObjectStore:
 
     def _write(self, key: str, copy: Callable[[BinaryIO], object]) -> None:
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._make_dirs(target.parent)
         fd, tmp = tempfile.mkstemp(dir=self._tmp)
         try:
             with os.fdopen(fd, "wb") as out:
@@ -98,11 +106,16 @@ class LocalObjectStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        dir_fd = os.open(target.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _fsync_dir(target.parent)
+
+    def _make_dirs(self, folder: Path) -> None:
+        # Each new folder is fsynced in its parent, so a file answered with 2xx survives an OS
+        # crash, not only a process crash.
+        if folder.is_dir():
+            return
+        self._make_dirs(folder.parent)
+        folder.mkdir(exist_ok=True)
+        _fsync_dir(folder.parent)
 
     async def put_file(self, key: str, path: Path, *, media_type: str) -> None:
         def copy(out: BinaryIO) -> None:

@@ -24,7 +24,7 @@ def settings(request: Request) -> Settings:
 async def session(rt: Annotated[Runtime, Depends(runtime)]) -> AsyncIterator[AsyncSession]:
     """A session for reading; routes that write open their own transaction and commit it
     before answering, so a client never sees a success that was not committed."""
-    async with rt.sessionmaker() as s:
+    async with rt.reader() as s:
         yield s
 
 

@@ -1,6 +1,6 @@
 """Errors catalog answers with (see docs/problems.md)."""
 
-from datacommune.shared.problems import Conflict, Forbidden, NotFound
+from datacommune.shared.problems import Conflict, Forbidden, NotFound, Problem
 
 
 def dataset_not_found(slug: str) -> NotFound:
@@ -40,4 +40,20 @@ def not_admin() -> Forbidden:
         "jeton (sur une installation locale, « datacommune org create » le trouve seul).",
         "Only the platform administrator can create an organization: use their token (on a "
         "local install, 'datacommune org create' finds it by itself).",
+    )
+
+
+class FileMissing(Problem):
+    type = "/problems/file-missing"
+    title = "Fichier indisponible"
+    title_en = "File unavailable"
+    status = 503
+
+
+def file_missing() -> FileMissing:
+    return FileMissing(
+        "Le fichier de cette version est momentanément indisponible dans le stockage. "
+        "Réessayez plus tard ; si cela dure, prévenez l'administrateur.",
+        "This version's file is temporarily missing from storage. Retry later; if it lasts, "
+        "tell the administrator.",
     )

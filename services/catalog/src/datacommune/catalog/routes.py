@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from datacommune.catalog import datasets, downloads, organizations
+from datacommune.catalog import datasets, downloads, organizations, problems
 from datacommune.catalog.deps import Admin, RuntimeDep, Session, SettingsDep
 
 router = APIRouter(prefix="/api/v1")
@@ -76,7 +76,11 @@ async def get_dataset(slug: str, session: Session, settings: SettingsDep) -> dic
     response_class=StreamingResponse,
     summary="Télécharger une version / download a version",
 )
-async def download(version_id: uuid.UUID, session: Session, runtime: RuntimeDep) -> Any:
+async def download(version_id: uuid.UUID, runtime: RuntimeDep) -> Any:
     """The exact bytes that were published."""
-    version = await datasets.get_version(session, version_id)
+    # The session is closed before the bytes flow: a slow reader must not hold the database.
+    async with runtime.reader() as session:
+        version = await datasets.get_version(session, version_id)
+    if not await runtime.store.exists(version.object_key):
+        raise problems.file_missing()
     return downloads.response(version, runtime.store, fallback=f"{version.id}.bin")

@@ -35,7 +35,7 @@ class LocalEventIn(BaseModel):
     title: str = Field(min_length=1, max_length=300, examples=["Conseil municipal de décembre"])
     kind: Kind = "conseil-municipal"
     starts_at: datetime = Field(examples=["2026-12-15T20:00:00"])
-    timezone: str = Field(default="Europe/Paris", examples=["Europe/Paris"])
+    timezone: str = Field(default="Europe/Paris", max_length=64, examples=["Europe/Paris"])
     location: str | None = Field(default=None, max_length=300, examples=["Mairie de Roques"])
     description: str = Field(default="", max_length=10_000)
 
@@ -46,7 +46,7 @@ class LocalEventPatch(BaseModel):
     title: str | None = Field(default=None, min_length=1, max_length=300)
     kind: Kind | None = None
     starts_at: datetime | None = None
-    timezone: str | None = None
+    timezone: str | None = Field(default=None, max_length=64)
     location: str | None = Field(default=None, max_length=300)
     description: str | None = Field(default=None, max_length=10_000)
 
@@ -55,7 +55,8 @@ def to_utc(local: datetime, zone_name: str) -> datetime:
     """The UTC instant of a wall-clock time in ``zone_name``; refuses skipped or doubled times."""
     try:
         zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        # OSError: a name that is a folder of the zone database ("Europe"), or too long.
         raise InvalidTime(
             f"Fuseau horaire inconnu : « {zone_name} » (ex. « Europe/Paris »).",
             f"Unknown time zone: {zone_name!r} (e.g. 'Europe/Paris').",

@@ -25,7 +25,7 @@ def _settings(request: Request) -> Settings:
 async def _organization(
     token: Annotated[str, Depends(bearer_token)], rt: Annotated[Runtime, Depends(_runtime)]
 ) -> Organization:
-    async with rt.sessionmaker() as session:
+    async with rt.reader() as session:
         return await local_events.authenticate(session, token)
 
 
@@ -53,14 +53,14 @@ async def list_events(
     organization: str | None = Query(default=None, max_length=64),
     past_days: int = Query(default=0, ge=0, le=3660),
 ) -> dict[str, Any]:
-    async with runtime.sessionmaker() as session:
+    async with runtime.reader() as session:
         items = await local_events.upcoming(session, organization=organization, past_days=past_days)
     return {"items": [local_events.describe(i) for i in items]}
 
 
 @router.get("/{event_id}")
 async def get_event(event_id: uuid.UUID, runtime: RuntimeDep) -> dict[str, Any]:
-    async with runtime.sessionmaker() as session:
+    async with runtime.reader() as session:
         return local_events.describe(await local_events.get(session, event_id))
 
 

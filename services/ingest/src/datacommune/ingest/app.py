@@ -23,6 +23,9 @@ def create_app(settings: Settings) -> FastAPI:
     """The ingest HTTP app; nothing connects until the lifespan starts."""
 
     settings.staging_dir.mkdir(parents=True, exist_ok=True)
+    # Whatever a killed process left half-received was never answered with 2xx.
+    for leftover in settings.staging_dir.glob("upload-*"):
+        leftover.unlink(missing_ok=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

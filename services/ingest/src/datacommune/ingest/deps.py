@@ -22,7 +22,7 @@ def settings(request: Request) -> Settings:
 async def organization(
     token: Annotated[str, Depends(bearer_token)], rt: Annotated[Runtime, Depends(runtime)]
 ) -> Organization:
-    async with rt.sessionmaker() as session:
+    async with rt.reader() as session:
         return await uploads.authenticate(session, token)
 
 

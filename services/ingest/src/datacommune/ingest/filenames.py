@@ -1,6 +1,5 @@
 """The uploader's file name is metadata only: escaped for storage, never used as a path."""
 
-import mimetypes
 import posixpath
 
 MAX_LENGTH = 255
@@ -17,6 +16,8 @@ MEDIA_TYPES = {
     ".zip": "application/zip",
     ".pdf": "application/pdf",
 }
+
+KNOWN = frozenset(MEDIA_TYPES.values())
 
 
 def escape(raw: bytes) -> str:
@@ -38,13 +39,16 @@ def escape(raw: bytes) -> str:
 
 
 def media_type(filename: str, declared: str) -> str:
-    """The media type, from the name's extension first (browsers often declare octet-stream)."""
-    base = posixpath.basename(filename.replace("\\\\", "/"))
+    """The media type from the name's extension, else a known declared one, else octet-stream.
+
+    Only types from this list are ever stored: a client-chosen type would be served back to
+    every reuser (``text/html``) or could even be unservable as a header.
+    """
+    base = posixpath.basename(filename.replace("\\", "/"))
     ext = posixpath.splitext(base)[1].lower()
     if ext in MEDIA_TYPES:
         return MEDIA_TYPES[ext]
-    guessed, _ = mimetypes.guess_type(base)
-    if guessed:
-        return guessed
     declared = declared.split(";")[0].strip().lower()
-    return declared or "application/octet-stream"
+    if declared in KNOWN:
+        return declared
+    return "application/octet-stream"

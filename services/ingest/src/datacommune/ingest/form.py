@@ -87,6 +87,8 @@ class _Reader:
         self._name = options.get(b"name", b"").decode("utf-8", "replace")
         self._filename = options.get(b"filename")
         self._buffer.clear()
+        if self._filename is not None and self._name != "file":
+            raise problems.MalformedUpload.file_in_wrong_field(self._name)
         if self._name == "file":
             if self.form.file is not None or self._out is not None:
                 raise problems.MalformedUpload.two_files()
@@ -130,6 +132,11 @@ class _Reader:
             except UnicodeDecodeError as exc:
                 raise problems.MalformedUpload.field_not_utf8(self._name) from exc
 
+    @property
+    def receiving(self) -> bool:
+        """Whether a file part was begun and never finished (a truncated body)."""
+        return self._out is not None
+
     def abort(self) -> None:
         if self._out is not None:
             self._out.close()
@@ -148,29 +155,32 @@ async def read_form(
     if kind != b"multipart/form-data" or not boundary:
         raise problems.MalformedUpload.not_multipart()
     reader = _Reader(staging, max_bytes)
-    parser = MultipartParser(
-        boundary,
-        {
-            "on_part_begin": reader.on_part_begin,
-            "on_part_data": reader.on_part_data,
-            "on_part_end": reader.on_part_end,
-            "on_header_field": reader.on_header_field,
-            "on_header_value": reader.on_header_value,
-            "on_header_end": reader.on_header_end,
-            "on_headers_finished": reader.on_headers_finished,
-        },
-    )
     try:
+        parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": reader.on_part_begin,
+                "on_part_data": reader.on_part_data,
+                "on_part_end": reader.on_part_end,
+                "on_header_field": reader.on_header_field,
+                "on_header_value": reader.on_header_value,
+                "on_header_end": reader.on_header_end,
+                "on_headers_finished": reader.on_headers_finished,
+            },
+        )
         async for chunk in body:
             parser.write(chunk)
         parser.finalize()
+        if reader.receiving:
+            raise problems.MalformedUpload.unreadable()
     except problems.Problem:
         reader.abort()
         raise
     except Exception as exc:
         reader.abort()
         raise problems.MalformedUpload.unreadable() from exc
-    if reader._out is not None:
+    except BaseException:
+        # Cancelled (client gone, server stopping): leave nothing in staging.
         reader.abort()
-        raise problems.MalformedUpload.unreadable()
+        raise
     return reader.form

@@ -80,6 +80,14 @@ class MalformedUpload(Problem):
         )
 
     @classmethod
+    def file_in_wrong_field(cls, name: str) -> "MalformedUpload":
+        return cls(
+            f"Le fichier est envoyé dans le champ « {name} » ; envoyez-le dans le champ « file ».",
+            f"The file was sent in the field '{name}'; send it in the field 'file'.",
+            field=name,
+        )
+
+    @classmethod
     def field_too_long(cls, name: str) -> "MalformedUpload":
         return cls(
             f"Le champ « {name} » est trop long.",
@@ -107,6 +115,14 @@ class InvalidField(Problem):
         return cls(
             f"Le champ « {name} » est obligatoire.",
             f"The field '{name}' is required.",
+            field=name,
+        )
+
+    @classmethod
+    def too_long(cls, name: str, limit: int) -> "InvalidField":
+        return cls(
+            f"Le champ « {name} » dépasse {limit} caractères ; raccourcissez-le.",
+            f"The field '{name}' is longer than {limit} characters; shorten it.",
             field=name,
         )
 

@@ -64,6 +64,7 @@ async def post_upload(
     try:
         upload, created = await uploads.accept(
             runtime.sessionmaker,
+            runtime.reader,
             runtime.store,
             organization=organization,
             form=form,
@@ -89,7 +90,7 @@ async def get_upload(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     """Where the upload stands, with its validation report once there is one."""
-    async with runtime.sessionmaker() as session:
+    async with runtime.reader() as session:
         upload = await uploads.get_upload(
             session, organization=organization.slug, upload_id=upload_id
         )

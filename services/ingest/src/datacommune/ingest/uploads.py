@@ -46,6 +46,7 @@ async def authenticate(session: AsyncSession, token: str) -> Organization:
 
 async def accept(
     sessionmaker: async_sessionmaker[AsyncSession],
+    reader: async_sessionmaker[AsyncSession],
     store: ObjectStore,
     *,
     organization: Organization,
@@ -70,13 +71,19 @@ async def accept(
         raise problems.InvalidField.dataset_slug(dataset)
     schema_id = form.fields.get("schema") or None
     title = form.fields.get("title") or None
+    for name, value, limit in (("schema", schema_id, 200), ("title", title, 300)):
+        if value is not None and len(value) > limit:
+            raise problems.InvalidField.too_long(name, limit)
 
-    async with sessionmaker() as session:
+    async def known(session: AsyncSession) -> Upload | None:
+        """Refuse another organization's dataset; find these very bytes if already here."""
         owner = await session.scalar(select(Dataset.organization).where(Dataset.slug == dataset))
         if owner is not None and owner != organization.slug:
             raise problems.dataset_of_another(dataset, owner)
-        existing = await _same_bytes(session, dataset, staged.sha256, schema_id)
-        if existing is not None:
+        return await _same_bytes(session, dataset, staged.sha256, schema_id)
+
+    async with reader() as session:
+        if existing := await known(session):
             return existing, False
 
     filename = filenames.escape(staged.filename)
@@ -101,8 +108,13 @@ async def accept(
     )
     try:
         async with sessionmaker.begin() as session:
-            if owner is None and await session.get(Dataset, dataset) is None:
+            # Checked again inside the writing transaction: another request may have claimed
+            # the dataset or sent the same bytes since the first look.
+            if existing := await known(session):
+                return existing, False
+            if await session.get(Dataset, dataset) is None:
                 session.add(Dataset(slug=dataset, organization=organization.slug))
+                await session.flush()  # the claim row before the upload that refers to it
             session.add(upload)
             enqueue(
                 session,
@@ -124,18 +136,11 @@ async def accept(
                 ),
             )
     except IntegrityError:
-        # Another request with the same bytes, or another organization claiming the same new
-        # dataset, committed first.
-        async with sessionmaker() as session:
-            owner = await session.scalar(
-                select(Dataset.organization).where(Dataset.slug == dataset)
-            )
-            if owner is not None and owner != organization.slug:
-                raise problems.dataset_of_another(dataset, owner) from None
-            existing = await _same_bytes(session, dataset, staged.sha256, schema_id)
-            if existing is None:
-                raise
-            return existing, False
+        # On PostgreSQL two transactions can both pass the check; the unique keys decide.
+        async with reader() as session:
+            if existing := await known(session):
+                return existing, False
+        raise
     return upload, True
 
 
@@ -195,7 +200,8 @@ async def record_organization(session: AsyncSession, event: events.OrganizationC
 
 async def advance(session: AsyncSession, upload_id: uuid.UUID, status: str, **values: Any) -> None:
     """Move an upload forward to ``status``; an older or repeated event changes nothing."""
-    upload = await session.get(Upload, upload_id)
+    # Locked, so two events for the same upload applied at once cannot undo each other.
+    upload = await session.get(Upload, upload_id, with_for_update=True)
     if upload is None:
         return
     for name, value in values.items():

@@ -15,6 +15,9 @@ from datacommune.validate.registry import SchemaEntry
 
 REPORT_VERSION = 1
 EXAMPLES_PER_TYPE = 100
+# frictionless keeps every error object in memory (about 2 KB each); past this many the counts
+# are flagged as lower bounds rather than letting one broken file exhaust the worker.
+MAX_ERRORS = 50_000
 
 # Findings that leave the file unreadable as a table; anything else concerns a row or a label.
 _LOCATED = (errors.RowError, errors.HeaderError)
@@ -38,6 +41,7 @@ TITLES_FR = {
     "unique-error": "Valeur en double",
     "primary-key": "Clé primaire en double",
     "schema-not-found": "Schéma inconnu",
+    "check-failed": "Vérification impossible",
 }
 
 # What to do about each kind of finding, for a person without data staff.
@@ -95,7 +99,7 @@ def check(
         if schema
         else Resource(path=path.name, basepath=str(path.parent))
     )
-    frictionless_report = resource.validate(limit_errors=10_000_000)
+    frictionless_report = resource.validate(limit_errors=MAX_ERRORS)
     task = frictionless_report.tasks[0]
     found = [
         {
@@ -176,6 +180,7 @@ def _report(
             "errors": errors_total,
             "warnings": len(found) - errors_total,
             "error_types": dict(sorted(counts.items())),
+            "truncated": len(found) >= MAX_ERRORS,
         },
         "message": _message(valid, publishable, schema, rows, counts),
         "issues": examples,
@@ -217,3 +222,32 @@ def _message(
         "fr": f"Le fichier ne peut pas être lu comme un tableau : {kinds_fr}.",
         "en": f"The file cannot be read as a table: {kinds_en}.",
     }
+
+
+def failed(reason: str, *, seconds: float = 0.0) -> dict[str, Any]:
+    """The report of a file the checker itself could not get through (a crash, not a finding)."""
+    report = _report(
+        valid=False,
+        publishable=False,
+        schema=None,
+        rows=0,
+        found=[
+            {
+                "type": "check-failed",
+                "message": reason,
+                "row": None,
+                "field": None,
+                "cell": None,
+                "fatal": True,
+            }
+        ],
+        source={},
+        seconds=seconds,
+    )
+    report["message"] = {
+        "fr": "Le fichier n'a pas pu être vérifié. Vérifiez qu'il s'agit bien d'un tableau "
+        "(CSV, XLSX, ODS, JSON) ; si c'est le cas, signalez-le à l'administrateur.",
+        "en": "The file could not be checked. Make sure it is a table (CSV, XLSX, ODS, JSON); "
+        "if it is, tell the administrator.",
+    }
+    return report

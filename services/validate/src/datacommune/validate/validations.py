@@ -79,9 +79,14 @@ async def validate_received(
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         path = Path(tmp) / f"file{extension(event.file)}"
         await store.download(event.file.object_key, path)
-        report = await asyncio.to_thread(
-            reports.check, path, schema=schema, schema_ref=event.schema_id
-        )
+        try:
+            report = await asyncio.to_thread(
+                reports.check, path, schema=schema, schema_ref=event.schema_id
+            )
+        except Exception as exc:
+            # A checker crash is a result the commune must see, not a message to retry forever.
+            log.exception("check_failed", upload_id=str(event.upload_id))
+            report = reports.failed(f"{type(exc).__name__}: {exc}"[:500])
     report["upload_id"] = str(event.upload_id)
     report["file"] = event.file.model_dump()
     key = report_key(event.upload_id)

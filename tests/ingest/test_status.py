@@ -1,0 +1,62 @@
+"""An upload's status only moves forward, even when its events are applied at the same time."""
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+
+from datacommune.ingest import uploads
+from datacommune.ingest.tables import Dataset, Organization, Upload
+from datacommune.shared.db import make_engine, make_sessionmaker
+from datacommune.shared.migrations import upgrade
+from datacommune.shared.settings import DatabaseSettings
+
+MIGRATIONS = (
+    Path(__file__).resolve().parents[2] / "services/ingest/src/datacommune/ingest/migrations"
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'ingest.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+async def test_concurrent_events_never_move_a_status_back(database_url: str) -> None:
+    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
+    engine = make_engine(DatabaseSettings(url=database_url))
+    sessionmaker = make_sessionmaker(engine)
+    ids = [uuid.uuid4() for _ in range(20)]
+    async with sessionmaker.begin() as session:
+        session.add(Organization(slug="roques", name="Roques", token_hash="0" * 64))
+        await session.flush()
+        session.add(Dataset(slug="d", organization="roques"))
+        await session.flush()
+        for i, upload_id in enumerate(ids):
+            session.add(
+                Upload(
+                    id=upload_id,
+                    organization="roques",
+                    dataset="d",
+                    filename="f.csv",
+                    media_type="text/csv",
+                    size=1,
+                    sha256=f"{i:064d}",
+                    object_key="k",
+                    schema_key="",
+                )
+            )
+
+    async def apply(upload_id: uuid.UUID, status: str) -> None:
+        async with sessionmaker.begin() as session:
+            await uploads.advance(session, upload_id, status)
+
+    await asyncio.gather(*(apply(u, s) for u in ids for s in ("validating", "published", "valid")))
+    async with sessionmaker() as session:
+        for upload_id in ids:
+            upload = await session.get(Upload, upload_id)
+            assert upload is not None
+            assert upload.status == "published"
+    await engine.dispose()
