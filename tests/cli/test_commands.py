@@ -34,6 +34,7 @@ def processes_mentioning(text: str) -> list[str]:
 
 
 @pytest.mark.e2e
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="counts survivors through /proc (Linux)")
 def test_up_quickstart_and_ctrl_c(tmp_path: Path) -> None:
     var = tmp_path / "var"
     env = dict(os.environ, DATACOMMUNE_VAR=str(var), PYTHONUNBUFFERED="1")
@@ -101,6 +102,28 @@ def _quickstart(
         assert org["slug"] == "sicoval"
         assert org["token"].startswith("dc_")
         assert (var / "credentials" / "sicoval.json").stat().st_mode & 0o077 == 0
+
+        invalid = subprocess.run(
+            [
+                *CLI,
+                "publish",
+                "tests/data/corpus/schemas/scdl-subventions/exemple_invalide_erreurs_colonnes.csv",
+                "--dataset",
+                "subventions-sicoval",
+                "--schema",
+                "scdl-subventions",
+                "--org",
+                "sicoval",
+            ],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert invalid.returncode == 1
+        assert "n'est pas conforme au schéma scdl-subventions@2.1.1 : 17 erreurs" in invalid.stderr
+        assert "Colonne en trop (en-tête, colonne « NOM_Beneficiaire »)" in invalid.stderr
 
         refused = subprocess.run(
             [*CLI, "publish", str(tmp_path / "absent.csv"), "--dataset", "x", "--org", "sicoval"],

@@ -94,7 +94,8 @@ class OutboxRelay:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        """Finish the pass under way's publish, then stop."""
+        """Stop at once; a row published but not yet marked is published again next start,
+        and JetStream drops the repeat by its id."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -102,6 +103,8 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         while True:
+            # Cleared before the pass, so a wake during the pass triggers another one at once.
+            self._wake.clear()
             try:
                 while await self.relay_once() == self.batch:
                     pass
@@ -112,7 +115,6 @@ class OutboxRelay:
                 log.warning("outbox_relay_failed", error=repr(exc))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll)
-            self._wake.clear()
 
     async def relay_once(self) -> int:
         """Publish up to ``batch`` unsent rows; return how many were sent."""
