@@ -2,11 +2,12 @@
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 
 from datacommune.shared import problems
+from datacommune.shared.runtime import Runtime
 
 
 def make_app(
@@ -38,3 +39,12 @@ def bearer_token(request: Request) -> str:
             "(given by 'datacommune org create').",
         )
     return token.strip()
+
+
+def runtime(request: Request) -> Runtime:
+    """The running service's adapters, set by its lifespan."""
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+RuntimeDep = Annotated[Runtime, Depends(runtime)]
+Token = Annotated[str, Depends(bearer_token)]

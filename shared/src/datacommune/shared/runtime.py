@@ -14,12 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from datacommune.shared.bus import Bus
 from datacommune.shared.db import make_engine, make_reader, make_sessionmaker
 from datacommune.shared.outbox import OutboxRecord, OutboxRelay
-from datacommune.shared.settings import (
-    DatabaseSettings,
-    HttpSettings,
-    NatsSettings,
-    StorageSettings,
-)
+from datacommune.shared.settings import ServiceSettings
 from datacommune.shared.storage import ObjectStore, open_store
 
 
@@ -57,24 +52,18 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(
-    *,
-    name: str,
-    http: HttpSettings,
-    nats: NatsSettings,
-    database: DatabaseSettings,
-    storage: StorageSettings,
-    outbox: type[OutboxRecord],
+    settings: ServiceSettings, *, outbox: type[OutboxRecord]
 ) -> AsyncIterator[Runtime]:
     """Connect everything, start the relay; on exit stop consumers first, then the rest."""
-    engine = make_engine(database)
+    engine = make_engine(settings.database)
     sessionmaker = make_sessionmaker(engine)
-    store = await open_store(storage)
-    bus = Bus(nats)
-    await bus.connect(name=name)
-    relay = OutboxRelay(sessionmaker, outbox, bus, poll=http.outbox_poll)
+    store = await open_store(settings.storage)
+    bus = Bus(settings.nats)
+    await bus.connect(name=settings.source)
+    relay = OutboxRelay(sessionmaker, outbox, bus, poll=settings.http.outbox_poll)
     relay.start()
     try:
-        yield Runtime(name, engine, sessionmaker, make_reader(engine), bus, store, relay)
+        yield Runtime(settings.source, engine, sessionmaker, make_reader(engine), bus, store, relay)
     finally:
         await relay.stop()
         await bus.close()

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class NatsSettings(BaseModel):
@@ -44,3 +45,19 @@ class HttpSettings(BaseModel):
     public_url: str = ""
     # Seconds between two relay passes over the outbox when nothing wakes it sooner.
     outbox_poll: float = Field(default=1.0, gt=0)
+
+
+class ServiceSettings(BaseSettings):
+    """What every service reads; each service's ``Settings`` sets its own defaults and adds more.
+
+    Nested values come from variables such as ``NATS__URL`` or ``DATABASE__URL``.
+    """
+
+    model_config = SettingsConfigDict(env_nested_delimiter="__", extra="ignore")
+
+    http: HttpSettings = HttpSettings()
+    nats: NatsSettings = NatsSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    storage: StorageSettings = StorageSettings()
+    # The service's name, as events give it in `source` and logs in `service`.
+    source: str = "service"

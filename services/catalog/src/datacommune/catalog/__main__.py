@@ -9,13 +9,7 @@ from datacommune.shared.serve import run
 
 def main() -> None:
     settings = Settings()
-    run(
-        service="catalog",
-        app=create_app(settings),
-        http=settings.http,
-        database_url=settings.database.url,
-        migrations=Path(__file__).parent / "migrations",
-    )
+    run(create_app(settings), settings, migrations=Path(__file__).parent / "migrations")
 
 
 if __name__ == "__main__":

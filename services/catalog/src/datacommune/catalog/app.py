@@ -23,14 +23,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(
-            name=settings.source,
-            http=settings.http,
-            nats=settings.nats,
-            database=settings.database,
-            storage=settings.storage,
-            outbox=Outbox,
-        ) as runtime:
+        async with open_runtime(settings, outbox=Outbox) as runtime:
             app.state.runtime = runtime
             app.state.settings = settings
             await consumers.subscribe(

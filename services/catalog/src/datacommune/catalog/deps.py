@@ -9,33 +9,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from datacommune.catalog import problems
 from datacommune.catalog.settings import Settings
 from datacommune.shared import tokens
-from datacommune.shared.http import bearer_token
-from datacommune.shared.runtime import Runtime
-
-
-def runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
+from datacommune.shared.http import RuntimeDep, Token
 
 
 def settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-async def session(rt: Annotated[Runtime, Depends(runtime)]) -> AsyncIterator[AsyncSession]:
+async def session(rt: RuntimeDep) -> AsyncIterator[AsyncSession]:
     """A session for reading; routes that write open their own transaction and commit it
     before answering, so a client never sees a success that was not committed."""
     async with rt.reader() as s:
         yield s
 
 
-def admin(
-    token: Annotated[str, Depends(bearer_token)], cfg: Annotated[Settings, Depends(settings)]
-) -> None:
+def admin(token: Token, cfg: Annotated[Settings, Depends(settings)]) -> None:
     if not cfg.admin_token_hash or not tokens.matches(token, cfg.admin_token_hash):
         raise problems.not_admin()
 
 
-RuntimeDep = Annotated[Runtime, Depends(runtime)]
 SettingsDep = Annotated[Settings, Depends(settings)]
 Session = Annotated[AsyncSession, Depends(session)]
 Admin = Depends(admin)

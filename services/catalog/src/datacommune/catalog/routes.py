@@ -7,7 +7,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from datacommune.catalog import datasets, downloads, organizations, problems
-from datacommune.catalog.deps import Admin, RuntimeDep, Session, SettingsDep
+from datacommune.catalog.deps import Admin, Session, SettingsDep
+from datacommune.shared.http import RuntimeDep
 
 router = APIRouter(prefix="/api/v1")
 

@@ -8,28 +8,20 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from datacommune.events import local_events
 from datacommune.events.settings import Settings
 from datacommune.events.tables import Organization
-from datacommune.shared.http import bearer_token
-from datacommune.shared.runtime import Runtime
+from datacommune.shared.http import RuntimeDep, Token
 
 router = APIRouter(prefix="/api/v1/local-events", tags=["événements locaux / local events"])
-
-
-def _runtime(request: Request) -> Runtime:
-    return request.app.state.runtime  # type: ignore[no-any-return]
 
 
 def _settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-async def _organization(
-    token: Annotated[str, Depends(bearer_token)], rt: Annotated[Runtime, Depends(_runtime)]
-) -> Organization:
+async def _organization(token: Token, rt: RuntimeDep) -> Organization:
     async with rt.reader() as session:
         return await local_events.authenticate(session, token)
 
 
-RuntimeDep = Annotated[Runtime, Depends(_runtime)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 CurrentOrganization = Annotated[Organization, Depends(_organization)]
 

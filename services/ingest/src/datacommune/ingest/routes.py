@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from datacommune.ingest import problems, uploads
-from datacommune.ingest.deps import CurrentOrganization, RuntimeDep, SettingsDep
+from datacommune.ingest.deps import CurrentOrganization, SettingsDep
 from datacommune.ingest.form import read_form
+from datacommune.shared.http import RuntimeDep
 from datacommune.shared.storage import ObjectMissing
 
 log = structlog.get_logger()

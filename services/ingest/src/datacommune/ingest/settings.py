@@ -3,25 +3,15 @@
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from datacommune.shared.settings import (
-    DatabaseSettings,
-    HttpSettings,
-    NatsSettings,
-    StorageSettings,
-)
+from datacommune.shared.settings import DatabaseSettings, HttpSettings, ServiceSettings
 
 
-class Settings(BaseSettings):
+class Settings(ServiceSettings):
     """Everything ingest needs to run; defaults are the embedded platform's."""
 
-    model_config = SettingsConfigDict(env_nested_delimiter="__", extra="ignore")
-
     http: HttpSettings = HttpSettings(port=8081, public_url="http://127.0.0.1:8081")
-    nats: NatsSettings = NatsSettings()
     database: DatabaseSettings = DatabaseSettings(url="sqlite+aiosqlite:///var/ingest.db")
-    storage: StorageSettings = StorageSettings()
     # Where uploads are staged while they stream in; on the same disk as local storage.
     staging_dir: Path = Path("var/staging")
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)

@@ -3,26 +3,16 @@
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from datacommune.shared.settings import (
-    DatabaseSettings,
-    HttpSettings,
-    NatsSettings,
-    StorageSettings,
-)
+from datacommune.shared.settings import DatabaseSettings, HttpSettings, ServiceSettings
 from datacommune.validate.registry import BUILTIN
 
 
-class Settings(BaseSettings):
+class Settings(ServiceSettings):
     """Everything validate needs to run; defaults are the embedded platform's."""
 
-    model_config = SettingsConfigDict(env_nested_delimiter="__", extra="ignore")
-
     http: HttpSettings = HttpSettings(port=8082, public_url="http://127.0.0.1:8082")
-    nats: NatsSettings = NatsSettings()
     database: DatabaseSettings = DatabaseSettings(url="sqlite+aiosqlite:///var/validate.db")
-    storage: StorageSettings = StorageSettings()
     schemas_dirs: list[Path] = Field(default_factory=lambda: [BUILTIN])
     work_dir: Path = Path("var/work")
     # Files checked at once; frictionless is CPU-bound, so about one per core.
