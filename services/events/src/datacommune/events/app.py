@@ -5,10 +5,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from datacommune.events import local_events, routes
+from datacommune.events import routes
 from datacommune.events.settings import Settings
-from datacommune.events.tables import Outbox
-from datacommune.shared import events
+from datacommune.events.tables import Organization, Outbox
+from datacommune.shared import credentials, events
 from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
 from datacommune.shared.runtime import open_runtime
@@ -32,7 +32,7 @@ def create_app(settings: Settings) -> FastAPI:
             async def on_organization(event: events.AnyEvent) -> None:
                 assert isinstance(event, events.OrganizationCreated)
                 async with runtime.sessionmaker.begin() as session:
-                    await local_events.record_organization(session, event)
+                    await credentials.record(session, Organization, event)
 
             await runtime.bus.subscribe(DURABLE, on_organization, "organization.created.v1")
             yield

@@ -15,9 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.events.tables import LocalEvent, Organization, Outbox
-from datacommune.shared import events, tokens
+from datacommune.shared import events
 from datacommune.shared.outbox import enqueue
-from datacommune.shared.problems import Forbidden, NotFound, Problem, Unauthorized
+from datacommune.shared.problems import Forbidden, NotFound, Problem
 
 Kind = Literal["conseil-municipal", "conseil-communautaire", "hackathon", "salon", "autre"]
 
@@ -80,30 +80,6 @@ def to_utc(local: datetime, zone_name: str) -> datetime:
             "Give the offset, e.g. 2026-10-25T02:30:00+02:00.",
         )
     return first.astimezone(UTC)
-
-
-async def authenticate(session: AsyncSession, token: str) -> Organization:
-    """The organization whose token this is; a 401 problem otherwise."""
-    org = await session.scalar(
-        select(Organization).where(Organization.token_hash == tokens.hash_token(token))
-    )
-    if org is None:
-        raise Unauthorized(
-            "Ce jeton n'est pas reconnu.",
-            "This token is not recognised.",
-        )
-    return org
-
-
-async def record_organization(session: AsyncSession, event: events.OrganizationCreated) -> None:
-    """Keep an organization's token hash (idempotent)."""
-    org = await session.get(Organization, event.organization)
-    if org is None:
-        session.add(
-            Organization(slug=event.organization, name=event.name, token_hash=event.token_hash)
-        )
-    else:
-        org.name, org.token_hash = event.name, event.token_hash
 
 
 def _aware(value: datetime) -> datetime:

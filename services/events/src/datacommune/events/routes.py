@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from datacommune.events import local_events
 from datacommune.events.settings import Settings
 from datacommune.events.tables import Organization
+from datacommune.shared import credentials
 from datacommune.shared.http import RuntimeDep, Token
 
 router = APIRouter(prefix="/api/v1/local-events", tags=["événements locaux / local events"])
@@ -19,7 +20,7 @@ def _settings(request: Request) -> Settings:
 
 async def _organization(token: Token, rt: RuntimeDep) -> Organization:
     async with rt.reader() as session:
-        return await local_events.authenticate(session, token)
+        return await credentials.authenticate(session, Organization, token)
 
 
 SettingsDep = Annotated[Settings, Depends(_settings)]

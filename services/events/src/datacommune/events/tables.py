@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, ForeignKey, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from datacommune.shared.credentials import OrganizationRecord
 from datacommune.shared.outbox import OutboxRecord, utcnow
 
 
@@ -13,14 +14,10 @@ class Base(DeclarativeBase):
     """events' metadata, apart from every other service's."""
 
 
-class Organization(Base):
+class Organization(OrganizationRecord, Base):
     """An organization as catalog announced it, kept to check tokens."""
 
     __tablename__ = "organizations"
-
-    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class LocalEvent(Base):

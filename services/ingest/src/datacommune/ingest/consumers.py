@@ -3,7 +3,8 @@
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.ingest import uploads
-from datacommune.shared import events
+from datacommune.ingest.tables import Organization
+from datacommune.shared import credentials, events
 from datacommune.shared.bus import Bus
 
 DURABLE = "ingest"
@@ -32,7 +33,7 @@ async def apply(session: AsyncSession, event: events.AnyEvent) -> None:
     """Apply one event to ingest's tables."""
     match event:
         case events.OrganizationCreated():
-            await uploads.record_organization(session, event)
+            await credentials.record(session, Organization, event)
         case events.FileValidationStarted():
             await uploads.advance(session, event.upload_id, "validating")
         case events.FileValidated():

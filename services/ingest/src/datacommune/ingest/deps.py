@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from datacommune.ingest import uploads
 from datacommune.ingest.settings import Settings
 from datacommune.ingest.tables import Organization
+from datacommune.shared import credentials
 from datacommune.shared.http import RuntimeDep, Token
 
 
@@ -16,7 +16,7 @@ def settings(request: Request) -> Settings:
 
 async def organization(token: Token, rt: RuntimeDep) -> Organization:
     async with rt.reader() as session:
-        return await uploads.authenticate(session, token)
+        return await credentials.authenticate(session, Organization, token)
 
 
 SettingsDep = Annotated[Settings, Depends(settings)]

@@ -137,15 +137,6 @@ class InvalidField(Problem):
         )
 
 
-def unknown_token() -> Unauthorized:
-    return Unauthorized(
-        "Ce jeton n'est pas reconnu. Vérifiez qu'il est complet ; s'il vient d'être créé, "
-        "réessayez dans quelques secondes.",
-        "This token is not recognised. Check that it is complete; if it was just created, "
-        "retry in a few seconds.",
-    )
-
-
 def dataset_of_another(dataset: str, owner: str) -> Forbidden:
     return Forbidden(
         f"Le jeu de données « {dataset} » appartient à une autre organisation ({owner}). "

@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from datacommune.shared.credentials import OrganizationRecord
 from datacommune.shared.outbox import OutboxRecord, utcnow
 
 
@@ -22,14 +23,10 @@ class Base(DeclarativeBase):
     """ingest's metadata, apart from every other service's."""
 
 
-class Organization(Base):
+class Organization(OrganizationRecord, Base):
     """An organization as catalog announced it; ingest keeps it to check tokens offline."""
 
     __tablename__ = "organizations"
-
-    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class Dataset(Base):

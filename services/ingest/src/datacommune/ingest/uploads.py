@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from datacommune.ingest import filenames, problems
 from datacommune.ingest.form import Form
 from datacommune.ingest.tables import Dataset, Organization, Outbox, Upload
-from datacommune.shared import events, tokens
+from datacommune.shared import events
 from datacommune.shared.outbox import enqueue
 from datacommune.shared.storage import ObjectStore
 
@@ -32,16 +32,6 @@ RANK = {
 def object_key(sha256: str) -> str:
     """Files are stored by content: the same bytes are stored once, and never overwritten."""
     return f"files/sha256/{sha256[:2]}/{sha256}"
-
-
-async def authenticate(session: AsyncSession, token: str) -> Organization:
-    """The organization whose token this is; a 401 problem otherwise."""
-    org = await session.scalar(
-        select(Organization).where(Organization.token_hash == tokens.hash_token(token))
-    )
-    if org is None:
-        raise problems.unknown_token()
-    return org
 
 
 async def accept(
@@ -184,18 +174,6 @@ def describe(upload: Upload, *, public_url: str) -> dict[str, Any]:
         "created_at": upload.created_at.isoformat(),
         "updated_at": upload.updated_at.isoformat(),
     }
-
-
-async def record_organization(session: AsyncSession, event: events.OrganizationCreated) -> None:
-    """Keep the organization's token hash so uploads can be checked without catalog."""
-    org = await session.get(Organization, event.organization)
-    if org is None:
-        session.add(
-            Organization(slug=event.organization, name=event.name, token_hash=event.token_hash)
-        )
-    else:
-        org.name = event.name
-        org.token_hash = event.token_hash
 
 
 async def advance(session: AsyncSession, upload_id: uuid.UUID, status: str, **values: Any) -> None:
