@@ -75,6 +75,8 @@ def _quickstart(
                 "subventions-roques",
                 "--schema",
                 "scdl-subventions",
+                "--org",
+                "roques",
             ],
             env=env,
             cwd=ROOT,
@@ -102,6 +104,19 @@ def _quickstart(
         assert org["slug"] == "sicoval"
         assert org["token"].startswith("dc_")
         assert (var / "credentials" / "sicoval.json").stat().st_mode & 0o077 == 0
+        assert "Jeton enregistré" in created.stderr
+
+        taken = subprocess.run(
+            [*CLI, "org", "create", "--slug", "sicoval", "--name", "Sicoval", "--kind", "epci"],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+        assert taken.returncode == 2
+        assert "existe déjà" in taken.stderr
+        assert "already exists" in taken.stderr
 
         invalid = subprocess.run(
             [
@@ -167,3 +182,32 @@ def test_validate_offline_in_french(corpus: Path) -> None:
     )
     assert as_json.returncode == 0, as_json.stdout
     assert json.loads(as_json.stdout)["valid"] is True
+
+
+def test_schemas_are_listed() -> None:
+    result = subprocess.run([*CLI, "schemas"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0
+    assert "scdl-subventions@2.1.1" in result.stdout
+
+
+def test_a_bad_dataset_name_is_refused_before_sending(tmp_path: Path) -> None:
+    data = tmp_path / "a.csv"
+    data.write_text("a\n1\n")
+    result = subprocess.run(
+        [
+            *CLI,
+            "publish",
+            str(data),
+            "--dataset",
+            "Mon Jeu",
+            "--token",
+            "dc_x",
+            "--url",
+            "http://127.0.0.1:9",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "n'est pas un identifiant de jeu de données valide" in result.stderr

@@ -169,7 +169,12 @@ def test_a_path_in_a_filename_is_only_escaped_metadata(
 
 
 def test_unknown_routes_and_bad_queries_are_problems(embedded: Running) -> None:
-    assert_problem(httpx.get(embedded.url("catalog") + "/nowhere"), 404, "about:blank")
+    nowhere = assert_problem(httpx.get(embedded.url("catalog") + "/nowhere"), 404, "about:blank")
+    assert nowhere["title"] == "Adresse inconnue"
+    slash = httpx.get(embedded.url("events") + "/api/v1/local-events/")
+    assert_problem(slash, 404, "about:blank")
+    method = httpx.delete(embedded.url("catalog") + "/api/v1/datasets")
+    assert assert_problem(method, 405, "about:blank")["title"] == "Méthode non acceptée"
     bad_page = httpx.get(embedded.url("catalog") + "/api/v1/datasets", params={"page": 0})
     body = assert_problem(bad_page, 422, "/problems/invalid-request")
     assert body["errors"]
@@ -240,3 +245,27 @@ def test_a_declared_media_type_is_never_trusted_blindly(embedded: Running) -> No
     )
     assert response.status_code == 202, response.text
     assert response.json()["media_type"] == "application/octet-stream"
+
+
+@pytest.mark.parametrize(
+    ("service", "type_"),
+    [
+        ("ingest", "/problems/upload-too-large"),
+        ("ingest", "/problems/unauthorized"),
+        ("catalog", "/problems/not-found"),
+        ("events", "/problems/invalid-time"),
+    ],
+)
+def test_problem_types_resolve(embedded: Running, service: str, type_: str) -> None:
+    described = httpx.get(embedded.url(service) + type_)
+    assert described.status_code == 200
+    assert described.json()["type"] == type_
+    assert described.json()["title"]
+
+
+def test_openapi_declares_the_bearer_token_and_problem_answers(embedded: Running) -> None:
+    spec = httpx.get(embedded.url("ingest") + "/openapi.json").json()
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    post = spec["paths"]["/api/v1/uploads"]["post"]
+    assert post["security"] == [{"HTTPBearer": []}]
+    assert "application/problem+json" in post["responses"]["4XX"]["content"]

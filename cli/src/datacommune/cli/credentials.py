@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from datacommune.cli import up
+from datacommune.cli import display, up
 
 
 def admin_token_path(var: Path) -> Path:
@@ -29,13 +29,14 @@ def ensure_admin_token(var: Path) -> str:
     return token
 
 
-def _save(var: Path, created: dict[str, Any]) -> None:
+def _save(var: Path, created: dict[str, Any]) -> Path:
     folder = var / "credentials"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{created['slug']}.json"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as out:
         json.dump(created, out, ensure_ascii=False, indent=2)
+    return path
 
 
 def fail(message: str) -> None:
@@ -66,11 +67,17 @@ def create_organization(
         timeout=30,
     )
     if response.status_code != 201:
-        problem = response.json()
-        fail(f"{problem.get('title')} : {problem.get('detail')}")
+        display.problem(response.json())
+        sys.exit(2)
     created: dict[str, Any] = response.json()
     if url is None:
-        _save(var, created)
+        path = _save(var, created)
+        print(
+            f"Jeton enregistré dans {path} ; publiez avec « datacommune publish FICHIER "
+            f"--dataset JEU --org {created['slug']} ».\n"
+            f"(Token saved in {path}.)",
+            file=sys.stderr,
+        )
     return created
 
 

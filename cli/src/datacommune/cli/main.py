@@ -38,24 +38,36 @@ def build_parser() -> argparse.ArgumentParser:
     org_commands = p_org.add_subparsers(dest="org_command", required=True)
     p_create = org_commands.add_parser("create", help="inscrire une organisation")
     _add_remote(p_create)
-    p_create.add_argument("--slug", required=True)
-    p_create.add_argument("--name", required=True)
-    p_create.add_argument("--kind", default="commune")
-    p_create.add_argument("--siren")
-    p_create.add_argument("--insee")
+    p_create.add_argument(
+        "--slug", required=True, help="identifiant : a-z, 0-9 et « - » (ex. saint-orens)"
+    )
+    p_create.add_argument("--name", required=True, help="nom affiché (ex. « Saint-Orens »)")
+    p_create.add_argument(
+        "--kind",
+        default="commune",
+        choices=["commune", "epci", "departement", "region", "syndicat", "autre"],
+    )
+    p_create.add_argument("--siren", help="9 chiffres")
+    p_create.add_argument("--insee", help="code INSEE de la commune, 5 caractères")
     p_create.add_argument("--url", help="catalogue distant / remote catalog URL")
     p_create.add_argument("--admin-token", help="jeton administrateur (sinon ./var)")
 
     p_pub = commands.add_parser("publish", help="publier un fichier / publish a file")
     _add_remote(p_pub)
-    p_pub.add_argument("file", type=Path)
-    p_pub.add_argument("--dataset", required=True)
-    p_pub.add_argument("--schema")
-    p_pub.add_argument("--title")
+    p_pub.add_argument("file", type=Path, help="CSV, XLSX, ODS ou JSON")
+    p_pub.add_argument(
+        "--dataset", required=True, help="jeu de données : a-z, 0-9, « - » (ex. subventions-2025)"
+    )
+    p_pub.add_argument("--schema", help="schéma national (voir « datacommune schemas »)")
+    p_pub.add_argument("--title", help="titre du fichier ; même titre = nouvelle version")
     p_pub.add_argument("--org", help="organisation dont le jeton est dans ./var")
     p_pub.add_argument("--token", help="jeton de l'organisation (ou DATACOMMUNE_TOKEN)")
     p_pub.add_argument("--url", help="ingest distant / remote ingest URL")
-    p_pub.add_argument("--timeout", type=float, default=300)
+    p_pub.add_argument(
+        "--timeout", type=float, default=300, help="secondes d'attente du résultat (300)"
+    )
+
+    commands.add_parser("schemas", help="schémas connus / known schemas")
 
     p_val = commands.add_parser("validate", help="vérifier hors ligne / check offline")
     p_val.add_argument("file", type=Path)
@@ -95,6 +107,8 @@ def main(argv: list[str] | None = None) -> None:
                 timeout=args.timeout,
             )
         )
+    if args.command == "schemas":
+        sys.exit(offline.list_schemas())
     if args.command == "validate":
         sys.exit(offline.run(args.file, schema=args.schema, as_json=args.json))
 

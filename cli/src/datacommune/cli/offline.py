@@ -6,6 +6,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from datacommune.cli import display
 from datacommune.validate import reports
 from datacommune.validate.registry import BUILTIN, Registry, SchemaEntry, load_entry
 
@@ -33,9 +34,12 @@ def run(path: Path, *, schema: str | None, as_json: bool) -> int:
     if as_json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:
-        print(report["message"]["fr"])
-        for issue in report["issues"][:50]:
-            where = f"ligne {issue['row']}" if issue.get("row") else "en-tête"
-            column = f", colonne « {issue['field']} »" if issue.get("field") else ""
-            print(f"  - {issue['title']} ({where}{column}) : {issue['message']}")
+        display.report(report)
     return 0 if report["publishable"] else 1
+
+
+def list_schemas() -> int:
+    """The schemas files can be checked against, with their ids."""
+    for entry in Registry.from_dirs([BUILTIN]).all():
+        print(f"{entry.id:<42} {entry.title}")
+    return 0

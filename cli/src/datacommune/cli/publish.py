@@ -1,5 +1,6 @@
 """``datacommune publish``: send a file, show progress, wait for the outcome."""
 
+import re
 import sys
 import time
 from collections.abc import Iterator
@@ -8,7 +9,11 @@ from typing import Any
 
 import httpx
 
+from datacommune.cli import display
+
 CHUNK = 256 * 1024
+# The rule ingest applies, checked here first.
+DATASET_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,99}$")
 DONE = {"published", "invalid", "rejected", "scheduled"}
 LABELS = {
     "received": "reçu / received",
@@ -66,6 +71,15 @@ def run(
     if not path.is_file():
         print(f"Fichier introuvable / file not found: {path}", file=sys.stderr)
         return 2
+    if not DATASET_SLUG.match(dataset):
+        # Said before sending: a wrong name would otherwise be refused after the whole upload.
+        print(
+            f"« {dataset} » n'est pas un identifiant de jeu de données valide : 2 à 100 "
+            "caractères parmi a-z, 0-9 et « - » (ex. « subventions-2024 »).\n"
+            f"({dataset!r} is not a valid dataset identifier: a-z, 0-9 and '-'.)",
+            file=sys.stderr,
+        )
+        return 2
     fields = {"dataset": dataset, **({"schema": schema} if schema else {})}
     if title:
         fields["title"] = title
@@ -85,7 +99,7 @@ def run(
             print(f"Connexion impossible à {url} / cannot reach {url}: {exc}", file=sys.stderr)
             return 2
         if response.status_code not in (200, 202):
-            _problem(response.json())
+            display.problem(response.json())
             return 1
         upload: dict[str, Any] = response.json()
         if upload.get("duplicate"):
@@ -110,30 +124,17 @@ def _wait(
 
 
 def _outcome(body: dict[str, Any]) -> int:
-    report = body.get("report") or {}
-    message = report.get("message", {})
-    if message:
-        print(message.get("fr", ""), file=sys.stderr)
+    report = body.get("report")
     if body["status"] == "published":
+        if report:
+            print(report["message"]["fr"], file=sys.stderr)
         print(f"Téléchargement / download: {body['download_url']}")
         return 0
-    if body["status"] == "invalid":
-        for issue in report.get("issues", [])[:20]:
-            where = f"ligne {issue['row']}" if issue.get("row") else "en-tête"
-            column = f", colonne « {issue['field']} »" if issue.get("field") else ""
-            cell = f", valeur « {issue['cell']} »" if issue.get("cell") not in (None, "") else ""
-            print(f"  - {issue['title']} ({where}{column}{cell})", file=sys.stderr)
-            if issue.get("hint"):
-                print(f"    → {issue['hint']}", file=sys.stderr)
+    if body["status"] == "invalid" and report:
+        display.report(report, out=sys.stderr)
         return 1
     if body["status"] == "rejected":
         print(f"Refusé / rejected: {body.get('detail')}", file=sys.stderr)
         return 1
     print(f"Toujours en cours / still in progress: {body['status']}", file=sys.stderr)
     return 3
-
-
-def _problem(problem: dict[str, Any]) -> None:
-    print(f"{problem.get('title')} : {problem.get('detail')}", file=sys.stderr)
-    if problem.get("detail_en"):
-        print(f"({problem['detail_en']})", file=sys.stderr)

@@ -115,7 +115,7 @@ def _banner(platform: Platform, var: Path, org: dict[str, str] | None) -> None:
             "",
             "Publier l'exemple / publish the example (dans un autre terminal / in another terminal):",
             "  .venv/bin/datacommune publish examples/roques-subventions-2025.csv "
-            "--dataset subventions-roques --schema scdl-subventions",
+            "--dataset subventions-roques --schema scdl-subventions --org roques",
         ]
     lines += ["", "Ctrl-C pour tout arrêter / to stop everything.", ""]
     print("\n".join(lines), flush=True)

@@ -1,9 +1,10 @@
 """Engine and sessionmaker factories for SQLite (embedded) and PostgreSQL (production)."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import DateTime, Dialect, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -11,10 +12,34 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.types import TypeDecorator
 
 from datacommune.shared.settings import DatabaseSettings
 
 READ_ONLY = "datacommune_read_only"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant, always handed back aware and in UTC.
+
+    PostgreSQL keeps the zone; SQLite drops it, which would give naive datetimes that Python
+    then reads as local time. Every timestamp column of every service uses this type.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give instants with their zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 def make_engine(settings: DatabaseSettings) -> AsyncEngine:

@@ -5,6 +5,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from datacommune.shared import problems
 from datacommune.shared.runtime import Runtime
@@ -22,23 +23,33 @@ def make_app(
         description=description,
         version="0.1.0",
         lifespan=lifespan,
+        responses=problems.PROBLEM_RESPONSES,
+        # A stray trailing slash gets a 404 problem, not an empty redirect.
+        redirect_slashes=False,
     )
     problems.install(app)
     return app
 
 
-def bearer_token(request: Request) -> str:
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="Le jeton de l'organisation / the organization's token (`dc_…`)",
+)
+
+
+def bearer_token(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
     """The token of ``Authorization: Bearer …``; raises a 401 problem when there is none."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = credentials.credentials.strip() if credentials else ""
+    if not token:
         raise problems.Unauthorized(
             "Ajoutez l'en-tête « Authorization: Bearer <jeton> » avec le jeton de votre "
             "organisation (donné par « datacommune org create »).",
             "Send the header 'Authorization: Bearer <token>' with your organization's token "
             "(given by 'datacommune org create').",
         )
-    return token.strip()
+    return token
 
 
 def runtime(request: Request) -> Runtime:

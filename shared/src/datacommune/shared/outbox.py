@@ -10,11 +10,12 @@ import contextlib
 from datetime import UTC, datetime
 
 import structlog
-from sqlalchemy import DateTime, String, Text, select, update
+from sqlalchemy import String, Text, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datacommune.shared.bus import Bus
+from datacommune.shared.db import UTCDateTime
 from datacommune.shared.events import Event
 
 log = structlog.get_logger()
@@ -31,10 +32,8 @@ class OutboxRecord:
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
     payload: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    published_at: Mapped[datetime | None] = mapped_column(
-        DateTime(timezone=True), default=None, index=True
-    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
 
 
 class ProcessedEventRecord:
@@ -42,7 +41,7 @@ class ProcessedEventRecord:
 
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
-    processed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 def enqueue(session: AsyncSession, model: type[OutboxRecord], event: Event) -> None:

@@ -12,11 +12,43 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 MEDIA_TYPE = "application/problem+json"
 
 log = structlog.get_logger()
+
+# Every problem type this process can answer with: type -> (title, title_en, status).
+KNOWN: dict[str, tuple[str, str, int]] = {
+    "/problems/invalid-request": ("Requête invalide", "Invalid request", 422),
+    "/problems/not-ready": ("Service pas prêt", "Service not ready", 503),
+    "/problems/internal-error": ("Erreur interne", "Internal error", 500),
+}
+
+
+class ProblemDoc(BaseModel):
+    """RFC 9457 problem details, as every error is sent (``application/problem+json``)."""
+
+    type: str = Field(examples=["/problems/upload-too-large"])
+    title: str = Field(examples=["Fichier trop volumineux"])
+    status: int = Field(examples=[413])
+    detail: str = Field(description="En français : ce qui ne va pas et quoi faire.")
+    title_en: str = Field(examples=["File too large"])
+    detail_en: str = Field(description="In English: what is wrong and what to do.")
+    instance: str | None = None
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "description": "Erreur du client, en problem JSON / client error, as problem JSON",
+        "content": {MEDIA_TYPE: {"schema": ProblemDoc.model_json_schema()}},
+    },
+    "5XX": {
+        "description": "Erreur du serveur / server error",
+        "content": {MEDIA_TYPE: {"schema": ProblemDoc.model_json_schema()}},
+    },
+}
 
 
 class Problem(Exception):
@@ -26,6 +58,10 @@ class Problem(Exception):
     title: ClassVar[str] = "Erreur"
     title_en: ClassVar[str] = "Error"
     status: ClassVar[int] = 400
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        KNOWN[cls.type] = (cls.title, cls.title_en, cls.status)
 
     def __init__(self, detail: str, detail_en: str, **extensions: Any) -> None:
         super().__init__(detail_en)
@@ -106,15 +142,20 @@ class Conflict(Problem):
     status = 409
 
 
-# What a person should read when the framework itself refuses a request.
-_HTTP_MESSAGES: dict[int, tuple[str, str]] = {
+# What a person should read when the framework itself refuses a request: title, detail, in
+# French then English.
+_HTTP_MESSAGES: dict[int, tuple[str, str, str, str]] = {
     404: (
+        "Adresse inconnue",
         "Cette adresse n'existe pas. Consultez /docs pour la liste des adresses.",
+        "Not found",
         "No such address. See /docs for the list of endpoints.",
     ),
     405: (
-        "Cette méthode n'est pas acceptée à cette adresse.",
-        "This method is not allowed at this address.",
+        "Méthode non acceptée",
+        "Cette méthode n'est pas acceptée à cette adresse. Consultez /docs.",
+        "Method not allowed",
+        "This method is not allowed at this address. See /docs.",
     ),
 }
 
@@ -130,11 +171,13 @@ def install(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         phrase = HTTPStatus(exc.status_code).phrase
-        fr, en = _HTTP_MESSAGES.get(exc.status_code, (str(exc.detail), str(exc.detail)))
+        title, fr, title_en, en = _HTTP_MESSAGES.get(
+            exc.status_code, (phrase, str(exc.detail), phrase, str(exc.detail))
+        )
         body = problem_body(
             type_="about:blank",
-            title=phrase,
-            title_en=phrase,
+            title=title,
+            title_en=title_en,
             status=exc.status_code,
             detail=fr,
             detail_en=en,
@@ -172,6 +215,18 @@ def install(app: FastAPI) -> None:
             instance=request.url.path,
         )
         return problem_response(body)
+
+    @app.get("/problems/{name}", tags=["erreurs / errors"], include_in_schema=False)
+    async def describe_problem(name: str) -> dict[str, Any]:
+        """What a problem type means, so that every ``type`` URI resolves."""
+        known = KNOWN.get(f"/problems/{name}")
+        if known is None:
+            raise NotFound(
+                f"Aucun type d'erreur « {name} ». La liste est dans docs/problems.md.",
+                f"No problem type {name!r}. The list is in docs/problems.md.",
+            )
+        title, title_en, status = known
+        return {"type": f"/problems/{name}", "title": title, "title_en": title_en, "status": status}
 
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(StarletteHTTPException, on_http)

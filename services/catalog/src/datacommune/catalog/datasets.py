@@ -4,7 +4,6 @@ import posixpath
 import re
 import unicodedata
 import uuid
-from datetime import UTC
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -172,11 +171,6 @@ async def get_version(session: AsyncSession, version_id: uuid.UUID) -> Version:
     return version
 
 
-def _iso(value: Any) -> str:
-    # SQLite hands datetimes back without their zone; they were stored in UTC.
-    return str((value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat())
-
-
 def describe_version(version: Version, public_url: str) -> dict[str, Any]:
     """The public view of a version, with its download link."""
     return {
@@ -188,7 +182,7 @@ def describe_version(version: Version, public_url: str) -> dict[str, Any]:
         "sha256": version.sha256,
         "schema": version.schema_id,
         "valid": version.valid,
-        "published_at": _iso(version.published_at),
+        "published_at": version.published_at.isoformat(),
         "download_url": public_url + download_path(version.id),
     }
 
@@ -199,8 +193,8 @@ def describe(dataset: Dataset, public_url: str, *, full: bool) -> dict[str, Any]
         "slug": dataset.slug,
         "title": dataset.title,
         "organization": dataset.organization,
-        "created_at": _iso(dataset.created_at),
-        "updated_at": _iso(dataset.updated_at),
+        "created_at": dataset.created_at.isoformat(),
+        "updated_at": dataset.updated_at.isoformat(),
         "url": f"{public_url}/api/v1/datasets/{dataset.slug}",
         "resources_count": len(dataset.resources),
     }

@@ -6,7 +6,6 @@ from datetime import datetime
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    DateTime,
     ForeignKey,
     Integer,
     String,
@@ -15,6 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from datacommune.shared.db import UTCDateTime
 from datacommune.shared.outbox import OutboxRecord, ProcessedEventRecord, utcnow
 
 
@@ -33,7 +33,7 @@ class Organization(Base):
     siren: Mapped[str | None] = mapped_column(String(9))
     insee_code: Mapped[str | None] = mapped_column(String(5))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Dataset(Base):
@@ -46,8 +46,8 @@ class Dataset(Base):
     organization: Mapped[str] = mapped_column(ForeignKey("organizations.slug"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     resources: Mapped[list["Resource"]] = relationship(
         back_populates="dataset", order_by="Resource.created_at", lazy="selectin"
@@ -64,7 +64,7 @@ class Resource(Base):
     dataset_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("datasets.id"), index=True)
     key: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(300))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     dataset: Mapped[Dataset] = relationship(back_populates="resources")
     versions: Mapped[list["Version"]] = relationship(
@@ -90,7 +90,7 @@ class Version(Base):
     schema_id: Mapped[str | None] = mapped_column(String(200))
     valid: Mapped[bool] = mapped_column(Boolean)
     report_key: Mapped[str] = mapped_column(String(300))
-    published_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     resource: Mapped[Resource] = relationship(back_populates="versions")
 

@@ -82,11 +82,6 @@ def to_utc(local: datetime, zone_name: str) -> datetime:
     return first.astimezone(UTC)
 
 
-def _aware(value: datetime) -> datetime:
-    # SQLite hands datetimes back without their zone; they were stored in UTC.
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _data(item: LocalEvent) -> events.LocalEventData:
     return events.LocalEventData(
         local_event_id=item.id,
@@ -101,7 +96,7 @@ def _data(item: LocalEvent) -> events.LocalEventData:
 
 def describe(item: LocalEvent) -> dict[str, Any]:
     """The public view: the instant in UTC and the same instant on the local clock."""
-    starts = _aware(item.starts_at)
+    starts = item.starts_at
     return {
         "id": str(item.id),
         "organization": item.organization,
@@ -164,9 +159,7 @@ async def update(
     changes = patch.model_dump(exclude_unset=True)
     zone = changes.get("timezone") or item.timezone
     if "starts_at" in changes or "timezone" in changes:
-        local = changes.get("starts_at") or _aware(item.starts_at).astimezone(
-            ZoneInfo(item.timezone)
-        )
+        local = changes.get("starts_at") or item.starts_at.astimezone(ZoneInfo(item.timezone))
         if "starts_at" not in changes:
             local = local.replace(tzinfo=None)
         item.starts_at = to_utc(local, zone)

@@ -7,7 +7,6 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
-    DateTime,
     ForeignKey,
     String,
     Text,
@@ -16,6 +15,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from datacommune.shared.credentials import OrganizationRecord
+from datacommune.shared.db import UTCDateTime
 from datacommune.shared.outbox import OutboxRecord, utcnow
 
 
@@ -36,7 +36,7 @@ class Dataset(Base):
 
     slug: Mapped[str] = mapped_column(String(100), primary_key=True)
     organization: Mapped[str] = mapped_column(ForeignKey("organizations.slug"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Upload(Base):
@@ -62,10 +62,8 @@ class Upload(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     detail: Mapped[str | None] = mapped_column(Text)
     download_url: Mapped[str | None] = mapped_column(String(1000))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow
-    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class Outbox(OutboxRecord, Base):

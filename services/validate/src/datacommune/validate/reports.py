@@ -11,6 +11,7 @@ from typing import Any
 
 from frictionless import Resource, Schema, errors
 
+from datacommune.validate import hints
 from datacommune.validate.registry import SchemaEntry
 
 REPORT_VERSION = 1
@@ -21,41 +22,6 @@ MAX_ERRORS = 50_000
 
 # Findings that leave the file unreadable as a table; anything else concerns a row or a label.
 _LOCATED = (errors.RowError, errors.HeaderError)
-
-TITLES_FR = {
-    "source-error": "Fichier illisible",
-    "encoding-error": "Encodage incorrect",
-    "format-error": "Format non reconnu",
-    "scheme-error": "Source inaccessible",
-    "schema-error": "Schéma invalide",
-    "extra-label": "Colonne en trop",
-    "missing-label": "Colonne manquante",
-    "blank-label": "En-tête vide",
-    "duplicate-label": "En-tête en double",
-    "incorrect-label": "En-tête inattendu",
-    "blank-row": "Ligne vide",
-    "extra-cell": "Cellule en trop",
-    "missing-cell": "Cellule manquante",
-    "type-error": "Valeur du mauvais type",
-    "constraint-error": "Valeur non conforme",
-    "unique-error": "Valeur en double",
-    "primary-key": "Clé primaire en double",
-    "schema-not-found": "Schéma inconnu",
-    "check-failed": "Vérification impossible",
-}
-
-# What to do about each kind of finding, for a person without data staff.
-HINTS_FR = {
-    "encoding-error": "Enregistrez le fichier en UTF-8 depuis votre tableur (« CSV UTF-8 »).",
-    "extra-label": "Supprimez cette colonne ou renommez-la comme le schéma l'attend.",
-    "missing-label": "Ajoutez cette colonne, même vide si elle est facultative.",
-    "blank-row": "Supprimez les lignes vides, souvent en fin de fichier.",
-    "type-error": "Corrigez la valeur : nombre avec un point décimal, date au format AAAA-MM-JJ.",
-    "constraint-error": "Corrigez la valeur pour qu'elle respecte la règle du schéma.",
-    "missing-cell": "Complétez la ligne : il lui manque des cellules.",
-    "extra-cell": "Retirez les cellules en trop, ou mettez entre guillemets une valeur contenant un séparateur.",
-    "schema-not-found": "Choisissez un schéma de la liste GET /api/v1/schemas.",
-}
 
 
 def check(
@@ -108,6 +74,7 @@ def check(
             "row": getattr(e, "row_number", None),
             "field": getattr(e, "field_name", None) or getattr(e, "label", None) or None,
             "cell": getattr(e, "cell", None),
+            "note": getattr(e, "note", None) or None,
             "fatal": not isinstance(e, _LOCATED),
         }
         for e in task.errors
@@ -160,8 +127,8 @@ def _report(
             examples.append(
                 {
                     **{k: v for k, v in f.items() if k != "fatal"},
-                    "title": TITLES_FR.get(f["type"], f["type"]),
-                    "hint": HINTS_FR.get(f["type"]),
+                    "title": hints.title(f["type"]),
+                    "hint": hints.hint(f["type"], f.get("note")),
                 }
             )
     errors_total = len(found) if schema or not publishable else 0
@@ -196,7 +163,7 @@ def _message(
     counts: Counter[str],
 ) -> dict[str, str]:
     total = sum(counts.values())
-    kinds_fr = ", ".join(f"{n} × {TITLES_FR.get(t, t).lower()}" for t, n in counts.most_common())
+    kinds_fr = ", ".join(f"{n} × {hints.title(t).lower()}" for t, n in counts.most_common())
     kinds_en = ", ".join(f"{n} × {t}" for t, n in counts.most_common())
     if schema and valid:
         return {

@@ -3,9 +3,10 @@
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, String
+from sqlalchemy import Boolean, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from datacommune.shared.db import UTCDateTime
 from datacommune.shared.outbox import OutboxRecord, utcnow
 
 
@@ -23,7 +24,7 @@ class Validation(Base):
     valid: Mapped[bool] = mapped_column(Boolean)
     publishable: Mapped[bool] = mapped_column(Boolean)
     report_key: Mapped[str] = mapped_column(String(300))
-    checked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Outbox(OutboxRecord, Base):

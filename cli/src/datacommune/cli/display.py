@@ -1,0 +1,44 @@
+"""How the commands show a validation report and a problem to a person, in French first."""
+
+import sys
+from typing import Any, TextIO
+
+LABEL_TYPES = {"extra-label", "missing-label", "blank-label", "duplicate-label", "incorrect-label"}
+
+
+def where(issue: dict[str, Any]) -> str:
+    """« ligne 5, colonne « montant », valeur « 100000,1 » », or the header, or the file."""
+    if issue.get("row"):
+        place = f"ligne {issue['row']}"
+    elif issue["type"] in LABEL_TYPES:
+        place = "en-tête"
+    else:
+        place = "fichier"
+    if issue.get("field"):
+        place += f", colonne « {issue['field']} »"
+    if issue.get("cell") not in (None, ""):
+        place += f", valeur « {issue['cell']} »"
+    return place
+
+
+def report(body: dict[str, Any], *, limit: int = 30, out: TextIO = sys.stdout) -> None:
+    """The summary sentence, then the first findings with what to do about each."""
+    print(body["message"]["fr"], file=out)
+    issues = body.get("issues", [])
+    for issue in issues[:limit]:
+        print(f"  - {issue['title']} ({where(issue)})", file=out)
+        if issue.get("hint"):
+            print(f"    → {issue['hint']}", file=out)
+    if len(issues) > limit:
+        total = body.get("summary", {}).get("errors", len(issues))
+        print(f"  … {total - limit} de plus : voir le rapport complet (--json).", file=out)
+
+
+def problem(body: dict[str, Any], *, out: TextIO = sys.stderr) -> None:
+    """A problem JSON: French, the English beside, and which fields are wrong."""
+    print(f"{body.get('title')} : {body.get('detail')}", file=out)
+    for error in body.get("errors", []):
+        field = ".".join(str(p) for p in error.get("loc", [])[1:]) or "?"
+        print(f"  - {field} : {error.get('msg')}", file=out)
+    if body.get("detail_en"):
+        print(f"({body.get('title_en')}: {body['detail_en']})", file=out)

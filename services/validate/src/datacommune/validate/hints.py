@@ -1,0 +1,99 @@
+"""What each finding is called in French, and what the person should do about it.
+
+frictionless describes a finding in English with a ``note`` such as ``constraint "maximum" is
+"1"`` or ``type is "date/default"``; these become a precise French instruction.
+"""
+
+import re
+
+TITLES = {
+    "source-error": "Fichier illisible",
+    "encoding-error": "Encodage incorrect",
+    "format-error": "Format non reconnu",
+    "scheme-error": "Source inaccessible",
+    "schema-error": "Schéma invalide",
+    "extra-label": "Colonne en trop",
+    "missing-label": "Colonne manquante",
+    "blank-label": "En-tête vide",
+    "duplicate-label": "En-tête en double",
+    "incorrect-label": "En-tête inattendu",
+    "blank-row": "Ligne vide",
+    "extra-cell": "Cellule en trop",
+    "missing-cell": "Cellule manquante",
+    "type-error": "Valeur du mauvais type",
+    "constraint-error": "Valeur non conforme",
+    "unique-error": "Valeur en double",
+    "primary-key": "Clé primaire en double",
+    "schema-not-found": "Schéma inconnu",
+    "check-failed": "Vérification impossible",
+}
+
+BY_TYPE = {
+    "encoding-error": "Enregistrez le fichier en UTF-8 depuis votre tableur (« CSV UTF-8 »).",
+    "extra-label": "Supprimez cette colonne ou renommez-la comme le schéma l'attend.",
+    "missing-label": "Ajoutez cette colonne, même vide si elle est facultative.",
+    "blank-label": "Donnez un nom à chaque colonne de la première ligne.",
+    "duplicate-label": "Deux colonnes portent le même nom : renommez ou supprimez l'une d'elles.",
+    "blank-row": "Supprimez les lignes vides, souvent en fin de fichier.",
+    "missing-cell": "Complétez la ligne : il lui manque des cellules.",
+    "extra-cell": "Retirez les cellules en trop, ou mettez entre guillemets une valeur contenant "
+    "un séparateur.",
+    "unique-error": "Chaque valeur de cette colonne doit être unique : corrigez le doublon.",
+    "source-error": "Vérifiez que le fichier est bien un tableau (CSV, XLSX, ODS) et qu'il n'est "
+    "pas vide.",
+    "schema-not-found": "Choisissez un schéma de la liste (« datacommune schemas », ou "
+    "GET /api/v1/schemas du service validate).",
+}
+
+TYPES = {
+    "number": "Écrivez un nombre avec un point décimal, sans espace ni symbole (ex. 1234.50).",
+    "integer": "Écrivez un nombre entier, sans espace ni symbole (ex. 1234).",
+    "date": "Écrivez la date au format AAAA-MM-JJ (ex. 2025-03-18).",
+    "datetime": "Écrivez la date et l'heure au format AAAA-MM-JJTHH:MM:SS.",
+    "time": "Écrivez l'heure au format HH:MM:SS.",
+    "year": "Écrivez l'année sur quatre chiffres (ex. 2025).",
+    "boolean": "Écrivez une des valeurs vrai/faux que le schéma accepte (souvent true/false).",
+    "geopoint": "Écrivez les coordonnées comme le schéma le demande (ex. « 43.6, 1.44 »).",
+    "array": 'Écrivez une liste JSON (ex. ["a", "b"]).',
+    "object": 'Écrivez un objet JSON (ex. {"clé": "valeur"}).',
+}
+
+_TYPE_NOTE = re.compile(r'type is "(\w+)')
+_CONSTRAINT_NOTE = re.compile(r'constraint "(\w+)" is "(.*)"', re.DOTALL)
+
+
+def title(error_type: str) -> str:
+    """The French name of a kind of finding."""
+    return TITLES.get(error_type, error_type)
+
+
+def hint(error_type: str, note: str | None) -> str | None:
+    """What to do, as precisely as the finding allows."""
+    if error_type == "type-error" and note and (m := _TYPE_NOTE.search(note)):
+        return TYPES.get(m.group(1), "Corrigez la valeur pour qu'elle ait le type attendu.")
+    if error_type == "constraint-error" and note and (m := _CONSTRAINT_NOTE.search(note)):
+        return _constraint(m.group(1), m.group(2))
+    if error_type == "constraint-error":
+        return "Corrigez la valeur pour qu'elle respecte la règle du schéma."
+    return BY_TYPE.get(error_type)
+
+
+def _constraint(name: str, value: str) -> str:
+    match name:
+        case "required":
+            return "Cette cellule est obligatoire : remplissez-la."
+        case "pattern":
+            return f"La valeur doit suivre le modèle {value} (expression régulière du schéma)."
+        case "enum":
+            return f"Choisissez une des valeurs permises : {value}."
+        case "maximum":
+            return f"La valeur doit être au plus {value}."
+        case "minimum":
+            return f"La valeur doit être au moins {value}."
+        case "maxLength":
+            return f"La valeur doit tenir en {value} caractères au plus."
+        case "minLength":
+            return f"La valeur doit compter au moins {value} caractères."
+        case "unique":
+            return "Chaque valeur de cette colonne doit être unique : corrigez le doublon."
+    return f"La valeur doit respecter la règle « {name} » du schéma ({value})."
