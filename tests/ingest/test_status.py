@@ -45,7 +45,7 @@ async def test_concurrent_events_never_move_a_status_back(database_url: str) -> 
                     size=1,
                     sha256=f"{i:064d}",
                     object_key="k",
-                    schema_key="",
+                    variant="",
                 )
             )
 

@@ -24,6 +24,11 @@ def _add_remote(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_reading(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--encoding", help="encodage, si la détection se trompe (ex. cp1252)")
+    parser.add_argument("--delimiter", help="séparateur, si la détection se trompe : , ; | ou tab")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="datacommune", description="Publier ensemble les données ouvertes des collectivités."
@@ -60,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_pub.add_argument("--schema", help="schéma national (voir « datacommune schemas »)")
     p_pub.add_argument("--title", help="titre du fichier ; même titre = nouvelle version")
+    _add_reading(p_pub)
     p_pub.add_argument("--org", help="organisation dont le jeton est dans ./var")
     p_pub.add_argument("--token", help="jeton de l'organisation (ou DATACOMMUNE_TOKEN)")
     p_pub.add_argument("--url", help="ingest distant / remote ingest URL")
@@ -73,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_val.add_argument("file", type=Path)
     p_val.add_argument("--schema", help="id (scdl-subventions) ou chemin d'un schema.json")
     p_val.add_argument("--json", action="store_true", help="le rapport complet en JSON")
+    _add_reading(p_val)
     return parser
 
 
@@ -102,6 +109,8 @@ def main(argv: list[str] | None = None) -> None:
                 dataset=args.dataset,
                 schema=args.schema,
                 title=args.title,
+                encoding=args.encoding,
+                delimiter=args.delimiter,
                 token=credentials.organization_token(var=args.var, org=args.org, token=args.token),
                 url=args.url or os.environ.get("DATACOMMUNE_INGEST_URL") or up.urls()["ingest"],
                 timeout=args.timeout,
@@ -110,7 +119,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "schemas":
         sys.exit(offline.list_schemas())
     if args.command == "validate":
-        sys.exit(offline.run(args.file, schema=args.schema, as_json=args.json))
+        sys.exit(
+            offline.run(
+                args.file,
+                schema=args.schema,
+                as_json=args.json,
+                encoding=args.encoding,
+                delimiter=args.delimiter,
+            )
+        )
 
 
 if __name__ == "__main__":

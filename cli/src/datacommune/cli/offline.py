@@ -20,7 +20,14 @@ def _schema(ref: str | None) -> tuple[SchemaEntry | None, str | None]:
     return Registry.from_dirs([BUILTIN]).get(ref), ref
 
 
-def run(path: Path, *, schema: str | None, as_json: bool) -> int:
+def run(
+    path: Path,
+    *,
+    schema: str | None,
+    as_json: bool,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> int:
     """Exit code 0 if the file could be published, 1 if not, 2 if it cannot be read."""
     if not path.is_file():
         print(f"Fichier introuvable / file not found: {path}", file=sys.stderr)
@@ -30,7 +37,13 @@ def run(path: Path, *, schema: str | None, as_json: bool) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / f"file{path.suffix.lower() or '.csv'}"
         shutil.copyfile(path, copy)
-        report = reports.check(copy, schema=entry, schema_ref=ref)
+        report = reports.check(
+            copy,
+            schema=entry,
+            schema_ref=ref,
+            encoding=encoding,
+            delimiter={"tab": "\t"}.get(delimiter or "", delimiter),
+        )
     if as_json:
         print(json.dumps(report, ensure_ascii=False, indent=2))
     else:

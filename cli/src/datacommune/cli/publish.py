@@ -63,6 +63,8 @@ def run(
     dataset: str,
     schema: str | None,
     title: str | None,
+    encoding: str | None,
+    delimiter: str | None,
     token: str,
     url: str,
     timeout: float,
@@ -81,8 +83,9 @@ def run(
         )
         return 2
     fields = {"dataset": dataset, **({"schema": schema} if schema else {})}
-    if title:
-        fields["title"] = title
+    for name, value in (("title", title), ("encoding", encoding), ("delimiter", delimiter)):
+        if value:
+            fields[name] = value
     boundary = "datacommune" + str(time.time_ns())
     headers = {
         "Authorization": f"Bearer {token}",

@@ -85,6 +85,8 @@ class FileReceived(Event):
     title: str | None = None
     schema_id: str | None = None
     file: FileRef
+    encoding: str | None = Field(default=None, description="The uploader's override, e.g. cp1252.")
+    delimiter: str | None = Field(default=None, description="The uploader's override, e.g. `;`.")
 
 
 class FileValidationStarted(Event):

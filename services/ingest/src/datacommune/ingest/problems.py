@@ -75,8 +75,10 @@ class MalformedUpload(Problem):
     @classmethod
     def too_many_parts(cls) -> "MalformedUpload":
         return cls(
-            "Trop de champs dans l'envoi : seuls « file », « dataset », « schema » et « title » sont attendus.",
-            "Too many parts: only 'file', 'dataset', 'schema' and 'title' are expected.",
+            "Trop de champs dans l'envoi : seuls « file », « dataset », « schema », « title », "
+            "« encoding » et « delimiter » sont attendus.",
+            "Too many parts: only 'file', 'dataset', 'schema', 'title', 'encoding' and "
+            "'delimiter' are expected.",
         )
 
     @classmethod
@@ -124,6 +126,26 @@ class InvalidField(Problem):
             f"Le champ « {name} » dépasse {limit} caractères ; raccourcissez-le.",
             f"The field '{name}' is longer than {limit} characters; shorten it.",
             field=name,
+        )
+
+    @classmethod
+    def encoding(cls, value: str) -> "InvalidField":
+        return cls(
+            f"L'encodage « {value[:50]} » n'existe pas. Exemples : utf-8, cp1252 (Windows), "
+            "latin-1 ; ou laissez vide pour qu'il soit détecté.",
+            f"There is no encoding '{value[:50]}'. Examples: utf-8, cp1252, latin-1; or leave "
+            "it empty to have it detected.",
+            field="encoding",
+        )
+
+    @classmethod
+    def delimiter(cls, value: str) -> "InvalidField":
+        return cls(
+            f"Séparateur « {value[:10]} » non pris en charge : choisissez « , », « ; », « | » ou "
+            "« tab » ; ou laissez vide pour qu'il soit détecté.",
+            f"Delimiter '{value[:10]}' is not supported: use ',', ';', '|' or 'tab'; or leave it "
+            "empty to have it detected.",
+            field="delimiter",
         )
 
     @classmethod

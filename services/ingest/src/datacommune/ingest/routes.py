@@ -30,6 +30,16 @@ UPLOAD_BODY = {
                         "dataset": {"type": "string", "example": "subventions-2024"},
                         "schema": {"type": "string", "example": "scdl-subventions"},
                         "title": {"type": "string", "example": "Subventions 2024"},
+                        "encoding": {
+                            "type": "string",
+                            "example": "cp1252",
+                            "description": "Encodage, si la détection se trompe / override",
+                        },
+                        "delimiter": {
+                            "type": "string",
+                            "enum": [",", ";", "|", "tab"],
+                            "description": "Séparateur, si la détection se trompe / override",
+                        },
                     },
                 }
             }

@@ -43,15 +43,16 @@ class Upload(Base):
     """One file posted to a dataset, and where it stands on its way to the catalogue."""
 
     __tablename__ = "uploads"
-    __table_args__ = (UniqueConstraint("dataset", "sha256", "schema_key", name="uq_upload_bytes"),)
+    __table_args__ = (UniqueConstraint("dataset", "sha256", "variant", name="uq_upload_bytes"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     organization: Mapped[str] = mapped_column(ForeignKey("organizations.slug"), index=True)
     dataset: Mapped[str] = mapped_column(ForeignKey("datasets.slug"), index=True)
     title: Mapped[str | None] = mapped_column(String(300))
     schema_id: Mapped[str | None] = mapped_column(String(200))
-    # Part of the uniqueness of an upload: the same bytes checked against another schema differ.
-    schema_key: Mapped[str] = mapped_column(String(200), default="")
+    # Part of the uniqueness of an upload: the same bytes read another way (another schema,
+    # encoding or delimiter) are another upload. See uploads.variant().
+    variant: Mapped[str] = mapped_column(String(300), default="")
     filename: Mapped[str] = mapped_column(String(1024))
     media_type: Mapped[str] = mapped_column(String(200))
     size: Mapped[int] = mapped_column(BigInteger)

@@ -1,5 +1,6 @@
 """The domain of ingest: accept an upload, then follow it as the other services report back."""
 
+import codecs
 import re
 import uuid
 from typing import Any
@@ -64,13 +65,16 @@ async def accept(
     for name, value, limit in (("schema", schema_id, 200), ("title", title, 300)):
         if value is not None and len(value) > limit:
             raise problems.InvalidField.too_long(name, limit)
+    encoding, delimiter = reading_overrides(form.fields)
 
     async def known(session: AsyncSession) -> Upload | None:
         """Refuse another organization's dataset; find these very bytes if already here."""
         owner = await session.scalar(select(Dataset.organization).where(Dataset.slug == dataset))
         if owner is not None and owner != organization.slug:
             raise problems.dataset_of_another(dataset, owner)
-        return await _same_bytes(session, dataset, staged.sha256, schema_id)
+        return await _same_bytes(
+            session, dataset, staged.sha256, variant(schema_id, encoding, delimiter)
+        )
 
     async with reader() as session:
         if existing := await known(session):
@@ -88,7 +92,7 @@ async def accept(
         dataset=dataset,
         title=title,
         schema_id=schema_id,
-        schema_key=schema_id or "",
+        variant=variant(schema_id, encoding, delimiter),
         filename=filename,
         media_type=media_type,
         size=staged.size,
@@ -116,6 +120,8 @@ async def accept(
                     dataset=dataset,
                     title=title,
                     schema_id=schema_id,
+                    encoding=encoding,
+                    delimiter=delimiter,
                     file=events.FileRef(
                         object_key=key,
                         sha256=staged.sha256,
@@ -134,14 +140,40 @@ async def accept(
     return upload, True
 
 
+DELIMITERS = {",": ",", ";": ";", "|": "|", "\t": "\t", "tab": "\t", "tabulation": "\t"}
+
+
+def reading_overrides(fields: dict[str, str]) -> tuple[str | None, str | None]:
+    """The encoding and delimiter the person chose instead of detection, checked."""
+    encoding = fields.get("encoding") or None
+    if encoding is not None:
+        try:
+            encoding = codecs.lookup(encoding).name
+        except LookupError:
+            raise problems.InvalidField.encoding(encoding) from None
+    delimiter = fields.get("delimiter") or None
+    if delimiter is not None:
+        if delimiter.lower() not in DELIMITERS:
+            raise problems.InvalidField.delimiter(delimiter)
+        delimiter = DELIMITERS[delimiter.lower()]
+    return encoding, delimiter
+
+
+def variant(schema_id: str | None, encoding: str | None, delimiter: str | None) -> str:
+    """How the bytes are to be read: empty when everything is left to detection."""
+    if not (schema_id or encoding or delimiter):
+        return ""
+    return f"{schema_id or ''}|{encoding or ''}|{delimiter or ''}"
+
+
 async def _same_bytes(
-    session: AsyncSession, dataset: str, sha256: str, schema_id: str | None
+    session: AsyncSession, dataset: str, sha256: str, variant: str
 ) -> Upload | None:
     return await session.scalar(
         select(Upload).where(
             Upload.dataset == dataset,
             Upload.sha256 == sha256,
-            Upload.schema_key == (schema_id or ""),
+            Upload.variant == variant,
         )
     )
 

@@ -9,9 +9,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from frictionless import Resource, Schema, errors
+from frictionless import Dialect, Resource, Schema, errors, formats
 
-from datacommune.validate import hints
+from datacommune.validate import hints, sniff
 from datacommune.validate.registry import SchemaEntry
 
 REPORT_VERSION = 1
@@ -24,47 +24,71 @@ MAX_ERRORS = 50_000
 _LOCATED = (errors.RowError, errors.HeaderError)
 
 
+TEXT_FORMATS = {".csv", ".tsv", ".txt"}
+
+
 def check(
     path: Path,
     *,
     schema: SchemaEntry | None,
     schema_ref: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
 ) -> dict[str, Any]:
-    """Validate the file at ``path`` (its extension gives the format) and build its report."""
+    """Validate the file at ``path`` (its extension gives the format) and build its report.
+
+    ``encoding`` and ``delimiter`` are the person's overrides of what detection concludes.
+    """
     started = time.monotonic()
     if schema_ref and schema is None:
-        report = _report(
-            valid=False,
-            publishable=False,
-            schema=None,
-            rows=0,
-            found=[
+        return _fatal(
+            "schema-not-found",
+            f"Unknown schema {schema_ref!r}",
+            {
+                "fr": f"Le schéma « {schema_ref} » est inconnu ; choisissez-en un dans la liste "
+                "(« datacommune schemas » ou GET /api/v1/schemas).",
+                "en": f"The schema {schema_ref!r} is unknown; pick one from the list.",
+            },
+        )
+    options: dict[str, Any] = {}
+    source: dict[str, Any] = {}
+    if path.suffix.lower() in TEXT_FORMATS:
+        try:
+            found_encoding = sniff.detect_encoding(path, encoding)
+        except LookupError:
+            return _fatal(
+                "encoding-error",
+                f"Unknown encoding {encoding!r}",
                 {
-                    "type": "schema-not-found",
-                    "message": f"Unknown schema {schema_ref!r}",
-                    "row": None,
-                    "field": None,
-                    "cell": None,
-                    "fatal": True,
-                }
-            ],
-            source={},
-            seconds=time.monotonic() - started,
-        )
-        report["message"] = {
-            "fr": f"Le schéma « {schema_ref} » est inconnu ; choisissez-en un dans GET /api/v1/schemas.",
-            "en": f"The schema {schema_ref!r} is unknown; pick one from GET /api/v1/schemas.",
+                    "fr": f"L'encodage « {encoding} » n'existe pas (ex. utf-8, cp1252, latin-1).",
+                    "en": f"There is no encoding {encoding!r} (e.g. utf-8, cp1252, latin-1).",
+                },
+            )
+        except sniff.Unreadable as exc:
+            return _fatal(
+                "encoding-error",
+                f"Cannot decode as {exc.encoding} at byte {exc.position}",
+                {
+                    "fr": f"Le fichier ne se lit pas en {exc.encoding} (octet {exc.position}) : "
+                    f"{exc.reason}. Réenregistrez-le en « CSV UTF-8 » depuis votre tableur.",
+                    "en": f"The file cannot be read as {exc.encoding} (byte {exc.position}). "
+                    "Save it again as 'CSV UTF-8' from your spreadsheet.",
+                },
+            )
+        dialect = sniff.detect_dialect(sniff.sample_text(path, found_encoding), delimiter)
+        source = sniff.describe(found_encoding, dialect)
+        # frictionless reads a UTF-8 copy with the dialect we found, never its own guesses.
+        normalized = path.with_name(f"normalized-{path.stem}.csv")
+        sniff.transcode(path, found_encoding, normalized)
+        path = normalized
+        options = {
+            "encoding": "utf-8",
+            "format": "csv",
+            "dialect": Dialect(controls=[formats.CsvControl(delimiter=dialect.delimiter)]),
         }
-        return report
-    resource = (
-        Resource(
-            path=path.name,
-            basepath=str(path.parent),
-            schema=Schema.from_descriptor(schema.descriptor),
-        )
-        if schema
-        else Resource(path=path.name, basepath=str(path.parent))
-    )
+    if schema:
+        options["schema"] = Schema.from_descriptor(schema.descriptor)
+    resource = Resource(path=path.name, basepath=str(path.parent), **options)
     frictionless_report = resource.validate(limit_errors=MAX_ERRORS)
     task = frictionless_report.tasks[0]
     found = [
@@ -82,30 +106,44 @@ def check(
     # Without a schema the check is structural: a readable table may be published as it is.
     fatal = any(f["fatal"] for f in found)
     publishable = frictionless_report.valid if schema else not fatal
+    source = {
+        "format": resource.format,
+        **source,
+        "header": list(getattr(resource, "labels", None) or []),
+    }
     return _report(
         valid=frictionless_report.valid,
         publishable=publishable,
         schema=schema,
         rows=int(task.stats.get("rows") or 0),
         found=found,
-        source=_source(resource),
+        source=source,
         seconds=time.monotonic() - started,
     )
 
 
-def _source(resource: Resource) -> dict[str, Any]:
-    delimiter = None
-    try:
-        control = resource.dialect.get_control("csv")
-        delimiter = getattr(control, "delimiter", None)
-    except Exception:
-        delimiter = None
-    return {
-        "format": resource.format,
-        "encoding": resource.encoding,
-        "delimiter": delimiter or ("," if resource.format == "csv" else None),
-        "header": list(getattr(resource, "labels", None) or []),
-    }
+def _fatal(type_: str, message: str, summary: dict[str, str]) -> dict[str, Any]:
+    """The report of a file that could not be read as a table at all."""
+    report = _report(
+        valid=False,
+        publishable=False,
+        schema=None,
+        rows=0,
+        found=[
+            {
+                "type": type_,
+                "message": message,
+                "row": None,
+                "field": None,
+                "cell": None,
+                "fatal": True,
+            }
+        ],
+        source={},
+        seconds=0.0,
+    )
+    report["message"] = summary
+    return report
 
 
 def _report(
@@ -191,30 +229,15 @@ def _message(
     }
 
 
-def failed(reason: str, *, seconds: float = 0.0) -> dict[str, Any]:
+def failed(reason: str) -> dict[str, Any]:
     """The report of a file the checker itself could not get through (a crash, not a finding)."""
-    report = _report(
-        valid=False,
-        publishable=False,
-        schema=None,
-        rows=0,
-        found=[
-            {
-                "type": "check-failed",
-                "message": reason,
-                "row": None,
-                "field": None,
-                "cell": None,
-                "fatal": True,
-            }
-        ],
-        source={},
-        seconds=seconds,
+    return _fatal(
+        "check-failed",
+        reason,
+        {
+            "fr": "Le fichier n'a pas pu être vérifié. Vérifiez qu'il s'agit bien d'un tableau "
+            "(CSV, XLSX, ODS, JSON) ; si c'est le cas, signalez-le à l'administrateur.",
+            "en": "The file could not be checked. Make sure it is a table (CSV, XLSX, ODS, JSON); "
+            "if it is, tell the administrator.",
+        },
     )
-    report["message"] = {
-        "fr": "Le fichier n'a pas pu être vérifié. Vérifiez qu'il s'agit bien d'un tableau "
-        "(CSV, XLSX, ODS, JSON) ; si c'est le cas, signalez-le à l'administrateur.",
-        "en": "The file could not be checked. Make sure it is a table (CSV, XLSX, ODS, JSON); "
-        "if it is, tell the administrator.",
-    }
-    return report

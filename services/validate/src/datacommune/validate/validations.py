@@ -81,7 +81,12 @@ async def validate_received(
         await store.download(event.file.object_key, path)
         try:
             report = await asyncio.to_thread(
-                reports.check, path, schema=schema, schema_ref=event.schema_id
+                reports.check,
+                path,
+                schema=schema,
+                schema_ref=event.schema_id,
+                encoding=event.encoding,
+                delimiter=event.delimiter,
             )
         except Exception as exc:
             # A checker crash is a result the commune must see, not a message to retry forever.

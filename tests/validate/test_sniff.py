@@ -1,0 +1,140 @@
+"""Reading what communes send: encodings, delimiters, line endings — and no silent mojibake."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from datacommune.validate import sniff
+
+# Letters that only appear when a French file is read in the wrong encoding.
+MOJIBAKE = ["č", "ď", "ű", "ő", "Ã©", "Ã¨", "ï»¿", "\ufffd"]
+
+EXPECTED = [
+    # file, encoding, BOM, delimiter, line endings, words that must read right
+    (
+        "real/dep80-somme-subventions-20180302.csv",
+        "cp1252",
+        "utf-8",
+        ";",
+        "crlf",
+        ["€ HT", "jusqu’à"],
+    ),
+    (
+        "real/irve-driveco-20201215.csv",
+        "latin-1",
+        None,
+        ";",
+        "lf",
+        ["BMW Chennevières", "accessibilité"],
+    ),
+    ("real/dep46-lot-subventions-2017.csv", "cp1252", None, ";", "mixte", ["Mise en œuvre"]),
+    (
+        "real/dep58-nievre-subventions-2016.csv",
+        "latin-1",
+        None,
+        ",",
+        "crlf",
+        ["Département de la Nièvre"],
+    ),
+    ("real/toulouse-metropole-subventions-2022.csv", "utf-8", "utf-8", ";", "crlf", ["catégorie"]),
+    (
+        "real/com-poitiers-subventions-associations-2017.csv",
+        "utf-8",
+        None,
+        ";",
+        "mixte",
+        ["Européenne"],
+    ),
+    ("real/montpellier-subventions-associations.csv", "utf-8", None, ",", "lf", ["Thématique"]),
+    ("frictionless/latin1.csv", "latin-1", None, ",", "lf", ["©"]),
+    (
+        "frictionless/table-infer-iso-8859-7.csv",
+        "cp1253",
+        None,
+        ",",
+        "lf",
+        ["Λεωνιδας", "Αλεξανδρος"],
+    ),
+    ("frictionless/issue-1009-semicolon.csv", "utf-8", None, ";", "lf", ["0123"]),
+    ("validata/fixtures/sample_with_bom.csv", "utf-8", "utf-8", ";", "crlf", []),
+    ("validata/fixtures/irve_accent_valide.csv", "utf-8", None, ";", "lf", ["accessibilité"]),
+]
+
+
+@pytest.mark.parametrize(("name", "encoding", "bom", "delimiter", "endings", "words"), EXPECTED)
+def test_files_are_read_as_they_were_written(
+    reference: Path,
+    tmp_path: Path,
+    name: str,
+    encoding: str,
+    bom: str | None,
+    delimiter: str,
+    endings: str,
+    words: list[str],
+) -> None:
+    path = reference / name
+    found = sniff.detect_encoding(path)
+    assert (found.name, found.bom) == (encoding, bom), found
+    assert found.reason
+    dialect = sniff.detect_dialect(sniff.sample_text(path, found))
+    assert (dialect.delimiter, dialect.line_endings) == (delimiter, endings)
+    target = tmp_path / "utf8.csv"
+    sniff.transcode(path, found, target)
+    text = target.read_text(encoding="utf-8")
+    for word in words:
+        assert word in text
+
+
+def test_no_corpus_file_is_silently_altered(reference: Path, tmp_path: Path) -> None:
+    checked = 0
+    for path in sorted(reference.rglob("*.csv")):
+        try:
+            found = sniff.detect_encoding(path)
+        except sniff.Unreadable:
+            continue  # said out loud as an encoding error, not altered
+        if found.name not in ("utf-8", "utf-16-le", "utf-16-be", "cp1252", "latin-1"):
+            continue  # another script (the Greek file), checked by its own case above
+        target = tmp_path / "out.csv"
+        sniff.transcode(path, found, target)
+        text = target.read_text(encoding="utf-8")
+        bad = [m for m in MOJIBAKE if m in text]
+        assert not bad, f"{path.name}: {bad}"
+        checked += 1
+    assert checked >= 55
+
+
+def test_a_truncated_utf16_file_is_an_error_not_a_guess(reference: Path) -> None:
+    path = reference / "validata/fixtures/mini-menus-collectifs_invalide.utf-16.csv"
+    with pytest.raises(sniff.Unreadable) as raised:
+        sniff.detect_encoding(path)
+    assert raised.value.encoding == "utf-16-le"
+    assert raised.value.position == 1450
+
+
+def test_a_good_utf16_file_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "u16.csv"
+    path.write_bytes("\ufeffnom;ville\nÉlodie;Roquettes\n".encode("utf-16-le"))
+    found = sniff.detect_encoding(path)
+    assert (found.name, found.bom) == ("utf-16-le", "utf-16-le")
+    assert sniff.detect_dialect(sniff.sample_text(path, found)).delimiter == ";"
+
+
+@pytest.mark.parametrize(("delimiter", "sep"), [("\t", "\t"), ("|", "|"), (";", ";"), (",", ",")])
+def test_each_delimiter_is_found(tmp_path: Path, delimiter: str, sep: str) -> None:
+    text = sep.join(["a", "b", "c"]) + "\n" + sep.join(["1", '"x, y; z | w"', "3"]) + "\n"
+    dialect = sniff.detect_dialect(text)
+    assert dialect.delimiter == delimiter
+    assert dialect.confidence == 1.0
+
+
+def test_overrides_are_checked(reference: Path, tmp_path: Path) -> None:
+    path = reference / "real/irve-driveco-20201215.csv"
+    with pytest.raises(sniff.Unreadable):
+        sniff.detect_encoding(path, "utf-8")
+    chosen = sniff.detect_encoding(path, "iso-8859-15")
+    assert chosen.name == "iso8859-15"
+    assert chosen.confidence == 1.0
+    copy = tmp_path / "x.csv"
+    shutil.copyfile(path, copy)
+    assert sniff.detect_dialect("a,b;c\n", ";").delimiter == ";"
