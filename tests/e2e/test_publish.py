@@ -124,7 +124,7 @@ def test_an_invalid_file_gets_its_report_and_is_not_published(
     body = embedded.wait_status(token, response.json()["id"], {"invalid", "published"})
     assert body["status"] == "invalid"
     report = body["report"]
-    assert report["summary"]["errors"] == 17
+    assert report["summary"]["errors"] == 67
     assert report["summary"]["error_types"]["extra-label"] == 1
     assert report["message"]["fr"].startswith("Le fichier n'est pas conforme")
     missing = httpx.get(embedded.url("catalog") + "/api/v1/datasets/invalide-data")

@@ -37,11 +37,13 @@ def test_column_errors_are_counted_exactly(corpus: Path, tmp_path: Path) -> None
     path = corpus / "schemas" / "scdl-subventions" / "exemple_invalide_erreurs_colonnes.csv"
     report = check(path, tmp_path, "scdl-subventions")
     assert report["valid"] is False
-    assert report["summary"]["errors"] == 17  # type: ignore[index]
+    assert report["summary"]["errors"] == 67  # type: ignore[index]
     assert report["summary"]["error_types"] == {  # type: ignore[index]
         "constraint-error": 10,
         "extra-label": 1,
+        "french-siret-value": 49,
         "missing-label": 1,
+        "one-of-required": 1,
         "type-error": 5,
     }
     first = report["issues"][0]  # type: ignore[index]

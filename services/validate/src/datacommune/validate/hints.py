@@ -26,6 +26,17 @@ TITLES = {
     "primary-key": "Clé primaire en double",
     "schema-not-found": "Schéma inconnu",
     "check-failed": "Vérification impossible",
+    "french-siret-value": "SIRET invalide",
+    "french-siren-value": "SIREN invalide",
+    "one-of-required": "Une des deux colonnes requise",
+    "opening-hours-value": "Horaires d'ouverture invalides",
+    "year-interval-value": "Intervalle d'années invalide",
+    "nomenclature-actes-value": "Nomenclature des actes invalide",
+    "french-gps-coordinates": "Coordonnées hors de France",
+    "reversed-french-gps-coordinates": "Coordonnées GPS inversées",
+    "cohesive-columns-value": "Colonnes incohérentes",
+    "compare-columns-value": "Comparaison de colonnes non respectée",
+    "sum-columns-value": "Somme de colonnes non respectée",
 }
 
 BY_TYPE = {
@@ -41,6 +52,24 @@ BY_TYPE = {
     "unique-error": "Chaque valeur de cette colonne doit être unique : corrigez le doublon.",
     "source-error": "Vérifiez que le fichier est bien un tableau (CSV, XLSX, ODS) et qu'il n'est "
     "pas vide.",
+    "french-siret-value": "Recopiez le SIRET à 14 chiffres depuis l'annuaire des entreprises "
+    "(annuaire-entreprises.data.gouv.fr), sans espace ; un tableur l'abîme s'il l'écrit en "
+    "nombre (2,43E+13) : mettez la colonne au format texte.",
+    "french-siren-value": "Recopiez le SIREN à 9 chiffres depuis l'annuaire des entreprises, sans "
+    "espace.",
+    "one-of-required": "Remplissez au moins l'une des deux colonnes pour cette ligne.",
+    "opening-hours-value": "Écrivez les horaires comme « Mo-Fr 08:00-12:00,14:00-18:00; Sa "
+    "09:00-12:00; PH off » (syntaxe opening_hours d'OpenStreetMap).",
+    "year-interval-value": "Écrivez l'intervalle comme « 2024/2025 ».",
+    "nomenclature-actes-value": "Écrivez « Matière/sous-matière », la matière étant une de la "
+    "nomenclature Actes (ex. « Finances locales/Subventions »).",
+    "french-gps-coordinates": "Vérifiez les coordonnées : longitude puis latitude, en degrés "
+    "décimaux (WGS 84), dans un territoire français.",
+    "reversed-french-gps-coordinates": "Échangez longitude et latitude : la longitude vient "
+    "d'abord (ex. 1.44, 43.60 pour Toulouse).",
+    "cohesive-columns-value": "Remplissez toutes ces colonnes, ou laissez-les toutes vides.",
+    "compare-columns-value": "Corrigez l'une des deux valeurs pour que la comparaison tienne.",
+    "sum-columns-value": "Corrigez le total ou ses parties pour que la somme tombe juste.",
     "schema-not-found": "Choisissez un schéma de la liste (« datacommune schemas », ou "
     "GET /api/v1/schemas du service validate).",
 }

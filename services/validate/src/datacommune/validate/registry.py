@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from datacommune.validate import custom_checks
+
 NAME_PATTERN = re.compile(r"^([-a-z0-9._/])+$")
 BUILTIN = Path(__file__).parent / "schemas"
 
@@ -29,6 +31,10 @@ class SchemaEntry:
     @property
     def id(self) -> str:
         return f"{self.name}@{self.version}"
+
+    def checks(self) -> list[Any]:
+        """Fresh frictionless checks for the schema's declared ``custom_checks``."""
+        return custom_checks.build(self.descriptor.get("custom_checks", []))[0]
 
     def fields(self) -> list[dict[str, Any]]:
         """Each field's documentation, as a person choosing a schema reads it."""
@@ -59,6 +65,8 @@ def load_entry(name: str, raw: dict[str, Any]) -> SchemaEntry:
             f.setdefault("constraints", {})["required"] = bool(f.pop("required"))
     # Columns are matched by name, as Validata and schema.data.gouv.fr do.
     descriptor.setdefault("fieldsMatch", "superset")
+    _, unsupported = custom_checks.build(descriptor.get("custom_checks", []))
+    warnings.extend(unsupported)
     return SchemaEntry(
         name=name,
         version=str(raw.get("version") or "0"),

@@ -9,7 +9,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from frictionless import Dialect, Resource, Schema, errors, formats
+from frictionless import Checklist, Dialect, Resource, Schema, errors, formats
 
 from datacommune.validate import hints, sniff
 from datacommune.validate.registry import SchemaEntry
@@ -89,7 +89,8 @@ def check(
     if schema:
         options["schema"] = Schema.from_descriptor(schema.descriptor)
     resource = Resource(path=path.name, basepath=str(path.parent), **options)
-    frictionless_report = resource.validate(limit_errors=MAX_ERRORS)
+    checklist = Checklist(checks=schema.checks()) if schema else None
+    frictionless_report = resource.validate(checklist, limit_errors=MAX_ERRORS)
     task = frictionless_report.tasks[0]
     found = [
         {
