@@ -211,3 +211,27 @@ def test_a_bad_dataset_name_is_refused_before_sending(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "n'est pas un identifiant de jeu de données valide" in result.stderr
+
+
+def test_validate_writes_the_html_page(corpus: Path, tmp_path: Path) -> None:
+    page = tmp_path / "rapport.html"
+    result = subprocess.run(
+        [
+            *CLI,
+            "validate",
+            str(corpus / "schemas/scdl-subventions/exemple_invalide_erreurs_colonnes.csv"),
+            "--schema",
+            "scdl-subventions",
+            "--format",
+            "html",
+            "--output",
+            str(page),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    text = page.read_text(encoding="utf-8")
+    assert "<html lang='fr'>" in text
+    assert "Nombre de problèmes par type" in text

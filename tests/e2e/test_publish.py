@@ -127,6 +127,16 @@ def test_an_invalid_file_gets_its_report_and_is_not_published(
     assert report["summary"]["errors"] == 67
     assert report["summary"]["error_types"]["extra-label"] == 1
     assert report["message"]["fr"].startswith("Le fichier n'est pas conforme")
+    status_url = f"{embedded.url('ingest')}/api/v1/uploads/{response.json()['id']}/report"
+    auth = {"Authorization": f"Bearer {token}"}
+    page = httpx.get(status_url, params={"format": "html"}, headers=auth)
+    assert page.headers["content-type"].startswith("text/html")
+    assert "<h1>Rapport de validation" in page.text
+    assert "La colonne « NOM_Beneficiaire » n&#x27;est pas dans le schéma." in page.text
+    validata = httpx.get(status_url, params={"format": "validata"}, headers=auth).json()
+    assert validata["valid"] is False
+    assert len(validata["tasks"][0]["errors"]) == 67
+    assert httpx.get(status_url, headers=auth).json() == report
     missing = httpx.get(embedded.url("catalog") + "/api/v1/datasets/invalide-data")
     assert missing.status_code == 404
 

@@ -1,5 +1,6 @@
 """How the commands show a validation report and a problem to a person, in French first."""
 
+import io
 import sys
 from typing import Any, TextIO
 
@@ -32,6 +33,13 @@ def report(body: dict[str, Any], *, limit: int = 30, out: TextIO = sys.stdout) -
     if len(issues) > limit:
         total = body.get("summary", {}).get("errors", len(issues))
         print(f"  … {total - limit} de plus : voir le rapport complet (--json).", file=out)
+
+
+def report_text(body: dict[str, Any]) -> str:
+    """The same as ``report``, as a string."""
+    out = io.StringIO()
+    report(body, limit=len(body.get("issues", [])), out=out)
+    return out.getvalue()
 
 
 def problem(body: dict[str, Any], *, out: TextIO = sys.stderr) -> None:

@@ -79,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     p_val.add_argument("file", type=Path)
     p_val.add_argument("--schema", help="id (scdl-subventions) ou chemin d'un schema.json")
     p_val.add_argument("--json", action="store_true", help="le rapport complet en JSON")
+    p_val.add_argument(
+        "--format",
+        choices=["text", "json", "html", "validata"],
+        default=None,
+        help="text (défaut), json, html (page en français), validata",
+    )
+    p_val.add_argument("--output", type=Path, help="écrire le rapport dans ce fichier")
     _add_reading(p_val)
     return parser
 
@@ -123,7 +130,8 @@ def main(argv: list[str] | None = None) -> None:
             offline.run(
                 args.file,
                 schema=args.schema,
-                as_json=args.json,
+                output_format=args.format or ("json" if args.json else "text"),
+                output=args.output,
                 encoding=args.encoding,
                 delimiter=args.delimiter,
             )

@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 
 from datacommune.cli import display
-from datacommune.validate import reports
+from datacommune.validate import rendering, reports
 from datacommune.validate.registry import BUILTIN, Registry, SchemaEntry, load_entry
 
 
@@ -24,7 +24,8 @@ def run(
     path: Path,
     *,
     schema: str | None,
-    as_json: bool,
+    output_format: str = "text",
+    output: Path | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
 ) -> int:
@@ -44,10 +45,23 @@ def run(
             encoding=encoding,
             delimiter={"tab": "\t"}.get(delimiter or "", delimiter),
         )
-    if as_json:
-        print(json.dumps(report, ensure_ascii=False, indent=2))
-    else:
+    report["file"] = {"filename": path.name}
+    if output_format == "text" and output is None:
         display.report(report)
+    else:
+        text = {
+            "text": lambda: display.report_text(report),
+            "json": lambda: json.dumps(report, ensure_ascii=False, indent=2),
+            "html": lambda: rendering.to_html(report),
+            "validata": lambda: json.dumps(
+                rendering.to_validata(report), ensure_ascii=False, indent=2
+            ),
+        }[output_format]()
+        if output is None:
+            print(text)
+        else:
+            output.write_text(text, encoding="utf-8")
+            print(f"{report['message']['fr']}\nRapport écrit dans {output}.")
     return 0 if report["publishable"] else 1
 
 

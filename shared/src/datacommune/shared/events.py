@@ -111,6 +111,10 @@ class FileValidated(Event):
     valid: bool
     publishable: bool = Field(description="True when catalog may publish the file.")
     report_key: str
+    renditions: dict[str, str] = Field(
+        default_factory=dict,
+        description="Other shapes of the report stored beside it: `html`, `validata` → key.",
+    )
     summary: ReportSummary
     issues: list[ValidationIssue] = Field(
         default_factory=list, description="The first findings only; `summary` holds exact counts."

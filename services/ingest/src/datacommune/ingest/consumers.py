@@ -42,6 +42,7 @@ async def apply(session: AsyncSession, event: events.AnyEvent) -> None:
                 event.upload_id,
                 "valid" if event.publishable else "invalid",
                 report_key=event.report_key,
+                report_renditions=event.renditions,
                 summary=event.summary.model_dump(),
             )
         case events.ResourcePublished():

@@ -175,3 +175,11 @@ def upload_not_found() -> NotFound:
         "Aucun envoi de votre organisation ne porte cet identifiant.",
         "No upload of your organization has this id.",
     )
+
+
+def report_not_ready(status: str) -> NotFound:
+    return NotFound(
+        f"Le rapport n'est pas encore disponible (état : {status}). Réessayez dans un instant.",
+        f"The report is not available yet (status: {status}). Retry in a moment.",
+        upload_status=status,
+    )

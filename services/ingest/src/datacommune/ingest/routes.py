@@ -2,10 +2,10 @@
 
 import json
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 import structlog
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from datacommune.ingest import problems, uploads
@@ -119,3 +119,39 @@ async def get_upload(
 async def whoami(organization: CurrentOrganization) -> dict[str, str]:
     """Lets a client check its token before sending a large file."""
     return {"organization": organization.slug, "name": organization.name}
+
+
+REPORT_FORMATS = {
+    "json": "application/json",
+    "html": "text/html; charset=utf-8",
+    "validata": "application/json",
+}
+
+
+@router.get(
+    "/uploads/{upload_id}/report",
+    summary="Le rapport de validation / the validation report",
+    response_class=Response,
+    responses={200: {"content": {"text/html": {}, "application/json": {}}}},
+)
+async def get_report(
+    upload_id: uuid.UUID,
+    organization: CurrentOrganization,
+    runtime: RuntimeDep,
+    format: Literal["json", "html", "validata"] = Query(
+        default="json", description="json (le nôtre), html (page en français), validata"
+    ),
+) -> Response:
+    """The report as JSON, as a page in plain French, or in Validata's shape."""
+    async with runtime.reader() as session:
+        upload = await uploads.get_upload(
+            session, organization=organization.slug, upload_id=upload_id
+        )
+    key = upload.report_key if format == "json" else (upload.report_renditions or {}).get(format)
+    if key is None:
+        raise problems.report_not_ready(upload.status)
+    try:
+        content = await runtime.store.get_bytes(key)
+    except ObjectMissing:
+        raise problems.report_not_ready(upload.status) from None
+    return Response(content, media_type=REPORT_FORMATS[format])

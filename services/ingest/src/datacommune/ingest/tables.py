@@ -60,6 +60,8 @@ class Upload(Base):
     object_key: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(20), default="received")
     report_key: Mapped[str | None] = mapped_column(String(300))
+    # The report's other shapes (html, validata) -> object key.
+    report_renditions: Mapped[dict[str, str] | None] = mapped_column(JSON)
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     detail: Mapped[str | None] = mapped_column(Text)
     download_url: Mapped[str | None] = mapped_column(String(1000))

@@ -40,6 +40,12 @@ TITLES = {
 }
 
 BY_TYPE = {
+    "format-error": "Déposez un tableau : CSV, XLSX, ODS ou JSON.",
+    "scheme-error": "Déposez le fichier lui-même ; aucune adresse n'est suivie.",
+    "schema-error": "Le schéma lui-même est défectueux : prévenez l'administrateur.",
+    "incorrect-label": "Renommez la colonne comme le schéma l'attend.",
+    "primary-key": "Chaque ligne doit avoir son propre identifiant : corrigez le doublon.",
+    "check-failed": "Vérifiez que le fichier est bien un tableau ; sinon prévenez l'administrateur.",
     "encoding-error": "Enregistrez le fichier en UTF-8 depuis votre tableur (« CSV UTF-8 »).",
     "extra-label": "Supprimez cette colonne ou renommez-la comme le schéma l'attend.",
     "missing-label": "Ajoutez cette colonne, même vide si elle est facultative.",
@@ -126,3 +132,52 @@ def _constraint(name: str, value: str) -> str:
         case "unique":
             return "Chaque valeur de cette colonne doit être unique : corrigez le doublon."
     return f"La valeur doit respecter la règle « {name} » du schéma ({value})."
+
+
+FRENCH_TYPES = {
+    "number": "un nombre",
+    "integer": "un nombre entier",
+    "date": "une date",
+    "datetime": "une date et heure",
+    "time": "une heure",
+    "year": "une année",
+    "boolean": "vrai ou faux",
+    "geopoint": "des coordonnées",
+    "array": "une liste",
+    "object": "un objet JSON",
+}
+
+
+def describe(
+    error_type: str, *, field: str | None, cell: str | None, note: str | None
+) -> str | None:
+    """The finding itself in French, for the frictionless kinds (custom checks speak French)."""
+    column = f"« {field} »" if field else ""
+    value = f"« {cell} »" if cell not in (None, "") else "La cellule vide"
+    match error_type:
+        case "extra-label":
+            return f"La colonne {column} n'est pas dans le schéma."
+        case "missing-label":
+            return f"La colonne {column} du schéma est absente du fichier."
+        case "blank-label":
+            return "Une colonne n'a pas de nom dans la première ligne."
+        case "duplicate-label":
+            return f"Le nom de colonne {column} apparaît deux fois."
+        case "blank-row":
+            return "Cette ligne est entièrement vide."
+        case "missing-cell":
+            return f"Il manque la cellule de la colonne {column} sur cette ligne."
+        case "extra-cell":
+            return "Cette ligne a plus de cellules que l'en-tête n'a de colonnes."
+        case "unique-error":
+            return f"{value} figure déjà plus haut dans la colonne {column}."
+        case "primary-key":
+            return "Cette ligne répète l'identifiant d'une ligne précédente."
+        case "type-error" if note and (m := _TYPE_NOTE.search(note)):
+            expected = FRENCH_TYPES.get(m.group(1), m.group(1))
+            return f"{value} n'est pas {expected}, comme l'attend la colonne {column}."
+        case "constraint-error" if note and (m := _CONSTRAINT_NOTE.search(note)):
+            if m.group(1) == "required":
+                return f"La colonne {column} est obligatoire et cette cellule est vide."
+            return f"{value} ne respecte pas la règle « {m.group(1)} » ({m.group(2)}) de la colonne {column}."
+    return None

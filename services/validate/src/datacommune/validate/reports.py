@@ -167,6 +167,10 @@ def _report(
                 {
                     **{k: v for k, v in f.items() if k != "fatal"},
                     "title": hints.title(f["type"]),
+                    "message_fr": hints.describe(
+                        f["type"], field=f.get("field"), cell=f.get("cell"), note=f.get("note")
+                    )
+                    or f["message"],
                     "hint": hints.hint(f["type"], f.get("note")),
                 }
             )
@@ -202,7 +206,7 @@ def _message(
     counts: Counter[str],
 ) -> dict[str, str]:
     total = sum(counts.values())
-    kinds_fr = ", ".join(f"{n} × {hints.title(t).lower()}" for t, n in counts.most_common())
+    kinds_fr = ", ".join(f"{n} × {hints.title(t)}" for t, n in counts.most_common())
     kinds_en = ", ".join(f"{n} × {t}" for t, n in counts.most_common())
     if schema and valid:
         return {

@@ -17,7 +17,7 @@ from datacommune.shared import events
 from datacommune.shared.bus import Bus
 from datacommune.shared.outbox import OutboxRelay, enqueue
 from datacommune.shared.storage import ObjectStore
-from datacommune.validate import reports
+from datacommune.validate import rendering, reports
 from datacommune.validate.registry import Registry
 from datacommune.validate.tables import Outbox, Validation
 
@@ -47,9 +47,13 @@ def extension(file: events.FileRef) -> str:
     return EXTENSIONS.get(file.media_type, ".csv")
 
 
-def report_key(upload_id: uuid.UUID) -> str:
-    """Reports are stored beside the files, one per upload."""
-    return f"reports/{upload_id}.json"
+def report_keys(upload_id: uuid.UUID) -> dict[str, str]:
+    """Reports are stored beside the files, one per upload, in each of their shapes."""
+    return {
+        "json": f"reports/{upload_id}.json",
+        "html": f"reports/{upload_id}.html",
+        "validata": f"reports/{upload_id}.validata.json",
+    }
 
 
 async def validate_received(
@@ -94,11 +98,22 @@ async def validate_received(
             report = reports.failed(f"{type(exc).__name__}: {exc}"[:500])
     report["upload_id"] = str(event.upload_id)
     report["file"] = event.file.model_dump()
-    key = report_key(event.upload_id)
+    keys = report_keys(event.upload_id)
     await store.put_bytes(
-        key, json.dumps(report, ensure_ascii=False).encode(), media_type="application/json"
+        keys["html"],
+        rendering.to_html(report).encode(),
+        media_type="text/html; charset=utf-8",
     )
-    validated = _validated_event(event, report, key, schema.id if schema else None, source)
+    await store.put_bytes(
+        keys["validata"],
+        json.dumps(rendering.to_validata(report), ensure_ascii=False).encode(),
+        media_type="application/json",
+    )
+    # The JSON report last: once it is there, the others are too.
+    await store.put_bytes(
+        keys["json"], json.dumps(report, ensure_ascii=False).encode(), media_type="application/json"
+    )
+    validated = _validated_event(event, report, keys, schema.id if schema else None, source)
     try:
         async with sessionmaker.begin() as session:
             session.add(
@@ -107,7 +122,7 @@ async def validate_received(
                     schema_id=validated.schema_id,
                     valid=validated.valid,
                     publishable=validated.publishable,
-                    report_key=key,
+                    report_key=keys["json"],
                 )
             )
             enqueue(session, Outbox, validated)
@@ -126,7 +141,7 @@ async def validate_received(
 def _validated_event(
     event: events.FileReceived,
     report: dict[str, Any],
-    key: str,
+    keys: dict[str, str],
     schema_id: str | None,
     source: str,
 ) -> events.FileValidated:
@@ -141,7 +156,8 @@ def _validated_event(
         file=event.file,
         valid=report["valid"],
         publishable=report["publishable"],
-        report_key=key,
+        report_key=keys["json"],
+        renditions={k: v for k, v in keys.items() if k != "json"},
         summary=events.ReportSummary(**report["summary"]),
         issues=[
             events.ValidationIssue(
