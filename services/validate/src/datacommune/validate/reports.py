@@ -9,9 +9,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from frictionless import Checklist, Dialect, Resource, Schema, errors, formats
+from frictionless import (
+    Checklist,
+    Dialect,
+    FrictionlessException,
+    Resource,
+    Schema,
+    errors,
+    formats,
+)
 
-from datacommune.validate import hints, sniff
+from datacommune.validate import hints, limits, sniff
 from datacommune.validate.registry import SchemaEntry
 
 REPORT_VERSION = 1
@@ -75,7 +83,11 @@ def check(
                     "Save it again as 'CSV UTF-8' from your spreadsheet.",
                 },
             )
+        if exceeded := limits.text(path, found_encoding.skip):
+            return _limit(exceeded)
         dialect = sniff.detect_dialect(sniff.sample_text(path, found_encoding), delimiter)
+        if exceeded := limits.columns(dialect.columns):
+            return _limit(exceeded)
         source = sniff.describe(found_encoding, dialect)
         # frictionless reads a UTF-8 copy with the dialect we found, never its own guesses.
         normalized = path.with_name(f"normalized-{path.stem}.csv")
@@ -86,6 +98,8 @@ def check(
             "format": "csv",
             "dialect": Dialect(controls=[formats.CsvControl(delimiter=dialect.delimiter)]),
         }
+    elif path.suffix.lower() in limits.ARCHIVES and (exceeded := limits.archive(path)):
+        return _limit(exceeded)
     if schema:
         options["schema"] = Schema.from_descriptor(schema.descriptor)
     resource = Resource(path=path.name, basepath=str(path.parent), **options)
@@ -110,7 +124,7 @@ def check(
     source = {
         "format": resource.format,
         **source,
-        "header": list(getattr(resource, "labels", None) or []),
+        "header": _labels(resource),
     }
     return _report(
         valid=frictionless_report.valid,
@@ -121,6 +135,19 @@ def check(
         source=source,
         seconds=time.monotonic() - started,
     )
+
+
+def _labels(resource: Resource) -> list[str]:
+    try:
+        return list(getattr(resource, "labels", None) or [])
+    except FrictionlessException:  # the table never opened; its findings say why
+        return []
+
+
+def _limit(exceeded: limits.Exceeded) -> dict[str, Any]:
+    report = _fatal("limit-exceeded", exceeded.en, {"fr": exceeded.fr, "en": exceeded.en})
+    report["issues"][0]["limit"] = exceeded.limit
+    return report
 
 
 def _fatal(type_: str, message: str, summary: dict[str, str]) -> dict[str, Any]:

@@ -55,6 +55,7 @@ class Dialect:
     confidence: float
     line_endings: str
     reason: str
+    columns: int = 0
 
 
 class Unreadable(Exception):
@@ -101,7 +102,8 @@ def _french_score(text: str) -> float:
 
 
 def _eight_bit(path: Path, skip: int) -> Encoding:
-    data = path.read_bytes()[skip:] if path.stat().st_size <= 64 * CHUNK else _head(path, skip)
+    # A few megabytes are plenty to score; the strict UTF-8 pass already read the whole file.
+    data = _head(path, skip)
     scored = []
     for codec in LATIN_ENCODINGS:
         try:
@@ -136,7 +138,7 @@ def _eight_bit(path: Path, skip: int) -> Encoding:
 def _head(path: Path, skip: int) -> bytes:
     with path.open("rb") as src:
         src.seek(skip)
-        return src.read(64 * CHUNK)
+        return src.read(4 * CHUNK)
 
 
 def detect_encoding(path: Path, override: str | None = None) -> Encoding:
@@ -219,6 +221,7 @@ def detect_dialect(text: str, override: str | None = None) -> Dialect:
         round(consistent, 2),
         endings,
         f"{names[delimiter]} : {width} colonnes, {consistent:.0%} des lignes ont ce nombre",
+        width,
     )
 
 

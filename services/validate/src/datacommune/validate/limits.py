@@ -1,0 +1,96 @@
+"""Limits a file must stay within before it is parsed, each reported precisely if reached.
+
+XLSX and ODS files are zip archives: a small upload can inflate to gigabytes (a zip bomb), so the
+archive's declared sizes are checked before any parser opens it. XML bombs inside them are
+defused by defusedxml, which openpyxl uses when it is installed. Nothing a file names (a URL, a
+path, an external entity) is ever fetched: the file is read from its stored bytes only.
+"""
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_COLUMNS = 1_000
+MAX_LINE_BYTES = 1024 * 1024
+MAX_UNZIPPED_BYTES = 1024 * 1024 * 1024
+MAX_ZIP_RATIO = 200
+MAX_ZIP_MEMBERS = 10_000
+ARCHIVES = {".xlsx", ".ods"}
+CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Exceeded:
+    """A limit reached: which, and the French and English to show."""
+
+    limit: str
+    fr: str
+    en: str
+
+
+def archive(path: Path) -> Exceeded | None:
+    """A zip-based spreadsheet that would inflate too much, or is no archive at all."""
+    try:
+        with zipfile.ZipFile(path) as archive_file:
+            members = archive_file.infolist()
+    except zipfile.BadZipFile:
+        return Exceeded(
+            "archive",
+            "Le fichier porte l'extension d'un classeur (XLSX, ODS) mais n'en est pas un. "
+            "Réenregistrez-le depuis votre tableur.",
+            "The file has a spreadsheet extension (XLSX, ODS) but is not one.",
+        )
+    if len(members) > MAX_ZIP_MEMBERS:
+        return Exceeded(
+            "zip-members",
+            f"Le classeur contient plus de {MAX_ZIP_MEMBERS} éléments internes.",
+            f"The workbook holds more than {MAX_ZIP_MEMBERS} internal members.",
+        )
+    total = sum(m.file_size for m in members)
+    if total > MAX_UNZIPPED_BYTES:
+        return Exceeded(
+            "unzipped-size",
+            f"Décompressé, le classeur dépasserait {MAX_UNZIPPED_BYTES // 2**20} Mio. "
+            "Déposez plutôt un CSV.",
+            f"Uncompressed, the workbook would exceed {MAX_UNZIPPED_BYTES // 2**20} MiB.",
+        )
+    for member in members:
+        if member.compress_size and member.file_size / member.compress_size > MAX_ZIP_RATIO:
+            return Exceeded(
+                "zip-ratio",
+                "Le classeur se décompresse de façon anormale (bombe zip) : il n'est pas ouvert.",
+                "The workbook inflates abnormally (zip bomb): it is not opened.",
+            )
+    return None
+
+
+def text(path: Path, skip: int) -> Exceeded | None:
+    """A text file with a line longer than any table needs (often a binary file)."""
+    longest = current = 0
+    with path.open("rb") as src:
+        src.seek(skip)
+        while chunk := src.read(CHUNK):
+            parts = chunk.split(b"\n")
+            current += len(parts[0])
+            if len(parts) > 1:
+                longest = max(longest, current, *(len(p) for p in parts[1:-1]))
+                current = len(parts[-1])
+            if max(longest, current) > MAX_LINE_BYTES:
+                return Exceeded(
+                    "line-length",
+                    f"Une ligne dépasse {MAX_LINE_BYTES // 2**20} Mio : ce n'est sans doute pas "
+                    "un tableau CSV.",
+                    f"A line exceeds {MAX_LINE_BYTES // 2**20} MiB: probably not a CSV table.",
+                )
+    return None
+
+
+def columns(count: int) -> Exceeded | None:
+    """A header wider than any schema."""
+    if count > MAX_COLUMNS:
+        return Exceeded(
+            "columns",
+            f"Le fichier a {count} colonnes ; la limite est {MAX_COLUMNS}. Vérifiez le séparateur.",
+            f"The file has {count} columns; the limit is {MAX_COLUMNS}. Check the delimiter.",
+        )
+    return None

@@ -1,0 +1,87 @@
+"""Hostile or oversized input gets a precise finding, never a crash or a hang."""
+
+import time
+import zipfile
+from pathlib import Path
+
+from datacommune.validate import reports
+from datacommune.validate.limits import MAX_COLUMNS, MAX_LINE_BYTES
+
+
+def limit_of(report: dict[str, object]) -> str:
+    [issue] = report["issues"]  # type: ignore[misc]
+    assert issue["type"] == "limit-exceeded"
+    assert report["publishable"] is False
+    return str(issue["limit"])
+
+
+def test_a_zip_bomb_is_not_opened(tmp_path: Path) -> None:
+    path = tmp_path / "file.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (50 * 1024 * 1024))
+    assert path.stat().st_size < 200_000
+    assert limit_of(reports.check(path, schema=None)) == "zip-ratio"
+
+
+def test_a_fake_workbook_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "file.xlsx"
+    path.write_bytes(b"id,nom\n1,a\n")
+    report = reports.check(path, schema=None)
+    assert limit_of(report) == "archive"
+    assert "n'en est pas un" in report["message"]["fr"]  # type: ignore[index]
+
+
+def test_an_xml_bomb_in_a_workbook_is_defused(tmp_path: Path) -> None:
+    import openpyxl
+
+    plain = tmp_path / "plain.xlsx"
+    book = openpyxl.Workbook()
+    book.active.append(["nom"])  # type: ignore[union-attr]
+    book.active.append(["x"])  # type: ignore[union-attr]
+    book.save(plain)
+    entities = '<!ENTITY lol "lol">' + "".join(
+        f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+        for i in range(1, 10)
+    )
+    sheet = (
+        f'<?xml version="1.0"?><!DOCTYPE lolz [{entities}]><worksheet xmlns="http://'
+        'schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" '
+        't="inlineStr"><is><t>nom</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is>'
+        "<t>&lol9;</t></is></c></row></sheetData></worksheet>"
+    )
+    # A real workbook whose sheet expands to a billion « lol » if the parser trusts its DTD.
+    path = tmp_path / "file.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(path, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                data = sheet.encode()
+            target.writestr(item, data)
+    started = time.monotonic()
+    report = reports.check(path, schema=None)
+    assert time.monotonic() - started < 10
+    assert report["publishable"] is False
+    # openpyxl parses through defusedxml, which refuses the entities (EntitiesForbidden).
+    assert report["summary"]["error_types"] == {"format-error": 1}  # type: ignore[index]
+
+
+def test_a_line_longer_than_any_table(tmp_path: Path) -> None:
+    path = tmp_path / "file.csv"
+    path.write_bytes(b"a,b\n" + b"x" * (MAX_LINE_BYTES + 10) + b",1\n")
+    assert limit_of(reports.check(path, schema=None)) == "line-length"
+
+
+def test_too_many_columns(tmp_path: Path) -> None:
+    path = tmp_path / "file.csv"
+    header = ",".join(f"c{i}" for i in range(MAX_COLUMNS + 1))
+    path.write_text(header + "\n" + ",".join("1" for _ in range(MAX_COLUMNS + 1)) + "\n")
+    assert limit_of(reports.check(path, schema=None)) == "columns"
+
+
+def test_nothing_named_in_a_file_is_fetched(tmp_path: Path) -> None:
+    # A cell holding a URL is a value, never a source: the report is about the CSV itself.
+    path = tmp_path / "file.csv"
+    path.write_text("source\nhttp://127.0.0.1:9/secret\nfile:///etc/passwd\n")
+    report = reports.check(path, schema=None)
+    assert report["publishable"] is True
+    assert report["summary"]["rows"] == 2  # type: ignore[index]
