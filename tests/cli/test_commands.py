@@ -137,7 +137,7 @@ def _quickstart(
             timeout=60,
         )
         assert invalid.returncode == 1
-        assert "n'est pas conforme au schéma scdl-subventions@2.1.1 : 67 erreurs" in invalid.stderr
+        assert "n'est pas conforme au schéma scdl-subventions@2.1.1 : 66 erreurs" in invalid.stderr
         assert "Colonne en trop (en-tête, colonne « NOM_Beneficiaire »)" in invalid.stderr
 
         refused = subprocess.run(
@@ -166,7 +166,7 @@ def test_validate_offline_in_french(corpus: Path) -> None:
         timeout=60,
     )
     assert result.returncode == 1
-    assert "n'est pas conforme au schéma scdl-subventions@2.1.1 : 67 erreurs" in result.stdout
+    assert "n'est pas conforme au schéma scdl-subventions@2.1.1 : 66 erreurs" in result.stdout
     as_json = subprocess.run(
         [
             *CLI,

@@ -124,8 +124,8 @@ def test_an_invalid_file_gets_its_report_and_is_not_published(
     body = embedded.wait_status(token, response.json()["id"], {"invalid", "published"})
     assert body["status"] == "invalid"
     report = body["report"]
-    assert report["summary"]["errors"] == 67
-    assert report["summary"]["error_types"]["extra-label"] == 1
+    assert report["summary"]["errors"] == 66
+    assert report["summary"]["warning_types"] == {"extra-label": 1}
     assert report["message"]["fr"].startswith("Le fichier n'est pas conforme")
     status_url = f"{embedded.url('ingest')}/api/v1/uploads/{response.json()['id']}/report"
     auth = {"Authorization": f"Bearer {token}"}

@@ -60,6 +60,7 @@ class ReportSummary(BaseModel):
     errors: int = 0
     warnings: int = 0
     error_types: dict[str, int] = Field(default_factory=dict)
+    warning_types: dict[str, int] = Field(default_factory=dict)
     truncated: bool = Field(default=False, description="Counts stopped at a cap: lower bounds.")
 
 

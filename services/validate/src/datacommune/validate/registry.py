@@ -32,6 +32,14 @@ class SchemaEntry:
     def id(self) -> str:
         return f"{self.name}@{self.version}"
 
+    def required_fields(self) -> set[str]:
+        """Names of the fields whose cells must be filled."""
+        return {
+            f["name"]
+            for f in self.descriptor.get("fields", [])
+            if f.get("constraints", {}).get("required")
+        }
+
     def checks(self) -> list[Any]:
         """Fresh frictionless checks for the schema's declared ``custom_checks``."""
         return custom_checks.build(self.descriptor.get("custom_checks", []))[0]

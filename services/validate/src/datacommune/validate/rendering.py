@@ -43,13 +43,20 @@ def to_html(report: dict[str, Any], *, filename: str | None = None) -> str:
         for warning in schema.get("warnings", []):
             parts.append(f"<p><small>Remarque sur le schéma : {_e(warning)}</small></p>")
     parts.append(_reading(report.get("source") or {}))
-    counts = report["summary"]["error_types"]
-    if counts:
+    errors = report["summary"]["error_types"]
+    warnings = report["summary"].get("warning_types", {})
+    rows = [(k, n, "erreur : bloque la publication") for k, n in errors.items()]
+    rows += [(k, n, "remarque") for k, n in warnings.items()]
+    counts = {k: errors.get(k, 0) + warnings.get(k, 0) for k, _, _ in rows}
+    if rows:
         parts.append(
-            "<h2>Nombre de problèmes par type</h2><table><tr><th>Type</th><th>Nombre</th></tr>"
+            "<h2>Nombre de problèmes par type</h2><table><tr><th>Type</th><th>Nombre</th>"
+            "<th>Gravité</th></tr>"
         )
-        for kind, count in sorted(counts.items(), key=lambda kv: -kv[1]):
-            parts.append(f"<tr><td>{_e(hints.title(kind))}</td><td>{count}</td></tr>")
+        for kind, count, severity in rows:
+            parts.append(
+                f"<tr><td>{_e(hints.title(kind))}</td><td>{count}</td><td>{severity}</td></tr>"
+            )
         parts.append("</table>")
         if report["summary"].get("truncated"):
             parts.append(

@@ -118,23 +118,37 @@ def check(
         }
         for e in task.errors
     ]
-    # Without a schema the check is structural: a readable table may be published as it is.
-    fatal = any(f["fatal"] for f in found)
-    publishable = frictionless_report.valid if schema else not fatal
+    required = schema.required_fields() if schema else set()
+    for f in found:
+        f["severity"] = _severity(f, schema is not None, required)
     source = {
         "format": resource.format,
         **source,
         "header": _labels(resource),
     }
     return _report(
-        valid=frictionless_report.valid,
-        publishable=publishable,
         schema=schema,
         rows=int(task.stats.get("rows") or 0),
         found=found,
         source=source,
         seconds=time.monotonic() - started,
     )
+
+
+def _severity(finding: dict[str, Any], with_schema: bool, required: set[str]) -> str:
+    """An error blocks publication; a warning is shown and lets the file through.
+
+    Without a schema the check is structural: a readable table may be published as it is.
+    With one, columns are matched by name: a column the schema does not know, or an optional
+    one that is absent, is a remark, as Validata treats them.
+    """
+    if finding["fatal"]:
+        return "error"
+    if not with_schema or finding["type"] == "extra-label":
+        return "warning"
+    if finding["type"] == "missing-label" and finding.get("field") not in required:
+        return "warning"
+    return "error"
 
 
 def _labels(resource: Resource) -> list[str]:
@@ -153,8 +167,6 @@ def _limit(exceeded: limits.Exceeded) -> dict[str, Any]:
 def _fatal(type_: str, message: str, summary: dict[str, str]) -> dict[str, Any]:
     """The report of a file that could not be read as a table at all."""
     report = _report(
-        valid=False,
-        publishable=False,
         schema=None,
         rows=0,
         found=[
@@ -176,15 +188,17 @@ def _fatal(type_: str, message: str, summary: dict[str, str]) -> dict[str, Any]:
 
 def _report(
     *,
-    valid: bool,
-    publishable: bool,
     schema: SchemaEntry | None,
     rows: int,
     found: list[dict[str, Any]],
     source: dict[str, Any],
     seconds: float,
 ) -> dict[str, Any]:
-    counts = Counter(f["type"] for f in found)
+    errors = Counter(f["type"] for f in found if f.get("severity", "error") == "error")
+    warnings = Counter(f["type"] for f in found if f.get("severity", "error") == "warning")
+    publishable = not errors
+    # Without a schema, « valid » keeps its frictionless sense: nothing at all to say.
+    valid = publishable if schema else not found
     examples: list[dict[str, Any]] = []
     shown: Counter[str] = Counter()
     for f in found:
@@ -193,6 +207,7 @@ def _report(
             examples.append(
                 {
                     **{k: v for k, v in f.items() if k != "fatal"},
+                    "severity": f.get("severity", "error"),
                     "title": hints.title(f["type"]),
                     "message_fr": hints.describe(
                         f["type"], field=f.get("field"), cell=f.get("cell"), note=f.get("note")
@@ -201,7 +216,6 @@ def _report(
                     "hint": hints.hint(f["type"], f.get("note")),
                 }
             )
-    errors_total = len(found) if schema or not publishable else 0
     return {
         "version": REPORT_VERSION,
         "valid": valid,
@@ -214,50 +228,60 @@ def _report(
         "source": source,
         "summary": {
             "rows": rows,
-            "errors": errors_total,
-            "warnings": len(found) - errors_total,
-            "error_types": dict(sorted(counts.items())),
+            "errors": sum(errors.values()),
+            "warnings": sum(warnings.values()),
+            "error_types": dict(sorted(errors.items())),
+            "warning_types": dict(sorted(warnings.items())),
             "truncated": len(found) >= MAX_ERRORS,
         },
-        "message": _message(valid, publishable, schema, rows, counts),
+        "message": _message(schema, rows, errors, warnings),
         "issues": examples,
         "seconds": round(seconds, 3),
     }
 
 
+def _kinds(counts: Counter[str]) -> tuple[str, str]:
+    fr = ", ".join(f"{n} × {hints.title(t)}" for t, n in counts.most_common())
+    en = ", ".join(f"{n} × {t}" for t, n in counts.most_common())
+    return fr, en
+
+
 def _message(
-    valid: bool,
-    publishable: bool,
-    schema: SchemaEntry | None,
-    rows: int,
-    counts: Counter[str],
+    schema: SchemaEntry | None, rows: int, errors: Counter[str], warnings: Counter[str]
 ) -> dict[str, str]:
-    total = sum(counts.values())
-    kinds_fr = ", ".join(f"{n} × {hints.title(t)}" for t, n in counts.most_common())
-    kinds_en = ", ".join(f"{n} × {t}" for t, n in counts.most_common())
-    if schema and valid:
+    errors_fr, errors_en = _kinds(errors)
+    remarks_fr, remarks_en = _kinds(warnings)
+    n_errors, n_remarks = sum(errors.values()), sum(warnings.values())
+    remarks = (
+        (f" ; {n_remarks} remarques ({remarks_fr})", f"; {n_remarks} remarks ({remarks_en})")
+        if n_remarks
+        else ("", "")
+    )
+    if schema and not n_errors:
         return {
-            "fr": f"Le fichier est conforme au schéma {schema.id} ({rows} lignes).",
-            "en": f"The file conforms to the schema {schema.id} ({rows} rows).",
+            "fr": f"Le fichier est conforme au schéma {schema.id} ({rows} lignes){remarks[0]}.",
+            "en": f"The file conforms to the schema {schema.id} ({rows} rows){remarks[1]}.",
         }
     if schema:
         return {
-            "fr": f"Le fichier n'est pas conforme au schéma {schema.id} : {total} erreurs ({kinds_fr}).",
-            "en": f"The file does not conform to the schema {schema.id}: {total} errors ({kinds_en}).",
+            "fr": f"Le fichier n'est pas conforme au schéma {schema.id} : {n_errors} erreurs "
+            f"({errors_fr}){remarks[0]}.",
+            "en": f"The file does not conform to the schema {schema.id}: {n_errors} errors "
+            f"({errors_en}){remarks[1]}.",
         }
-    if publishable and total == 0:
+    if not n_errors and not n_remarks:
         return {
             "fr": f"Le fichier est un tableau lisible ({rows} lignes) ; aucun schéma n'a été demandé.",
             "en": f"The file is a readable table ({rows} rows); no schema was requested.",
         }
-    if publishable:
+    if not n_errors:
         return {
-            "fr": f"Le fichier est lisible ({rows} lignes) et peut être publié ; {total} remarques ({kinds_fr}).",
-            "en": f"The file is readable ({rows} rows) and can be published; {total} remarks ({kinds_en}).",
+            "fr": f"Le fichier est lisible ({rows} lignes) et peut être publié{remarks[0]}.",
+            "en": f"The file is readable ({rows} rows) and can be published{remarks[1]}.",
         }
     return {
-        "fr": f"Le fichier ne peut pas être lu comme un tableau : {kinds_fr}.",
-        "en": f"The file cannot be read as a table: {kinds_en}.",
+        "fr": f"Le fichier ne peut pas être lu comme un tableau : {errors_fr}.",
+        "en": f"The file cannot be read as a table: {errors_en}.",
     }
 
 
