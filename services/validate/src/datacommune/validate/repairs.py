@@ -1,0 +1,216 @@
+"""Safe repairs: what can be corrected without guessing, each change listed cell by cell.
+
+Safe means the intended value is certain: the encoding and delimiter the file was read with, a
+BOM, padding spaces, trailing empty rows and columns, and — in columns the schema types — a
+decimal comma or thousands separators in a number, a jj/mm/aaaa date, a oui/non boolean. Anything
+that would need a guess stays as it is and stays reported: « 1,500 » (one and a half, or fifteen
+hundred?), a SIRET a spreadsheet wrote as 2,43E+13 (its digits are gone), a US-style date.
+"""
+
+import csv
+import io
+import re
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from datacommune.validate.registry import SchemaEntry
+from datacommune.validate.sniff import Dialect, Encoding
+
+TRUE_WORDS = {"oui", "vrai", "yes", "true", "o", "y", "1"}
+FALSE_WORDS = {"non", "faux", "no", "false", "n", "0"}
+SPACES = " \u00a0\u202f"
+_GROUPED = re.compile(r"^-?\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:,\d+)?$")
+_DOTTED = re.compile(r"^-?\d{1,3}(?:\.\d{3})+,\d+$")
+_COMMA_DECIMAL = re.compile(r"^-?\d+,(\d+)$")
+_DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
+_YMD = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
+
+# What each kind of change is called in the list a person reads.
+KINDS = {
+    "spaces": "espaces autour de la valeur retirés",
+    "number": "nombre écrit à l'anglaise (point décimal, sans séparateur de milliers)",
+    "date": "date mise au format AAAA-MM-JJ",
+    "boolean": "valeur oui/non écrite comme le schéma l'attend",
+    "empty-row": "ligne vide en fin de fichier retirée",
+    "empty-column": "colonne vide et sans nom retirée",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One altered cell, or one removed row or column."""
+
+    kind: str
+    row: int | None = None
+    column: int | None = None
+    field: str | None = None
+    before: str | None = None
+    after: str | None = None
+
+
+@dataclass
+class Repair:
+    """A repaired file and everything that was done to it."""
+
+    file: list[str] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(c.kind for c in self.changes))
+
+    def describe(self, *, limit: int = 1000) -> dict[str, Any]:
+        """The change list as the report and the repair's JSON give it."""
+        return {
+            "file": self.file,
+            "counts": self.counts,
+            "kinds": {k: KINDS[k] for k in self.counts},
+            "changes": [asdict(c) for c in self.changes[:limit]],
+            "changes_total": len(self.changes),
+        }
+
+
+def repair_number(text: str, integer: bool) -> str | None:
+    """``26 956,00`` → ``26956.00``; None when the reading is not certain."""
+    value = text
+    if _GROUPED.match(value):
+        value = "".join(ch for ch in value if ch not in SPACES)
+        value = value.replace(",", ".")
+    elif _DOTTED.match(value):
+        value = value.replace(".", "").replace(",", ".")
+    elif (m := _COMMA_DECIMAL.match(value)) and len(m.group(1)) != 3:
+        # « 0,5 » or « 100000,10 »; « 1,500 » could be either, and is left alone.
+        value = value.replace(",", ".")
+    else:
+        return None
+    if integer:
+        if not re.fullmatch(r"-?\d+(?:\.0+)?", value):
+            return None
+        value = value.split(".")[0]
+    return value if value != text else None
+
+
+def repair_date(text: str) -> str | None:
+    """``05/12/2016`` (jour/mois/année) or ``2017/09/08`` → ISO; None if not a real date."""
+    if m := _DMY.match(text):
+        day, month, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    elif m := _YMD.match(text):
+        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    else:
+        return None
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def repair_boolean(text: str, spec: dict[str, Any]) -> str | None:
+    """« Oui » → the schema's own word for true (``oui``, ``true``…)."""
+    true_values = spec.get("trueValues") or ["true", "True", "TRUE", "1"]
+    false_values = spec.get("falseValues") or ["false", "False", "FALSE", "0"]
+    if text in true_values or text in false_values:
+        return None
+    word = text.lower()
+    if word in TRUE_WORDS:
+        return str(true_values[0])
+    if word in FALSE_WORDS:
+        return str(false_values[0])
+    return None
+
+
+def _repair_cell(text: str, spec: dict[str, Any] | None) -> tuple[str, str] | None:
+    if spec is None:
+        return None
+    match spec.get("type"):
+        case "number" | "integer":
+            fixed = repair_number(text, spec.get("type") == "integer")
+            return (fixed, "number") if fixed is not None else None
+        case "date" if spec.get("format", "default") == "default":
+            fixed = repair_date(text)
+            return (fixed, "date") if fixed is not None else None
+        case "boolean":
+            fixed = repair_boolean(text, spec)
+            return (fixed, "boolean") if fixed is not None else None
+    return None
+
+
+def _reader(path: Path, encoding: Encoding, dialect: Dialect) -> Any:
+    handle = path.open("rb")
+    handle.seek(encoding.skip)
+    text = io.TextIOWrapper(handle, encoding=encoding.name, newline="")
+    return text, csv.reader(text, delimiter=dialect.delimiter)
+
+
+def repair(
+    path: Path,
+    *,
+    encoding: Encoding,
+    dialect: Dialect,
+    schema: SchemaEntry | None,
+    target: Path,
+) -> Repair:
+    """Write the repaired file to ``target`` (UTF-8, ``,``) and list every change made."""
+    result = Repair()
+    if encoding.name != "utf-8":
+        result.file.append(f"encodage {encoding.name} → utf-8")
+    if encoding.bom:
+        result.file.append("BOM retiré")
+    if dialect.delimiter != ",":
+        result.file.append(f"séparateur « {dialect.delimiter} » → « , »")
+    fields = {f["name"]: f for f in (schema.descriptor.get("fields", []) if schema else [])}
+
+    # First pass: the columns that are empty everywhere and have no name, and the last row
+    # that holds anything.
+    handle, rows = _reader(path, encoding, dialect)
+    with handle:
+        header: list[str] = next(rows, [])
+        width = len(header)
+        filled = [bool(h.strip()) for h in header]
+        last_filled = 1
+        for number, row in enumerate(rows, start=2):
+            if any(cell.strip() for cell in row):
+                last_filled = number
+            for i, cell in enumerate(row[:width]):
+                if not filled[i] and cell.strip():
+                    filled[i] = True
+    keep = [i for i in range(width) if filled[i]]
+    for i in range(width):
+        if not filled[i]:
+            result.changes.append(Change("empty-column", column=i + 1))
+
+    handle, rows = _reader(path, encoding, dialect)
+    with handle, target.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        names: list[str] = []
+        for number, row in enumerate(rows, start=1):
+            if number > last_filled:
+                if number > 1:
+                    result.changes.append(Change("empty-row", row=number))
+                continue
+            # Each kept cell with its column number in the original file (1-based).
+            cells = [(i + 1, row[i] if i < len(row) else None) for i in keep]
+            cells += [(width + j + 1, cell) for j, cell in enumerate(row[width:])]
+            fixed_row = []
+            for position, (column, cell) in enumerate(cells):
+                if cell is None:  # a short row stays short: that is reported, not invented
+                    continue
+                name = names[position] if number > 1 and position < len(names) else None
+                value = cell
+                stripped = value.strip(" \t\u00a0\u202f")
+                if stripped != value:
+                    result.changes.append(Change("spaces", number, column, name, value, stripped))
+                    value = stripped
+                if number > 1 and name is not None and value:
+                    if fixed := _repair_cell(value, fields.get(name)):
+                        result.changes.append(
+                            Change(fixed[1], number, column, name, value, fixed[0])
+                        )
+                        value = fixed[0]
+                fixed_row.append(value)
+            if number == 1:
+                names = fixed_row
+            writer.writerow(fixed_row)
+    return result

@@ -1,0 +1,158 @@
+"""Safe repairs: every real file comes out readable, and every altered cell is in the list."""
+
+import csv
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from datacommune.validate import repairs, reports, sniff
+from datacommune.validate.registry import BUILTIN, Registry, SchemaEntry, load_entry
+
+REGISTRY = Registry.from_dirs([BUILTIN])
+REAL = [
+    "com-castelmaurou-subventions.csv",
+    "com-digne-les-bains-prenoms-2017.csv",
+    "com-poitiers-subventions-associations-2017.csv",
+    "dep46-lot-subventions-2017.csv",
+    "dep58-nievre-subventions-2016.csv",
+    "dep80-somme-subventions-20180302.csv",
+    "irve-driveco-20201215.csv",
+    "montpellier-subventions-associations.csv",
+    "rennes-bp2019-subventions-associations.csv",
+    "toulouse-metropole-subventions-2022.csv",
+]
+
+
+def schema_for(reference: Path, name: str) -> SchemaEntry | None:
+    if "subvention" in name:
+        return REGISTRY.get("scdl-subventions")
+    if "prenoms" in name:
+        raw = json.loads((reference / "schemas/scdl-prenoms/schema.json").read_text())
+        return load_entry("scdl-prenoms", raw)
+    return None
+
+
+def read_rows(path: Path, encoding: sniff.Encoding, delimiter: str) -> list[list[str]]:
+    data = path.read_bytes()[encoding.skip :].decode(encoding.name)
+    return list(csv.reader(io.StringIO(data, newline=""), delimiter=delimiter))
+
+
+def replay(original: list[list[str]], result: repairs.Repair) -> list[list[str]]:
+    """Apply the change list to the original rows: it must give the repaired file exactly."""
+    removed_rows = {c.row for c in result.changes if c.kind == "empty-row"}
+    removed_columns = {c.column for c in result.changes if c.kind == "empty-column"}
+    cells = {
+        (c.row, c.column): c for c in result.changes if c.kind not in ("empty-row", "empty-column")
+    }
+    out = []
+    for number, row in enumerate(original, start=1):
+        if number in removed_rows:
+            continue
+        new_row = []
+        for column, cell in enumerate(row, start=1):
+            if column in removed_columns:
+                continue
+            change = cells.pop((number, column), None)
+            if change is not None:
+                assert change.before == cell
+                cell = str(change.after)
+            new_row.append(cell)
+        out.append(new_row)
+    assert cells == {}, "changes that match no cell"
+    return out
+
+
+@pytest.mark.parametrize("name", REAL)
+def test_real_files_come_out_clean_and_every_change_is_listed(
+    reference: Path, tmp_path: Path, name: str
+) -> None:
+    source = tmp_path / "file.csv"
+    shutil.copyfile(reference / "real" / name, source)
+    schema = schema_for(reference, name)
+    encoding = sniff.detect_encoding(source)
+    dialect = sniff.detect_dialect(sniff.sample_text(source, encoding))
+    fixed = tmp_path / "fixed.csv"
+    result = repairs.repair(source, encoding=encoding, dialect=dialect, schema=schema, target=fixed)
+
+    original = read_rows(source, encoding, dialect.delimiter)
+    repaired = list(csv.reader(io.StringIO(fixed.read_text(encoding="utf-8"), newline="")))
+    assert replay(original, result) == repaired
+
+    after = reports.check(fixed, schema=schema)
+    assert after["source"]["encoding"]["name"] == "utf-8"
+    assert after["source"]["encoding"]["bom"] is None
+    assert after["source"]["dialect"]["delimiter"] == ","
+    left = after["summary"]["error_types"]
+    assert "encoding-error" not in left
+    assert "blank-row" not in left
+    assert "extra-cell" not in left
+    assert "missing-cell" not in left
+    for issue in after["issues"]:
+        if issue["type"] == "type-error":
+            assert not any(t in (issue["note"] or "") for t in ("number", "integer", "date"))
+
+
+def test_the_somme_file_loses_its_date_and_number_errors(reference: Path, tmp_path: Path) -> None:
+    source = tmp_path / "file.csv"
+    shutil.copyfile(reference / "real/dep80-somme-subventions-20180302.csv", source)
+    schema = REGISTRY.get("scdl-subventions")
+    before = reports.check(source, schema=schema)
+    assert before["summary"]["error_types"]["type-error"] == 82
+    encoding = sniff.detect_encoding(source)
+    dialect = sniff.detect_dialect(sniff.sample_text(source, encoding))
+    fixed = tmp_path / "fixed.csv"
+    result = repairs.repair(source, encoding=encoding, dialect=dialect, schema=schema, target=fixed)
+    assert result.file == ["encodage cp1252 → utf-8", "BOM retiré", "séparateur « ; » → « , »"]
+    assert result.counts == {"date": 41, "number": 41}
+    first_date = next(c for c in result.changes if c.kind == "date")
+    assert (first_date.before, first_date.after) == ("2017/09/08", "2017-09-08")
+    first_amount = next(c for c in result.changes if c.kind == "number")
+    assert (first_amount.before, first_amount.after) == ("26 956,00", "26956.00")
+    after = reports.check(fixed, schema=schema)
+    assert "type-error" not in after["summary"]["error_types"]
+
+
+@pytest.mark.parametrize(
+    ("text", "integer", "fixed"),
+    [
+        ("26 956,00", False, "26956.00"),
+        ("17\u00a0833", True, "17833"),
+        ("1\u202f234,5", False, "1234.5"),
+        ("1.234,56", False, "1234.56"),
+        ("0,5", False, "0.5"),
+        ("100000,1", False, "100000.1"),
+        ("1,500", False, None),  # one and a half, or fifteen hundred: not certain
+        ("2,43E+13", False, None),
+        ("1500", False, None),
+        ("12,5", True, None),
+    ],
+)
+def test_numbers(text: str, integer: bool, fixed: str | None) -> None:
+    assert repairs.repair_number(text, integer) == fixed
+
+
+@pytest.mark.parametrize(
+    ("text", "fixed"),
+    [
+        ("05/12/2016", "2016-12-05"),
+        ("5/1/2016", "2016-01-05"),
+        ("24-06-2019", "2019-06-24"),
+        ("2017/09/08", "2017-09-08"),
+        ("31/02/2020", None),
+        ("12/25/2020", None),  # a US date: month 25 does not exist, nothing is guessed
+        ("2020-01-01", None),
+    ],
+)
+def test_dates(text: str, fixed: str | None) -> None:
+    assert repairs.repair_date(text) == fixed
+
+
+def test_booleans_take_the_schemas_words() -> None:
+    spec = {"type": "boolean", "trueValues": ["oui"], "falseValues": ["non"]}
+    assert repairs.repair_boolean("Non", spec) == "non"
+    assert repairs.repair_boolean("yes", spec) == "oui"
+    assert repairs.repair_boolean("non", spec) is None
+    assert repairs.repair_boolean("peut-être", spec) is None
