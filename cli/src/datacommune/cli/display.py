@@ -25,6 +25,15 @@ def where(issue: dict[str, Any]) -> str:
 def report(body: dict[str, Any], *, limit: int = 30, out: TextIO = sys.stdout) -> None:
     """The summary sentence, then the first findings with what to do about each."""
     print(body["message"]["fr"], file=out)
+    repair = body.get("repair")
+    if repair and not repair.get("applied"):
+        counts = ", ".join(f"{n} × {repair['kinds'][k]}" for k, n in repair["counts"].items())
+        after = repair["after"]["summary"]["errors"]
+        print(
+            f"Corrections sûres possibles (--fix) : {'; '.join(repair['file'] + [counts])}. "
+            f"Il resterait {after} erreurs.",
+            file=out,
+        )
     issues = body.get("issues", [])
     for issue in issues[:limit]:
         print(f"  - {issue['title']} ({where(issue)})", file=out)

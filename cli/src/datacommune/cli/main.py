@@ -24,6 +24,14 @@ def _add_remote(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_fix(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fix",
+        action="store_true",
+        help="appliquer les corrections sûres (encodage, séparateur, dates, nombres…)",
+    )
+
+
 def _add_reading(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--encoding", help="encodage, si la détection se trompe (ex. cp1252)")
     parser.add_argument("--delimiter", help="séparateur, si la détection se trompe : , ; | ou tab")
@@ -66,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_pub.add_argument("--schema", help="schéma national (voir « datacommune schemas »)")
     p_pub.add_argument("--title", help="titre du fichier ; même titre = nouvelle version")
     _add_reading(p_pub)
+    _add_fix(p_pub)
     p_pub.add_argument("--org", help="organisation dont le jeton est dans ./var")
     p_pub.add_argument("--token", help="jeton de l'organisation (ou DATACOMMUNE_TOKEN)")
     p_pub.add_argument("--url", help="ingest distant / remote ingest URL")
@@ -87,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_val.add_argument("--output", type=Path, help="écrire le rapport dans ce fichier")
     _add_reading(p_val)
+    _add_fix(p_val)
     return parser
 
 
@@ -118,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
                 title=args.title,
                 encoding=args.encoding,
                 delimiter=args.delimiter,
+                fix=args.fix,
                 token=credentials.organization_token(var=args.var, org=args.org, token=args.token),
                 url=args.url or os.environ.get("DATACOMMUNE_INGEST_URL") or up.urls()["ingest"],
                 timeout=args.timeout,
@@ -132,6 +143,7 @@ def main(argv: list[str] | None = None) -> None:
                 schema=args.schema,
                 output_format=args.format or ("json" if args.json else "text"),
                 output=args.output,
+                fix=args.fix,
                 encoding=args.encoding,
                 delimiter=args.delimiter,
             )

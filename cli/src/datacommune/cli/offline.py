@@ -28,6 +28,7 @@ def run(
     output: Path | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    fix: bool = False,
 ) -> int:
     """Exit code 0 if the file could be published, 1 if not, 2 if it cannot be read."""
     if not path.is_file():
@@ -38,13 +39,23 @@ def run(
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / f"file{path.suffix.lower() or '.csv'}"
         shutil.copyfile(path, copy)
-        report = reports.check(
+        report, fixed, repair = reports.check_with_repair(
             copy,
             schema=entry,
             schema_ref=ref,
             encoding=encoding,
             delimiter={"tab": "\t"}.get(delimiter or "", delimiter),
+            fix=fix,
         )
+        if fixed is not None and repair is not None:
+            target = Path.cwd() / f"{path.stem}-corrige.csv"
+            changes = Path.cwd() / f"{path.stem}-corrections.json"
+            shutil.copyfile(fixed, target)
+            changes.write_text(
+                json.dumps(repair.describe(limit=10**9), ensure_ascii=False, indent=2),
+                encoding="utf-8",
+            )
+            print(f"Fichier corrigé : {target}\nListe des corrections : {changes}", file=sys.stderr)
     report["file"] = {"filename": path.name}
     if output_format == "text" and output is None:
         display.report(report)

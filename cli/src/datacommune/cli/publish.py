@@ -65,6 +65,7 @@ def run(
     title: str | None,
     encoding: str | None,
     delimiter: str | None,
+    fix: bool,
     token: str,
     url: str,
     timeout: float,
@@ -86,6 +87,8 @@ def run(
     for name, value in (("title", title), ("encoding", encoding), ("delimiter", delimiter)):
         if value:
             fields[name] = value
+    if fix:
+        fields["fix"] = "true"
     boundary = "datacommune" + str(time.time_ns())
     headers = {
         "Authorization": f"Bearer {token}",

@@ -88,6 +88,9 @@ class FileReceived(Event):
     file: FileRef
     encoding: str | None = Field(default=None, description="The uploader's override, e.g. cp1252.")
     delimiter: str | None = Field(default=None, description="The uploader's override, e.g. `;`.")
+    fix: bool = Field(
+        default=False, description="Publish the safely repaired file if there is one."
+    )
 
 
 class FileValidationStarted(Event):
@@ -108,7 +111,13 @@ class FileValidated(Event):
     schema_id: str | None = Field(
         default=None, description="Resolved id, e.g. `scdl-subventions@2.1.1`."
     )
-    file: FileRef
+    file: FileRef = Field(description="The file to publish: the repaired one when repairs applied.")
+    original: FileRef | None = Field(
+        default=None, description="The file as uploaded, when `file` is its repaired version."
+    )
+    changes_key: str | None = Field(
+        default=None, description="The full list of repairs (JSON), when `original` is set."
+    )
     valid: bool
     publishable: bool = Field(description="True when catalog may publish the file.")
     report_key: str

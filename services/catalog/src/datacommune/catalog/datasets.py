@@ -89,6 +89,18 @@ async def publish(
         schema_id=event.schema_id,
         valid=event.valid,
         report_key=event.report_key,
+        changes_key=event.changes_key,
+        **(
+            {
+                "original_object_key": event.original.object_key,
+                "original_sha256": event.original.sha256,
+                "original_size": event.original.size,
+                "original_filename": event.original.filename,
+                "original_media_type": event.original.media_type,
+            }
+            if event.original
+            else {}
+        ),
     )
     session.add(version)
     dataset.updated_at = utcnow()
@@ -172,8 +184,18 @@ async def get_version(session: AsyncSession, version_id: uuid.UUID) -> Version:
 
 
 def describe_version(version: Version, public_url: str) -> dict[str, Any]:
-    """The public view of a version, with its download link."""
+    """The public view of a version, with its download link (and the original's, if repaired)."""
+    repaired = None
+    if version.original_object_key:
+        base = f"{public_url}/api/v1/versions/{version.id}"
+        repaired = {
+            "original_filename": version.original_filename,
+            "original_sha256": version.original_sha256,
+            "original_download_url": f"{base}/original",
+            "changes_url": f"{base}/changes",
+        }
     return {
+        "repaired": repaired,
         "id": str(version.id),
         "number": version.number,
         "filename": version.filename,

@@ -3,6 +3,7 @@
 import posixpath
 import re
 import unicodedata
+from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi.responses import StreamingResponse
@@ -25,17 +26,48 @@ def content_disposition(filename: str) -> str:
     return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
-def response(version: Version, store: ObjectStore, fallback: str) -> StreamingResponse:
+@dataclass(frozen=True)
+class Stored:
+    """A stored file as it is served."""
+
+    object_key: str
+    sha256: str
+    size: int
+    filename: str
+    media_type: str
+
+
+def published(version: Version) -> Stored:
+    """The file a version publishes."""
+    return Stored(
+        version.object_key, version.sha256, version.size, version.filename, version.media_type
+    )
+
+
+def original(version: Version) -> Stored | None:
+    """The file as uploaded, when the version publishes its safe repair."""
+    if not version.original_object_key:
+        return None
+    return Stored(
+        version.original_object_key,
+        version.original_sha256 or "",
+        version.original_size or 0,
+        version.original_filename or "original",
+        version.original_media_type or "application/octet-stream",
+    )
+
+
+def response(stored: Stored, store: ObjectStore, fallback: str) -> StreamingResponse:
     """Stream the stored object, never holding it whole in memory."""
-    name = safe_filename(version.filename, fallback)
+    name = safe_filename(stored.filename, fallback)
     return StreamingResponse(
-        store.stream(version.object_key),
-        media_type=version.media_type,
+        store.stream(stored.object_key),
+        media_type=stored.media_type,
         headers={
             "Content-Disposition": content_disposition(name),
-            "Content-Length": str(version.size),
-            "ETag": f'"{version.sha256}"',
-            "X-Content-SHA256": version.sha256,
+            "Content-Length": str(stored.size),
+            "ETag": f'"{stored.sha256}"',
+            "X-Content-SHA256": stored.sha256,
             "Cache-Control": "public, max-age=31536000, immutable",
             "X-Content-Type-Options": "nosniff",
         },

@@ -57,3 +57,11 @@ def file_missing() -> FileMissing:
         "This version's file is temporarily missing from storage. Retry later; if it lasts, "
         "tell the administrator.",
     )
+
+
+def not_repaired() -> NotFound:
+    return NotFound(
+        "Cette version a été publiée telle que déposée : il n'y a ni original à part ni "
+        "liste de corrections.",
+        "This version was published as uploaded: there is no separate original nor change list.",
+    )

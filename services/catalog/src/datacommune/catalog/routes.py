@@ -3,12 +3,13 @@
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
 from datacommune.catalog import datasets, downloads, organizations, problems
 from datacommune.catalog.deps import Admin, Session, SettingsDep
 from datacommune.shared.http import RuntimeDep
+from datacommune.shared.storage import ObjectMissing
 
 router = APIRouter(prefix="/api/v1")
 
@@ -84,4 +85,42 @@ async def download(version_id: uuid.UUID, runtime: RuntimeDep) -> Any:
         version = await datasets.get_version(session, version_id)
     if not await runtime.store.exists(version.object_key):
         raise problems.file_missing()
-    return downloads.response(version, runtime.store, fallback=f"{version.id}.bin")
+    return downloads.response(
+        downloads.published(version), runtime.store, fallback=f"{version.id}.bin"
+    )
+
+
+@router.get(
+    "/versions/{version_id}/original",
+    tags=["jeux de données / datasets"],
+    response_class=StreamingResponse,
+    summary="Le fichier tel que déposé, avant corrections / the file as uploaded",
+)
+async def download_original(version_id: uuid.UUID, runtime: RuntimeDep) -> Any:
+    """The exact bytes the collectivité sent, kept beside their repaired version."""
+    async with runtime.reader() as session:
+        version = await datasets.get_version(session, version_id)
+    original = downloads.original(version)
+    if original is None:
+        raise problems.not_repaired()
+    if not await runtime.store.exists(original.object_key):
+        raise problems.file_missing()
+    return downloads.response(original, runtime.store, fallback=f"{version.id}-original.bin")
+
+
+@router.get(
+    "/versions/{version_id}/changes",
+    tags=["jeux de données / datasets"],
+    summary="Les corrections faites, cellule par cellule / every repair, cell by cell",
+)
+async def get_changes(version_id: uuid.UUID, runtime: RuntimeDep) -> Response:
+    """The full change list of a repaired version."""
+    async with runtime.reader() as session:
+        version = await datasets.get_version(session, version_id)
+    if not version.changes_key:
+        raise problems.not_repaired()
+    try:
+        content = await runtime.store.get_bytes(version.changes_key)
+    except ObjectMissing:
+        raise problems.file_missing() from None
+    return Response(content, media_type="application/json")

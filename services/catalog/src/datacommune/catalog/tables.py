@@ -90,6 +90,14 @@ class Version(Base):
     schema_id: Mapped[str | None] = mapped_column(String(200))
     valid: Mapped[bool] = mapped_column(Boolean)
     report_key: Mapped[str] = mapped_column(String(300))
+    # When the published file is the safe repair of the upload: the upload as sent, and the
+    # full list of what was changed.
+    original_object_key: Mapped[str | None] = mapped_column(String(300))
+    original_sha256: Mapped[str | None] = mapped_column(String(64))
+    original_size: Mapped[int | None] = mapped_column(BigInteger)
+    original_filename: Mapped[str | None] = mapped_column(String(1024))
+    original_media_type: Mapped[str | None] = mapped_column(String(200))
+    changes_key: Mapped[str | None] = mapped_column(String(300))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     resource: Mapped[Resource] = relationship(back_populates="versions")

@@ -40,6 +40,11 @@ UPLOAD_BODY = {
                             "enum": [",", ";", "|", "tab"],
                             "description": "Séparateur, si la détection se trompe / override",
                         },
+                        "fix": {
+                            "type": "boolean",
+                            "description": "Publier la version corrigée (corrections sûres), "
+                            "l'original gardé à côté / publish the safely repaired file",
+                        },
                     },
                 }
             }

@@ -66,6 +66,7 @@ async def accept(
         if value is not None and len(value) > limit:
             raise problems.InvalidField.too_long(name, limit)
     encoding, delimiter = reading_overrides(form.fields)
+    fix = form.fields.get("fix", "").strip().lower() in {"1", "true", "oui", "yes", "on"}
 
     async def known(session: AsyncSession) -> Upload | None:
         """Refuse another organization's dataset; find these very bytes if already here."""
@@ -73,7 +74,7 @@ async def accept(
         if owner is not None and owner != organization.slug:
             raise problems.dataset_of_another(dataset, owner)
         return await _same_bytes(
-            session, dataset, staged.sha256, variant(schema_id, encoding, delimiter)
+            session, dataset, staged.sha256, variant(schema_id, encoding, delimiter, fix)
         )
 
     async with reader() as session:
@@ -92,7 +93,7 @@ async def accept(
         dataset=dataset,
         title=title,
         schema_id=schema_id,
-        variant=variant(schema_id, encoding, delimiter),
+        variant=variant(schema_id, encoding, delimiter, fix),
         filename=filename,
         media_type=media_type,
         size=staged.size,
@@ -122,6 +123,7 @@ async def accept(
                     schema_id=schema_id,
                     encoding=encoding,
                     delimiter=delimiter,
+                    fix=fix,
                     file=events.FileRef(
                         object_key=key,
                         sha256=staged.sha256,
@@ -159,11 +161,11 @@ def reading_overrides(fields: dict[str, str]) -> tuple[str | None, str | None]:
     return encoding, delimiter
 
 
-def variant(schema_id: str | None, encoding: str | None, delimiter: str | None) -> str:
+def variant(schema_id: str | None, encoding: str | None, delimiter: str | None, fix: bool) -> str:
     """How the bytes are to be read: empty when everything is left to detection."""
-    if not (schema_id or encoding or delimiter):
+    if not (schema_id or encoding or delimiter or fix):
         return ""
-    return f"{schema_id or ''}|{encoding or ''}|{delimiter or ''}"
+    return f"{schema_id or ''}|{encoding or ''}|{delimiter or ''}|{'fix' if fix else ''}"
 
 
 async def _same_bytes(

@@ -19,7 +19,7 @@ from frictionless import (
     formats,
 )
 
-from datacommune.validate import hints, limits, sniff
+from datacommune.validate import hints, limits, repairs, sniff
 from datacommune.validate.registry import SchemaEntry
 
 REPORT_VERSION = 1
@@ -297,3 +297,47 @@ def failed(reason: str) -> dict[str, Any]:
             "if it is, tell the administrator.",
         },
     )
+
+
+def check_with_repair(
+    path: Path,
+    *,
+    schema: SchemaEntry | None,
+    schema_ref: str | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+    fix: bool = False,
+) -> tuple[dict[str, Any], Path | None, repairs.Repair | None]:
+    """Check the file, and propose the safe repairs; with ``fix``, the repaired file is the one
+    checked and returned (the report keeps the original's summary under ``repair.before``)."""
+    report = check(
+        path, schema=schema, schema_ref=schema_ref, encoding=encoding, delimiter=delimiter
+    )
+    source = report.get("source") or {}
+    if path.suffix.lower() not in TEXT_FORMATS or "dialect" not in source:
+        return report, None, None
+    target = path.with_name(f"repaired-{path.stem}.csv")
+    result = repairs.repair(
+        path,
+        encoding=sniff.Encoding(**source["encoding"]),
+        dialect=sniff.Dialect(**source["dialect"]),
+        schema=schema,
+        target=target,
+    )
+    if not result.changes and not result.file:
+        return report, None, None
+    after = check(target, schema=schema, schema_ref=schema_ref)
+    proposal = {**result.describe(), "applied": fix}
+    if not fix:
+        proposal["after"] = {"summary": after["summary"], "message": after["message"]}
+        report["repair"] = proposal
+        return report, None, result
+    proposal["before"] = {"summary": report["summary"], "message": report["message"]}
+    after["repair"] = proposal
+    count = len(result.changes) + len(result.file)
+    after["message"] = {
+        "fr": f"Fichier corrigé automatiquement ({count} corrections sûres). "
+        + after["message"]["fr"],
+        "en": f"File repaired automatically ({count} safe corrections). " + after["message"]["en"],
+    }
+    return after, target, result

@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import posixpath
 import tempfile
@@ -17,7 +18,7 @@ from datacommune.shared import events
 from datacommune.shared.bus import Bus
 from datacommune.shared.outbox import OutboxRelay, enqueue
 from datacommune.shared.storage import ObjectStore
-from datacommune.validate import rendering, reports
+from datacommune.validate import rendering, repairs, reports
 from datacommune.validate.registry import Registry
 from datacommune.validate.tables import Outbox, Validation
 
@@ -83,21 +84,27 @@ async def validate_received(
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         path = Path(tmp) / f"file{extension(event.file)}"
         await store.download(event.file.object_key, path)
+        repaired: events.FileRef | None = None
         try:
-            report = await asyncio.to_thread(
-                reports.check,
+            report, fixed_path, repair = await asyncio.to_thread(
+                reports.check_with_repair,
                 path,
                 schema=schema,
                 schema_ref=event.schema_id,
                 encoding=event.encoding,
                 delimiter=event.delimiter,
+                fix=event.fix,
             )
+            if fixed_path is not None and repair is not None:
+                repaired = await _store_repair(event, fixed_path, repair, store)
         except Exception as exc:
             # A checker crash is a result the commune must see, not a message to retry forever.
             log.exception("check_failed", upload_id=str(event.upload_id))
             report = reports.failed(f"{type(exc).__name__}: {exc}"[:500])
     report["upload_id"] = str(event.upload_id)
-    report["file"] = event.file.model_dump()
+    report["file"] = (repaired or event.file).model_dump()
+    if repaired is not None:
+        report["original"] = event.file.model_dump()
     keys = report_keys(event.upload_id)
     await store.put_bytes(
         keys["html"],
@@ -114,6 +121,14 @@ async def validate_received(
         keys["json"], json.dumps(report, ensure_ascii=False).encode(), media_type="application/json"
     )
     validated = _validated_event(event, report, keys, schema.id if schema else None, source)
+    if repaired is not None:
+        validated = validated.model_copy(
+            update={
+                "file": repaired,
+                "original": event.file,
+                "changes_key": changes_key(event.upload_id),
+            }
+        )
     try:
         async with sessionmaker.begin() as session:
             session.add(
@@ -135,6 +150,44 @@ async def validate_received(
         upload_id=str(event.upload_id),
         valid=validated.valid,
         errors=validated.summary.errors,
+    )
+
+
+def _digest(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as src:
+        while chunk := src.read(1024 * 1024):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+def changes_key(upload_id: uuid.UUID) -> str:
+    """The full list of repairs made to an upload's file."""
+    return f"repairs/{upload_id}.json"
+
+
+async def _store_repair(
+    event: events.FileReceived, path: Path, repair: repairs.Repair, store: ObjectStore
+) -> events.FileRef:
+    """Store the repaired file (content-addressed, like uploads) and its full change list."""
+    sha256, size = await asyncio.to_thread(_digest, path)
+    key = f"files/sha256/{sha256[:2]}/{sha256}"
+    if not await store.exists(key):
+        await store.put_file(key, path, media_type="text/csv")
+    await store.put_bytes(
+        changes_key(event.upload_id),
+        json.dumps(repair.describe(limit=10**9), ensure_ascii=False).encode(),
+        media_type="application/json",
+    )
+    stem = posixpath.splitext(posixpath.basename(event.file.filename.replace("\\", "/")))[0]
+    return events.FileRef(
+        object_key=key,
+        sha256=sha256,
+        size=size,
+        filename=f"{stem or 'fichier'}.csv",
+        media_type="text/csv",
     )
 
 
