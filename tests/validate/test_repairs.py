@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -40,13 +41,11 @@ def read_rows(path: Path, encoding: sniff.Encoding, delimiter: str) -> list[list
     return list(csv.reader(io.StringIO(data, newline=""), delimiter=delimiter))
 
 
-def replay(original: list[list[str]], result: repairs.Repair) -> list[list[str]]:
+def replay(original: list[list[str]], changes: list[repairs.Change]) -> list[list[str]]:
     """Apply the change list to the original rows: it must give the repaired file exactly."""
-    removed_rows = {c.row for c in result.changes if c.kind == "empty-row"}
-    removed_columns = {c.column for c in result.changes if c.kind == "empty-column"}
-    cells = {
-        (c.row, c.column): c for c in result.changes if c.kind not in ("empty-row", "empty-column")
-    }
+    removed_rows = {c.row for c in changes if c.kind == "empty-row"}
+    removed_columns = {c.column for c in changes if c.kind == "empty-column"}
+    cells = {(c.row, c.column): c for c in changes if c.kind not in ("empty-row", "empty-column")}
     out = []
     for number, row in enumerate(original, start=1):
         if number in removed_rows:
@@ -74,12 +73,20 @@ def test_real_files_come_out_clean_and_every_change_is_listed(
     schema = schema_for(reference, name)
     encoding = sniff.detect_encoding(source)
     dialect = sniff.detect_dialect(sniff.sample_text(source, encoding))
-    fixed = tmp_path / "fixed.csv"
-    result = repairs.repair(source, encoding=encoding, dialect=dialect, schema=schema, target=fixed)
+    fixed, log = tmp_path / "fixed.csv", tmp_path / "changes.jsonl"
+    with log.open("w", encoding="utf-8") as out:
+        result = repairs.repair(
+            source, encoding=encoding, dialect=dialect, schema=schema, target=fixed, log=out
+        )
 
     original = read_rows(source, encoding, dialect.delimiter)
     repaired = list(csv.reader(io.StringIO(fixed.read_text(encoding="utf-8"), newline="")))
-    assert replay(original, result) == repaired
+    changes = repairs.read_log(log)
+    assert len(changes) == result.total
+    assert replay(original, changes) == repaired
+    document = tmp_path / "changes.json"
+    repairs.write_document(result, log, document)
+    assert json.loads(document.read_text())["changes"] == [asdict(c) for c in changes]
 
     after = reports.check(fixed, schema=schema)
     assert after["source"]["encoding"]["name"] == "utf-8"
@@ -104,12 +111,15 @@ def test_the_somme_file_loses_its_date_and_number_errors(reference: Path, tmp_pa
     encoding = sniff.detect_encoding(source)
     dialect = sniff.detect_dialect(sniff.sample_text(source, encoding))
     fixed = tmp_path / "fixed.csv"
-    result = repairs.repair(source, encoding=encoding, dialect=dialect, schema=schema, target=fixed)
+    with (tmp_path / "log.jsonl").open("w", encoding="utf-8") as out:
+        result = repairs.repair(
+            source, encoding=encoding, dialect=dialect, schema=schema, target=fixed, log=out
+        )
     assert result.file == ["encodage cp1252 → utf-8", "BOM retiré", "séparateur « ; » → « , »"]
     assert result.counts == {"date": 41, "number": 41}
-    first_date = next(c for c in result.changes if c.kind == "date")
+    first_date = next(c for c in result.sample if c.kind == "date")
     assert (first_date.before, first_date.after) == ("2017/09/08", "2017-09-08")
-    first_amount = next(c for c in result.changes if c.kind == "number")
+    first_amount = next(c for c in result.sample if c.kind == "number")
     assert (first_amount.before, first_amount.after) == ("26 956,00", "26956.00")
     after = reports.check(fixed, schema=schema)
     assert "type-error" not in after["summary"]["error_types"]

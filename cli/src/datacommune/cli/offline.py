@@ -39,7 +39,7 @@ def run(
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / f"file{path.suffix.lower() or '.csv'}"
         shutil.copyfile(path, copy)
-        report, fixed, repair = reports.check_with_repair(
+        report, fixed = reports.check_with_repair(
             copy,
             schema=entry,
             schema_ref=ref,
@@ -47,14 +47,11 @@ def run(
             delimiter={"tab": "\t"}.get(delimiter or "", delimiter),
             fix=fix,
         )
-        if fixed is not None and repair is not None:
+        if fixed is not None:
             target = Path.cwd() / f"{path.stem}-corrige.csv"
             changes = Path.cwd() / f"{path.stem}-corrections.json"
-            shutil.copyfile(fixed, target)
-            changes.write_text(
-                json.dumps(repair.describe(limit=10**9), ensure_ascii=False, indent=2),
-                encoding="utf-8",
-            )
+            shutil.copyfile(fixed.file, target)
+            shutil.copyfile(fixed.changes, changes)
             print(f"Fichier corrigé : {target}\nListe des corrections : {changes}", file=sys.stderr)
     report["file"] = {"filename": path.name}
     if output_format == "text" and output is None:

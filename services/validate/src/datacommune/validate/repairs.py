@@ -9,12 +9,13 @@ hundred?), a SIRET a spreadsheet wrote as 2,43E+13 (its digits are gone), a US-s
 
 import csv
 import io
+import json
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from datacommune.validate.registry import SchemaEntry
 from datacommune.validate.sniff import Dialect, Encoding
@@ -51,26 +52,61 @@ class Change:
     after: str | None = None
 
 
+SAMPLE = 1000
+
+
 @dataclass
 class Repair:
-    """A repaired file and everything that was done to it."""
+    """A repaired file and everything that was done to it.
 
+    A large file can have millions of changes: the full list streams to ``log`` (JSON lines)
+    and only the first ``SAMPLE`` stay in memory for the report.
+    """
+
+    log: TextIO
     file: list[str] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
+    sample: list[Change] = field(default_factory=list)
+    counter: Counter[str] = field(default_factory=Counter)
+
+    def add(self, change: Change) -> None:
+        self.counter[change.kind] += 1
+        if len(self.sample) < SAMPLE:
+            self.sample.append(change)
+        self.log.write(json.dumps(asdict(change), ensure_ascii=False) + "\n")
 
     @property
     def counts(self) -> dict[str, int]:
-        return dict(Counter(c.kind for c in self.changes))
+        return dict(self.counter)
 
-    def describe(self, *, limit: int = 1000) -> dict[str, Any]:
-        """The change list as the report and the repair's JSON give it."""
+    @property
+    def total(self) -> int:
+        return sum(self.counter.values())
+
+    def describe(self) -> dict[str, Any]:
+        """What the report says of the repair: counts, file-level changes, the first changes."""
         return {
             "file": self.file,
             "counts": self.counts,
-            "kinds": {k: KINDS[k] for k in self.counts},
-            "changes": [asdict(c) for c in self.changes[:limit]],
-            "changes_total": len(self.changes),
+            "kinds": {k: KINDS[k] for k in self.counter},
+            "changes": [asdict(c) for c in self.sample],
+            "changes_total": self.total,
         }
+
+
+def write_document(repair: Repair, log: Path, target: Path) -> None:
+    """The full change list as one JSON document, streamed from the log to ``target``."""
+    head = {k: v for k, v in repair.describe().items() if k != "changes"}
+    with log.open(encoding="utf-8") as src, target.open("w", encoding="utf-8") as out:
+        out.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "changes": [')
+        for number, line in enumerate(src):
+            out.write(("," if number else "") + line.rstrip("\n"))
+        out.write("]}")
+
+
+def read_log(path: Path) -> list[Change]:
+    """Every change of a repair, from its JSON-lines log."""
+    with path.open(encoding="utf-8") as src:
+        return [Change(**json.loads(line)) for line in src]
 
 
 def repair_number(text: str, integer: bool) -> str | None:
@@ -151,9 +187,10 @@ def repair(
     dialect: Dialect,
     schema: SchemaEntry | None,
     target: Path,
+    log: TextIO,
 ) -> Repair:
-    """Write the repaired file to ``target`` (UTF-8, ``,``) and list every change made."""
-    result = Repair()
+    """Write the repaired file to ``target`` (UTF-8, ``,``) and every change made to ``log``."""
+    result = Repair(log)
     if encoding.name != "utf-8":
         result.file.append(f"encodage {encoding.name} → utf-8")
     if encoding.bom:
@@ -179,7 +216,7 @@ def repair(
     keep = [i for i in range(width) if filled[i]]
     for i in range(width):
         if not filled[i]:
-            result.changes.append(Change("empty-column", column=i + 1))
+            result.add(Change("empty-column", column=i + 1))
 
     handle, rows = _reader(path, encoding, dialect)
     with handle, target.open("w", encoding="utf-8", newline="") as out:
@@ -188,7 +225,7 @@ def repair(
         for number, row in enumerate(rows, start=1):
             if number > last_filled:
                 if number > 1:
-                    result.changes.append(Change("empty-row", row=number))
+                    result.add(Change("empty-row", row=number))
                 continue
             # Each kept cell with its column number in the original file (1-based).
             cells = [(i + 1, row[i] if i < len(row) else None) for i in keep]
@@ -201,13 +238,11 @@ def repair(
                 value = cell
                 stripped = value.strip(" \t\u00a0\u202f")
                 if stripped != value:
-                    result.changes.append(Change("spaces", number, column, name, value, stripped))
+                    result.add(Change("spaces", number, column, name, value, stripped))
                     value = stripped
                 if number > 1 and name is not None and value:
                     if fixed := _repair_cell(value, fields.get(name)):
-                        result.changes.append(
-                            Change(fixed[1], number, column, name, value, fixed[0])
-                        )
+                        result.add(Change(fixed[1], number, column, name, value, fixed[0]))
                         value = fixed[0]
                 fixed_row.append(value)
             if number == 1:

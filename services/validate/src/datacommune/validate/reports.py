@@ -6,6 +6,7 @@ exact; examples are capped per kind of error so a million bad cells make a reada
 
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -299,6 +300,15 @@ def failed(reason: str) -> dict[str, Any]:
     )
 
 
+@dataclass(frozen=True)
+class Repaired:
+    """The repaired file beside the original, and its full change list as a JSON document."""
+
+    file: Path
+    changes: Path
+    repair: repairs.Repair
+
+
 def check_with_repair(
     path: Path,
     *,
@@ -307,7 +317,7 @@ def check_with_repair(
     encoding: str | None = None,
     delimiter: str | None = None,
     fix: bool = False,
-) -> tuple[dict[str, Any], Path | None, repairs.Repair | None]:
+) -> tuple[dict[str, Any], Repaired | None]:
     """Check the file, and propose the safe repairs; with ``fix``, the repaired file is the one
     checked and returned (the report keeps the original's summary under ``repair.before``)."""
     report = check(
@@ -315,29 +325,34 @@ def check_with_repair(
     )
     source = report.get("source") or {}
     if path.suffix.lower() not in TEXT_FORMATS or "dialect" not in source:
-        return report, None, None
+        return report, None
     target = path.with_name(f"repaired-{path.stem}.csv")
-    result = repairs.repair(
-        path,
-        encoding=sniff.Encoding(**source["encoding"]),
-        dialect=sniff.Dialect(**source["dialect"]),
-        schema=schema,
-        target=target,
-    )
-    if not result.changes and not result.file:
-        return report, None, None
+    log = path.with_name(f"changes-{path.stem}.jsonl")
+    with log.open("w", encoding="utf-8") as out:
+        result = repairs.repair(
+            path,
+            encoding=sniff.Encoding(**source["encoding"]),
+            dialect=sniff.Dialect(**source["dialect"]),
+            schema=schema,
+            target=target,
+            log=out,
+        )
+    if not result.total and not result.file:
+        return report, None
     after = check(target, schema=schema, schema_ref=schema_ref)
     proposal = {**result.describe(), "applied": fix}
     if not fix:
         proposal["after"] = {"summary": after["summary"], "message": after["message"]}
         report["repair"] = proposal
-        return report, None, result
+        return report, None
     proposal["before"] = {"summary": report["summary"], "message": report["message"]}
     after["repair"] = proposal
-    count = len(result.changes) + len(result.file)
+    count = result.total + len(result.file)
     after["message"] = {
         "fr": f"Fichier corrigé automatiquement ({count} corrections sûres). "
         + after["message"]["fr"],
         "en": f"File repaired automatically ({count} safe corrections). " + after["message"]["en"],
     }
-    return after, target, result
+    document = path.with_name(f"changes-{path.stem}.json")
+    repairs.write_document(result, log, document)
+    return after, Repaired(target, document, result)

@@ -18,7 +18,7 @@ from datacommune.shared import events
 from datacommune.shared.bus import Bus
 from datacommune.shared.outbox import OutboxRelay, enqueue
 from datacommune.shared.storage import ObjectStore
-from datacommune.validate import rendering, repairs, reports
+from datacommune.validate import rendering, reports
 from datacommune.validate.registry import Registry
 from datacommune.validate.tables import Outbox, Validation
 
@@ -86,7 +86,7 @@ async def validate_received(
         await store.download(event.file.object_key, path)
         repaired: events.FileRef | None = None
         try:
-            report, fixed_path, repair = await asyncio.to_thread(
+            report, fixed = await asyncio.to_thread(
                 reports.check_with_repair,
                 path,
                 schema=schema,
@@ -95,8 +95,8 @@ async def validate_received(
                 delimiter=event.delimiter,
                 fix=event.fix,
             )
-            if fixed_path is not None and repair is not None:
-                repaired = await _store_repair(event, fixed_path, repair, store)
+            if fixed is not None:
+                repaired = await _store_repair(event, fixed, store)
         except Exception as exc:
             # A checker crash is a result the commune must see, not a message to retry forever.
             log.exception("check_failed", upload_id=str(event.upload_id))
@@ -169,18 +169,14 @@ def changes_key(upload_id: uuid.UUID) -> str:
 
 
 async def _store_repair(
-    event: events.FileReceived, path: Path, repair: repairs.Repair, store: ObjectStore
+    event: events.FileReceived, fixed: reports.Repaired, store: ObjectStore
 ) -> events.FileRef:
     """Store the repaired file (content-addressed, like uploads) and its full change list."""
-    sha256, size = await asyncio.to_thread(_digest, path)
+    sha256, size = await asyncio.to_thread(_digest, fixed.file)
     key = f"files/sha256/{sha256[:2]}/{sha256}"
     if not await store.exists(key):
-        await store.put_file(key, path, media_type="text/csv")
-    await store.put_bytes(
-        changes_key(event.upload_id),
-        json.dumps(repair.describe(limit=10**9), ensure_ascii=False).encode(),
-        media_type="application/json",
-    )
+        await store.put_file(key, fixed.file, media_type="text/csv")
+    await store.put_file(changes_key(event.upload_id), fixed.changes, media_type="application/json")
     stem = posixpath.splitext(posixpath.basename(event.file.filename.replace("\\", "/")))[0]
     return events.FileRef(
         object_key=key,
