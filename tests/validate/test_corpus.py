@@ -375,3 +375,24 @@ def test_the_headers_read_right(reference: Path, tmp_path: Path) -> None:
     assert accents["source"]["encoding"]["name"] == "utf-8"
     assert "accessibilité" in accents["source"]["header"]
     assert Counter(accents["source"]["header"])  # read as a table
+
+
+def test_mapping_reveals_the_errors_old_headers_hide(reference: Path, tmp_path: Path) -> None:
+    """On the real SCDL v1 files, label errors hide the cells; the proposed mapping shows them."""
+    schema = REGISTRY.get("scdl-subventions")
+    hidden = revealed = 0
+    for name in [
+        "real/dep58-nievre-subventions-2016.csv",
+        "real/com-poitiers-subventions-associations-2017.csv",
+    ]:
+        source = tmp_path / "file.csv"
+        shutil.copyfile(reference / name, source)
+        before, _ = reports.check_with_repair(source, schema=schema)
+        proposed = {p["column"]: p["field"] for p in before["mapping"]["proposed"]}
+        assert proposed["COLL_NOM"] == "nomAttribuant"
+        after, repaired = reports.check_with_repair(source, schema=schema, renames=proposed)
+        assert repaired is not None
+        hidden += before["summary"]["errors"]
+        revealed += after["summary"]["errors"]
+    assert hidden < 40
+    assert revealed > 1000

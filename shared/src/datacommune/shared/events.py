@@ -91,6 +91,10 @@ class FileReceived(Event):
     fix: bool = Field(
         default=False, description="Publish the safely repaired file if there is one."
     )
+    mapping: dict[str, str] | None = Field(
+        default=None,
+        description="Confirmed column mapping (file column -> schema field); implies `fix`.",
+    )
 
 
 class FileValidationStarted(Event):

@@ -183,3 +183,20 @@ def report_not_ready(status: str) -> NotFound:
         f"The report is not available yet (status: {status}). Retry in a moment.",
         upload_status=status,
     )
+
+
+def mapping_without_schema() -> Conflict:
+    return Conflict(
+        "Une correspondance de colonnes se rapporte à un schéma : déposez le fichier avec un "
+        "schéma (champ « schema ») d'abord.",
+        "A column mapping belongs to a schema: upload the file with a schema first.",
+    )
+
+
+def no_mapping_proposed() -> Conflict:
+    return Conflict(
+        "Le rapport de ce dépôt ne propose aucune correspondance de colonnes ; donnez-la dans "
+        "« columns » (colonne du fichier → champ du schéma).",
+        "This upload's report proposes no column mapping; give it in 'columns' (file column "
+        "-> schema field).",
+    )

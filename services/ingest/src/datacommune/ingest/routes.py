@@ -1,5 +1,6 @@
 """ingest's HTTP routes: post a file, follow it."""
 
+import contextlib
 import json
 import uuid
 from typing import Any, Literal
@@ -7,11 +8,13 @@ from typing import Any, Literal
 import structlog
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from datacommune.ingest import problems, uploads
 from datacommune.ingest.deps import CurrentOrganization, SettingsDep
 from datacommune.ingest.form import read_form
 from datacommune.shared.http import RuntimeDep
+from datacommune.shared.runtime import Runtime
 from datacommune.shared.storage import ObjectMissing
 
 log = structlog.get_logger()
@@ -160,3 +163,60 @@ async def get_report(
     except ObjectMissing:
         raise problems.report_not_ready(upload.status) from None
     return Response(content, media_type=REPORT_FORMATS[format])
+
+
+class MappingIn(BaseModel):
+    """A column mapping to confirm; without ``columns``, the one the report proposed."""
+
+    columns: dict[str, str] | None = Field(
+        default=None,
+        max_length=1000,
+        examples=[{"COLL_NOM": "nomAttribuant", "SUB_MONTANT": "montant"}],
+        description="Colonne du fichier → champ du schéma / file column -> schema field",
+    )
+
+
+@router.post(
+    "/uploads/{upload_id}/mapping",
+    status_code=202,
+    summary="Confirmer la correspondance de colonnes / confirm the column mapping",
+    responses={200: {"description": "Déjà vérifié avec cette correspondance / already done"}},
+)
+async def confirm_mapping(
+    upload_id: uuid.UUID,
+    organization: CurrentOrganization,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    body: MappingIn | None = None,
+) -> JSONResponse:
+    """Remember the mapping for this dataset and schema, and check this file again with it."""
+    async with runtime.reader() as session:
+        upload = await uploads.get_upload(
+            session, organization=organization.slug, upload_id=upload_id
+        )
+    columns = body.columns if body and body.columns else await _proposed(runtime, upload)
+    if any(len(k) > 200 or len(v) > 200 for k, v in columns.items()):
+        raise problems.InvalidField.too_long("columns", 200)
+    again, created = await uploads.confirm_mapping(
+        runtime.sessionmaker,
+        runtime.reader,
+        upload=upload,
+        columns=columns,
+        source=settings.source,
+    )
+    if created:
+        runtime.relay.wake()
+    answer = uploads.describe(again, public_url=settings.http.public_url)
+    answer["mapping"] = columns
+    return JSONResponse(answer, status_code=202 if created else 200)
+
+
+async def _proposed(runtime: Runtime, upload: Any) -> dict[str, str]:
+    report: dict[str, Any] = {}
+    if upload.report_key:
+        with contextlib.suppress(ObjectMissing):
+            report = json.loads(await runtime.store.get_bytes(upload.report_key))
+    proposed = (report.get("mapping") or {}).get("proposed") or []
+    if not proposed:
+        raise problems.no_mapping_proposed()
+    return {p["column"]: p["field"] for p in proposed}

@@ -53,6 +53,8 @@ class Upload(Base):
     # Part of the uniqueness of an upload: the same bytes read another way (another schema,
     # encoding or delimiter) are another upload. See uploads.variant().
     variant: Mapped[str] = mapped_column(String(300), default="")
+    # The reading choices (encoding, delimiter, fix, mapping) the variant stands for.
+    options: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     filename: Mapped[str] = mapped_column(String(1024))
     media_type: Mapped[str] = mapped_column(String(200))
     size: Mapped[int] = mapped_column(BigInteger)
@@ -67,6 +69,17 @@ class Upload(Base):
     download_url: Mapped[str | None] = mapped_column(String(1000))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class ColumnMapping(Base):
+    """A column mapping an organization confirmed for a dataset and a schema."""
+
+    __tablename__ = "column_mappings"
+
+    dataset: Mapped[str] = mapped_column(ForeignKey("datasets.slug"), primary_key=True)
+    schema_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    columns: Mapped[dict[str, str]] = mapped_column(JSON)
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Outbox(OutboxRecord, Base):

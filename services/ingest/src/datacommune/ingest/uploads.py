@@ -1,8 +1,11 @@
 """The domain of ingest: accept an upload, then follow it as the other services report back."""
 
 import codecs
+import hashlib
+import json
 import re
 import uuid
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -11,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.ingest import filenames, problems
 from datacommune.ingest.form import Form
-from datacommune.ingest.tables import Dataset, Organization, Outbox, Upload
+from datacommune.ingest.tables import ColumnMapping, Dataset, Organization, Outbox, Upload
 from datacommune.shared import events
-from datacommune.shared.outbox import enqueue
+from datacommune.shared.outbox import enqueue, utcnow
 from datacommune.shared.storage import ObjectStore
 
 DATASET_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,99}$")
@@ -35,26 +38,40 @@ def object_key(sha256: str) -> str:
     return f"files/sha256/{sha256[:2]}/{sha256}"
 
 
-async def accept(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    reader: async_sessionmaker[AsyncSession],
-    store: ObjectStore,
-    *,
-    organization: Organization,
-    form: Form,
-    source: str,
-) -> tuple[Upload, bool]:
-    """Store the staged file and record the upload with its ``file.received`` event.
+@dataclass(frozen=True)
+class Wanted:
+    """What an upload asks for, beyond its bytes."""
 
-    Returns the upload and whether it is new: the same bytes posted again to the same dataset
-    (for the same schema) give back the first upload. The object is stored before the row is
-    committed, so an upload that was answered with 2xx always has its file.
-    """
-    staged = form.file
-    if staged is None:
-        raise problems.InvalidField.missing("file")
-    if staged.size == 0:
-        raise problems.EmptyFile.make()
+    organization: str
+    dataset: str
+    title: str | None = None
+    schema_id: str | None = None
+    encoding: str | None = None
+    delimiter: str | None = None
+    fix: bool = False
+    mapping: dict[str, str] | None = None
+
+    def options(self) -> dict[str, Any]:
+        """The reading choices, as stored with the upload."""
+        chosen = {
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "fix": self.fix or None,
+            "mapping": self.mapping,
+        }
+        return {k: v for k, v in chosen.items() if v}
+
+    def variant(self) -> str:
+        """How the bytes are to be read: the same bytes read another way are another upload."""
+        options = self.options()
+        if not (self.schema_id or options):
+            return ""
+        digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode()).hexdigest()
+        return f"{self.schema_id or ''}|{digest[:16] if options else ''}"
+
+
+def wanted_from(form: Form, organization: str) -> Wanted:
+    """Check the form's fields; a 422 problem names the first wrong one."""
     dataset = form.fields.get("dataset", "")
     if not dataset:
         raise problems.InvalidField.missing("dataset")
@@ -67,48 +84,98 @@ async def accept(
             raise problems.InvalidField.too_long(name, limit)
     encoding, delimiter = reading_overrides(form.fields)
     fix = form.fields.get("fix", "").strip().lower() in {"1", "true", "oui", "yes", "on"}
+    return Wanted(organization, dataset, title, schema_id, encoding, delimiter, fix)
 
-    async def known(session: AsyncSession) -> Upload | None:
-        """Refuse another organization's dataset; find these very bytes if already here."""
-        owner = await session.scalar(select(Dataset.organization).where(Dataset.slug == dataset))
-        if owner is not None and owner != organization.slug:
-            raise problems.dataset_of_another(dataset, owner)
-        return await _same_bytes(
-            session, dataset, staged.sha256, variant(schema_id, encoding, delimiter, fix)
-        )
 
+async def accept(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    reader: async_sessionmaker[AsyncSession],
+    store: ObjectStore,
+    *,
+    organization: Organization,
+    form: Form,
+    source: str,
+) -> tuple[Upload, bool]:
+    """Store the staged file and record the upload with its ``file.received`` event.
+
+    Returns the upload and whether it is new: the same bytes posted again to the same dataset
+    (read the same way) give back the first upload. The object is stored before the row is
+    committed, so an upload that was answered with 2xx always has its file. A column mapping
+    the organization confirmed for this dataset and schema is applied.
+    """
+    staged = form.file
+    if staged is None:
+        raise problems.InvalidField.missing("file")
+    if staged.size == 0:
+        raise problems.EmptyFile.make()
+    wanted = wanted_from(form, organization.slug)
     async with reader() as session:
-        if existing := await known(session):
+        if wanted.schema_id:
+            confirmed = await session.get(ColumnMapping, (wanted.dataset, wanted.schema_id))
+            if confirmed is not None:
+                wanted = replace(wanted, mapping=dict(confirmed.columns))
+        if existing := await _known(session, wanted, staged.sha256):
             return existing, False
 
     filename = filenames.escape(staged.filename)
-    key = object_key(staged.sha256)
-    media_type = filenames.media_type(filename, staged.content_type)
-    if not await store.exists(key):
-        await store.put_file(key, staged.path, media_type=media_type)
+    stored = events.FileRef(
+        object_key=object_key(staged.sha256),
+        sha256=staged.sha256,
+        size=staged.size,
+        filename=filename,
+        media_type=filenames.media_type(filename, staged.content_type),
+    )
+    if not await store.exists(stored.object_key):
+        await store.put_file(stored.object_key, staged.path, media_type=stored.media_type)
+    return await record(sessionmaker, reader, wanted=wanted, file=stored, source=source)
 
+
+async def _known(session: AsyncSession, wanted: Wanted, sha256: str) -> Upload | None:
+    """Refuse another organization's dataset; find these very bytes, read this way, if here."""
+    owner = await session.scalar(select(Dataset.organization).where(Dataset.slug == wanted.dataset))
+    if owner is not None and owner != wanted.organization:
+        raise problems.dataset_of_another(wanted.dataset, owner)
+    return await session.scalar(
+        select(Upload).where(
+            Upload.dataset == wanted.dataset,
+            Upload.sha256 == sha256,
+            Upload.variant == wanted.variant(),
+        )
+    )
+
+
+async def record(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    reader: async_sessionmaker[AsyncSession],
+    *,
+    wanted: Wanted,
+    file: events.FileRef,
+    source: str,
+) -> tuple[Upload, bool]:
+    """Record an upload of an already stored file, with its event; idempotent on its bytes."""
     upload = Upload(
         id=uuid.uuid4(),
-        organization=organization.slug,
-        dataset=dataset,
-        title=title,
-        schema_id=schema_id,
-        variant=variant(schema_id, encoding, delimiter, fix),
-        filename=filename,
-        media_type=media_type,
-        size=staged.size,
-        sha256=staged.sha256,
-        object_key=key,
+        organization=wanted.organization,
+        dataset=wanted.dataset,
+        title=wanted.title,
+        schema_id=wanted.schema_id,
+        variant=wanted.variant(),
+        options=wanted.options() or None,
+        filename=file.filename,
+        media_type=file.media_type,
+        size=file.size,
+        sha256=file.sha256,
+        object_key=file.object_key,
         status="received",
     )
     try:
         async with sessionmaker.begin() as session:
             # Checked again inside the writing transaction: another request may have claimed
             # the dataset or sent the same bytes since the first look.
-            if existing := await known(session):
+            if existing := await _known(session, wanted, file.sha256):
                 return existing, False
-            if await session.get(Dataset, dataset) is None:
-                session.add(Dataset(slug=dataset, organization=organization.slug))
+            if await session.get(Dataset, wanted.dataset) is None:
+                session.add(Dataset(slug=wanted.dataset, organization=wanted.organization))
                 await session.flush()  # the claim row before the upload that refers to it
             session.add(upload)
             enqueue(
@@ -117,29 +184,66 @@ async def accept(
                 events.FileReceived(
                     source=source,
                     upload_id=upload.id,
-                    organization=organization.slug,
-                    dataset=dataset,
-                    title=title,
-                    schema_id=schema_id,
-                    encoding=encoding,
-                    delimiter=delimiter,
-                    fix=fix,
-                    file=events.FileRef(
-                        object_key=key,
-                        sha256=staged.sha256,
-                        size=staged.size,
-                        filename=filename,
-                        media_type=media_type,
-                    ),
+                    organization=wanted.organization,
+                    dataset=wanted.dataset,
+                    title=wanted.title,
+                    schema_id=wanted.schema_id,
+                    encoding=wanted.encoding,
+                    delimiter=wanted.delimiter,
+                    fix=wanted.fix,
+                    mapping=wanted.mapping,
+                    file=file,
                 ),
             )
     except IntegrityError:
         # On PostgreSQL two transactions can both pass the check; the unique keys decide.
         async with reader() as session:
-            if existing := await known(session):
+            if existing := await _known(session, wanted, file.sha256):
                 return existing, False
         raise
     return upload, True
+
+
+async def confirm_mapping(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    reader: async_sessionmaker[AsyncSession],
+    *,
+    upload: Upload,
+    columns: dict[str, str],
+    source: str,
+) -> tuple[Upload, bool]:
+    """Remember ``columns`` for the upload's dataset and schema, then check the same bytes
+    again with it: the new upload is published if the mapping makes it valid."""
+    if not upload.schema_id:
+        raise problems.mapping_without_schema()
+    async with sessionmaker.begin() as session:
+        confirmed = await session.get(ColumnMapping, (upload.dataset, upload.schema_id))
+        if confirmed is None:
+            session.add(
+                ColumnMapping(dataset=upload.dataset, schema_id=upload.schema_id, columns=columns)
+            )
+        else:
+            confirmed.columns = columns
+            confirmed.confirmed_at = utcnow()
+    options = upload.options or {}
+    wanted = Wanted(
+        organization=upload.organization,
+        dataset=upload.dataset,
+        title=upload.title,
+        schema_id=upload.schema_id,
+        encoding=options.get("encoding"),
+        delimiter=options.get("delimiter"),
+        fix=bool(options.get("fix")),
+        mapping=columns,
+    )
+    file = events.FileRef(
+        object_key=upload.object_key,
+        sha256=upload.sha256,
+        size=upload.size,
+        filename=upload.filename,
+        media_type=upload.media_type,
+    )
+    return await record(sessionmaker, reader, wanted=wanted, file=file, source=source)
 
 
 DELIMITERS = {",": ",", ";": ";", "|": "|", "\t": "\t", "tab": "\t", "tabulation": "\t"}
@@ -159,25 +263,6 @@ def reading_overrides(fields: dict[str, str]) -> tuple[str | None, str | None]:
             raise problems.InvalidField.delimiter(delimiter)
         delimiter = DELIMITERS[delimiter.lower()]
     return encoding, delimiter
-
-
-def variant(schema_id: str | None, encoding: str | None, delimiter: str | None, fix: bool) -> str:
-    """How the bytes are to be read: empty when everything is left to detection."""
-    if not (schema_id or encoding or delimiter or fix):
-        return ""
-    return f"{schema_id or ''}|{encoding or ''}|{delimiter or ''}|{'fix' if fix else ''}"
-
-
-async def _same_bytes(
-    session: AsyncSession, dataset: str, sha256: str, variant: str
-) -> Upload | None:
-    return await session.scalar(
-        select(Upload).where(
-            Upload.dataset == dataset,
-            Upload.sha256 == sha256,
-            Upload.variant == variant,
-        )
-    )
 
 
 async def get_upload(session: AsyncSession, *, organization: str, upload_id: uuid.UUID) -> Upload:

@@ -37,6 +37,7 @@ KINDS = {
     "boolean": "valeur oui/non écrite comme le schéma l'attend",
     "empty-row": "ligne vide en fin de fichier retirée",
     "empty-column": "colonne vide et sans nom retirée",
+    "header": "colonne renommée selon la correspondance confirmée",
 }
 
 
@@ -188,6 +189,7 @@ def repair(
     schema: SchemaEntry | None,
     target: Path,
     log: TextIO,
+    mapping: dict[str, str] | None = None,
 ) -> Repair:
     """Write the repaired file to ``target`` (UTF-8, ``,``) and every change made to ``log``."""
     result = Repair(log)
@@ -240,6 +242,9 @@ def repair(
                 if stripped != value:
                     result.add(Change("spaces", number, column, name, value, stripped))
                     value = stripped
+                if number == 1 and mapping and value in mapping and mapping[value] != value:
+                    result.add(Change("header", 1, column, None, value, mapping[value]))
+                    value = mapping[value]
                 if number > 1 and name is not None and value:
                     if fixed := _repair_cell(value, fields.get(name)):
                         result.add(Change(fixed[1], number, column, name, value, fixed[0]))

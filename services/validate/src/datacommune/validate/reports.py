@@ -4,6 +4,8 @@ A report is a result, not an error: an invalid file gets a report like a valid o
 exact; examples are capped per kind of error so a million bad cells make a readable report.
 """
 
+import csv
+import io
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from frictionless import (
     formats,
 )
 
-from datacommune.validate import hints, limits, repairs, sniff
+from datacommune.validate import hints, limits, mapping, repairs, sniff
 from datacommune.validate.registry import SchemaEntry
 
 REPORT_VERSION = 1
@@ -119,6 +121,13 @@ def check(
         }
         for e in task.errors
     ]
+    if schema and any(e.type in ("extra-label", "missing-label") for e in task.errors):
+        delimiter_used = (source.get("dialect") or {}).get("delimiter", ",")
+        sample = _sample_rows(path, delimiter_used) if options.get("format") == "csv" else []
+        header = sample[0] if sample else _labels(resource)
+        proposed = mapping.propose([h.strip() for h in header], schema, sample[1:])
+    else:
+        proposed = []
     required = schema.required_fields() if schema else set()
     for f in found:
         f["severity"] = _severity(f, schema is not None, required)
@@ -127,13 +136,28 @@ def check(
         **source,
         "header": _labels(resource),
     }
-    return _report(
+    report = _report(
         schema=schema,
         rows=int(task.stats.get("rows") or 0),
         found=found,
         source=source,
         seconds=time.monotonic() - started,
     )
+    if proposed:
+        report["mapping"] = {"proposed": proposed}
+    return report
+
+
+def _sample_rows(path: Path, delimiter: str, count: int = 50) -> list[list[str]]:
+    """The header and first rows of the UTF-8 copy, to judge a column by its values."""
+    with path.open(encoding="utf-8", newline="") as src:
+        text = src.read(1024 * 1024)
+    rows = []
+    for row in csv.reader(io.StringIO(text[: text.rfind("\n") + 1] or text), delimiter=delimiter):
+        rows.append(row)
+        if len(rows) > count:
+            break
+    return rows
 
 
 def _severity(finding: dict[str, Any], with_schema: bool, required: set[str]) -> str:
@@ -317,9 +341,15 @@ def check_with_repair(
     encoding: str | None = None,
     delimiter: str | None = None,
     fix: bool = False,
+    renames: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], Repaired | None]:
     """Check the file, and propose the safe repairs; with ``fix``, the repaired file is the one
-    checked and returned (the report keeps the original's summary under ``repair.before``)."""
+    checked and returned (the report keeps the original's summary under ``repair.before``).
+
+    ``renames`` is a confirmed column mapping: applying it changes the file, so it is a repair
+    and implies ``fix``.
+    """
+    fix = fix or bool(renames)
     report = check(
         path, schema=schema, schema_ref=schema_ref, encoding=encoding, delimiter=delimiter
     )
@@ -336,6 +366,7 @@ def check_with_repair(
             schema=schema,
             target=target,
             log=out,
+            mapping=renames,
         )
     if not result.total and not result.file:
         return report, None
@@ -347,6 +378,8 @@ def check_with_repair(
         return report, None
     proposal["before"] = {"summary": report["summary"], "message": report["message"]}
     after["repair"] = proposal
+    if renames:
+        after["mapping"] = {**after.get("mapping", {}), "applied": renames}
     count = result.total + len(result.file)
     after["message"] = {
         "fr": f"Fichier corrigé automatiquement ({count} corrections sûres). "

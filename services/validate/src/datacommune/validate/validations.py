@@ -94,6 +94,7 @@ async def validate_received(
                 encoding=event.encoding,
                 delimiter=event.delimiter,
                 fix=event.fix,
+                renames=event.mapping,
             )
             if fixed is not None:
                 repaired = await _store_repair(event, fixed, store)
