@@ -396,3 +396,23 @@ def test_mapping_reveals_the_errors_old_headers_hide(reference: Path, tmp_path: 
         revealed += after["summary"]["errors"]
     assert hidden < 40
     assert revealed > 1000
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("real/com-castelmaurou-subventions.csv", "scdl-subventions@2.1.1"),
+        ("real/dep58-nievre-subventions-2016.csv", "scdl-subventions@2.1.1"),
+        ("schemas/catalogue-donnees/exemple-valide.csv", "catalogue-donnees@0.3.0"),
+        ("schemas/lieux-covoiturage/exemple-valide.csv", "lieux-covoiturage@0.3.0"),
+        ("real/rennes-bp2019-subventions-associations.csv", None),
+    ],
+)
+def test_without_a_schema_the_best_one_is_guessed(
+    reference: Path, tmp_path: Path, name: str, expected: str | None
+) -> None:
+    source = tmp_path / "file.csv"
+    shutil.copyfile(reference / name, source)
+    report = reports.check(source, schema=None, candidates=REGISTRY.all())
+    guesses = report.get("schema_guess", [])
+    assert (guesses[0]["id"] if guesses else None) == expected

@@ -25,6 +25,12 @@ def where(issue: dict[str, Any]) -> str:
 def report(body: dict[str, Any], *, limit: int = 30, out: TextIO = sys.stdout) -> None:
     """The summary sentence, then the first findings with what to do about each."""
     print(body["message"]["fr"], file=out)
+    for guess in body.get("schema_guess", [])[:1]:
+        print(
+            f"Schéma probable : {guess['id']} ({guess['title']}, score {guess['score']}) ; "
+            f"vérifiez avec --schema {guess['id'].split('@')[0]}.",
+            file=out,
+        )
     repair = body.get("repair")
     if repair and not repair.get("applied"):
         counts = ", ".join(f"{n} × {repair['kinds'][k]}" for k, n in repair["counts"].items())

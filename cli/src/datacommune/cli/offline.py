@@ -46,6 +46,7 @@ def run(
             encoding=encoding,
             delimiter={"tab": "\t"}.get(delimiter or "", delimiter),
             fix=fix,
+            candidates=Registry.from_dirs([BUILTIN]).all() if entry is None else None,
         )
         if fixed is not None:
             target = Path.cwd() / f"{path.stem}-corrige.csv"

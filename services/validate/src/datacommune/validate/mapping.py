@@ -36,6 +36,8 @@ ALIASES: dict[str, dict[str, str]] = {
     },
 }
 MIN_SIMILARITY = 0.8
+# Below this, a schema names too few of the file's columns to be worth suggesting.
+MIN_GUESS = 0.3
 
 
 def normalize(name: str) -> str:
@@ -142,3 +144,22 @@ def propose(
 def apply(header: list[str], mapping: dict[str, str]) -> list[str]:
     """The header with mapped columns renamed to their schema fields."""
     return [mapping.get(column, column) for column in header]
+
+
+def guess(header: list[str], candidates: list[SchemaEntry]) -> list[dict[str, Any]]:
+    """Schemas ranked by how many of the header's columns they name (directly or by alias)."""
+    ranked = []
+    keys = {normalize(h) for h in header if h.strip()}
+    for schema in candidates:
+        names = {normalize(f["name"]) for f in schema.descriptor.get("fields", [])}
+        names |= {normalize(a) for a in ALIASES.get(schema.name, {})}
+        matched = len(keys & names)
+        if not matched or not keys:
+            continue
+        fields = len(schema.descriptor.get("fields", [])) or 1
+        # Columns of the file the schema explains, weighed by how much of the schema they cover.
+        score = round((matched / len(keys)) * min(1.0, matched / fields) ** 0.5, 2)
+        if score < MIN_GUESS:
+            continue
+        ranked.append({"id": schema.id, "title": schema.title, "score": score, "matched": matched})
+    return sorted(ranked, key=lambda r: -r["score"])[:3]

@@ -45,10 +45,12 @@ def check(
     schema_ref: str | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    candidates: list[SchemaEntry] | None = None,
 ) -> dict[str, Any]:
     """Validate the file at ``path`` (its extension gives the format) and build its report.
 
     ``encoding`` and ``delimiter`` are the person's overrides of what detection concludes.
+    Without a schema, ``candidates`` are ranked by how well they fit the header.
     """
     started = time.monotonic()
     if schema_ref and schema is None:
@@ -145,6 +147,9 @@ def check(
     )
     if proposed:
         report["mapping"] = {"proposed": proposed}
+    if schema is None and candidates:
+        if guesses := mapping.guess(report["source"]["header"], candidates):
+            report["schema_guess"] = guesses
     return report
 
 
@@ -342,6 +347,7 @@ def check_with_repair(
     delimiter: str | None = None,
     fix: bool = False,
     renames: dict[str, str] | None = None,
+    candidates: list[SchemaEntry] | None = None,
 ) -> tuple[dict[str, Any], Repaired | None]:
     """Check the file, and propose the safe repairs; with ``fix``, the repaired file is the one
     checked and returned (the report keeps the original's summary under ``repair.before``).
@@ -351,7 +357,12 @@ def check_with_repair(
     """
     fix = fix or bool(renames)
     report = check(
-        path, schema=schema, schema_ref=schema_ref, encoding=encoding, delimiter=delimiter
+        path,
+        schema=schema,
+        schema_ref=schema_ref,
+        encoding=encoding,
+        delimiter=delimiter,
+        candidates=candidates,
     )
     source = report.get("source") or {}
     if path.suffix.lower() not in TEXT_FORMATS or "dialect" not in source:

@@ -95,6 +95,7 @@ async def validate_received(
                 delimiter=event.delimiter,
                 fix=event.fix,
                 renames=event.mapping,
+                candidates=registry.all(),
             )
             if fixed is not None:
                 repaired = await _store_repair(event, fixed, store)
