@@ -2,15 +2,16 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 from datacommune.shared import events
 from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
 from datacommune.shared.problems import NotFound
 from datacommune.shared.runtime import open_runtime
+from datacommune.validate import templates
 from datacommune.validate.registry import Registry, SchemaEntry
 from datacommune.validate.settings import Settings
 from datacommune.validate.tables import Outbox
@@ -21,6 +22,7 @@ Vérification des fichiers reçus au regard des schémas nationaux (SCDL, schema
 / Checks received files against the national schemas.
 """
 DURABLE = "validate"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -77,6 +79,28 @@ def create_app(settings: Settings) -> FastAPI:
                 f"No schema {schema_id!r}. The list is at /api/v1/schemas.",
             )
         return {**_describe(entry), "fields": entry.fields()}
+
+    @app.get(
+        "/api/v1/schemas/{schema_id}/template.{extension}",
+        tags=["schémas / schemas"],
+        summary="Modèle à remplir (CSV ou XLSX) / template to fill in",
+        response_class=Response,
+        responses={200: {"content": {"text/csv": {}, XLSX: {}}}},
+    )
+    async def get_template(schema_id: str, extension: Literal["csv", "xlsx"]) -> Response:
+        entry = registry.get(schema_id)
+        if entry is None:
+            raise NotFound(
+                f"Aucun schéma « {schema_id} ». La liste est sur /api/v1/schemas.",
+                f"No schema {schema_id!r}. The list is at /api/v1/schemas.",
+            )
+        name = f"modele-{entry.name}-{entry.version}.{extension}"
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        if extension == "csv":
+            return Response(
+                templates.to_csv(entry), media_type="text/csv; charset=utf-8", headers=headers
+            )
+        return Response(templates.to_xlsx(entry), media_type=XLSX, headers=headers)
 
     return app
 
