@@ -28,6 +28,8 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def create_app(settings: Settings) -> FastAPI:
     """The validate HTTP app; the registry is loaded once, nothing connects before the lifespan."""
     registry = Registry.from_dirs(settings.schemas_dirs)
+    for catalogue in settings.schemas_catalogues:
+        registry = registry.merged(Registry.from_catalogue(catalogue, settings.schemas_mirror))
     settings.work_dir.mkdir(parents=True, exist_ok=True)
 
     @asynccontextmanager

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from datacommune.validate import custom_checks
 
@@ -105,6 +106,35 @@ class Registry:
                 entries.append(load_entry(path.parent.name, raw))
         return cls(entries)
 
+    @classmethod
+    def from_catalogue(cls, catalogue: Path, mirror: Path | None = None) -> "Registry":
+        """The Table Schemas of a catalogue in schema.data.gouv.fr's ``schemas.json`` format.
+
+        Every version's ``schema_url`` is read from disk, never fetched: a relative path or
+        ``file://`` URL beside the catalogue, or an ``https://`` URL looked up by its path under
+        ``mirror`` (a copy an administrator made). A version not found is skipped.
+        """
+        data = json.loads(catalogue.read_text(encoding="utf-8"))
+        entries = []
+        for item in data.get("schemas", []):
+            if item.get("schema_type") != "tableschema":
+                continue
+            name = str(item["name"]).strip("/").replace("/", "-")
+            for version in item.get("versions") or [{"schema_url": item.get("schema_url")}]:
+                path = _local(str(version.get("schema_url") or ""), catalogue.parent, mirror)
+                if path is None or not path.is_file():
+                    continue
+                raw = json.loads(path.read_text(encoding="utf-8"))
+                if version.get("version_name"):
+                    # The catalogue names its versions; a file may say « v2.3.0 » for « 2.3.0 ».
+                    raw = {**raw, "version": version["version_name"]}
+                entries.append(load_entry(name, raw))
+        return cls(entries)
+
+    def merged(self, other: "Registry") -> "Registry":
+        """Both registries' schemas; ``other`` wins on the same id."""
+        return Registry([*self.all(), *other.all()])
+
     def all(self) -> list[SchemaEntry]:
         """Every schema, by id."""
         return [self._by_id[k] for k in sorted(self._by_id)]
@@ -117,3 +147,14 @@ class Registry:
         if not versions:
             return None
         return max(versions, key=lambda e: _version_key(e.version))
+
+
+def _local(url: str, base: Path, mirror: Path | None) -> Path | None:
+    parsed = urlparse(url)
+    if parsed.scheme in ("http", "https"):
+        return mirror / parsed.path.lstrip("/") if mirror else None
+    if parsed.scheme == "file":
+        return Path(parsed.path)
+    if parsed.scheme == "" and url:
+        return (base / url).resolve()
+    return None

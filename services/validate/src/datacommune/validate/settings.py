@@ -14,6 +14,9 @@ class Settings(ServiceSettings):
     http: HttpSettings = HttpSettings(port=8082, public_url="http://127.0.0.1:8082")
     database: DatabaseSettings = DatabaseSettings(url="sqlite+aiosqlite:///var/validate.db")
     schemas_dirs: list[Path] = Field(default_factory=lambda: [BUILTIN])
+    # Catalogues in schema.data.gouv.fr's format, and where their https:// files were mirrored.
+    schemas_catalogues: list[Path] = Field(default_factory=list)
+    schemas_mirror: Path | None = None
     work_dir: Path = Path("var/work")
     # Files checked at once; frictionless is CPU-bound, so about one per core.
     concurrency: int = Field(default=2, ge=1)

@@ -1,0 +1,58 @@
+"""Schemas from a catalogue in schema.data.gouv.fr's format, read from disk only."""
+
+import json
+import shutil
+from pathlib import Path
+
+from datacommune.validate.registry import BUILTIN, Registry
+
+
+def test_a_catalogue_with_local_and_mirrored_versions(reference: Path, tmp_path: Path) -> None:
+    mirror = tmp_path / "mirror"
+    mirrored = mirror / "schemas/etalab/schema-irve-statique/2.3.0/schema-statique.json"
+    mirrored.parent.mkdir(parents=True)
+    shutil.copyfile(reference / "schemas/irve-statique/schema.json", mirrored)
+    shutil.copyfile(reference / "schemas/scdl-prenoms/schema.json", tmp_path / "prenoms.json")
+    catalogue = tmp_path / "schemas.json"
+    catalogue.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "schemas": [
+                    {
+                        "name": "etalab/schema-irve-statique",
+                        "title": "IRVE statique",
+                        "schema_type": "tableschema",
+                        "versions": [
+                            {
+                                "version_name": "2.3.0",
+                                "schema_url": "https://schema.data.gouv.fr/schemas/etalab/"
+                                "schema-irve-statique/2.3.0/schema-statique.json",
+                            },
+                            {
+                                "version_name": "2.2.0",
+                                "schema_url": "https://schema.data.gouv.fr/schemas/etalab/"
+                                "schema-irve-statique/2.2.0/schema-statique.json",
+                            },
+                        ],
+                    },
+                    {
+                        "name": "scdl/prenoms",
+                        "schema_type": "tableschema",
+                        "versions": [{"version_name": "1.1.5", "schema_url": "prenoms.json"}],
+                    },
+                    {"name": "etalab/schema-lieux", "schema_type": "jsonschema", "versions": []},
+                ],
+            }
+        )
+    )
+    found = Registry.from_catalogue(catalogue, mirror)
+    assert [e.id for e in found.all()] == [
+        "etalab-schema-irve-statique@2.3.0",
+        "scdl-prenoms@1.1.5",
+    ]
+    # Nothing fetched: without a mirror, the https:// versions are simply not there.
+    assert [e.id for e in Registry.from_catalogue(catalogue).all()] == ["scdl-prenoms@1.1.5"]
+    merged = Registry.from_dirs([BUILTIN]).merged(found)
+    assert merged.get("scdl-prenoms") is not None
+    assert merged.get("scdl-subventions") is not None
