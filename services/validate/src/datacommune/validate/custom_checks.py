@@ -58,12 +58,12 @@ def luhn(digits: str) -> bool:
 
 def siren_ok(value: str) -> bool:
     """Nine digits with a valid Luhn key."""
-    return len(value) == 9 and value.isdigit() and luhn(value)
+    return re.fullmatch(r"[0-9]{9}", value) is not None and luhn(value)
 
 
 def siret_ok(value: str) -> bool:
     """Fourteen digits with a valid Luhn key; La Poste's establishments sum to a multiple of 5."""
-    if len(value) != 14 or not value.isdigit():
+    if re.fullmatch(r"[0-9]{14}", value) is None:  # not isdigit(): « ² » is a digit to it
         return False
     if value.startswith(LA_POSTE_SIREN):
         return sum(int(d) for d in value) % 5 == 0

@@ -70,7 +70,8 @@ def text(path: Path, skip: int) -> Exceeded | None:
     with path.open("rb") as src:
         src.seek(skip)
         while chunk := src.read(CHUNK):
-            parts = chunk.split(b"\n")
+            # Old Mac files end lines with a lone CR.
+            parts = chunk.replace(b"\r", b"\n").split(b"\n")
             current += len(parts[0])
             if len(parts) > 1:
                 longest = max(longest, current, *(len(p) for p in parts[1:-1]))

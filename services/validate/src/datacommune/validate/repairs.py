@@ -177,7 +177,7 @@ def _repair_cell(text: str, spec: dict[str, Any] | None) -> tuple[str, str] | No
 def _reader(path: Path, encoding: Encoding, dialect: Dialect) -> Any:
     handle = path.open("rb")
     handle.seek(encoding.skip)
-    text = io.TextIOWrapper(handle, encoding=encoding.name, newline="")
+    text = io.TextIOWrapper(handle, encoding=encoding.name, errors=encoding.errors, newline="")
     return text, csv.reader(text, delimiter=dialect.delimiter)
 
 

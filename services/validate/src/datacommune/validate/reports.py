@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import ParseError
 
 from frictionless import (
     Checklist,
@@ -21,8 +22,9 @@ from frictionless import (
     errors,
     formats,
 )
+from frictionless.resources import TableResource
 
-from datacommune.validate import hints, limits, mapping, repairs, sniff
+from datacommune.validate import hints, limits, mapping, ods, repairs, sniff
 from datacommune.validate.registry import SchemaEntry
 
 REPORT_VERSION = 1
@@ -36,6 +38,8 @@ _LOCATED = (errors.RowError, errors.HeaderError)
 
 
 TEXT_FORMATS = {".csv", ".tsv", ".txt"}
+# JSON data files are not read yet: frictionless would take a JSON file for a descriptor.
+TABLE_FORMATS = {*TEXT_FORMATS, ".xlsx", ".xls", ".ods"}
 
 
 def check(
@@ -105,15 +109,55 @@ def check(
         }
     elif path.suffix.lower() in limits.ARCHIVES and (exceeded := limits.archive(path)):
         return _limit(exceeded)
-    if schema:
-        options["schema"] = Schema.from_descriptor(schema.descriptor)
-    resource = Resource(path=path.name, basepath=str(path.parent), **options)
-    checklist = Checklist(checks=schema.checks()) if schema else None
-    frictionless_report = resource.validate(checklist, limit_errors=MAX_ERRORS)
+    elif path.suffix.lower() == ".ods":
+        converted = path.with_name(f"converted-{path.stem}.csv")
+        try:
+            sheet = ods.to_csv(path, converted)
+        except (ods.NotOds, ParseError, ValueError) as exc:
+            return _fatal(
+                "format-error",
+                f"Not a readable ODS spreadsheet: {exc}",
+                {
+                    "fr": "Le classeur ODS ne peut pas être lu. Réenregistrez-le depuis votre "
+                    "tableur, ou déposez un CSV.",
+                    "en": "The ODS workbook cannot be read. Save it again, or upload a CSV.",
+                },
+            )
+        source = {"sheet": sheet}
+        path = converted
+        options = {"encoding": "utf-8", "format": "csv"}
+    elif path.suffix.lower() not in TABLE_FORMATS:
+        return _fatal(
+            "format-error",
+            f"Format {path.suffix or '(none)'} is not read as a table",
+            {
+                "fr": "Ce format n'est pas lu comme un tableau. Déposez un CSV, un XLSX ou un ODS.",
+                "en": "This format is not read as a table. Upload a CSV, XLSX or ODS file.",
+            },
+        )
+    try:
+        if schema:
+            options["schema"] = Schema.from_descriptor(schema.descriptor)
+        # A TableResource never reads the file as a descriptor: nothing it names is opened.
+        resource = TableResource(path=path.name, basepath=str(path.parent), **options)
+        checklist = Checklist(checks=schema.checks()) if schema else None
+        frictionless_report = resource.validate(checklist, limit_errors=MAX_ERRORS)
+    except FrictionlessException as exc:
+        return _fatal(
+            "schema-error",
+            str(exc),
+            {
+                "fr": "Le schéma ne peut pas être appliqué (il est lui-même défectueux) : "
+                "prévenez l'administrateur.",
+                "en": "The schema cannot be applied (it is itself defective): tell the "
+                "administrator.",
+            },
+        )
     task = frictionless_report.tasks[0]
     found = [
         {
-            "type": e.type,
+            # frictionless's bare « error » is a table it could not read (e.g. repeated labels).
+            "type": "source-error" if e.type == "error" else e.type,
             "message": e.message,
             "row": getattr(e, "row_number", None),
             "field": getattr(e, "field_name", None) or getattr(e, "label", None) or None,
@@ -158,7 +202,8 @@ def _sample_rows(path: Path, delimiter: str, count: int = 50) -> list[list[str]]
     with path.open(encoding="utf-8", newline="") as src:
         text = src.read(1024 * 1024)
     rows = []
-    for row in csv.reader(io.StringIO(text[: text.rfind("\n") + 1] or text), delimiter=delimiter):
+    whole = text[: max(text.rfind("\n"), text.rfind("\r")) + 1] or text
+    for row in csv.reader(io.StringIO(whole, newline=""), delimiter=delimiter):
         rows.append(row)
         if len(rows) > count:
             break

@@ -13,6 +13,7 @@ import codecs
 import csv
 import io
 import unicodedata
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,8 @@ import chardet
 
 CHUNK = 1024 * 1024
 SAMPLE = 256 * 1024
-DELIMITERS = [",", ";", "\t", "|"]
+# In this order when two split the sample equally well: a tab or a semicolon is rarely text.
+DELIMITERS = ["\t", ";", "|", ","]
 BOMS = [
     (codecs.BOM_UTF8, "utf-8"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
@@ -29,7 +31,20 @@ BOMS = [
 ]
 # Letters a French text is made of beyond ASCII; others push a Latin guess down.
 FRENCH = set("éèêëàâäçîïôöûüùÿœæÉÈÊËÀÂÄÇÎÏÔÖÛÜÙŸŒÆ€’‘“”«»°–—…\u00a0\u202f²³µ§")
-LATIN_ENCODINGS = ("cp1252", "latin-1")
+
+
+WINDOWS_UNDEFINED = "datacommune-cp1252"
+
+
+def _windows_undefined(exc: UnicodeError) -> tuple[str, int]:
+    # cp1252 leaves five bytes unassigned (0x81, 0x8D, 0x8F, 0x90, 0x9D); Windows maps them to
+    # the same code points, and so do we, rather than fail a whole file on one stray byte.
+    if isinstance(exc, UnicodeDecodeError):
+        return chr(exc.object[exc.start]), exc.start + 1
+    raise exc
+
+
+codecs.register_error(WINDOWS_UNDEFINED, _windows_undefined)
 
 
 @dataclass(frozen=True)
@@ -40,6 +55,7 @@ class Encoding:
     bom: str | None
     confidence: float
     reason: str
+    errors: str = "strict"
 
     @property
     def skip(self) -> int:
@@ -79,12 +95,38 @@ def _decodes(path: Path, codec: str, skip: int) -> tuple[bool, int]:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:
                 return False, offset + exc.start
+            except UnicodeError:  # « utf-16 » without its BOM
+                return False, offset
             offset += len(chunk)
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
             return False, offset + exc.start
     return True, -1
+
+
+C1 = bytes(range(0x80, 0xA0))
+
+
+def _has_c1(path: Path, skip: int) -> bool:
+    """Whether any byte 0x80–0x9F occurs: Windows-1252's €, ’, œ… (control codes in Latin-1)."""
+    with path.open("rb") as src:
+        src.seek(skip)
+        while chunk := src.read(CHUNK):
+            if len(chunk.translate(None, C1)) != len(chunk):
+                return True
+    return False
+
+
+def _non_ascii_before(path: Path, skip: int, end: int) -> bool:
+    with path.open("rb") as src:
+        src.seek(skip)
+        remaining = end - skip
+        while remaining > 0 and (chunk := src.read(min(CHUNK, remaining))):
+            if not chunk.isascii():
+                return True
+            remaining -= len(chunk)
+    return False
 
 
 def _french_score(text: str) -> float:
@@ -102,21 +144,15 @@ def _french_score(text: str) -> float:
 
 
 def _eight_bit(path: Path, skip: int) -> Encoding:
-    # A few megabytes are plenty to score; the strict UTF-8 pass already read the whole file.
+    # Bytes 0x80–0x9F anywhere in the file decide between Windows-1252 and Latin-1 (which
+    # read 0xA0–0xFF alike); a few megabytes are plenty to score how French the text looks.
     data = _head(path, skip)
-    scored = []
-    for codec in LATIN_ENCODINGS:
-        try:
-            scored.append((_french_score(data.decode(codec)), codec))
-        except UnicodeDecodeError:
-            continue
-    best_score, best = max(scored) if scored else (-1.0, "latin-1")
-    if not any(0x80 <= b <= 0x9F for b in data):
-        # Both read 0xA0–0xFF alike; without 0x80–0x9F bytes the standard name is the honest one.
-        best = "latin-1"
+    best = "cp1252" if _has_c1(path, skip) else "latin-1"
+    errors = WINDOWS_UNDEFINED if best == "cp1252" else "strict"
+    best_score = _french_score(data.decode(best, errors=errors))
     guess = chardet.detect(data[:SAMPLE])
     other = (guess.get("encoding") or "").lower()
-    if best_score < 0.5 and other and other not in ("ascii", "utf-8", "windows-1252", "iso-8859-1"):
+    if best_score < 0 and other and other not in ("ascii", "utf-8", "windows-1252", "iso-8859-1"):
         try:
             other = codecs.lookup(other).name
             text = data.decode(other)
@@ -132,7 +168,7 @@ def _eight_bit(path: Path, skip: int) -> Encoding:
     else:
         reason = "ISO-8859-1 (Windows-1252 se lirait pareil ici)"
     confidence = 0.9 if best_score >= 0.8 else 0.7 if best_score >= 0.3 else 0.4
-    return Encoding(best, None, confidence, f"pas de l'UTF-8 ; {reason}")
+    return Encoding(best, None, confidence, f"pas de l'UTF-8 ; {reason}", errors)
 
 
 def _head(path: Path, skip: int) -> bytes:
@@ -149,16 +185,24 @@ def detect_encoding(path: Path, override: str | None = None) -> Encoding:
     skip = next((len(mark) for mark, name in BOMS if name == bom), 0)
     if override:
         codec = codecs.lookup(override).name
+        if codec == "utf-16":
+            # The byte order is the BOM's, or little-endian as Windows writes it.
+            codec = bom if bom in ("utf-16-le", "utf-16-be") else "utf-16-le"
         ok, position = _decodes(path, codec, skip)
         if not ok:
             raise Unreadable(codec, position, "choisi mais illisible")
-        return Encoding(codec, bom, 1.0, "choisi par la personne qui dépose")
+        errors = WINDOWS_UNDEFINED if codec == "cp1252" else "strict"
+        return Encoding(codec, bom, 1.0, "choisi par la personne qui dépose", errors)
     if bom in ("utf-16-le", "utf-16-be"):
         ok, position = _decodes(path, bom, skip)
         if not ok:
             raise Unreadable(bom, position, "BOM UTF-16 mais contenu tronqué ou corrompu")
         return Encoding(bom, bom, 1.0, "BOM UTF-16")
-    ok, _ = _decodes(path, "utf-8", skip)
+    ok, position = _decodes(path, "utf-8", skip)
+    if not ok and _non_ascii_before(path, skip, position):
+        # Valid UTF-8 accents first, then bytes that are not: two encodings in one file. Any
+        # single guess would garble part of it.
+        raise Unreadable("utf-8", position, "UTF-8 mêlé à un autre encodage à partir d'ici")
     if ok:
         ascii_only = _ascii_only(path, skip)
         reason = "BOM UTF-8" if bom else ("ASCII seul" if ascii_only else "UTF-8 valide partout")
@@ -188,33 +232,42 @@ def sample_text(path: Path, encoding: Encoding, size: int = SAMPLE) -> str:
     with path.open("rb") as src:
         src.seek(encoding.skip)
         data = src.read(size)
-    return data.decode(encoding.name, errors="replace")
+    return data.decode(
+        encoding.name, errors="replace" if encoding.errors == "strict" else encoding.errors
+    )
 
 
 def detect_dialect(text: str, override: str | None = None) -> Dialect:
     """The delimiter that splits ``text`` into the most consistent table."""
     crlf = text.count("\r\n")
     lf = text.count("\n") - crlf
-    endings = (
-        "crlf" if crlf and not lf else "lf" if lf and not crlf else "mixte" if crlf else "aucune"
-    )
+    cr = text.count("\r") - crlf
+    kinds = [name for name, n in (("crlf", crlf), ("lf", lf), ("cr", cr)) if n]
+    endings = kinds[0] if len(kinds) == 1 else "mixte" if kinds else "aucune"
     if override:
         return Dialect(override, 1.0, endings, "choisi par la personne qui dépose")
     records = text
     if len(text) >= SAMPLE - 4:
         # The sample may stop inside a record: keep whole lines only.
-        records = text[: text.rfind("\n") + 1] or text
-    best: tuple[float, int, str] = (0.0, 0, ",")
-    for delimiter in DELIMITERS:
-        rows = [r for r in csv.reader(io.StringIO(records), delimiter=delimiter) if r]
-        if not rows or len(rows[0]) < 2:
+        records = text[: max(text.rfind("\n"), text.rfind("\r")) + 1] or text
+    best: tuple[float, int, int, str] | None = None
+    for rank, delimiter in enumerate(DELIMITERS):
+        rows = [r for r in csv.reader(io.StringIO(records, newline=""), delimiter=delimiter) if r]
+        if not rows:
             continue
-        width = len(rows[0])
-        consistent = sum(1 for r in rows if len(r) == width) / len(rows)
-        best = max(best, (consistent, width, delimiter))
-    consistent, width, delimiter = best
-    if width < 2:
-        return Dialect(",", 0.3, endings, "une seule colonne trouvée")
+        # The width most rows share, so that a title line above the header does not decide.
+        width, count = Counter(len(r) for r in rows).most_common(1)[0]
+        if width < 2:
+            continue
+        # The most consistent split wins; between equally consistent ones, the delimiter least
+        # likely to be text (tab, then `;`), not the one that makes the most columns.
+        candidate = (count / len(rows), -rank, width, delimiter)
+        best = candidate if best is None else max(best, candidate)
+    if best is None:
+        # One column: a delimiter that never occurs, so no cell is split.
+        unused = next((d for d in DELIMITERS if d not in records), "\t")
+        return Dialect(unused, 0.3, endings, "une seule colonne trouvée", 1)
+    consistent, _, width, delimiter = best
     names = {",": "virgule", ";": "point-virgule", "\t": "tabulation", "|": "barre verticale"}
     return Dialect(
         delimiter,
@@ -227,7 +280,7 @@ def detect_dialect(text: str, override: str | None = None) -> Dialect:
 
 def transcode(path: Path, encoding: Encoding, target: Path) -> None:
     """Write the file as UTF-8 without BOM, streaming; the cells are unchanged."""
-    decoder = codecs.getincrementaldecoder(encoding.name)(errors="strict")
+    decoder = codecs.getincrementaldecoder(encoding.name)(errors=encoding.errors)
     with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as out:
         src.seek(encoding.skip)
         while chunk := src.read(CHUNK):

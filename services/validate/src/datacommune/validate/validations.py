@@ -85,6 +85,7 @@ async def validate_received(
         path = Path(tmp) / f"file{extension(event.file)}"
         await store.download(event.file.object_key, path)
         repaired: events.FileRef | None = None
+        fixed: reports.Repaired | None = None
         try:
             report, fixed = await asyncio.to_thread(
                 reports.check_with_repair,
@@ -97,12 +98,13 @@ async def validate_received(
                 renames=event.mapping,
                 candidates=registry.all(),
             )
-            if fixed is not None:
-                repaired = await _store_repair(event, fixed, store)
         except Exception as exc:
             # A checker crash is a result the commune must see, not a message to retry forever.
             log.exception("check_failed", upload_id=str(event.upload_id))
             report = reports.failed(f"{type(exc).__name__}: {exc}"[:500])
+        if fixed is not None:
+            # Outside the try: a storage hiccup is retried with the message, not reported.
+            repaired = await _store_repair(event, fixed, store)
     report["upload_id"] = str(event.upload_id)
     report["file"] = (repaired or event.file).model_dump()
     if repaired is not None:

@@ -1,0 +1,146 @@
+"""What a careless or hostile file must not do: garble a text, split a column, fetch a URL."""
+
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from datacommune.validate import reports, sniff
+from datacommune.validate.registry import BUILTIN, Registry
+
+REGISTRY = Registry.from_dirs([BUILTIN])
+
+
+def test_a_json_file_is_never_read_as_instructions(tmp_path: Path) -> None:
+    (tmp_path / "secret.csv").write_text("a,b\n1,2\n")
+    for content in (
+        '{"name": "x", "path": "http://127.0.0.1:9/x.csv"}',
+        '{"path": "secret.csv"}',
+        '{"path": "/etc/passwd"}',
+        '[{"nomAttribuant": "X", "montant": "abc"}]',
+    ):
+        path = tmp_path / "file.json"
+        path.write_text(content)
+        report = reports.check(path, schema=REGISTRY.get("catalogue-donnees"))
+        assert report["publishable"] is False
+        assert report["summary"]["error_types"] == {"format-error": 1}
+
+
+def test_a_windows_typographic_quote_far_down_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "file.csv"
+    filler = ("commune;montant\n" + "Roques;12\n" * 600_000).encode("cp1252")
+    path.write_bytes(filler + "Roques;l’été coûte 12 €\n".encode("cp1252") + b"A;caf\x9d\n")
+    found = sniff.detect_encoding(path)
+    assert found.name == "cp1252"
+    target = tmp_path / "out.csv"
+    sniff.transcode(path, found, target)
+    assert "l’été coûte 12 €" in target.read_text(encoding="utf-8")
+
+
+def test_utf8_mixed_with_windows_1252_is_an_error_not_a_guess(tmp_path: Path) -> None:
+    path = tmp_path / "file.csv"
+    path.write_bytes("A;Orléans\nB;Besançon\n".encode() + "C;Chennevières\n".encode("cp1252"))
+    with pytest.raises(sniff.Unreadable) as raised:
+        sniff.detect_encoding(path)
+    assert raised.value.encoding == "utf-8"
+
+
+def test_a_title_line_does_not_decide_the_delimiter() -> None:
+    text = "Subventions versées en 2017\nnom;montant;objet\n" + "Asso;12;a, b\n" * 20
+    assert sniff.detect_dialect(text).delimiter == ";"
+
+
+def test_commas_inside_a_tab_separated_file() -> None:
+    text = "Nom, prénom\tAdresse, ville\tMontant\n" + "Dupont, Jean\t1 rue X, Roques\t12\n" * 5
+    assert sniff.detect_dialect(text).delimiter == "\t"
+
+
+def test_a_single_column_is_not_split(tmp_path: Path) -> None:
+    path = tmp_path / "file.csv"
+    path.write_text("adresse\n12 rue X 31000 Toulouse\n3 place Y, 31000 Toulouse\nRoques\n")
+    dialect = sniff.detect_dialect(path.read_text())
+    assert dialect.columns == 1
+    assert dialect.delimiter not in path.read_text()
+    report, repaired = reports.check_with_repair(path, schema=None)
+    assert report["summary"]["error_types"] == {}
+    assert report["summary"]["warning_types"] == {}
+    assert repaired is None
+
+
+def test_choosing_utf16_without_a_byte_order(tmp_path: Path) -> None:
+    path = tmp_path / "file.csv"
+    path.write_bytes("\ufeffnom;ville\nÉlodie;Roques\n".encode("utf-16-le"))
+    assert sniff.detect_encoding(path, "utf-16").name == "utf-16-le"
+
+
+def test_an_old_mac_file_is_a_table(tmp_path: Path) -> None:
+    path = tmp_path / "file.csv"
+    path.write_bytes(b"nom;montant\r" + b"Roques;12\r" * 120_000)
+    report = reports.check(path, schema=None)
+    assert report["publishable"] is True
+    assert report["source"]["dialect"]["line_endings"] == "cr"
+
+
+def test_an_odd_digit_in_a_siret_is_a_finding_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "file.csv"
+    header = "siret_orga"
+    path.write_text(f"{header}\n5249912050001²\n52499120500013\n")
+    entry = REGISTRY.get("catalogue-donnees")
+    assert entry is not None
+    report = reports.check(path, schema=entry)
+    assert report["summary"]["error_types"].get("french-siret-value") == 1
+
+
+def ods(path: Path, rows: list[list[tuple[str, str, str | None]]]) -> None:
+    """A minimal OpenDocument spreadsheet: (value-type, text, stored value) per cell."""
+    cells = []
+    for row in rows:
+        parts = []
+        for kind, text, value in row:
+            attrs = f' office:value-type="{kind}"'
+            if value is not None:
+                attrs += f' office:{"date-value" if kind == "date" else "value"}="{value}"'
+            parts.append(f"<table:table-cell{attrs}><text:p>{text}</text:p></table:table-cell>")
+        cells.append("<table:table-row>" + "".join(parts) + "</table:table-row>")
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body>'
+        '<office:spreadsheet><table:table table:name="Feuille1">'
+        + "".join(cells)
+        + '<table:table-row table:number-rows-repeated="1048000"><table:table-cell '
+        'table:number-columns-repeated="1024"/></table:table-row>'
+        "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", content)
+
+
+def test_an_ods_spreadsheet_is_read_by_its_stored_values(tmp_path: Path) -> None:
+    path = tmp_path / "file.ods"
+    ods(
+        path,
+        [
+            [("string", "nom", None), ("string", "montant", None), ("string", "date", None)],
+            [
+                ("string", "Comité des fêtes", None),
+                ("float", "1 200,50 €", "1200.5"),
+                ("date", "18/03/2025", "2025-03-18"),
+            ],
+        ],
+    )
+    report = reports.check(path, schema=None)
+    assert report["publishable"] is True
+    assert report["source"]["sheet"] == "Feuille1"
+    assert report["source"]["header"] == ["nom", "montant", "date"]
+    assert report["summary"]["rows"] == 1
+
+
+def test_a_broken_ods_is_a_format_error(tmp_path: Path) -> None:
+    path = tmp_path / "file.ods"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+    report = reports.check(path, schema=None)
+    assert report["summary"]["error_types"] == {"format-error": 1}
