@@ -17,13 +17,32 @@ def test_a_json_file_is_never_read_as_instructions(tmp_path: Path) -> None:
         '{"name": "x", "path": "http://127.0.0.1:9/x.csv"}',
         '{"path": "secret.csv"}',
         '{"path": "/etc/passwd"}',
-        '[{"nomAttribuant": "X", "montant": "abc"}]',
+        '{"data": [1, 2]}',
+        "not json",
     ):
         path = tmp_path / "file.json"
         path.write_text(content)
         report = reports.check(path, schema=REGISTRY.get("catalogue-donnees"))
         assert report["publishable"] is False
         assert report["summary"]["error_types"] == {"format-error": 1}
+
+
+def test_json_data_is_checked_as_a_table(tmp_path: Path) -> None:
+    path = tmp_path / "file.json"
+    path.write_text(
+        '[{"nomAttribuant": "Roques", "montant": "abc", "notificationUE": false},'
+        ' {"nomAttribuant": "Roques", "montant": 12.5, "extra": {"a": 1}}]'
+    )
+    entry = REGISTRY.get("scdl-subventions")
+    report = reports.check(path, schema=entry)
+    assert report["summary"]["rows"] == 2
+    assert report["source"]["converted_from"] == "json"
+    assert report["source"]["header"] == ["nomAttribuant", "montant", "notificationUE", "extra"]
+    bad = [i for i in report["issues"] if i["field"] == "montant" and i["type"] == "type-error"]
+    assert [i["cell"] for i in bad] == ["abc"]
+    lists = tmp_path / "lists.json"
+    lists.write_text('[["a", "b"], [1, "x"]]')
+    assert reports.check(lists, schema=None)["publishable"] is True
 
 
 def test_a_windows_typographic_quote_far_down_the_file(tmp_path: Path) -> None:

@@ -95,3 +95,12 @@ def columns(count: int) -> Exceeded | None:
             f"The file has {count} columns; the limit is {MAX_COLUMNS}. Check the delimiter.",
         )
     return None
+
+
+def json_size(limit: int) -> Exceeded:
+    """A JSON file too large to parse whole."""
+    return Exceeded(
+        "json-size",
+        f"Un fichier JSON se lit en entier : au-delà de {limit // 2**20} Mio, déposez un CSV.",
+        f"A JSON file is read whole: beyond {limit // 2**20} MiB, upload a CSV.",
+    )

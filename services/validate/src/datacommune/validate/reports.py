@@ -24,7 +24,7 @@ from frictionless import (
 )
 from frictionless.resources import TableResource
 
-from datacommune.validate import hints, limits, mapping, ods, repairs, sniff
+from datacommune.validate import hints, jsondata, limits, mapping, ods, repairs, sniff
 from datacommune.validate.registry import SchemaEntry
 
 REPORT_VERSION = 1
@@ -38,8 +38,7 @@ _LOCATED = (errors.RowError, errors.HeaderError)
 
 
 TEXT_FORMATS = {".csv", ".tsv", ".txt"}
-# JSON data files are not read yet: frictionless would take a JSON file for a descriptor.
-TABLE_FORMATS = {*TEXT_FORMATS, ".xlsx", ".xls", ".ods"}
+TABLE_FORMATS = {*TEXT_FORMATS, ".xlsx", ".xls", ".ods", ".json"}
 
 
 def check(
@@ -123,7 +122,26 @@ def check(
                     "en": "The ODS workbook cannot be read. Save it again, or upload a CSV.",
                 },
             )
-        source = {"sheet": sheet}
+        source = {"sheet": sheet, "converted_from": "ods"}
+        path = converted
+        options = {"encoding": "utf-8", "format": "csv"}
+    elif path.suffix.lower() == ".json":
+        if path.stat().st_size > jsondata.MAX_BYTES:
+            return _limit(limits.json_size(jsondata.MAX_BYTES))
+        converted = path.with_name(f"converted-{path.stem}.csv")
+        try:
+            jsondata.to_csv(path, converted)
+        except (ValueError, jsondata.NotATable) as exc:
+            return _fatal(
+                "format-error",
+                f"Not a JSON table: {exc}"[:300],
+                {
+                    "fr": "Ce JSON n'est pas un tableau : attendu une liste d'objets (une ligne "
+                    "chacun) ou une liste de listes (la première étant l'en-tête).",
+                    "en": "This JSON is not a table: expected a list of objects or of lists.",
+                },
+            )
+        source = {"converted_from": "json"}
         path = converted
         options = {"encoding": "utf-8", "format": "csv"}
     elif path.suffix.lower() not in TABLE_FORMATS:
