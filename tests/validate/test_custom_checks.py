@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from datacommune.validate import reports
-from datacommune.validate.custom_checks import build, siren_ok, siret_ok, territory
+from datacommune.validate.custom_checks import build, insee_ok, siren_ok, siret_ok, territory
 from datacommune.validate.registry import BUILTIN, Registry, load_entry
 
 REGISTRY = Registry.from_dirs([BUILTIN])
@@ -39,6 +39,24 @@ def test_siren() -> None:
     assert siren_ok("217602176")
     assert not siren_ok("21760217")
     assert not siren_ok("2176O2176")
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("04070", True),
+        ("31458", True),
+        ("2A004", True),
+        ("97411", True),
+        ("4070", False),
+        ("20004", False),
+        ("98735", False),
+        ("96001", False),
+        ("31 458", False),
+    ],
+)
+def test_insee_codes(value: str, ok: bool) -> None:
+    assert insee_ok(value) is ok
 
 
 def test_gps_territories() -> None:

@@ -70,6 +70,15 @@ def siret_ok(value: str) -> bool:
     return luhn(value)
 
 
+# Départements: 01–19, 21–95, Corsica 2A/2B; overseas 971–976, written 97x + 2 digits.
+_INSEE = re.compile(r"^(?:(?:0[1-9]|1\d|[3-8]\d|9[0-5]|2[1-9])\d{3}|2[AB]\d{3}|97[1-6]\d{2})$")
+
+
+def insee_ok(value: str) -> bool:
+    """A commune code of the Code officiel géographique: 5 characters, a real département."""
+    return _INSEE.match(value) is not None
+
+
 def territory(lon: float, lat: float) -> str | None:
     """The French territory containing the point, if any."""
     for name, west, east, south, north in TERRITORIES:
@@ -137,6 +146,13 @@ class ReversedGpsError(errors.CellError):
     title = "Coordonnées GPS inversées"
     description = "Longitude et latitude semblent échangées."
     template = "La valeur {cell} correspond à des coordonnées françaises inversées : {note}."
+
+
+class InseeCodeError(errors.CellError):
+    type = "french-insee-code-value"
+    title = "Code commune INSEE invalide"
+    description = "5 caractères : le département (01 à 95, 2A, 2B, 971 à 976) puis la commune."
+    template = "La valeur {cell} n'est pas un code commune INSEE valide."
 
 
 class OneOfRequiredError(errors.RowError):
@@ -214,6 +230,16 @@ class FrenchSiren(CellCheck):
     def check(self, row: Row, value: Any) -> Iterator[Error]:
         if not siren_ok(str(value).strip()):
             yield FrenchSirenError.from_row(row, note="", field_name=self.column)
+
+
+@attrs.define(kw_only=True, repr=False)
+class InseeCode(CellCheck):
+    type = "french-insee-code-value"
+    Errors = [InseeCodeError]
+
+    def check(self, row: Row, value: Any) -> Iterator[Error]:
+        if not insee_ok(str(value).strip()):
+            yield InseeCodeError.from_row(row, note="", field_name=self.column)
 
 
 @attrs.define(kw_only=True, repr=False)
@@ -447,6 +473,8 @@ def build(declared: list[dict[str, Any]]) -> tuple[list[Check], list[str]]:
                     checks.append(FrenchSiret(column=params["column"]))
                 case "french-siren-value":
                     checks.append(FrenchSiren(column=params["column"]))
+                case "french-insee-code-value" | "insee-code-value":
+                    checks.append(InseeCode(column=params["column"]))
                 case "opening-hours-value":
                     checks.append(OpeningHours(column=params["column"]))
                 case "year-interval-value":

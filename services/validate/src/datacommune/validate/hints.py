@@ -29,6 +29,7 @@ TITLES = {
     "limit-exceeded": "Limite dépassée",
     "french-siret-value": "SIRET invalide",
     "french-siren-value": "SIREN invalide",
+    "french-insee-code-value": "Code commune INSEE invalide",
     "one-of-required": "Une des deux colonnes requise",
     "opening-hours-value": "Horaires d'ouverture invalides",
     "year-interval-value": "Intervalle d'années invalide",
@@ -65,6 +66,9 @@ BY_TYPE = {
     "nombre (2,43E+13) : mettez la colonne au format texte.",
     "french-siren-value": "Recopiez le SIREN à 9 chiffres depuis l'annuaire des entreprises, sans "
     "espace.",
+    "french-insee-code-value": "Écrivez le code INSEE de la commune sur 5 caractères, zéro "
+    "initial compris (ex. 04070 pour Digne-les-Bains, 2A004 pour Ajaccio) ; ce n'est pas le code "
+    "postal.",
     "one-of-required": "Remplissez au moins l'une des deux colonnes pour cette ligne.",
     "opening-hours-value": "Écrivez les horaires comme « Mo-Fr 08:00-12:00,14:00-18:00; Sa "
     "09:00-12:00; PH off » (syntaxe opening_hours d'OpenStreetMap).",
