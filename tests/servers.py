@@ -11,9 +11,10 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from datacommune.cli.platform import binary
 
@@ -113,10 +114,17 @@ def s3_server() -> Iterator[S3Server]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _run(coroutine_factory: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a coroutine to the end, even from a test whose event loop is already running."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(lambda: asyncio.run(coroutine_factory())).result()
+
+
 def postgres_reason() -> str | None:
     """None if the PostgreSQL server answers, else why the PostgreSQL leg is skipped."""
-    import asyncio
-
     import asyncpg
 
     async def probe() -> None:
@@ -124,7 +132,7 @@ def postgres_reason() -> str | None:
         await conn.close()
 
     try:
-        asyncio.run(probe())
+        _run(probe)
     except Exception as exc:
         if os.environ.get("CI"):
             raise RuntimeError(f"PostgreSQL must run in CI ({PG_URL}): {exc!r}") from exc
@@ -135,8 +143,6 @@ def postgres_reason() -> str | None:
 @contextlib.contextmanager
 def postgres_database() -> Iterator[str]:
     """A fresh, empty database on the PostgreSQL server; its async SQLAlchemy URL."""
-    import asyncio
-
     import asyncpg
 
     name = f"dc_test_{uuid.uuid4().hex[:12]}"
@@ -148,9 +154,9 @@ def postgres_database() -> Iterator[str]:
         finally:
             await conn.close()
 
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    _run(lambda: run(f'CREATE DATABASE "{name}"'))
     base = PG_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
     try:
         yield f"{base}/{name}"
     finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        _run(lambda: run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -175,7 +175,7 @@ def test_unknown_routes_and_bad_queries_are_problems(embedded: Running) -> None:
     assert_problem(slash, 404, "about:blank")
     method = httpx.delete(embedded.url("catalog") + "/api/v1/datasets")
     assert assert_problem(method, 405, "about:blank")["title"] == "Méthode non acceptée"
-    bad_page = httpx.get(embedded.url("catalog") + "/api/v1/datasets", params={"page": 0})
+    bad_page = httpx.get(embedded.url("catalog") + "/api/v1/datasets", params={"page_size": 0})
     body = assert_problem(bad_page, 422, "/problems/invalid-request")
     assert body["errors"]
     missing = httpx.get(embedded.url("catalog") + "/api/v1/datasets/absent")

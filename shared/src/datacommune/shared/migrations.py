@@ -24,6 +24,20 @@ def upgrade(script_location: Path, database_url: str) -> None:
     command.upgrade(alembic_config(script_location, database_url), "head")
 
 
+def outside_models(name: str | None, type_: str) -> bool:
+    """Objects a migration makes by hand that no model describes (full-text indexes)."""
+    return bool(name) and (
+        (type_ == "table" and str(name).startswith("datasets_fts"))
+        or (type_ == "index" and str(name) == "ix_datasets_search_fts")
+    )
+
+
+def _include(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    return not outside_models(name, type_)
+
+
 def run_env(target_metadata: MetaData) -> None:
     """The body of every service's ``env.py``: migrate online through the async engine."""
     from alembic import context
@@ -42,6 +56,7 @@ def run_env(target_metadata: MetaData) -> None:
             connection=connection,
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
+            include_object=_include,
         )
         with context.begin_transaction():
             context.run_migrations()

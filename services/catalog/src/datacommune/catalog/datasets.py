@@ -6,10 +6,10 @@ import unicodedata
 import uuid
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from datacommune.catalog import problems
+from datacommune.catalog import metadata, problems, search
 from datacommune.catalog.tables import Dataset, Organization, Outbox, Resource, Version
 from datacommune.shared import events
 from datacommune.shared.outbox import enqueue, utcnow
@@ -104,6 +104,8 @@ async def publish(
     )
     session.add(version)
     dataset.updated_at = utcnow()
+    await session.flush()
+    await search.reindex(session, dataset)
     enqueue(
         session,
         Outbox,
@@ -135,36 +137,6 @@ def _rejection(event: events.FileValidated, reason: str, source: str) -> events.
         detail=fr,
         detail_en=en,
     )
-
-
-async def search(
-    session: AsyncSession,
-    *,
-    q: str | None,
-    organization: str | None,
-    page: int,
-    page_size: int,
-) -> tuple[int, list[Dataset]]:
-    """Datasets matching the words of ``q`` (title, slug or organization name), newest first."""
-    query = select(Dataset).join(Organization, Organization.slug == Dataset.organization)
-    if organization:
-        query = query.where(Dataset.organization == organization)
-    for word in (q or "").split():
-        pattern = f"%{word.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(Dataset.title).like(pattern),
-                func.lower(Dataset.slug).like(pattern),
-                func.lower(Organization.name).like(pattern),
-            )
-        )
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(
-        query.order_by(Dataset.updated_at.desc(), Dataset.slug)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    )
-    return total, list(rows.all())
 
 
 async def get(session: AsyncSession, slug: str) -> Dataset:
@@ -215,12 +187,16 @@ def describe(dataset: Dataset, public_url: str, *, full: bool) -> dict[str, Any]
         "slug": dataset.slug,
         "title": dataset.title,
         "organization": dataset.organization,
+        **metadata.describe(dataset),
         "created_at": dataset.created_at.isoformat(),
         "updated_at": dataset.updated_at.isoformat(),
         "url": f"{public_url}/api/v1/datasets/{dataset.slug}",
         "resources_count": len(dataset.resources),
     }
     if full:
+        body["conforms_to"] = sorted(
+            {v.schema_id for r in dataset.resources for v in r.versions if v.schema_id}
+        )
         body["resources"] = []
         for resource in dataset.resources:
             versions = [describe_version(v, public_url) for v in resource.versions]
@@ -231,8 +207,37 @@ def describe(dataset: Dataset, public_url: str, *, full: bool) -> dict[str, Any]
                     "key": resource.key,
                     "title": resource.title,
                     "download_url": latest["download_url"] if latest else None,
+                    # Always the newest version; each version's own URL never changes.
+                    "latest_url": f"{body['url']}/resources/{resource.key}/latest",
                     "latest": latest,
                     "versions": versions,
                 }
             )
     return body
+
+
+async def patch(session: AsyncSession, dataset: Dataset, changes: metadata.DatasetPatch) -> Dataset:
+    """Change a dataset's metadata and its search words."""
+    metadata.apply(dataset, changes)
+    dataset.updated_at = utcnow()
+    await session.flush()
+    await search.reindex(session, dataset)
+    return dataset
+
+
+def history(dataset: Dataset, public_url: str) -> list[dict[str, Any]]:
+    """Every version of every resource, newest first: nothing is ever overwritten."""
+    entries = [
+        {"resource": resource.key, **describe_version(version, public_url)}
+        for resource in dataset.resources
+        for version in resource.versions
+    ]
+    return sorted(entries, key=lambda e: e["published_at"], reverse=True)
+
+
+def latest(dataset: Dataset, resource_key: str) -> Version:
+    """The newest version of a resource; a 404 problem if there is none."""
+    for resource in dataset.resources:
+        if resource.key == resource_key and resource.versions:
+            return resource.versions[-1]
+    raise problems.version_not_found()

@@ -4,12 +4,15 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog import problems
 from datacommune.catalog.settings import Settings
+from datacommune.catalog.tables import Organization
 from datacommune.shared import tokens
 from datacommune.shared.http import RuntimeDep, Token
+from datacommune.shared.problems import Unauthorized
 
 
 def settings(request: Request) -> Settings:
@@ -31,3 +34,17 @@ def admin(token: Token, cfg: Annotated[Settings, Depends(settings)]) -> None:
 SettingsDep = Annotated[Settings, Depends(settings)]
 Session = Annotated[AsyncSession, Depends(session)]
 Admin = Depends(admin)
+
+
+async def organization(token: Token, rt: RuntimeDep) -> Organization:
+    """The organization whose token this is; a 401 problem otherwise."""
+    async with rt.reader() as s:
+        org = await s.scalar(
+            select(Organization).where(Organization.token_hash == tokens.hash_token(token))
+        )
+    if org is None:
+        raise Unauthorized("Ce jeton n'est pas reconnu.", "This token is not recognised.")
+    return org
+
+
+CurrentOrganization = Annotated[Organization, Depends(organization)]

@@ -24,6 +24,12 @@ class OrganizationIn(BaseModel):
     insee_code: str | None = Field(
         default=None, pattern=r"^(\d{5}|2[AB]\d{3})$", examples=["31457"]
     )
+    parent: str | None = Field(
+        default=None,
+        pattern=r"^[a-z0-9][a-z0-9-]{1,63}$",
+        description="Le territoire au-dessus : l'EPCI d'une commune, le département d'un EPCI.",
+        examples=["sicoval"],
+    )
 
 
 def describe(org: Organization) -> dict[str, Any]:
@@ -34,6 +40,7 @@ def describe(org: Organization) -> dict[str, Any]:
         "kind": org.kind,
         "siren": org.siren,
         "insee_code": org.insee_code,
+        "parent": org.parent,
         "created_at": org.created_at.isoformat(),
     }
 
@@ -42,6 +49,8 @@ async def create(session: AsyncSession, data: OrganizationIn, *, source: str) ->
     """Register an organization and announce its token hash; returns the token, once."""
     if await session.get(Organization, data.slug) is not None:
         raise problems.organization_exists(data.slug)
+    if data.parent and await session.get(Organization, data.parent) is None:
+        raise problems.organization_not_found(data.parent)
     token = tokens.new_token()
     org = Organization(**data.model_dump(), token_hash=tokens.hash_token(token))
     session.add(org)

@@ -65,3 +65,25 @@ def not_repaired() -> NotFound:
         "liste de corrections.",
         "This version was published as uploaded: there is no separate original nor change list.",
     )
+
+
+def not_yours(slug: str) -> Forbidden:
+    return Forbidden(
+        f"Le jeu de données « {slug} » appartient à une autre organisation.",
+        f"The dataset {slug!r} belongs to another organization.",
+        dataset=slug,
+    )
+
+
+def bad_cursor() -> Problem:
+    return InvalidCursor(
+        "Ce curseur de pagination n'est pas valide : reprenez depuis la première page.",
+        "This pagination cursor is not valid: start again from the first page.",
+    )
+
+
+class InvalidCursor(Problem):
+    type = "/problems/invalid-cursor"
+    title = "Curseur invalide"
+    title_en = "Invalid cursor"
+    status = 400

@@ -1,13 +1,13 @@
 """catalog's HTTP routes: organizations (admin), datasets and downloads (public)."""
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
-from datacommune.catalog import datasets, downloads, organizations, problems
-from datacommune.catalog.deps import Admin, Session, SettingsDep
+from datacommune.catalog import datasets, downloads, metadata, organizations, problems, search
+from datacommune.catalog.deps import Admin, CurrentOrganization, Session, SettingsDep
 from datacommune.shared.http import RuntimeDep
 from datacommune.shared.storage import ObjectMissing
 
@@ -49,19 +49,45 @@ async def list_datasets(
     settings: SettingsDep,
     q: str | None = Query(default=None, max_length=200, description="Mots cherchés / words"),
     organization: str | None = Query(default=None, max_length=64),
-    page: int = Query(default=1, ge=1),
+    territory: str | None = Query(
+        default=None, max_length=64, description="Une organisation et tout ce qui est en dessous"
+    ),
+    schema: str | None = Query(default=None, max_length=200),
+    theme: str | None = Query(default=None, max_length=16),
+    licence: str | None = Query(default=None, max_length=64),
+    format: str | None = Query(default=None, max_length=16),
+    sort: Literal["relevance", "date"] = "relevance",
+    cursor: str | None = Query(default=None, max_length=500),
     page_size: int = Query(default=20, ge=1, le=1000),
 ) -> dict[str, Any]:
-    """Published datasets, newest first."""
-    total, found = await datasets.search(
-        session, q=q, organization=organization, page=page, page_size=page_size
-    )
+    """Search in French (accents, case and word endings ignored), with filters and facets.
+
+    Pages follow ``next_cursor``: there is no ceiling on how far one can go.
+    """
+    try:
+        results = await search.find(
+            session,
+            search.Query(
+                q=q or "",
+                organization=organization,
+                territory=territory,
+                schema=schema,
+                theme=theme,
+                licence=licence,
+                format=format,
+                sort=sort,
+                cursor=cursor,
+                limit=page_size,
+            ),
+        )
+    except (ValueError, KeyError) as exc:
+        raise problems.bad_cursor() from exc
     url = settings.http.public_url
     return {
-        "total": total,
-        "page": page,
-        "page_size": page_size,
-        "items": [datasets.describe(d, url, full=False) for d in found],
+        "total": results.total,
+        "items": [datasets.describe(d, url, full=False) for d in results.items],
+        "facets": results.facets,
+        "next_cursor": results.next_cursor,
     }
 
 
@@ -124,3 +150,53 @@ async def get_changes(version_id: uuid.UUID, runtime: RuntimeDep) -> Response:
     except ObjectMissing:
         raise problems.file_missing() from None
     return Response(content, media_type="application/json")
+
+
+@router.patch(
+    "/datasets/{slug}",
+    tags=["jeux de données / datasets"],
+    summary="Décrire un jeu de données (DCAT-AP) / describe a dataset",
+)
+async def patch_dataset(
+    slug: str,
+    changes: metadata.DatasetPatch,
+    org: CurrentOrganization,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """Title, description (Markdown), keywords, theme, licence, contact, coverage, frequency."""
+    async with runtime.sessionmaker.begin() as session:
+        dataset = await datasets.get(session, slug)
+        if dataset.organization != org.slug:
+            raise problems.not_yours(slug)
+        dataset = await datasets.patch(session, dataset, changes)
+        return datasets.describe(dataset, settings.http.public_url, full=True)
+
+
+@router.get("/datasets/{slug}/history", tags=["jeux de données / datasets"])
+async def dataset_history(slug: str, session: Session, settings: SettingsDep) -> dict[str, Any]:
+    """Every version ever published, newest first."""
+    dataset = await datasets.get(session, slug)
+    return {"items": datasets.history(dataset, settings.http.public_url)}
+
+
+@router.get(
+    "/datasets/{slug}/resources/{key}/latest",
+    tags=["jeux de données / datasets"],
+    response_class=StreamingResponse,
+    summary="La dernière version d'un fichier / a file's latest version",
+)
+async def download_latest(slug: str, key: str, runtime: RuntimeDep, settings: SettingsDep) -> Any:
+    """A URL that always serves the newest version (each version keeps its own URL too)."""
+    async with runtime.reader() as session:
+        version = datasets.latest(await datasets.get(session, slug), key)
+    if not await runtime.store.exists(version.object_key):
+        raise problems.file_missing()
+    response = downloads.response(
+        downloads.published(version), runtime.store, fallback=f"{version.id}.bin"
+    )
+    response.headers["Content-Location"] = settings.http.public_url + datasets.download_path(
+        version.id
+    )
+    response.headers["Cache-Control"] = "no-cache"
+    return response

@@ -1,11 +1,13 @@
 """catalog's own tables: organizations, datasets, resources and their immutable versions."""
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
+    Date,
     ForeignKey,
     Integer,
     String,
@@ -32,6 +34,8 @@ class Organization(Base):
     kind: Mapped[str] = mapped_column(String(32))
     siren: Mapped[str | None] = mapped_column(String(9))
     insee_code: Mapped[str | None] = mapped_column(String(5))
+    # The territory above: a commune's EPCI, an EPCI's département.
+    parent: Mapped[str | None] = mapped_column(ForeignKey("organizations.slug"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -46,8 +50,19 @@ class Dataset(Base):
     organization: Mapped[str] = mapped_column(ForeignKey("organizations.slug"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text, default="")
+    # DCAT-AP (FR) properties a reuser filters and harvesters read.
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    theme: Mapped[str | None] = mapped_column(String(16), index=True)
+    licence: Mapped[str] = mapped_column(String(64), default="etalab-2.0", index=True)
+    contact_point: Mapped[str | None] = mapped_column(String(300))
+    spatial: Mapped[list[str] | None] = mapped_column(JSON)
+    temporal_start: Mapped[date | None] = mapped_column(Date)
+    temporal_end: Mapped[date | None] = mapped_column(Date)
+    frequency: Mapped[str | None] = mapped_column(String(32))
+    # Stemmed, unaccented words the dataset is found by (see search.py).
+    search_text: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     resources: Mapped[list["Resource"]] = relationship(
         back_populates="dataset", order_by="Resource.created_at", lazy="selectin"

@@ -1,0 +1,262 @@
+"""French full-text search over datasets, the same results on SQLite and PostgreSQL.
+
+Words are stemmed with Snowball's French stemmer and stripped of accents in Python, for the
+documents and the queries alike, so « délibération » finds « deliberations » and both engines
+see the same tokens: SQLite indexes them with FTS5, PostgreSQL with a GIN index over a
+``simple`` tsvector. Filters come with facet counts; pages follow a cursor, with no ceiling.
+"""
+
+import base64
+import json
+import re
+import unicodedata
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import snowballstemmer
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    column,
+    exists,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    text,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from datacommune.catalog.tables import Dataset, Organization, Resource, Version
+
+_STEMMER = snowballstemmer.stemmer("french")
+FORMATS = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "json": "application/json",
+}
+
+
+def _unaccent(word: str) -> str:
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()
+
+
+def _dialect(session: AsyncSession) -> str:
+    bind = session.get_bind()
+    return str(bind.dialect.name)
+
+
+def words(text_: str) -> list[str]:
+    """The search tokens of a text: lower-case, stemmed in French, without accents."""
+    tokens = re.findall(r"\w+", text_.lower())
+    return [t for t in (_unaccent(s) for s in _STEMMER.stemWords(tokens)) if len(t) > 1]
+
+
+def document(dataset: Dataset, organization_name: str, schemas: list[str]) -> str:
+    """What a dataset is found by: its words, its organization's name, its schemas."""
+    parts = [
+        dataset.title,
+        dataset.slug.replace("-", " "),
+        dataset.description or "",
+        " ".join(dataset.keywords or []),
+        organization_name,
+        " ".join(s.split("@")[0].replace("-", " ") for s in schemas),
+    ]
+    return " ".join(words(" ".join(parts)))
+
+
+async def reindex(session: AsyncSession, dataset: Dataset) -> None:
+    """Recompute a dataset's search text (and its FTS5 row on SQLite) in this transaction."""
+    org_name = await session.scalar(
+        select(Organization.name).where(Organization.slug == dataset.organization)
+    )
+    schemas = list(
+        (
+            await session.scalars(
+                select(Version.schema_id)
+                .join(Resource, Resource.id == Version.resource_id)
+                .where(Resource.dataset_id == dataset.id, Version.schema_id.is_not(None))
+                .distinct()
+            )
+        ).all()
+    )
+    dataset.search_text = document(dataset, org_name or "", [s for s in schemas if s])
+    if _dialect(session) == "sqlite":
+        await session.execute(
+            text("DELETE FROM datasets_fts WHERE dataset_id = :id"), {"id": dataset.id.hex}
+        )
+        await session.execute(
+            text("INSERT INTO datasets_fts (dataset_id, search_text) VALUES (:id, :text)"),
+            {"id": dataset.id.hex, "text": dataset.search_text},
+        )
+
+
+@dataclass
+class Query:
+    """A search: words, filters, order, and where the previous page stopped."""
+
+    q: str = ""
+    organization: str | None = None
+    territory: str | None = None
+    schema: str | None = None
+    theme: str | None = None
+    licence: str | None = None
+    format: str | None = None
+    sort: str = "relevance"
+    cursor: str | None = None
+    limit: int = 20
+
+
+@dataclass
+class Results:
+    """One page of results, the exact total, the facets, and the cursor to the next page."""
+
+    total: int
+    items: list[Dataset]
+    facets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    next_cursor: str | None = None
+
+
+def _encode(value: Any, id_: uuid.UUID) -> str:
+    raw = json.dumps(
+        {"v": value.isoformat() if isinstance(value, datetime) else value, "id": id_.hex}
+    )
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[Any, uuid.UUID]:
+    padded = cursor + "=" * (-len(cursor) % 4)
+    data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    return data["v"], uuid.UUID(data["id"])
+
+
+def _fts(dialect: str, tokens: list[str]) -> tuple[Any, ColumnElement[bool], ColumnElement[Any]]:
+    """What to join (SQLite's FTS5 matches), the condition, and the score (higher is better)."""
+    if dialect == "postgresql":
+        # The same expression as the GIN index of migration 0003, so that the index serves it.
+        config: ColumnElement[Any] = literal_column("'simple'::regconfig")
+        vector = func.to_tsvector(config, Dataset.search_text)
+        query = func.to_tsquery(config, " & ".join(f"{t}:*" for t in tokens))
+        return None, vector.op("@@")(query), func.ts_rank(vector, query)
+    expression = " AND ".join(f'"{t}"*' for t in tokens)
+    fts = table("datasets_fts", column("dataset_id"))
+    matches = (
+        select(fts.c.dataset_id, literal_column("-bm25(datasets_fts)").label("score"))
+        .where(text("datasets_fts MATCH :expr").bindparams(expr=expression))
+        .subquery("fts")
+    )
+    return matches, literal(True), matches.c.score
+
+
+async def _territory(session: AsyncSession, slug: str) -> set[str]:
+    """An organization and every organization under it (commune → EPCI → département)."""
+    parents = dict((await session.execute(select(Organization.slug, Organization.parent))).all())
+    inside = {slug}
+    changed = True
+    while changed:
+        changed = False
+        for child, parent in parents.items():
+            if parent in inside and child not in inside:
+                inside.add(child)
+                changed = True
+    return inside
+
+
+def _with_version(condition: ColumnElement[bool]) -> ColumnElement[bool]:
+    return exists(
+        select(Version.id)
+        .join(Resource, Resource.id == Version.resource_id)
+        .where(Resource.dataset_id == Dataset.id, condition)
+    )
+
+
+async def find(session: AsyncSession, query: Query) -> Results:
+    """Datasets matching ``query``: a page, the exact total and the facet counts."""
+    conditions: list[ColumnElement[bool]] = []
+    score: ColumnElement[Any] = literal(0.0)
+    matches = None
+    tokens = words(query.q)
+    if tokens:
+        matches, condition, score = _fts(_dialect(session), tokens)
+        conditions.append(condition)
+    if query.organization:
+        conditions.append(Dataset.organization == query.organization)
+    if query.territory:
+        conditions.append(Dataset.organization.in_(await _territory(session, query.territory)))
+    if query.theme:
+        conditions.append(Dataset.theme == query.theme)
+    if query.licence:
+        conditions.append(Dataset.licence == query.licence)
+    if query.schema:
+        conditions.append(
+            _with_version(
+                or_(Version.schema_id == query.schema, Version.schema_id.like(f"{query.schema}@%"))
+            )
+        )
+    if query.format:
+        conditions.append(_with_version(Version.media_type == FORMATS.get(query.format, "")))
+
+    def scoped(statement: Select[Any]) -> Select[Any]:
+        if matches is not None:
+            statement = statement.join(matches, matches.c.dataset_id == Dataset.id)
+        return statement.where(*conditions)
+
+    total = await session.scalar(scoped(select(func.count()).select_from(Dataset))) or 0
+    by_relevance = query.sort == "relevance" and bool(tokens)
+    key: ColumnElement[Any] = score if by_relevance else Dataset.__table__.c.updated_at
+    page = scoped(select(Dataset, key.label("key")))
+    if query.cursor:
+        value, last_id = _decode(query.cursor)
+        if not by_relevance:
+            value = datetime.fromisoformat(value)
+        page = page.where(or_(key < value, and_(key == value, Dataset.id > last_id)))
+    rows = (
+        await session.execute(page.order_by(key.desc(), Dataset.id).limit(query.limit + 1))
+    ).all()
+    items = [row[0] for row in rows[: query.limit]]
+    next_cursor = None
+    if len(rows) > query.limit:
+        last = rows[query.limit - 1]
+        next_cursor = _encode(last[1], last[0].id)
+    matching = scoped(select(Dataset.id))
+    return Results(total, items, await _facets(session, matching), next_cursor)
+
+
+async def _facets(session: AsyncSession, matching: Select[Any]) -> dict[str, list[dict[str, Any]]]:
+    """Counts per value of each facet, over the datasets the search matched."""
+    facets: dict[str, list[dict[str, Any]]] = {}
+    simple = {
+        "organization": Dataset.organization,
+        "theme": Dataset.theme,
+        "licence": Dataset.licence,
+    }
+    for name, attribute in simple.items():
+        rows = await session.execute(
+            select(attribute, func.count())
+            .where(Dataset.id.in_(matching), attribute.is_not(None))
+            .group_by(attribute)
+            .order_by(func.count().desc(), attribute)
+            .limit(50)
+        )
+        facets[name] = [{"value": v, "count": c} for v, c in rows.all()]
+    for name, attribute in {"schema": Version.schema_id, "format": Version.media_type}.items():
+        rows = await session.execute(
+            select(attribute, func.count(func.distinct(Resource.dataset_id)))
+            .join(Resource, Resource.id == Version.resource_id)
+            .where(Resource.dataset_id.in_(matching), attribute.is_not(None))
+            .group_by(attribute)
+            .order_by(func.count(func.distinct(Resource.dataset_id)).desc(), attribute)
+            .limit(50)
+        )
+        labels: dict[str, str] = {v: k for k, v in FORMATS.items()}
+        facets[name] = [
+            {"value": labels.get(str(v), str(v)) if name == "format" else v, "count": c}
+            for v, c in rows.all()
+        ]
+    return facets

@@ -1,0 +1,121 @@
+"""French search, facets and cursor pages: the same results on SQLite and PostgreSQL."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from datacommune.catalog import datasets, metadata, search
+from datacommune.catalog.tables import Dataset, Organization
+from datacommune.shared import tokens
+from datacommune.shared.db import make_engine, make_sessionmaker
+from datacommune.shared.migrations import upgrade
+from datacommune.shared.settings import DatabaseSettings
+
+MIGRATIONS = (
+    Path(__file__).resolve().parents[2] / "services/catalog/src/datacommune/catalog/migrations"
+)
+TITLES = {
+    "deliberations-roques": ("roques", "Délibérations du conseil municipal", "GOVE"),
+    "subventions-roques": ("roques", "Subventions aux associations", "ECON"),
+    "budget-sicoval": ("sicoval", "Budget primitif de l'intercommunalité", "ECON"),
+    "velos-haute-garonne": ("haute-garonne", "Pistes cyclables", "TRAN"),
+}
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def sessions(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'catalog.db'}"
+    else:
+        url = str(request.getfixturevalue("postgres_url"))
+    await asyncio.to_thread(upgrade, MIGRATIONS, url)
+    engine = make_engine(DatabaseSettings(url=url))
+    sessionmaker = make_sessionmaker(engine)
+    async with sessionmaker.begin() as session:
+        for slug, parent in (
+            ("haute-garonne", None),
+            ("sicoval", "haute-garonne"),
+            ("roques", "sicoval"),
+        ):
+            session.add(
+                Organization(
+                    slug=slug,
+                    name=slug.title(),
+                    kind="commune",
+                    parent=parent,
+                    token_hash=tokens.hash_token(slug),
+                )
+            )
+            await session.flush()
+        for slug, (org, title, theme) in TITLES.items():
+            dataset = Dataset(slug=slug, organization=org, title=title)
+            session.add(dataset)
+            await session.flush()
+            await datasets.patch(session, dataset, metadata.DatasetPatch(theme=theme))
+    yield sessionmaker
+    await engine.dispose()
+
+
+async def slugs(sessionmaker: async_sessionmaker[AsyncSession], **query: object) -> list[str]:
+    async with sessionmaker() as session:
+        found = await search.find(session, search.Query(**query))  # type: ignore[arg-type]
+        assert found.total == len(found.items) or found.next_cursor
+        return sorted(d.slug for d in found.items)
+
+
+async def test_french_words_ignore_accents_case_and_endings(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    assert await slugs(sessions, q="délibération") == ["deliberations-roques"]
+    assert await slugs(sessions, q="DELIBERATIONS") == ["deliberations-roques"]
+    assert await slugs(sessions, q="association") == ["subventions-roques"]
+    assert await slugs(sessions, q="cyclable") == ["velos-haute-garonne"]
+    assert await slugs(sessions, q="roques") == ["deliberations-roques", "subventions-roques"]
+    assert await slugs(sessions, q="introuvable") == []
+
+
+async def test_filters_and_facets(sessions: async_sessionmaker[AsyncSession]) -> None:
+    assert await slugs(sessions, theme="ECON") == ["budget-sicoval", "subventions-roques"]
+    # A territory holds the organizations below it: Haute-Garonne > Sicoval > Roques.
+    assert len(await slugs(sessions, territory="haute-garonne")) == 4
+    assert await slugs(sessions, territory="sicoval") == [
+        "budget-sicoval",
+        "deliberations-roques",
+        "subventions-roques",
+    ]
+    async with sessions() as session:
+        found = await search.find(session, search.Query(q="roques"))
+    assert found.facets["theme"] == [{"value": "ECON", "count": 1}, {"value": "GOVE", "count": 1}]
+    assert found.facets["organization"] == [{"value": "roques", "count": 2}]
+
+
+@pytest.mark.parametrize("sort", ["date", "relevance"])
+async def test_cursor_pages_cover_everything_once(
+    sessions: async_sessionmaker[AsyncSession], sort: str
+) -> None:
+    seen: list[str] = []
+    cursor = None
+    async with sessions() as session:
+        while True:
+            page = await search.find(
+                session,
+                search.Query(q="" if sort == "date" else "e", sort=sort, cursor=cursor, limit=1),
+            )
+            seen += [d.slug for d in page.items]
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    assert len(seen) == len(set(seen))
+    assert page.total == len(seen)
+
+
+def test_markdown_descriptions_are_safe() -> None:
+    html = metadata.render("**Gras** <script>alert(1)</script> [lien](javascript:alert(1))")
+    assert "<strong>Gras</strong>" in html
+    assert "<script>" not in html
+    assert 'href="javascript:' not in html  # left as plain text, never a link

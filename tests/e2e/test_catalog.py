@@ -1,0 +1,77 @@
+"""The reusers' read side: metadata, history, a « latest » URL, search with facets."""
+
+import httpx
+import pytest
+
+from tests.platform import Running
+
+pytestmark = pytest.mark.e2e
+
+
+def test_describe_search_history_and_latest(embedded: Running) -> None:
+    token = embedded.organization("metadonnees")
+    other = embedded.organization("voisine2")
+    catalog = embedded.url("catalog") + "/api/v1"
+    ids = []
+    for content in (b"a,b\n1,2\n", b"a,b\n1,3\n"):
+        response = embedded.upload(
+            token, content, dataset="deliberations-metadonnees", filename="deliberations.csv"
+        )
+        ids.append(response.json()["id"])
+        embedded.wait_status(token, ids[-1], {"published"})
+
+    changes = {
+        "title": "Délibérations du conseil municipal",
+        "description": "Toutes les **délibérations** depuis 2020. <script>alert(1)</script>",
+        "keywords": ["conseil", "délibérations"],
+        "theme": "GOVE",
+        "licence": "etalab-2.0",
+        "spatial": ["31458"],
+        "frequency": "monthly",
+        "temporal_start": "2020-01-01",
+    }
+    refused = httpx.patch(
+        f"{catalog}/datasets/deliberations-metadonnees",
+        json=changes,
+        headers={"Authorization": f"Bearer {other}"},
+    )
+    assert refused.status_code == 403
+    bad = httpx.patch(
+        f"{catalog}/datasets/deliberations-metadonnees",
+        json={"theme": "NOPE"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert bad.status_code == 422
+    patched = httpx.patch(
+        f"{catalog}/datasets/deliberations-metadonnees",
+        json=changes,
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert patched.status_code == 200, patched.text
+    dataset = patched.json()
+    assert dataset["theme_label"] == "Gouvernement et secteur public"
+    assert "<strong>délibérations</strong>" in dataset["description_html"]
+    assert "<script>" not in dataset["description_html"]
+
+    found = httpx.get(
+        f"{catalog}/datasets", params={"q": "deliberation conseil", "theme": "GOVE"}
+    ).json()
+    assert [d["slug"] for d in found["items"]] == ["deliberations-metadonnees"]
+    assert {"value": "GOVE", "count": 1} in found["facets"]["theme"]
+
+    history = httpx.get(f"{catalog}/datasets/deliberations-metadonnees/history").json()["items"]
+    assert [v["number"] for v in history] == [2, 1]
+    [resource] = dataset["resources"]
+    latest = httpx.get(resource["latest_url"])
+    assert latest.content == b"a,b\n1,3\n"
+    assert latest.headers["content-location"] == resource["versions"][-1]["download_url"]
+    first = httpx.get(resource["versions"][0]["download_url"])
+    assert first.content == b"a,b\n1,2\n"  # a version's URL serves it forever
+
+
+def test_a_bad_cursor_is_a_problem(embedded: Running) -> None:
+    response = httpx.get(
+        embedded.url("catalog") + "/api/v1/datasets", params={"cursor": "pas-un-curseur"}
+    )
+    assert response.status_code == 400
+    assert response.json()["type"] == "/problems/invalid-cursor"
