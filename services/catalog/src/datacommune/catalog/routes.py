@@ -6,7 +6,15 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
-from datacommune.catalog import datasets, downloads, metadata, organizations, problems, search
+from datacommune.catalog import (
+    datasets,
+    downloads,
+    downloads_count,
+    metadata,
+    organizations,
+    problems,
+    search,
+)
 from datacommune.catalog.deps import Admin, CurrentOrganization, Session, SettingsDep
 from datacommune.shared.http import RuntimeDep
 from datacommune.shared.storage import ObjectMissing
@@ -111,6 +119,8 @@ async def download(version_id: uuid.UUID, runtime: RuntimeDep) -> Any:
         version = await datasets.get_version(session, version_id)
     if not await runtime.store.exists(version.object_key):
         raise problems.file_missing()
+    async with runtime.sessionmaker.begin() as session:
+        await downloads_count.count(session, version.id)
     return downloads.response(
         downloads.published(version), runtime.store, fallback=f"{version.id}.bin"
     )
@@ -192,6 +202,8 @@ async def download_latest(slug: str, key: str, runtime: RuntimeDep, settings: Se
         version = datasets.latest(await datasets.get(session, slug), key)
     if not await runtime.store.exists(version.object_key):
         raise problems.file_missing()
+    async with runtime.sessionmaker.begin() as session:
+        await downloads_count.count(session, version.id)
     response = downloads.response(
         downloads.published(version), runtime.store, fallback=f"{version.id}.bin"
     )
@@ -200,3 +212,11 @@ async def download_latest(slug: str, key: str, runtime: RuntimeDep, settings: Se
     )
     response.headers["Cache-Control"] = "no-cache"
     return response
+
+
+@router.get("/versions/{version_id}/downloads", tags=["jeux de données / datasets"])
+async def version_downloads(version_id: uuid.UUID, session: Session) -> dict[str, Any]:
+    """How many times a version was downloaded, day by day (a counter, nothing about who)."""
+    version = await datasets.get_version(session, version_id)
+    days = await downloads_count.per_day(session, version.id)
+    return {"version": str(version.id), "total": sum(d["count"] for d in days), "days": days}

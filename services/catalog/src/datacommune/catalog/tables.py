@@ -118,6 +118,16 @@ class Version(Base):
     resource: Mapped[Resource] = relationship(back_populates="versions")
 
 
+class DownloadCount(Base):
+    """How many times a version was downloaded on a day: a counter, nothing about who."""
+
+    __tablename__ = "download_counts"
+
+    version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("versions.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Outbox(OutboxRecord, Base):
     """Events catalog has yet to publish."""
 
