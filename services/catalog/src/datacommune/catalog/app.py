@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from datacommune.catalog import consumers, routes
+from datacommune.catalog import ckan, consumers, routes
 from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import Outbox
 from datacommune.shared.health import health_router
@@ -38,4 +38,6 @@ def create_app(settings: Settings) -> FastAPI:
     app = make_app(service="catalog", description=DESCRIPTION, lifespan=lifespan)
     app.include_router(health_router("catalog", lambda: app.state.runtime.readiness()))
     app.include_router(routes.router)
+    for prefix in ckan.PREFIXES:
+        app.include_router(ckan.router, prefix=prefix)
     return app

@@ -111,6 +111,8 @@ class Query:
     sort: str = "relevance"
     cursor: str | None = None
     limit: int = 20
+    # For clients that only know offsets (CKAN's package_search); the cursor has no ceiling.
+    offset: int = 0
 
 
 @dataclass
@@ -216,9 +218,10 @@ async def find(session: AsyncSession, query: Query) -> Results:
         if not by_relevance:
             value = datetime.fromisoformat(value)
         page = page.where(or_(key < value, and_(key == value, Dataset.id > last_id)))
-    rows = (
-        await session.execute(page.order_by(key.desc(), Dataset.id).limit(query.limit + 1))
-    ).all()
+    ordered = page.order_by(key.desc(), Dataset.id)
+    if query.offset and not query.cursor:
+        ordered = ordered.offset(query.offset)
+    rows = (await session.execute(ordered.limit(query.limit + 1))).all()
     items = [row[0] for row in rows[: query.limit]]
     next_cursor = None
     if len(rows) > query.limit:
