@@ -8,6 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from datacommune.catalog import (
     datasets,
+    dcat,
     downloads,
     downloads_count,
     metadata,
@@ -220,3 +221,29 @@ async def version_downloads(version_id: uuid.UUID, session: Session) -> dict[str
     version = await datasets.get_version(session, version_id)
     days = await downloads_count.per_day(session, version.id)
     return {"version": str(version.id), "total": sum(d["count"] for d in days), "days": days}
+
+
+@router.get(
+    "/catalog.{extension}",
+    tags=["moissonnage / harvesting"],
+    response_class=Response,
+    responses={200: {"content": {"application/ld+json": {}, "text/turtle": {}}}},
+    summary="Le catalogue en DCAT-AP / the catalogue as DCAT-AP",
+)
+async def dcat_catalog(
+    extension: Literal["jsonld", "ttl"],
+    session: Session,
+    settings: SettingsDep,
+    page: int = Query(default=1, ge=1),
+    page_size: int = Query(default=100, ge=1, le=1000),
+) -> Response:
+    """DCAT-AP (FR) for harvesters such as data.gouv.fr's, paged with hydra."""
+    graph = await dcat.catalog(
+        session,
+        public_url=settings.http.public_url,
+        page=page,
+        page_size=page_size,
+        title=settings.catalog_title,
+    )
+    media_type = "text/turtle" if extension == "ttl" else "application/ld+json"
+    return Response(dcat.serialize(graph, extension), media_type=f"{media_type}; charset=utf-8")

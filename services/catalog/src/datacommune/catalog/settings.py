@@ -10,4 +10,6 @@ class Settings(ServiceSettings):
     database: DatabaseSettings = DatabaseSettings(url="sqlite+aiosqlite:///var/catalog.db")
     # SHA-256 of the platform administrator's token; empty disables organization creation.
     admin_token_hash: str = ""
+    # The catalogue's name in its DCAT feed (e.g. « Données ouvertes de la Haute-Garonne »).
+    catalog_title: str = "datacommune"
     source: str = "catalog"

@@ -1,0 +1,199 @@
+"""The catalogue as DCAT-AP, in JSON-LD and Turtle, paged with hydra for harvesters.
+
+data.gouv.fr's DCAT harvester reads a ``dcat:Catalog`` whose pages are linked by a
+``hydra:PagedCollection`` (``hydra:nextPage``, ``hydra:totalItems``…); so does this feed. The
+terms follow DCAT-AP 2 and its French profile: EU vocabularies for themes and frequencies,
+INSEE URIs for communes, IANA URIs for media types.
+"""
+
+from typing import Any
+
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, XSD
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from datacommune.catalog.tables import Dataset, Organization
+
+HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+THEME = "http://publications.europa.eu/resource/authority/data-theme/"
+FREQUENCY = "http://publications.europa.eu/resource/authority/frequency/"
+FREQUENCIES = {
+    "continuous": "CONT",
+    "daily": "DAILY",
+    "weekly": "WEEKLY",
+    "monthly": "MONTHLY",
+    "quarterly": "QUARTERLY",
+    "biannual": "ANNUAL_2",
+    "annual": "ANNUAL",
+    "irregular": "IRREG",
+}
+LICENCE_URIS = {
+    "etalab-2.0": "https://www.etalab.gouv.fr/licence-ouverte-open-licence",
+    "odbl-1.0": "https://opendatacommons.org/licenses/odbl/1-0/",
+    "cc-by-4.0": "https://creativecommons.org/licenses/by/4.0/",
+    "cc0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
+}
+
+
+def _bind(graph: Graph) -> None:
+    for prefix, namespace in (
+        ("dcat", DCAT),
+        ("dct", DCTERMS),
+        ("foaf", FOAF),
+        ("hydra", HYDRA),
+        ("vcard", VCARD),
+        ("spdx", SPDX),
+    ):
+        graph.bind(prefix, namespace)
+
+
+def _organization(graph: Graph, org: Organization, public_url: str) -> URIRef:
+    node = URIRef(f"{public_url}/api/v1/organizations/{org.slug}")
+    graph.add((node, RDF.type, FOAF.Agent))
+    graph.add((node, FOAF.name, Literal(org.name, lang="fr")))
+    if org.siren:
+        graph.add((node, DCTERMS.identifier, Literal(org.siren)))
+    return node
+
+
+def _dataset(graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str) -> URIRef:
+    node = URIRef(f"{public_url}/api/v1/datasets/{dataset.slug}")
+    add = graph.add
+    add((node, RDF.type, DCAT.Dataset))
+    add((node, DCTERMS.identifier, Literal(dataset.slug)))
+    add((node, DCTERMS.title, Literal(dataset.title, lang="fr")))
+    add((node, DCTERMS.description, Literal(dataset.description or dataset.title, lang="fr")))
+    add((node, DCTERMS.publisher, publisher))
+    add((node, DCTERMS.issued, Literal(dataset.created_at.isoformat(), datatype=XSD.dateTime)))
+    add((node, DCTERMS.modified, Literal(dataset.updated_at.isoformat(), datatype=XSD.dateTime)))
+    add((node, DCAT.landingPage, node))
+    for keyword in dataset.keywords or []:
+        add((node, DCAT.keyword, Literal(keyword, lang="fr")))
+    if dataset.theme:
+        add((node, DCAT.theme, URIRef(THEME + dataset.theme)))
+    if dataset.frequency:
+        add((node, DCTERMS.accrualPeriodicity, URIRef(FREQUENCY + FREQUENCIES[dataset.frequency])))
+    for code in dataset.spatial or []:
+        add((node, DCTERMS.spatial, URIRef(f"http://id.insee.fr/geo/commune/{code}")))
+    if dataset.temporal_start or dataset.temporal_end:
+        period = BNode()
+        add((node, DCTERMS.temporal, period))
+        add((period, RDF.type, DCTERMS.PeriodOfTime))
+        if dataset.temporal_start:
+            add((period, DCAT.startDate, Literal(dataset.temporal_start, datatype=XSD.date)))
+        if dataset.temporal_end:
+            add((period, DCAT.endDate, Literal(dataset.temporal_end, datatype=XSD.date)))
+    if dataset.contact_point:
+        contact = BNode()
+        add((node, DCAT.contactPoint, contact))
+        add((contact, RDF.type, VCARD.Kind))
+        add(
+            (
+                contact,
+                VCARD.hasEmail,
+                URIRef(f"mailto:{dataset.contact_point}")
+                if "@" in dataset.contact_point and ":" not in dataset.contact_point
+                else URIRef(dataset.contact_point),
+            )
+        )
+    licence = URIRef(LICENCE_URIS.get(dataset.licence, dataset.licence))
+    for resource in dataset.resources:
+        if not resource.versions:
+            continue
+        latest = resource.versions[-1]
+        distribution = URIRef(f"{node}/resources/{resource.key}")
+        add((node, DCAT.distribution, distribution))
+        add((distribution, RDF.type, DCAT.Distribution))
+        add((distribution, DCTERMS.title, Literal(resource.title, lang="fr")))
+        add((distribution, DCAT.accessURL, URIRef(f"{distribution}/latest")))
+        add((distribution, DCAT.downloadURL, URIRef(f"{distribution}/latest")))
+        add(
+            (
+                distribution,
+                DCAT.mediaType,
+                URIRef(f"https://www.iana.org/assignments/media-types/{latest.media_type}"),
+            )
+        )
+        add((distribution, DCAT.byteSize, Literal(latest.size, datatype=XSD.nonNegativeInteger)))
+        add((distribution, DCTERMS.license, licence))
+        add(
+            (
+                distribution,
+                DCTERMS.modified,
+                Literal(latest.published_at.isoformat(), datatype=XSD.dateTime),
+            )
+        )
+        if latest.schema_id:
+            add(
+                (
+                    distribution,
+                    DCTERMS.conformsTo,
+                    URIRef(f"https://schema.data.gouv.fr/{latest.schema_id.replace('@', '/')}"),
+                )
+            )
+        checksum = BNode()
+        add((distribution, SPDX.checksum, checksum))
+        add((checksum, RDF.type, SPDX.Checksum))
+        add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+        add((checksum, SPDX.checksumValue, Literal(latest.sha256, datatype=XSD.hexBinary)))
+    return node
+
+
+async def catalog(
+    session: AsyncSession, *, public_url: str, page: int, page_size: int, title: str
+) -> Graph:
+    """One page of the catalogue, with the hydra links to the others."""
+    graph = Graph()
+    _bind(graph)
+    root = URIRef(f"{public_url}/api/v1/catalog")
+    graph.add((root, RDF.type, DCAT.Catalog))
+    graph.add((root, DCTERMS.title, Literal(title, lang="fr")))
+    graph.add(
+        (
+            root,
+            DCTERMS.description,
+            Literal(
+                "Les données ouvertes publiées ensemble par les collectivités du territoire.",
+                lang="fr",
+            ),
+        )
+    )
+    graph.add((root, FOAF.homepage, URIRef(public_url)))
+    total = await session.scalar(select(func.count()).select_from(Dataset)) or 0
+    rows = await session.scalars(
+        select(Dataset)
+        .order_by(Dataset.created_at, Dataset.id)
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    orgs: dict[str, Organization] = {
+        o.slug: o for o in (await session.scalars(select(Organization))).all()
+    }
+    publishers: dict[str, URIRef] = {}
+    for dataset in rows.all():
+        org = orgs[dataset.organization]
+        if org.slug not in publishers:
+            publishers[org.slug] = _organization(graph, org, public_url)
+        graph.add((root, DCAT.dataset, _dataset(graph, dataset, publishers[org.slug], public_url)))
+    graph.add((root, DCTERMS.publisher, next(iter(publishers.values()), URIRef(public_url))))
+    last = max(1, -(-total // page_size))
+    here = URIRef(f"{public_url}/api/v1/catalog.jsonld?page={page}&page_size={page_size}")
+    graph.add((here, RDF.type, HYDRA.PagedCollection))
+    graph.add((here, HYDRA.totalItems, Literal(total)))
+    graph.add((here, HYDRA.itemsPerPage, Literal(page_size)))
+    link = f"{public_url}/api/v1/catalog.jsonld?page_size={page_size}&page="
+    graph.add((here, HYDRA.firstPage, URIRef(f"{link}1")))
+    graph.add((here, HYDRA.lastPage, URIRef(f"{link}{last}")))
+    if page < last:
+        graph.add((here, HYDRA.nextPage, URIRef(f"{link}{page + 1}")))
+    if page > 1:
+        graph.add((here, HYDRA.previousPage, URIRef(f"{link}{page - 1}")))
+    return graph
+
+
+def serialize(graph: Graph, fmt: str) -> Any:
+    """Turtle or JSON-LD text of the graph."""
+    return graph.serialize(format="turtle" if fmt == "ttl" else "json-ld")
