@@ -1,7 +1,10 @@
 """The reusers' read side: metadata, history, a « latest » URL, search with facets."""
 
+from pathlib import Path
+
 import httpx
 import pytest
+from frictionless import Package
 
 from tests.platform import Running
 
@@ -75,3 +78,20 @@ def test_a_bad_cursor_is_a_problem(embedded: Running) -> None:
     )
     assert response.status_code == 400
     assert response.json()["type"] == "/problems/invalid-cursor"
+
+
+def test_the_data_package_validates_with_frictionless(embedded: Running, corpus: Path) -> None:
+    token = embedded.organization("paquet")
+    content = (corpus / "real" / "com-castelmaurou-subventions.csv").read_bytes()
+    upload = embedded.upload(
+        token, content, dataset="paquet-subventions", schema="scdl-subventions"
+    )
+    embedded.wait_status(token, upload.json()["id"], {"published"})
+    url = embedded.url("catalog") + "/api/v1/datasets/paquet-subventions/datapackage.json"
+    descriptor = httpx.get(url).json()
+    assert descriptor["licenses"][0]["name"] == "etalab-2.0"
+    [resource] = descriptor["resources"]
+    assert resource["schema"].endswith("/api/v1/schemas/scdl-subventions@2.1.1/schema.json")
+    report = Package(url).validate()
+    assert report.valid, report.flatten(["type", "message"])
+    assert report.tasks[0].stats["rows"] == 95

@@ -134,6 +134,7 @@ class Platform:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        env["VALIDATE_PUBLIC_URL"] = self.url("validate")
         env.update(self.env)
         env.update(self.per_service_env.get(name, {}))
         return env

@@ -241,3 +241,42 @@ def latest(dataset: Dataset, resource_key: str) -> Version:
         if resource.key == resource_key and resource.versions:
             return resource.versions[-1]
     raise problems.version_not_found()
+
+
+def datapackage(dataset: Dataset, public_url: str, schemas_url: str) -> dict[str, Any]:
+    """A Frictionless Data Package describing the dataset's latest files, for ``frictionless``."""
+    base = f"{public_url}/api/v1/datasets/{dataset.slug}"
+    resources = []
+    for resource in dataset.resources:
+        if not resource.versions:
+            continue
+        latest = resource.versions[-1]
+        item: dict[str, Any] = {
+            "name": resource.key,
+            "title": resource.title,
+            "path": f"{base}/resources/{resource.key}/latest",
+            "mediatype": latest.media_type,
+            "bytes": latest.size,
+            "hash": f"sha256:{latest.sha256}",
+        }
+        extension = {"text/csv": "csv"}.get(latest.media_type)
+        if extension:
+            item["format"] = extension
+        if latest.schema_id:
+            item["schema"] = f"{schemas_url}/api/v1/schemas/{latest.schema_id}/schema.json"
+        resources.append(item)
+    return {
+        "name": dataset.slug,
+        "title": dataset.title,
+        "description": dataset.description,
+        "homepage": base,
+        "keywords": dataset.keywords or [],
+        "licenses": [
+            {
+                "name": dataset.licence,
+                "title": metadata.LICENCES.get(dataset.licence, dataset.licence),
+                "path": metadata.LICENCE_URIS.get(dataset.licence, dataset.licence),
+            }
+        ],
+        "resources": resources,
+    }

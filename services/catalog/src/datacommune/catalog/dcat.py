@@ -13,6 +13,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, XSD
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from datacommune.catalog import metadata
 from datacommune.catalog.tables import Dataset, Organization
 
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
@@ -29,12 +30,6 @@ FREQUENCIES = {
     "biannual": "ANNUAL_2",
     "annual": "ANNUAL",
     "irregular": "IRREG",
-}
-LICENCE_URIS = {
-    "etalab-2.0": "https://www.etalab.gouv.fr/licence-ouverte-open-licence",
-    "odbl-1.0": "https://opendatacommons.org/licenses/odbl/1-0/",
-    "cc-by-4.0": "https://creativecommons.org/licenses/by/4.0/",
-    "cc0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
 }
 
 
@@ -99,7 +94,7 @@ def _dataset(graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str)
                 else URIRef(dataset.contact_point),
             )
         )
-    licence = URIRef(LICENCE_URIS.get(dataset.licence, dataset.licence))
+    licence = URIRef(metadata.LICENCE_URIS.get(dataset.licence, dataset.licence))
     for resource in dataset.resources:
         if not resource.versions:
             continue

@@ -31,6 +31,12 @@ LICENCES = {
     "cc-by-4.0": "Creative Commons Attribution 4.0",
     "cc0-1.0": "Creative Commons Zero 1.0",
 }
+LICENCE_URIS = {
+    "etalab-2.0": "https://www.etalab.gouv.fr/licence-ouverte-open-licence",
+    "odbl-1.0": "https://opendatacommons.org/licenses/odbl/1-0/",
+    "cc-by-4.0": "https://creativecommons.org/licenses/by/4.0/",
+    "cc0-1.0": "https://creativecommons.org/publicdomain/zero/1.0/",
+}
 Frequency = Literal[
     "continuous", "daily", "weekly", "monthly", "quarterly", "biannual", "annual", "irregular"
 ]

@@ -247,3 +247,14 @@ async def dcat_catalog(
     )
     media_type = "text/turtle" if extension == "ttl" else "application/ld+json"
     return Response(dcat.serialize(graph, extension), media_type=f"{media_type}; charset=utf-8")
+
+
+@router.get(
+    "/datasets/{slug}/datapackage.json",
+    tags=["moissonnage / harvesting"],
+    summary="Le jeu de données en Data Package / the dataset as a Data Package",
+)
+async def datapackage(slug: str, session: Session, settings: SettingsDep) -> dict[str, Any]:
+    """A Frictionless Data Package: ``frictionless validate`` checks it against its schemas."""
+    dataset = await datasets.get(session, slug)
+    return datasets.datapackage(dataset, settings.http.public_url, settings.validate_public_url)

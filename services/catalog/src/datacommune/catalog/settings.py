@@ -12,4 +12,6 @@ class Settings(ServiceSettings):
     admin_token_hash: str = ""
     # The catalogue's name in its DCAT feed (e.g. « Données ouvertes de la Haute-Garonne »).
     catalog_title: str = "datacommune"
+    # Where the validate service's schemas are published (Data Packages point at them).
+    validate_public_url: str = "http://127.0.0.1:8082"
     source: str = "catalog"

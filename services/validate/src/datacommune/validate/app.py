@@ -83,6 +83,21 @@ def create_app(settings: Settings) -> FastAPI:
         return {**_describe(entry), "fields": entry.fields()}
 
     @app.get(
+        "/api/v1/schemas/{schema_id}/schema.json",
+        tags=["schémas / schemas"],
+        summary="Le Table Schema lui-même / the Table Schema itself",
+    )
+    async def get_descriptor(schema_id: str) -> dict[str, Any]:
+        """The descriptor validation applies (defects mended), for Data Packages to point at."""
+        entry = registry.get(schema_id)
+        if entry is None:
+            raise NotFound(
+                f"Aucun schéma « {schema_id} ». La liste est sur /api/v1/schemas.",
+                f"No schema {schema_id!r}. The list is at /api/v1/schemas.",
+            )
+        return entry.descriptor
+
+    @app.get(
         "/api/v1/schemas/{schema_id}/template.{extension}",
         tags=["schémas / schemas"],
         summary="Modèle à remplir (CSV ou XLSX) / template to fill in",
