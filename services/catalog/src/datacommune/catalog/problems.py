@@ -87,3 +87,7 @@ class InvalidCursor(Problem):
     title = "Curseur invalide"
     title_en = "Invalid cursor"
     status = 400
+
+
+def request_not_found() -> NotFound:
+    return NotFound("Aucune demande ne porte cet identifiant.", "No request has this id.")

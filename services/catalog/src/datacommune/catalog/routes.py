@@ -4,7 +4,7 @@ import uuid
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from datacommune.catalog import (
     datasets,
@@ -14,6 +14,7 @@ from datacommune.catalog import (
     metadata,
     organizations,
     problems,
+    requests,
     search,
 )
 from datacommune.catalog.deps import Admin, CurrentOrganization, Session, SettingsDep
@@ -258,3 +259,34 @@ async def datapackage(slug: str, session: Session, settings: SettingsDep) -> dic
     """A Frictionless Data Package: ``frictionless validate`` checks it against its schemas."""
     dataset = await datasets.get(session, slug)
     return datasets.datapackage(dataset, settings.http.public_url, settings.validate_public_url)
+
+
+@router.post("/requests", status_code=201, tags=["demandes / requests"])
+async def create_request(data: requests.RequestIn, runtime: RuntimeDep) -> dict[str, Any]:
+    """Ask for data a territory lacks (« les délibérations de Roques »)."""
+    async with runtime.sessionmaker.begin() as session:
+        created = await requests.create(session, data)
+        return requests.describe(created, 0)
+
+
+@router.get("/requests", tags=["demandes / requests"])
+async def list_requests(
+    session: Session, territory: str | None = Query(default=None, max_length=64)
+) -> dict[str, Any]:
+    """Requests, most wanted first; a territory includes the organizations below it."""
+    return {"items": await requests.ranked(session, territory)}
+
+
+@router.post("/requests/{request_id}/votes", tags=["demandes / requests"])
+async def vote(request_id: uuid.UUID, data: requests.VoteIn, runtime: RuntimeDep) -> JSONResponse:
+    """Vote for a request; the same client voting again changes nothing."""
+    votes, created = await requests.vote(runtime.sessionmaker, request_id, data.voter)
+    return JSONResponse({"votes": votes}, status_code=201 if created else 200)
+
+
+@router.get("/coverage", tags=["demandes / requests"])
+async def coverage(
+    session: Session, territory: str | None = Query(default=None, max_length=64)
+) -> dict[str, Any]:
+    """Organizations × standard schemas: who publishes what, who lacks what."""
+    return await requests.coverage(session, territory)

@@ -156,7 +156,7 @@ def _fts(dialect: str, tokens: list[str]) -> tuple[Any, ColumnElement[bool], Col
     return matches, literal(True), matches.c.score
 
 
-async def _territory(session: AsyncSession, slug: str) -> set[str]:
+async def territory_members(session: AsyncSession, slug: str) -> set[str]:
     """An organization and every organization under it (commune → EPCI → département)."""
     parents = dict((await session.execute(select(Organization.slug, Organization.parent))).all())
     inside = {slug}
@@ -190,7 +190,9 @@ async def find(session: AsyncSession, query: Query) -> Results:
     if query.organization:
         conditions.append(Dataset.organization == query.organization)
     if query.territory:
-        conditions.append(Dataset.organization.in_(await _territory(session, query.territory)))
+        conditions.append(
+            Dataset.organization.in_(await territory_members(session, query.territory))
+        )
     if query.theme:
         conditions.append(Dataset.theme == query.theme)
     if query.licence:
