@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog import datasets, metadata, search
@@ -104,7 +105,9 @@ async def test_cursor_pages_cover_everything_once(
         while True:
             page = await search.find(
                 session,
-                search.Query(q="" if sort == "date" else "e", sort=sort, cursor=cursor, limit=1),
+                search.Query(
+                    q="" if sort == "date" else "roques", sort=sort, cursor=cursor, limit=1
+                ),
             )
             seen += [d.slug for d in page.items]
             cursor = page.next_cursor
@@ -119,3 +122,65 @@ def test_markdown_descriptions_are_safe() -> None:
     assert "<strong>Gras</strong>" in html
     assert "<script>" not in html
     assert 'href="javascript:' not in html  # left as plain text, never a link
+
+
+ALL = ["budget-sicoval", "deliberations-roques", "subventions-roques", "velos-haute-garonne"]
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("⑴", ALL),  # no word left: the same as no text at all
+        ("budget ﷺ", ["budget-sicoval"]),
+        ("__", ALL),
+        ('"', ALL),
+        ("-*()", ALL),
+        ("NEAR(a b)", []),
+        ("a" * 3000, []),
+    ],
+)
+async def test_odd_queries_are_words_not_syntax(
+    sessions: async_sessionmaker[AsyncSession], q: str, expected: list[str]
+) -> None:
+    assert await slugs(sessions, q=q) == expected
+
+
+async def test_tampered_or_foreign_cursors_are_refused(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions() as session:
+        relevance = await search.find(session, search.Query(q="roques", limit=1))
+        assert relevance.next_cursor
+        with pytest.raises(ValueError, match="another search"):
+            await search.find(session, search.Query(sort="date", cursor=relevance.next_cursor))
+        for bad in (
+            "pas-un-curseur",
+            "W10",
+            "eyJzIjogImRhdGUiLCAidiI6ICIyMDI2LTAxLTAxVDAwOjAwOjAwIiwgImlkIjogIjAwIn0",
+        ):
+            with pytest.raises(ValueError, match=r"cursor|UUID"):
+                await search.find(session, search.Query(sort="date", cursor=bad))
+
+
+async def test_schema_filter_takes_no_wildcards(sessions: async_sessionmaker[AsyncSession]) -> None:
+    assert await slugs(sessions, schema="%") == []
+    assert await slugs(sessions, schema="_cdl-subventions") == []
+
+
+async def test_datasets_without_search_text_are_indexed_at_start(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessions.begin() as session:
+        session.add(Dataset(slug="ancien", organization="roques", title="Anciennes archives"))
+    assert await slugs(sessions, q="archives") == []
+    await search.reindex_stale(sessions)
+    assert await slugs(sessions, q="archives") == ["ancien"]
+
+
+def test_metadata_refuses_nulls_and_odd_contacts() -> None:
+    with pytest.raises(ValidationError, match="null"):
+        metadata.DatasetPatch(licence=None)
+    with pytest.raises(ValidationError, match="contact"):
+        metadata.DatasetPatch(contact_point="Mairie de Roques, 05 61 00 00 00")
+    assert metadata.DatasetPatch(contact_point="mairie@roques.fr").contact_point
+    assert metadata.DatasetPatch(contact_point="https://roques.fr/contact").contact_point

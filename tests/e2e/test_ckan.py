@@ -4,6 +4,7 @@ import ckanapi
 import httpx
 import pytest
 
+from datacommune.catalog.ckan import ckan_tag
 from tests.platform import Running
 
 pytestmark = pytest.mark.e2e
@@ -53,3 +54,17 @@ def test_ckanapi_reads_the_catalogue(embedded: Running) -> None:
         )["results"]
     ]
     assert len(paged) == len(set(paged)) == 3
+
+
+def test_odd_parameters_get_ckan_errors_not_500(embedded: Running) -> None:
+    base = embedded.url("catalog") + "/api/3/action"
+    assert httpx.get(f"{base}/package_list", params={"limit": "x"}).status_code == 409
+    assert httpx.get(f"{base}/package_search", params={"rows": "-1"}).json()["success"] is True
+    assert httpx.post(f"{base}/package_search", json={"q": 123, "rows": None}).status_code == 409
+    assert httpx.post(f"{base}/package_search", json={"q": 123}).json()["success"] is True
+
+
+def test_keywords_become_tags_ckan_accepts() -> None:
+    assert ckan_tag("l'eau") == "l eau"
+    assert ckan_tag("/") == ""
+    assert ckan_tag("vélo") == "vélo"

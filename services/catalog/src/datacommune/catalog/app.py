@@ -5,7 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from datacommune.catalog import ckan, consumers, routes
+from datacommune.catalog import ckan, consumers, routes, search
 from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import Outbox
 from datacommune.shared.health import health_router
@@ -26,6 +26,7 @@ def create_app(settings: Settings) -> FastAPI:
         async with open_runtime(settings, outbox=Outbox) as runtime:
             app.state.runtime = runtime
             app.state.settings = settings
+            await search.reindex_stale(runtime.sessionmaker)
             await consumers.subscribe(
                 runtime.bus,
                 runtime.sessionmaker,

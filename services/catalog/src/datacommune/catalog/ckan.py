@@ -6,6 +6,7 @@ This is the one place the catalogue speaks another API's dialect, on purpose.
 """
 
 import json
+import re
 import uuid
 from typing import Any
 
@@ -94,7 +95,11 @@ def package_dict(dataset: Dataset, org: Organization | None, public_url: str) ->
     resources = [resource_dict(r, dataset, public_url) for r in dataset.resources]
     for position, resource in enumerate(resources):
         resource["position"] = position
-    tags = [{"name": k, "display_name": k, "state": "active"} for k in dataset.keywords or []]
+    tags = [
+        {"name": tag, "display_name": keyword, "state": "active"}
+        for keyword in dataset.keywords or []
+        if (tag := ckan_tag(keyword))
+    ]
     return {
         "id": str(dataset.id),
         "name": dataset.slug,
@@ -119,11 +124,26 @@ def package_dict(dataset: Dataset, org: Organization | None, public_url: str) ->
             for key, value in (
                 ("theme", dataset.theme),
                 ("frequency", dataset.frequency),
-                ("spatial", ",".join(dataset.spatial or [])),
+                # Not « spatial »: CKAN's spatial extension expects GeoJSON there.
+                ("insee_codes", ",".join(dataset.spatial or [])),
             )
             if value
         ],
     }
+
+
+def ckan_tag(keyword: str) -> str:
+    """A keyword as CKAN's tag validator accepts it: letters, digits, space, - _ . ; 2–100."""
+    tag = re.sub(r"[^\w .-]+", " ", keyword).strip()
+    tag = re.sub(r"\s+", " ", tag)[:100]
+    return tag if len(tag) >= 2 else ""
+
+
+def _number(params: dict[str, Any], name: str, default: int, ceiling: int) -> int:
+    value = params.get(name, default)
+    if value is None or isinstance(value, bool):
+        raise ValueError(name)
+    return max(0, min(int(value), ceiling))
 
 
 async def _organizations(session: Any) -> dict[str, Organization]:
@@ -165,7 +185,11 @@ async def status_show(request: Request, settings: SettingsDep) -> JSONResponse:
 @router.api_route("/package_list", methods=["GET", "POST"])
 async def package_list(request: Request, session: Session) -> JSONResponse:
     params = await _params(request)
-    limit, offset = int(params.get("limit", 10_000)), int(params.get("offset", 0))
+    try:
+        limit = _number(params, "limit", 10_000, 100_000)
+        offset = _number(params, "offset", 0, 10**9)
+    except (ValueError, TypeError):
+        return _error(request, "Validation Error", "limit and offset must be integers", 409)
     slugs = await session.scalars(
         select(Dataset.slug).order_by(Dataset.slug).limit(limit).offset(offset)
     )
@@ -176,11 +200,11 @@ async def package_list(request: Request, session: Session) -> JSONResponse:
 async def package_search(request: Request, session: Session, settings: SettingsDep) -> JSONResponse:
     params = await _params(request)
     try:
-        rows = min(int(params.get("rows", 10)), 1000)
-        start = max(int(params.get("start", 0)), 0)
-    except ValueError:
+        rows = max(1, _number(params, "rows", 10, 1000))
+        start = _number(params, "start", 0, 10**9)
+    except (ValueError, TypeError):
         return _error(request, "Validation Error", "rows and start must be integers", 409)
-    query = params.get("q") or ""
+    query = str(params.get("q") or "")
     if query in ("*:*", "*"):
         query = ""
     sort = "date" if "metadata_modified" in str(params.get("sort", "")) else "relevance"

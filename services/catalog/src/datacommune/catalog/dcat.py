@@ -6,6 +6,7 @@ terms follow DCAT-AP 2 and its French profile: EU vocabularies for themes and fr
 INSEE URIs for communes, IANA URIs for media types.
 """
 
+import re
 from typing import Any
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
@@ -85,15 +86,14 @@ def _dataset(graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str)
         contact = BNode()
         add((node, DCAT.contactPoint, contact))
         add((contact, RDF.type, VCARD.Kind))
-        add(
-            (
-                contact,
-                VCARD.hasEmail,
-                URIRef(f"mailto:{dataset.contact_point}")
-                if "@" in dataset.contact_point and ":" not in dataset.contact_point
-                else URIRef(dataset.contact_point),
-            )
-        )
+        point = dataset.contact_point
+        if re.fullmatch(r"https?://[^\s<>\"{}|\\^`]+", point):
+            add((contact, VCARD.hasURL, URIRef(point)))
+        elif re.fullmatch(r"[^@\s<>\"{}|\\^`]+@[^@\s<>\"{}|\\^`]+", point):
+            add((contact, VCARD.hasEmail, URIRef(f"mailto:{point}")))
+        else:
+            # Older values not checked on entry: a name, never an invalid IRI.
+            add((contact, VCARD.fn, Literal(point)))
     licence = URIRef(metadata.LICENCE_URIS.get(dataset.licence, dataset.licence))
     for resource in dataset.resources:
         if not resource.versions:

@@ -67,6 +67,14 @@ class DatasetPatch(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> "DatasetPatch":
+        for name in ("title", "description", "licence", "keywords"):
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"« {name} » ne peut pas être vide (null)")
+        if self.contact_point and not (
+            re.fullmatch(r"[^@\s<>\"]+@[^@\s<>\"]+\.[^@\s<>\"]+", self.contact_point)
+            or re.fullmatch(r"https?://[^\s<>\"]+", self.contact_point)
+        ):
+            raise ValueError("contact : une adresse électronique ou une adresse web (https://…)")
         for code in self.spatial or []:
             if not re.fullmatch(INSEE, code):
                 raise ValueError(f"{code!r} n'est pas un code INSEE de commune")

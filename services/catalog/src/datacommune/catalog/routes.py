@@ -90,7 +90,7 @@ async def list_datasets(
                 limit=page_size,
             ),
         )
-    except (ValueError, KeyError) as exc:
+    except ValueError as exc:
         raise problems.bad_cursor() from exc
     url = settings.http.public_url
     return {

@@ -55,7 +55,14 @@ def _dialect(session: AsyncSession) -> str:
 def words(text_: str) -> list[str]:
     """The search tokens of a text: lower-case, stemmed in French, without accents."""
     tokens = re.findall(r"\w+", text_.lower())
-    return [t for t in (_unaccent(s) for s in _STEMMER.stemWords(tokens)) if len(t) > 1]
+    # Stripping accents can leave punctuation (« ⑴ » → « (1) »): keep letters and digits only,
+    # so that no engine ever sees query syntax.
+    return [
+        piece
+        for stem in _STEMMER.stemWords(tokens)
+        for piece in re.findall(r"[a-z0-9]+", _unaccent(stem).lower())
+        if len(piece) > 1
+    ]
 
 
 def document(dataset: Dataset, organization_name: str, schemas: list[str]) -> str:
@@ -125,17 +132,38 @@ class Results:
     next_cursor: str | None = None
 
 
-def _encode(value: Any, id_: uuid.UUID) -> str:
+def _encode(sort: str, value: Any, id_: uuid.UUID) -> str:
     raw = json.dumps(
-        {"v": value.isoformat() if isinstance(value, datetime) else value, "id": id_.hex}
+        {
+            "s": sort,
+            "v": value.isoformat() if isinstance(value, datetime) else float(value),
+            "id": id_.hex,
+        }
     )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> tuple[Any, uuid.UUID]:
+def _decode(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
+    """The position a cursor holds; ValueError for anything not made by ``_encode``."""
     padded = cursor + "=" * (-len(cursor) % 4)
-    data = json.loads(base64.urlsafe_b64decode(padded.encode()))
-    return data["v"], uuid.UUID(data["id"])
+    try:
+        data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, TypeError) as exc:
+        raise ValueError("not a cursor") from exc
+    if not isinstance(data, dict) or data.get("s") != sort or not isinstance(data.get("id"), str):
+        raise ValueError("cursor of another search")
+    last_id = uuid.UUID(data["id"])
+    value = data.get("v")
+    if sort == "date":
+        if not isinstance(value, str):
+            raise ValueError("bad cursor position")
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            raise ValueError("bad cursor position")
+        return moment, last_id
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise ValueError("bad cursor position")
+    return float(value), last_id
 
 
 def _fts(dialect: str, tokens: list[str]) -> tuple[Any, ColumnElement[bool], ColumnElement[Any]]:
@@ -198,9 +226,14 @@ async def find(session: AsyncSession, query: Query) -> Results:
     if query.licence:
         conditions.append(Dataset.licence == query.licence)
     if query.schema:
+        # By exact id, or by name (every version of it): no LIKE, so `%` or `_` mean nothing.
+        prefix = f"{query.schema}@"
         conditions.append(
             _with_version(
-                or_(Version.schema_id == query.schema, Version.schema_id.like(f"{query.schema}@%"))
+                or_(
+                    Version.schema_id == query.schema,
+                    func.substr(Version.schema_id, 1, len(prefix)) == prefix,
+                )
             )
         )
     if query.format:
@@ -215,10 +248,9 @@ async def find(session: AsyncSession, query: Query) -> Results:
     by_relevance = query.sort == "relevance" and bool(tokens)
     key: ColumnElement[Any] = score if by_relevance else Dataset.__table__.c.updated_at
     page = scoped(select(Dataset, key.label("key")))
+    mode = "relevance" if by_relevance else "date"
     if query.cursor:
-        value, last_id = _decode(query.cursor)
-        if not by_relevance:
-            value = datetime.fromisoformat(value)
+        value, last_id = _decode(query.cursor, mode)
         page = page.where(or_(key < value, and_(key == value, Dataset.id > last_id)))
     ordered = page.order_by(key.desc(), Dataset.id)
     if query.offset and not query.cursor:
@@ -228,7 +260,7 @@ async def find(session: AsyncSession, query: Query) -> Results:
     next_cursor = None
     if len(rows) > query.limit:
         last = rows[query.limit - 1]
-        next_cursor = _encode(last[1], last[0].id)
+        next_cursor = _encode(mode, last[1], last[0].id)
     matching = scoped(select(Dataset.id))
     return Results(total, items, await _facets(session, matching), next_cursor)
 
@@ -265,3 +297,24 @@ async def _facets(session: AsyncSession, matching: Select[Any]) -> dict[str, lis
             for v, c in rows.all()
         ]
     return facets
+
+
+async def reindex_stale(sessionmaker: Any, batch: int = 500) -> int:
+    """Index the datasets no search text covers yet (e.g. published before the index existed)."""
+    done = 0
+    while True:
+        async with sessionmaker.begin() as session:
+            stale = list(
+                (
+                    await session.scalars(
+                        select(Dataset).where(Dataset.search_text == "").limit(batch)
+                    )
+                ).all()
+            )
+            for dataset in stale:
+                await reindex(session, dataset)
+                if not dataset.search_text:
+                    dataset.search_text = " "  # nothing to index: do not look at it again
+        done += len(stale)
+        if len(stale) < batch:
+            return done
