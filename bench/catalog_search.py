@@ -28,7 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from datacommune.catalog import search  # noqa: E402
-from datacommune.catalog.tables import Dataset, Organization, Resource, Version  # noqa: E402
+from datacommune.catalog.tables import (  # noqa: E402
+    Dataset,
+    DatasetFacet,
+    Organization,
+    Resource,
+    Version,
+)
 from datacommune.shared.db import make_engine, make_sessionmaker  # noqa: E402
 from datacommune.shared.migrations import upgrade  # noqa: E402
 from datacommune.shared.settings import DatabaseSettings  # noqa: E402
@@ -76,7 +82,7 @@ async def seed(url: str, datasets: int, organizations: int) -> None:
     async with engine.begin() as conn:
         await conn.execute(insert(Organization), orgs)
         for start in range(0, datasets, 5000):
-            rows, resources, versions, fts = [], [], [], []
+            rows, resources, versions, fts, facets = [], [], [], [], []
             for n in range(start, min(datasets, start + 5000)):
                 org = orgs[rng.randrange(organizations)]
                 title = f"{rng.choice(SUBJECTS)} {2015 + n % 10} — {org['name']}"
@@ -125,9 +131,19 @@ async def seed(url: str, datasets: int, organizations: int) -> None:
                     }
                 )
                 fts.append({"dataset_id": dataset_id.hex, "search_text": text})
+                schema = versions[-1]["schema_id"]
+                for facet, value in (
+                    ("organization", org["slug"]),
+                    ("licence", "etalab-2.0"),
+                    ("theme", rows[-1]["theme"]),
+                    ("format", "csv"),
+                    *((("schema", schema),) if schema else ()),
+                ):
+                    facets.append({"facet": facet, "value": value, "dataset_id": dataset_id})
             await conn.execute(insert(Dataset), rows)
             await conn.execute(insert(Resource), resources)
             await conn.execute(insert(Version), versions)
+            await conn.execute(insert(DatasetFacet), facets)
             if conn.dialect.name == "sqlite":
                 await conn.execute(
                     sql(

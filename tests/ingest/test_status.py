@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 
 from datacommune.ingest import uploads
+from datacommune.ingest.consumers import apply
 from datacommune.ingest.tables import Dataset, Organization, Upload
+from datacommune.shared import events
+from datacommune.shared.bus import NotYet
 from datacommune.shared.db import make_engine, make_sessionmaker
 from datacommune.shared.migrations import upgrade
 from datacommune.shared.settings import DatabaseSettings
@@ -59,4 +62,68 @@ async def test_concurrent_events_never_move_a_status_back(database_url: str) -> 
             upload = await session.get(Upload, upload_id)
             assert upload is not None
             assert upload.status == "published"
+    await engine.dispose()
+
+
+async def test_a_publication_waits_for_its_report(tmp_path: Path) -> None:
+    """resource.published (catalog's stream) can overtake file.validated (validate's)."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'order.db'}"
+    await asyncio.to_thread(upgrade, MIGRATIONS, url)
+    engine = make_engine(DatabaseSettings(url=url))
+    sessionmaker = make_sessionmaker(engine)
+    upload_id = uuid.uuid4()
+    async with sessionmaker.begin() as session:
+        session.add(Organization(slug="roques", name="Roques", token_hash="0" * 64))
+        await session.flush()
+        session.add(Dataset(slug="d", organization="roques"))
+        await session.flush()
+        session.add(
+            Upload(
+                id=upload_id,
+                organization="roques",
+                dataset="d",
+                filename="f.csv",
+                media_type="text/csv",
+                size=1,
+                sha256="1" * 64,
+                object_key="k",
+                variant="",
+            )
+        )
+    file = events.FileRef(
+        object_key="k", sha256="1" * 64, size=1, filename="f.csv", media_type="text/csv"
+    )
+    published = events.ResourcePublished(
+        source="catalog",
+        upload_id=upload_id,
+        organization="roques",
+        dataset="d",
+        resource_id=uuid.uuid4(),
+        version_id=uuid.uuid4(),
+        download_url="http://x/d",
+    )
+    with pytest.raises(NotYet):
+        async with sessionmaker.begin() as session:
+            await apply(session, published)
+    async with sessionmaker.begin() as session:
+        await apply(
+            session,
+            events.FileValidated(
+                source="validate",
+                upload_id=upload_id,
+                organization="roques",
+                dataset="d",
+                file=file,
+                valid=True,
+                publishable=True,
+                report_key="reports/x.json",
+                summary=events.ReportSummary(),
+            ),
+        )
+    async with sessionmaker.begin() as session:
+        await apply(session, published)
+    async with sessionmaker() as session:
+        upload = await session.get(Upload, upload_id)
+        assert upload is not None
+        assert (upload.status, upload.report_key) == ("published", "reports/x.json")
     await engine.dispose()

@@ -27,6 +27,11 @@ log = structlog.get_logger()
 Handler = Callable[[AnyEvent], Awaitable[None]]
 
 
+class NotYet(Exception):
+    """The event follows another one not applied yet (streams do not order each other):
+    it comes back shortly, without counting as a failure in the logs."""
+
+
 @dataclass(frozen=True)
 class Stream:
     """A JetStream stream and the subjects (event types) it keeps."""
@@ -191,6 +196,11 @@ class Bus:
         with structlog.contextvars.bound_contextvars(event_id=str(event.id), type=event.type):
             try:
                 await _with_heartbeat(msg, handler(event), interval=ack_wait / 3)
+            except NotYet:
+                attempt = msg.metadata.num_delivered
+                log.info("event_not_yet", consumer=consumer, attempt=attempt)
+                await _settle(msg.nak(delay=min(5.0, 0.1 * attempt)))
+                return
             except Exception:
                 attempt = msg.metadata.num_delivered
                 if attempt >= MAX_DELIVER:

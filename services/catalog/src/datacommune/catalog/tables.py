@@ -118,6 +118,19 @@ class Version(Base):
     resource: Mapped[Resource] = relationship(back_populates="versions")
 
 
+class DatasetFacet(Base):
+    """One value a dataset has for a facet (its organization, theme, licence, schemas,
+    formats): facet counts become one indexed GROUP BY instead of joins over versions."""
+
+    __tablename__ = "dataset_facets"
+
+    facet: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    dataset_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("datasets.id"), primary_key=True, index=True
+    )
+
+
 class DownloadCount(Base):
     """How many times a version was downloaded on a day: a counter, nothing about who."""
 

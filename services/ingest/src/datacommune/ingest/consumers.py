@@ -46,8 +46,8 @@ async def apply(session: AsyncSession, event: events.AnyEvent) -> None:
                 summary=event.summary.model_dump(),
             )
         case events.ResourcePublished():
-            await uploads.advance(
+            await uploads.settle(
                 session, event.upload_id, "published", download_url=event.download_url
             )
         case events.UploadRejected():
-            await uploads.advance(session, event.upload_id, "rejected", detail=event.detail)
+            await uploads.settle(session, event.upload_id, "rejected", detail=event.detail)

@@ -16,6 +16,7 @@ from datacommune.ingest import filenames, problems
 from datacommune.ingest.form import Form
 from datacommune.ingest.tables import ColumnMapping, Dataset, Organization, Outbox, Upload
 from datacommune.shared import events
+from datacommune.shared.bus import NotYet
 from datacommune.shared.outbox import enqueue, utcnow
 from datacommune.shared.storage import ObjectStore
 
@@ -293,6 +294,15 @@ def describe(upload: Upload, *, public_url: str) -> dict[str, Any]:
         "created_at": upload.created_at.isoformat(),
         "updated_at": upload.updated_at.isoformat(),
     }
+
+
+async def settle(session: AsyncSession, upload_id: uuid.UUID, status: str, **values: Any) -> None:
+    """Mark an upload published or rejected, once its validation was applied: the catalog's
+    decision can arrive before the report it follows, as they travel on different streams."""
+    upload = await session.get(Upload, upload_id, with_for_update=True)
+    if upload is not None and upload.report_key is None:
+        raise NotYet(f"upload {upload_id} has no report yet")
+    await advance(session, upload_id, status, **values)
 
 
 async def advance(session: AsyncSession, upload_id: uuid.UUID, status: str, **values: Any) -> None:
