@@ -29,6 +29,7 @@ def outside_models(name: str | None, type_: str) -> bool:
     return bool(name) and (
         (type_ == "table" and str(name).startswith("datasets_fts"))
         or (type_ == "index" and str(name) == "ix_datasets_search_fts")
+        or (type_ == "column" and str(name) == "search_vector")
     )
 
 

@@ -189,9 +189,9 @@ def _decode(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
 def _fts(dialect: str, tokens: list[str]) -> tuple[Any, ColumnElement[bool], ColumnElement[Any]]:
     """What to join (SQLite's FTS5 matches), the condition, and the score (higher is better)."""
     if dialect == "postgresql":
-        # The same expression as the GIN index of migration 0003, so that the index serves it.
+        # The stored, GIN-indexed tsvector of migration 0007 (not in the models: PostgreSQL only).
         config: ColumnElement[Any] = literal_column("'simple'::regconfig")
-        vector = func.to_tsvector(config, Dataset.search_text)
+        vector: ColumnElement[Any] = literal_column("datasets.search_vector")
         query = func.to_tsquery(config, " & ".join(f"{t}:*" for t in tokens))
         return None, vector.op("@@")(query), func.ts_rank(vector, query)
     expression = " AND ".join(f'"{t}"*' for t in tokens)
