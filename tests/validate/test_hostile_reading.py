@@ -163,3 +163,21 @@ def test_a_broken_ods_is_a_format_error(tmp_path: Path) -> None:
         archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
     report = reports.check(path, schema=None)
     assert report["summary"]["error_types"] == {"format-error": 1}
+
+
+def test_an_unclosed_quote_is_named_not_swallowed(tmp_path: Path) -> None:
+    path = tmp_path / "file.csv"
+    path.write_text('nom;commentaire\nA;"ouvert sans fin\n' + "B;rien\n" * 5000)
+    report = reports.check(path, schema=None)
+    assert report["publishable"] is False
+    [issue] = report["issues"]
+    assert (issue["type"], issue["row"]) == ("unclosed-quote", 2)
+    assert "ligne 2" in report["message"]["fr"]
+
+
+def test_multi_line_cells_are_not_mistaken_for_one(reference: Path, tmp_path: Path) -> None:
+    path = tmp_path / "file.csv"
+    path.write_bytes(
+        (reference / "real/com-poitiers-subventions-associations-2017.csv").read_bytes()
+    )
+    assert reports.check(path, schema=None)["publishable"] is True

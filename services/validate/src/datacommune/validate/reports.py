@@ -100,6 +100,20 @@ def check(
         # frictionless reads a UTF-8 copy with the dialect we found, never its own guesses.
         normalized = path.with_name(f"normalized-{path.stem}.csv")
         sniff.transcode(path, found_encoding, normalized)
+        if (record := sniff.unclosed_quote(normalized, dialect.delimiter)) is not None:
+            report = _fatal(
+                "unclosed-quote",
+                f"A quote opened in record {record} is never closed",
+                {
+                    "fr": f"Un guillemet ouvert à la ligne {record} n'est jamais fermé : tout le "
+                    "reste du fichier tomberait dans une seule cellule. Fermez-le, ou retirez-le.",
+                    "en": f"A quote opened at line {record} is never closed: the rest of the "
+                    "file would fall into one cell. Close it, or remove it.",
+                },
+            )
+            report["issues"][0]["row"] = record
+            report["source"] = source
+            return report
         path = normalized
         options = {
             "encoding": "utf-8",
@@ -327,7 +341,7 @@ def _report(
             "warning_types": dict(sorted(warnings.items())),
             "truncated": len(found) >= MAX_ERRORS,
         },
-        "message": _message(schema, rows, errors, warnings),
+        "message": _message(schema, rows, errors, warnings, len(found) >= MAX_ERRORS),
         "issues": examples,
         "seconds": round(seconds, 3),
     }
@@ -340,7 +354,11 @@ def _kinds(counts: Counter[str]) -> tuple[str, str]:
 
 
 def _message(
-    schema: SchemaEntry | None, rows: int, errors: Counter[str], warnings: Counter[str]
+    schema: SchemaEntry | None,
+    rows: int,
+    errors: Counter[str],
+    warnings: Counter[str],
+    truncated: bool = False,
 ) -> dict[str, str]:
     errors_fr, errors_en = _kinds(errors)
     remarks_fr, remarks_en = _kinds(warnings)
@@ -350,10 +368,15 @@ def _message(
         if n_remarks
         else ("", "")
     )
+    if truncated:
+        # Reading stopped at the cap: the rows counted so far are not the file's.
+        rows_fr, rows_en = f"au moins {rows}", f"at least {rows}"
+    else:
+        rows_fr = rows_en = str(rows)
     if schema and not n_errors:
         return {
-            "fr": f"Le fichier est conforme au schéma {schema.id} ({rows} lignes){remarks[0]}.",
-            "en": f"The file conforms to the schema {schema.id} ({rows} rows){remarks[1]}.",
+            "fr": f"Le fichier est conforme au schéma {schema.id} ({rows_fr} lignes){remarks[0]}.",
+            "en": f"The file conforms to the schema {schema.id} ({rows_en} rows){remarks[1]}.",
         }
     if schema:
         return {
@@ -364,13 +387,13 @@ def _message(
         }
     if not n_errors and not n_remarks:
         return {
-            "fr": f"Le fichier est un tableau lisible ({rows} lignes) ; aucun schéma n'a été demandé.",
-            "en": f"The file is a readable table ({rows} rows); no schema was requested.",
+            "fr": f"Le fichier est un tableau lisible ({rows_fr} lignes) ; aucun schéma n'a été demandé.",
+            "en": f"The file is a readable table ({rows_en} rows); no schema was requested.",
         }
     if not n_errors:
         return {
-            "fr": f"Le fichier est lisible ({rows} lignes) et peut être publié{remarks[0]}.",
-            "en": f"The file is readable ({rows} rows) and can be published{remarks[1]}.",
+            "fr": f"Le fichier est lisible ({rows_fr} lignes) et peut être publié{remarks[0]}.",
+            "en": f"The file is readable ({rows_en} rows) and can be published{remarks[1]}.",
         }
     return {
         "fr": f"Le fichier ne peut pas être lu comme un tableau : {errors_fr}.",
