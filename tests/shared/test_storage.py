@@ -1,5 +1,6 @@
 """Both ObjectStore backends, against a local folder and a real S3 server."""
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -60,3 +61,17 @@ async def test_small_objects_and_deletion(store: ObjectStore) -> None:
 def test_keys_that_could_escape_are_refused(key: str) -> None:
     with pytest.raises(ValueError, match="invalid object key"):
         check_key(key)
+
+
+async def test_services_starting_together_share_one_new_bucket(s3_server: S3Server) -> None:
+    env = s3_server.env(f"race-{uuid.uuid4().hex[:10]}")
+    settings = StorageSettings(
+        backend="s3",
+        endpoint=env["STORAGE__ENDPOINT"],
+        access_key=env["STORAGE__ACCESS_KEY"],
+        secret_key=env["STORAGE__SECRET_KEY"],
+        bucket=env["STORAGE__BUCKET"],
+    )
+    stores = await asyncio.gather(*(open_store(settings) for _ in range(8)))
+    for store in stores:
+        await store.ping()

@@ -176,8 +176,14 @@ class S3ObjectStore:
 
     async def ensure_bucket(self) -> None:
         """Create the bucket on first use."""
-        if not await asyncio.to_thread(self.client.bucket_exists, self.bucket):
+        if await asyncio.to_thread(self.client.bucket_exists, self.bucket):
+            return
+        try:
             await asyncio.to_thread(self.client.make_bucket, self.bucket)
+        except (S3Error, InvalidResponseError):
+            # Services starting together race to create it: one wins, the others find it there.
+            if not await asyncio.to_thread(self.client.bucket_exists, self.bucket):
+                raise
 
     async def put_file(self, key: str, path: Path, *, media_type: str) -> None:
         await asyncio.to_thread(
