@@ -62,6 +62,15 @@ def create_app(settings: Settings) -> FastAPI:
     app = make_app(service="validate", description=DESCRIPTION, lifespan=lifespan)
     app.include_router(health_router("validate", lambda: app.state.runtime.readiness()))
 
+    def known(schema_id: str) -> SchemaEntry:
+        entry = registry.get(schema_id)
+        if entry is None:
+            raise NotFound(
+                f"Aucun schéma « {schema_id} ». La liste est sur /api/v1/schemas.",
+                f"No schema {schema_id!r}. The list is at /api/v1/schemas.",
+            )
+        return entry
+
     @app.get(
         "/api/v1/schemas", tags=["schémas / schemas"], summary="Schémas connus / known schemas"
     )
@@ -74,12 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
         summary="Un schéma et la documentation de ses champs / one schema and its fields",
     )
     async def get_schema(schema_id: str) -> dict[str, Any]:
-        entry = registry.get(schema_id)
-        if entry is None:
-            raise NotFound(
-                f"Aucun schéma « {schema_id} ». La liste est sur /api/v1/schemas.",
-                f"No schema {schema_id!r}. The list is at /api/v1/schemas.",
-            )
+        entry = known(schema_id)
         return {**_describe(entry), "fields": entry.fields()}
 
     @app.get(
@@ -89,13 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     async def get_descriptor(schema_id: str) -> dict[str, Any]:
         """The descriptor validation applies (defects mended), for Data Packages to point at."""
-        entry = registry.get(schema_id)
-        if entry is None:
-            raise NotFound(
-                f"Aucun schéma « {schema_id} ». La liste est sur /api/v1/schemas.",
-                f"No schema {schema_id!r}. The list is at /api/v1/schemas.",
-            )
-        return entry.descriptor
+        return dict(known(schema_id).descriptor)
 
     @app.get(
         "/api/v1/schemas/{schema_id}/template.{extension}",
@@ -105,12 +103,7 @@ def create_app(settings: Settings) -> FastAPI:
         responses={200: {"content": {"text/csv": {}, XLSX: {}}}},
     )
     async def get_template(schema_id: str, extension: Literal["csv", "xlsx"]) -> Response:
-        entry = registry.get(schema_id)
-        if entry is None:
-            raise NotFound(
-                f"Aucun schéma « {schema_id} ». La liste est sur /api/v1/schemas.",
-                f"No schema {schema_id!r}. The list is at /api/v1/schemas.",
-            )
+        entry = known(schema_id)
         name = f"modele-{entry.name}-{entry.version}.{extension}"
         headers = {"Content-Disposition": f'attachment; filename="{name}"'}
         if extension == "csv":
