@@ -15,6 +15,15 @@ from tests import servers
 
 ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "datacommune.cli.main"]
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> "subprocess.CompletedProcess[str]":
+    """Run the ``datacommune`` command as a person would, from the project's folder."""
+    return subprocess.run(
+        [*CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+
+
 SCHEMAS = ROOT / "services" / "validate" / "src" / "datacommune" / "validate" / "schemas"
 
 
@@ -66,23 +75,16 @@ def _quickstart(
         assert f"http://127.0.0.1:{env['DATACOMMUNE_CATALOG_PORT']}" in text
 
         # The README's quickstart, as typed.
-        published = subprocess.run(
-            [
-                *CLI,
-                "publish",
-                "examples/roques-subventions-2025.csv",
-                "--dataset",
-                "subventions-roques",
-                "--schema",
-                "scdl-subventions",
-                "--org",
-                "roques",
-            ],
+        published = cli(
+            "publish",
+            "examples/roques-subventions-2025.csv",
+            "--dataset",
+            "subventions-roques",
+            "--schema",
+            "scdl-subventions",
+            "--org",
+            "roques",
             env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
         )
         assert published.returncode == 0, published.stderr
         assert "publié / published" in published.stderr
@@ -91,13 +93,8 @@ def _quickstart(
         download = httpx.get(dataset["resources"][0]["download_url"])
         assert download.content == (ROOT / "examples" / "roques-subventions-2025.csv").read_bytes()
 
-        created = subprocess.run(
-            [*CLI, "org", "create", "--slug", "sicoval", "--name", "Sicoval", "--kind", "epci"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=30,
+        created = cli(
+            "org", "create", "--slug", "sicoval", "--name", "Sicoval", "--kind", "epci", env=env
         )
         assert created.returncode == 0, created.stderr
         org = json.loads(created.stdout)
@@ -106,47 +103,30 @@ def _quickstart(
         assert (var / "credentials" / "sicoval.json").stat().st_mode & 0o077 == 0
         assert "Jeton enregistré" in created.stderr
 
-        taken = subprocess.run(
-            [*CLI, "org", "create", "--slug", "sicoval", "--name", "Sicoval", "--kind", "epci"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=30,
+        taken = cli(
+            "org", "create", "--slug", "sicoval", "--name", "Sicoval", "--kind", "epci", env=env
         )
         assert taken.returncode == 2
         assert "existe déjà" in taken.stderr
         assert "already exists" in taken.stderr
 
-        invalid = subprocess.run(
-            [
-                *CLI,
-                "publish",
-                "tests/data/corpus/schemas/scdl-subventions/exemple_invalide_erreurs_colonnes.csv",
-                "--dataset",
-                "subventions-sicoval",
-                "--schema",
-                "scdl-subventions",
-                "--org",
-                "sicoval",
-            ],
+        invalid = cli(
+            "publish",
+            "tests/data/corpus/schemas/scdl-subventions/exemple_invalide_erreurs_colonnes.csv",
+            "--dataset",
+            "subventions-sicoval",
+            "--schema",
+            "scdl-subventions",
+            "--org",
+            "sicoval",
             env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
         )
         assert invalid.returncode == 1
         assert "n'est pas conforme au schéma scdl-subventions@2.1.1 : 66 erreurs" in invalid.stderr
         assert "Colonne en trop (en-tête, colonne « NOM_Beneficiaire »)" in invalid.stderr
 
-        refused = subprocess.run(
-            [*CLI, "publish", str(tmp_path / "absent.csv"), "--dataset", "x", "--org", "sicoval"],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=30,
+        refused = cli(
+            "publish", str(tmp_path / "absent.csv"), "--dataset", "x", "--org", "sicoval", env=env
         )
         assert refused.returncode != 0
         assert "introuvable" in refused.stderr
@@ -159,33 +139,22 @@ def _quickstart(
 
 def test_validate_offline_in_french(corpus: Path) -> None:
     bad = corpus / "schemas" / "scdl-subventions" / "exemple_invalide_erreurs_colonnes.csv"
-    result = subprocess.run(
-        [*CLI, "validate", str(bad), "--schema", "scdl-subventions"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    result = cli("validate", str(bad), "--schema", "scdl-subventions")
     assert result.returncode == 1
     assert "n'est pas conforme au schéma scdl-subventions@2.1.1 : 66 erreurs" in result.stdout
-    as_json = subprocess.run(
-        [
-            *CLI,
-            "validate",
-            str(corpus / "real" / "com-castelmaurou-subventions.csv"),
-            "--schema",
-            str(SCHEMAS / "scdl-subventions" / "schema.json"),
-            "--json",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    as_json = cli(
+        "validate",
+        str(corpus / "real" / "com-castelmaurou-subventions.csv"),
+        "--schema",
+        str(SCHEMAS / "scdl-subventions" / "schema.json"),
+        "--json",
     )
     assert as_json.returncode == 0, as_json.stdout
     assert json.loads(as_json.stdout)["valid"] is True
 
 
 def test_schemas_are_listed() -> None:
-    result = subprocess.run([*CLI, "schemas"], capture_output=True, text=True, timeout=60)
+    result = cli("schemas")
     assert result.returncode == 0
     assert "scdl-subventions@2.1.1" in result.stdout
 
@@ -193,21 +162,15 @@ def test_schemas_are_listed() -> None:
 def test_a_bad_dataset_name_is_refused_before_sending(tmp_path: Path) -> None:
     data = tmp_path / "a.csv"
     data.write_text("a\n1\n")
-    result = subprocess.run(
-        [
-            *CLI,
-            "publish",
-            str(data),
-            "--dataset",
-            "Mon Jeu",
-            "--token",
-            "dc_x",
-            "--url",
-            "http://127.0.0.1:9",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = cli(
+        "publish",
+        str(data),
+        "--dataset",
+        "Mon Jeu",
+        "--token",
+        "dc_x",
+        "--url",
+        "http://127.0.0.1:9",
     )
     assert result.returncode == 2
     assert "n'est pas un identifiant de jeu de données valide" in result.stderr
@@ -215,21 +178,15 @@ def test_a_bad_dataset_name_is_refused_before_sending(tmp_path: Path) -> None:
 
 def test_validate_writes_the_html_page(corpus: Path, tmp_path: Path) -> None:
     page = tmp_path / "rapport.html"
-    result = subprocess.run(
-        [
-            *CLI,
-            "validate",
-            str(corpus / "schemas/scdl-subventions/exemple_invalide_erreurs_colonnes.csv"),
-            "--schema",
-            "scdl-subventions",
-            "--format",
-            "html",
-            "--output",
-            str(page),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    result = cli(
+        "validate",
+        str(corpus / "schemas/scdl-subventions/exemple_invalide_erreurs_colonnes.csv"),
+        "--schema",
+        "scdl-subventions",
+        "--format",
+        "html",
+        "--output",
+        str(page),
     )
     assert result.returncode == 1
     text = page.read_text(encoding="utf-8")
