@@ -18,7 +18,9 @@ from datacommune.catalog import (
     search,
 )
 from datacommune.catalog.deps import Admin, CurrentOrganization, Session, SettingsDep
+from datacommune.catalog.tables import Version
 from datacommune.shared.http import RuntimeDep
+from datacommune.shared.runtime import Runtime
 from datacommune.shared.storage import ObjectMissing
 
 router = APIRouter(prefix="/api/v1")
@@ -119,6 +121,11 @@ async def download(version_id: uuid.UUID, runtime: RuntimeDep) -> Any:
     # The session is closed before the bytes flow: a slow reader must not hold the database.
     async with runtime.reader() as session:
         version = await datasets.get_version(session, version_id)
+    return await _serve(version, runtime)
+
+
+async def _serve(version: Version, runtime: Runtime) -> StreamingResponse:
+    """A version's bytes, counted once; a 503 problem before any byte if the object is gone."""
     if not await runtime.store.exists(version.object_key):
         raise problems.file_missing()
     async with runtime.sessionmaker.begin() as session:
@@ -202,13 +209,7 @@ async def download_latest(slug: str, key: str, runtime: RuntimeDep, settings: Se
     """A URL that always serves the newest version (each version keeps its own URL too)."""
     async with runtime.reader() as session:
         version = datasets.latest(await datasets.get(session, slug), key)
-    if not await runtime.store.exists(version.object_key):
-        raise problems.file_missing()
-    async with runtime.sessionmaker.begin() as session:
-        await downloads_count.count(session, version.id)
-    response = downloads.response(
-        downloads.published(version), runtime.store, fallback=f"{version.id}.bin"
-    )
+    response = await _serve(version, runtime)
     response.headers["Content-Location"] = settings.http.public_url + datasets.download_path(
         version.id
     )
