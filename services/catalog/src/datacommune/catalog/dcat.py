@@ -2,21 +2,25 @@
 
 data.gouv.fr's DCAT harvester reads a ``dcat:Catalog`` whose pages are linked by a
 ``hydra:PagedCollection`` (``hydra:nextPage``, ``hydra:totalItems``…); so does this feed. The
-terms follow DCAT-AP 2 and its French profile: EU vocabularies for themes and frequencies,
-INSEE URIs for communes, IANA URIs for media types.
+terms follow DCAT-AP 3, which data.gouv.fr's harvester reads: EU vocabularies for themes and
+frequencies, INSEE URIs for communes, IANA URIs for media types. The feed passes
+SEMIC's DCAT-AP 3.0.1 SHACL shapes shipped in ``shapes/`` (see ``shapes/SOURCES.md``).
 """
 
 import re
+from pathlib import Path
 from typing import Any
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, XSD
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog import metadata
 from datacommune.catalog.tables import Dataset, Organization
 
+# SEMIC's shapes, verbatim: what tests (and anyone auditing the feed) validate it against.
+SHAPES = Path(__file__).with_name("shapes") / "dcat-ap-3.0.1-SHACL.ttl"
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
@@ -46,6 +50,17 @@ def _bind(graph: Graph) -> None:
         graph.bind(prefix, namespace)
 
 
+def _typed(graph: Graph, iri: URIRef, cls: URIRef) -> URIRef:
+    """The IRI, stated to be of the class DCAT-AP expects for it.
+
+    DCAT-AP's range shapes check classes, and a harvester reads only the feed: it does not
+    fetch the EU vocabularies, INSEE or IANA to learn that a theme is a skos:Concept or a
+    media type a dct:MediaType, so the feed says it.
+    """
+    graph.add((iri, RDF.type, cls))
+    return iri
+
+
 def _organization(graph: Graph, org: Organization, public_url: str) -> URIRef:
     node = URIRef(f"{public_url}/api/v1/organizations/{org.slug}")
     graph.add((node, RDF.type, FOAF.Agent))
@@ -65,15 +80,24 @@ def _dataset(graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str)
     add((node, DCTERMS.publisher, publisher))
     add((node, DCTERMS.issued, Literal(dataset.created_at.isoformat(), datatype=XSD.dateTime)))
     add((node, DCTERMS.modified, Literal(dataset.updated_at.isoformat(), datatype=XSD.dateTime)))
-    add((node, DCAT.landingPage, node))
+    # No dcat:landingPage: its range is foaf:Document (a web page) and a dataset has none
+    # apart from this JSON resource, which is the dataset itself; harvesters (data.gouv.fr's
+    # among them) take the dataset IRI as its address when there is no landing page.
     for keyword in dataset.keywords or []:
         add((node, DCAT.keyword, Literal(keyword, lang="fr")))
     if dataset.theme:
-        add((node, DCAT.theme, URIRef(THEME + dataset.theme)))
+        theme = _typed(graph, URIRef(THEME + dataset.theme), SKOS.Concept)
+        add((node, DCAT.theme, theme))
+        # A skos:Concept needs its label; data.gouv.fr also turns it into a keyword.
+        label = metadata.THEMES.get(dataset.theme, dataset.theme)
+        add((theme, SKOS.prefLabel, Literal(label, lang="fr")))
+        add((theme, SKOS.inScheme, URIRef(THEME.rstrip("/"))))
     if dataset.frequency:
-        add((node, DCTERMS.accrualPeriodicity, URIRef(FREQUENCY + FREQUENCIES[dataset.frequency])))
+        frequency = URIRef(FREQUENCY + FREQUENCIES[dataset.frequency])
+        add((node, DCTERMS.accrualPeriodicity, _typed(graph, frequency, DCTERMS.Frequency)))
     for code in dataset.spatial or []:
-        add((node, DCTERMS.spatial, URIRef(f"http://id.insee.fr/geo/commune/{code}")))
+        commune = URIRef(f"http://id.insee.fr/geo/commune/{code}")
+        add((node, DCTERMS.spatial, _typed(graph, commune, DCTERMS.Location)))
     if dataset.temporal_start or dataset.temporal_end:
         period = BNode()
         add((node, DCTERMS.temporal, period))
@@ -94,7 +118,11 @@ def _dataset(graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str)
         else:
             # Older values not checked on entry: a name, never an invalid IRI.
             add((contact, VCARD.fn, Literal(point)))
-    licence = URIRef(metadata.LICENCE_URIS.get(dataset.licence, dataset.licence))
+    licence = _typed(
+        graph,
+        URIRef(metadata.LICENCE_URIS.get(dataset.licence, dataset.licence)),
+        DCTERMS.LicenseDocument,
+    )
     for resource in dataset.resources:
         if not resource.versions:
             continue
@@ -105,13 +133,8 @@ def _dataset(graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str)
         add((distribution, DCTERMS.title, Literal(resource.title, lang="fr")))
         add((distribution, DCAT.accessURL, URIRef(f"{distribution}/latest")))
         add((distribution, DCAT.downloadURL, URIRef(f"{distribution}/latest")))
-        add(
-            (
-                distribution,
-                DCAT.mediaType,
-                URIRef(f"https://www.iana.org/assignments/media-types/{latest.media_type}"),
-            )
-        )
+        media_type = URIRef(f"https://www.iana.org/assignments/media-types/{latest.media_type}")
+        add((distribution, DCAT.mediaType, _typed(graph, media_type, DCTERMS.MediaType)))
         add((distribution, DCAT.byteSize, Literal(latest.size, datatype=XSD.nonNegativeInteger)))
         add((distribution, DCTERMS.license, licence))
         add(
@@ -122,17 +145,13 @@ def _dataset(graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str)
             )
         )
         if latest.schema_id:
-            add(
-                (
-                    distribution,
-                    DCTERMS.conformsTo,
-                    URIRef(f"https://schema.data.gouv.fr/{latest.schema_id.replace('@', '/')}"),
-                )
-            )
+            schema = URIRef(f"https://schema.data.gouv.fr/{latest.schema_id.replace('@', '/')}")
+            add((distribution, DCTERMS.conformsTo, _typed(graph, schema, DCTERMS.Standard)))
         checksum = BNode()
         add((distribution, SPDX.checksum, checksum))
         add((checksum, RDF.type, SPDX.Checksum))
-        add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+        sha256 = _typed(graph, SPDX.checksumAlgorithm_sha256, SPDX.ChecksumAlgorithm)
+        add((checksum, SPDX.algorithm, sha256))
         add((checksum, SPDX.checksumValue, Literal(latest.sha256, datatype=XSD.hexBinary)))
     return node
 
@@ -156,7 +175,12 @@ async def catalog(
             ),
         )
     )
-    graph.add((root, FOAF.homepage, URIRef(public_url)))
+    graph.add((root, FOAF.homepage, _typed(graph, URIRef(public_url), FOAF.Document)))
+    # The catalogue's publisher is the platform that hosts it, the same agent on every page
+    # (and on an empty one): DCAT-AP wants exactly one, and a foaf:Agent with a name.
+    operator = _typed(graph, URIRef(f"{public_url}/api/v1/catalog#publisher"), FOAF.Agent)
+    graph.add((operator, FOAF.name, Literal(title, lang="fr")))
+    graph.add((root, DCTERMS.publisher, operator))
     total = await session.scalar(select(func.count()).select_from(Dataset)) or 0
     rows = await session.scalars(
         select(Dataset)
@@ -173,7 +197,6 @@ async def catalog(
         if org.slug not in publishers:
             publishers[org.slug] = _organization(graph, org, public_url)
         graph.add((root, DCAT.dataset, _dataset(graph, dataset, publishers[org.slug], public_url)))
-    graph.add((root, DCTERMS.publisher, next(iter(publishers.values()), URIRef(public_url))))
     last = max(1, -(-total // page_size))
     here = URIRef(f"{public_url}/api/v1/catalog.jsonld?page={page}&page_size={page_size}")
     graph.add((here, RDF.type, HYDRA.PagedCollection))
