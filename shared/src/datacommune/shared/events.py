@@ -104,6 +104,40 @@ class FileValidationStarted(Event):
     upload_id: UUID
 
 
+class TableField(BaseModel):
+    """A column of a published table, with its Table Schema type."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str
+    type: str = Field(default="string", description="`string`, `integer`, `number`, `date`…")
+    format: str = Field(default="default", description="Its Table Schema format, e.g. `%d/%m/%Y`.")
+
+
+class GeoColumns(BaseModel):
+    """Where a table keeps its coordinates (WGS 84), if it does."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    latitude: str | None = None
+    longitude: str | None = None
+    point: str | None = Field(default=None, description="A `geopoint` column.")
+    point_format: str = Field(default="default", description="The geopoint's Table Schema format.")
+    geometry: str | None = Field(default=None, description="A `geojson` column.")
+
+
+class TableShape(BaseModel):
+    """How to read the published file as a table: what the row API loads."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    encoding: str = "utf-8"
+    bom_bytes: int = Field(default=0, description="Bytes of byte-order mark to skip.")
+    delimiter: str = ","
+    fields: list[TableField]
+    geo: GeoColumns | None = None
+
+
 class FileValidated(Event):
     """validate has checked a file and stored its report, whether the file is valid or not."""
 
@@ -132,6 +166,9 @@ class FileValidated(Event):
     summary: ReportSummary
     issues: list[ValidationIssue] = Field(
         default_factory=list, description="The first findings only; `summary` holds exact counts."
+    )
+    table: TableShape | None = Field(
+        default=None, description="How to read `file` as rows, when it is a CSV table."
     )
 
 

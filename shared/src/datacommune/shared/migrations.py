@@ -25,9 +25,11 @@ def upgrade(script_location: Path, database_url: str) -> None:
 
 
 def outside_models(name: str | None, type_: str) -> bool:
-    """Objects a migration makes by hand that no model describes (full-text indexes)."""
+    """Objects no model describes: full-text indexes a migration makes by hand, and the tables
+    of rows catalog creates for each tabular version (``rows_<hex>``)."""
     return bool(name) and (
-        (type_ == "table" and str(name).startswith("datasets_fts"))
+        (type_ == "table" and str(name).startswith(("datasets_fts", "rows_")))
+        or (type_ == "index" and str(name).startswith("ix_rows_"))
         or (type_ == "index" and str(name) == "ix_datasets_search_fts")
         or (type_ == "column" and str(name) == "search_vector")
     )

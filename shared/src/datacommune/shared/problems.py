@@ -68,6 +68,8 @@ class Problem(Exception):
         self.detail = detail
         self.detail_en = detail_en
         self.extensions = extensions
+        # Response headers that go with it (e.g. ``Retry-After``).
+        self.headers: dict[str, str] = {}
 
     def body(self, instance: str | None = None) -> dict[str, Any]:
         """The JSON object sent to the client."""
@@ -165,8 +167,8 @@ def install(app: FastAPI) -> None:
 
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return problem_response(exc.body(request.url.path), headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        return problem_response(exc.body(request.url.path), {**headers, **exc.headers})
 
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

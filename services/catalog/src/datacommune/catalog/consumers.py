@@ -1,5 +1,7 @@
 """What catalog does with events: publish each validated file once."""
 
+from collections.abc import Callable
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog import datasets
@@ -18,6 +20,7 @@ async def subscribe(
     *,
     source: str,
     public_url: str,
+    on_published: Callable[[], None],
 ) -> None:
     """Attach catalog's durable consumer of ``file.validated``."""
 
@@ -28,5 +31,6 @@ async def subscribe(
                 return
             await datasets.publish(session, event, source=source, public_url=public_url)
         relay.wake()
+        on_published()
 
     await bus.subscribe(DURABLE, on_validated, "file.validated.v1", concurrency=4)

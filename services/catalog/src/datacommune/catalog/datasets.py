@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from datacommune.catalog import metadata, problems, search
+from datacommune.catalog import exports, metadata, problems, rowloader, search
 from datacommune.catalog.tables import Dataset, Organization, Outbox, Resource, Version
 from datacommune.shared import events
 from datacommune.shared.outbox import enqueue, utcnow
@@ -103,6 +103,9 @@ async def publish(
         ),
     )
     session.add(version)
+    await session.flush()
+    if event.table is not None:
+        session.add(rowloader.pending(version.id, event.table))
     dataset.updated_at = utcnow()
     await session.flush()
     await search.reindex(session, dataset)
@@ -178,7 +181,25 @@ def describe_version(version: Version, public_url: str) -> dict[str, Any]:
         "valid": version.valid,
         "published_at": version.published_at.isoformat(),
         "download_url": public_url + download_path(version.id),
+        "rows": describe_rows(version, public_url),
     }
+
+
+def describe_rows(version: Version, public_url: str) -> dict[str, Any] | None:
+    """Where a tabular version's rows are queried and exported, once they are loaded."""
+    table = version.row_table
+    if table is None:
+        return None
+    base = f"{public_url}/api/v1/versions/{version.id}/rows"
+    body: dict[str, Any] = {"status": table.status}
+    if table.status == "failed":
+        body["error"] = table.error
+    if table.status == "ready" and table.columns is not None:
+        body["count"] = table.row_count
+        body["columns"] = [{"name": c["name"], "type": c["type"]} for c in table.columns]
+        body["url"] = base
+        body["exports"] = {fmt: f"{base}.{fmt}" for fmt in exports.MEDIA_TYPES}
+    return body
 
 
 def describe(dataset: Dataset, public_url: str, *, full: bool) -> dict[str, Any]:

@@ -91,3 +91,83 @@ class InvalidCursor(Problem):
 
 def request_not_found() -> NotFound:
     return NotFound("Aucune demande ne porte cet identifiant.", "No request has this id.")
+
+
+class NoRows(Problem):
+    type = "/problems/no-rows"
+    title = "Pas de lignes consultables"
+    title_en = "No rows to query"
+    status = 404
+
+
+def no_rows(reason: str | None) -> NoRows:
+    why = f" ({reason})" if reason else ""
+    return NoRows(
+        "Cette version n'a pas de lignes consultables : seuls les fichiers CSV lus comme un "
+        f"tableau en ont{why}. Téléchargez le fichier tel quel.",
+        f"This version has no rows to query: only CSV files read as a table have them{why}. "
+        "Download the file as it is.",
+    )
+
+
+class RowsNotReady(Problem):
+    type = "/problems/rows-not-ready"
+    title = "Lignes en cours de chargement"
+    title_en = "Rows still loading"
+    status = 503
+
+
+def rows_not_ready() -> RowsNotReady:
+    problem = RowsNotReady(
+        "Les lignes de cette version viennent d'être publiées et sont en cours de chargement : "
+        "réessayez dans quelques secondes (le fichier est déjà téléchargeable).",
+        "This version's rows were just published and are loading: retry in a few seconds "
+        "(the file can already be downloaded).",
+    )
+    problem.headers["Retry-After"] = "2"
+    return problem
+
+
+class InvalidFilter(Problem):
+    type = "/problems/invalid-filter"
+    title = "Filtre invalide"
+    title_en = "Invalid filter"
+    status = 400
+
+
+def invalid_filter(fr: str, en: str, columns: list[str]) -> InvalidFilter:
+    return InvalidFilter(fr, en, columns=columns)
+
+
+class NoCoordinates(Problem):
+    type = "/problems/no-coordinates"
+    title = "Pas de coordonnées"
+    title_en = "No coordinates"
+    status = 404
+
+
+def no_coordinates() -> NoCoordinates:
+    return NoCoordinates(
+        "Ce tableau n'a ni colonnes latitude/longitude, ni point, ni géométrie : il n'existe pas "
+        "en GeoJSON. Prenez le CSV, le JSON, le Parquet ou le XLSX.",
+        "This table has no latitude/longitude, point or geometry column: there is no GeoJSON "
+        "of it. Take the CSV, JSON, Parquet or XLSX.",
+    )
+
+
+class TooManyRows(Problem):
+    type = "/problems/too-many-rows"
+    title = "Trop de lignes pour ce format"
+    title_en = "Too many rows for this format"
+    status = 422
+
+
+def too_many_rows(rows: int, limit: int) -> TooManyRows:
+    return TooManyRows(
+        f"{rows} lignes dépassent ce qu'un classeur XLSX contient ({limit}) : filtrez, ou "
+        "prenez le CSV ou le Parquet.",
+        f"{rows} rows exceed what an XLSX workbook holds ({limit}): filter, or take the CSV "
+        "or Parquet.",
+        rows=rows,
+        limit=limit,
+    )

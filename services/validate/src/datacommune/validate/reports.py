@@ -213,6 +213,7 @@ def check(
         "format": resource.format,
         **source,
         "header": _labels(resource),
+        "fields": _fields(resource),
     }
     report = _report(
         schema=schema,
@@ -263,6 +264,15 @@ def _labels(resource: Resource) -> list[str]:
         return list(getattr(resource, "labels", None) or [])
     except FrictionlessException:  # the table never opened; its findings say why
         return []
+
+
+def _fields(resource: Resource) -> list[dict[str, str]]:
+    """The columns with the types they were checked against: the schema's, else inferred."""
+    try:
+        fields = resource.schema.fields if resource.schema else []
+    except FrictionlessException:
+        return []
+    return [{"name": f.name, "type": f.type, "format": f.format} for f in fields]
 
 
 def _limit(exceeded: limits.Exceeded) -> dict[str, Any]:

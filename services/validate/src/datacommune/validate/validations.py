@@ -18,7 +18,7 @@ from datacommune.shared import events
 from datacommune.shared.bus import Bus
 from datacommune.shared.outbox import OutboxRelay, enqueue
 from datacommune.shared.storage import ObjectStore
-from datacommune.validate import rendering, reports
+from datacommune.validate import rendering, reports, shapes
 from datacommune.validate.registry import Registry
 from datacommune.validate.tables import Outbox, Validation
 
@@ -222,4 +222,5 @@ def _validated_event(
             )
             for i in report["issues"][:MAX_ISSUES_IN_EVENT]
         ],
+        table=shapes.table_shape(report),
     )

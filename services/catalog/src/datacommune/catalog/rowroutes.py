@@ -1,0 +1,146 @@
+"""The row API and the exports of a version's table."""
+
+import uuid
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+
+from datacommune.catalog import (
+    datasets,
+    downloads,
+    downloads_count,
+    exports,
+    problems,
+    rowquery,
+    rowtables,
+)
+from datacommune.catalog.deps import SettingsDep
+from datacommune.catalog.tables import RowTable, Version
+from datacommune.shared import events
+from datacommune.shared.http import RuntimeDep
+from datacommune.shared.runtime import Runtime
+
+router = APIRouter(prefix="/api/v1", tags=["lignes / rows"])
+
+FILTERS = """
+Filtres / filters: ``colonne=valeur`` (=), ``colonne__ne`` (!=), ``__lt`` (<), ``__lte`` (<=),
+``__gt`` (>), ``__gte`` (>=), ``__in`` (valeurs séparées par des virgules, ou tableau JSON),
+``__contains`` (contient, sans tenir compte de la casse). Ex. ``montant__gte=1000&commune=Roques``.
+"""
+
+
+async def _ready(runtime: Runtime, version_id: uuid.UUID) -> tuple[Version, RowTable]:
+    async with runtime.reader() as session:
+        version = await datasets.get_version(session, version_id)
+    table = version.row_table
+    if table is None:
+        raise problems.no_rows(None)
+    if table.status == "failed":
+        raise problems.no_rows(table.error)
+    if table.status != "ready" or table.columns is None:
+        raise problems.rows_not_ready()
+    return version, table
+
+
+@router.get(
+    "/versions/{version_id}/rows",
+    summary="Les lignes d'une version, filtrées et triées / a version's rows",
+    description=FILTERS,
+)
+async def rows(
+    version_id: uuid.UUID,
+    request: Request,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    _sort: str | None = Query(default=None, description="colonne, ou -colonne (décroissant)"),
+    _columns: str | None = Query(default=None, description="colonnes voulues, ex. nom,montant"),
+    _size: int = Query(default=rowquery.DEFAULT_SIZE, ge=1, le=rowquery.MAX_SIZE),
+    _cursor: str | None = Query(default=None, max_length=2000),
+    _count: bool = Query(default=True, description="compter les lignes trouvées"),
+) -> dict[str, Any]:
+    """Filter by column, sort, choose columns; pages follow ``next_cursor`` with no ceiling;
+    ``total`` is exact."""
+    version, table = await _ready(runtime, version_id)
+    assert table.columns is not None
+    assert table.row_count is not None
+    query = rowquery.parse(request.query_params.multi_items(), table.columns)
+    tbl = rowtables.table(version.id, table.columns)
+    async with runtime.reader() as session:
+        page = await rowquery.page(session, tbl, query)
+        total = await rowquery.count(session, tbl, query, table.row_count) if query.count else None
+    base = f"{settings.http.public_url}/api/v1/versions/{version.id}"
+    next_url = None
+    if page.next_cursor:
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "_cursor"]
+        next_url = f"{base}/rows?{urlencode([*params, ('_cursor', page.next_cursor)])}"
+    return {
+        "version": str(version.id),
+        "columns": [{"name": c["name"], "type": c["type"]} for c in query.selected],
+        "total": total,
+        "rows": page.rows,
+        "next_cursor": page.next_cursor,
+        "next_url": next_url,
+    }
+
+
+@router.get(
+    "/versions/{version_id}/rows.{extension}",
+    response_class=StreamingResponse,
+    summary="Exporter les lignes / export the rows",
+    description="Les mêmes filtres, tri et colonnes que /rows ; tout le résultat, en flux."
+    + FILTERS,
+    responses={200: {"content": {t: {} for t in exports.MEDIA_TYPES.values()}}},
+)
+async def export(
+    version_id: uuid.UUID,
+    extension: Literal["csv", "json", "geojson", "parquet", "xlsx"],
+    request: Request,
+    runtime: RuntimeDep,
+    _sort: str | None = Query(default=None),
+    _columns: str | None = Query(default=None),
+) -> StreamingResponse:
+    """The whole table, or the filtered part of it, in one file."""
+    version, table = await _ready(runtime, version_id)
+    assert table.columns is not None
+    assert table.row_count is not None
+    params = [(k, v) for k, v in request.query_params.multi_items() if k in ("_sort", "_columns")]
+    params += [(k, v) for k, v in request.query_params.multi_items() if not k.startswith("_")]
+    query = rowquery.parse(params, table.columns)
+    tbl = rowtables.table(version.id, table.columns)
+    if extension == "xlsx":
+        async with runtime.reader() as session:
+            exports.check_xlsx(await rowquery.count(session, tbl, query, table.row_count))
+    if extension == "geojson":
+        shape = events.TableShape.model_validate(table.shape)
+        reading = exports.geometry_reader(shape.geo, table.columns)
+        if reading is None:
+            raise problems.no_coordinates()
+        geo_columns, make = reading
+        shown = query.selected
+        query.selected = [*shown, *geo_columns]
+        stream = exports.to_geojson(
+            exports.pages(runtime.reader, tbl, query), query, shown, geo_columns, make
+        )
+    else:
+        writer = {
+            "csv": exports.to_csv,
+            "json": exports.to_json,
+            "parquet": exports.to_parquet,
+            "xlsx": exports.to_xlsx,
+        }[extension]
+        stream = writer(exports.pages(runtime.reader, tbl, query), query)
+    async with runtime.sessionmaker.begin() as session:
+        await downloads_count.count(session, version.id)
+    stem = downloads.safe_filename(version.filename, str(version.id)).rsplit(".", 1)[0]
+    filtered = "-extrait" if query.filters else ""
+    return StreamingResponse(
+        stream,
+        media_type=exports.MEDIA_TYPES[extension],
+        headers={
+            "Content-Disposition": downloads.content_disposition(f"{stem}{filtered}.{extension}"),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "public, max-age=3600",
+        },
+    )

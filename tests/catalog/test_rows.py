@@ -1,0 +1,379 @@
+"""The row API on both databases: loading, filters, sorted keyset pages, counts, exports."""
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from datacommune.catalog import datasets, exports, problems, rowquery, rowtables
+from datacommune.catalog.rowloader import RowLoader
+from datacommune.catalog.tables import Organization, RowTable, Version
+from datacommune.shared import events, tokens
+from datacommune.shared.db import make_engine, make_reader, make_sessionmaker
+from datacommune.shared.settings import DatabaseSettings
+from datacommune.shared.storage import LocalObjectStore
+
+ROWS = 137
+FIELDS = [
+    events.TableField(name="nom", type="string"),
+    events.TableField(name="montant", type="number"),
+    events.TableField(name="annee", type="integer"),
+    events.TableField(name="vote_le", type="date", format="%d/%m/%Y"),
+    events.TableField(name="actif", type="boolean"),
+    events.TableField(name="code", type="integer"),
+    events.TableField(name="lat", type="number"),
+    events.TableField(name="long", type="number"),
+]
+
+
+def records() -> list[dict[str, Any]]:
+    """Rows with blanks, repeated values, French decimals and a formula-like name."""
+    out = []
+    for i in range(ROWS):
+        out.append(
+            {
+                "nom": '=HYPERLINK("x")' if i == 5 else f"Association n°{i % 40} é",
+                "montant": None if i % 11 == 0 else round((i * 37) % 500 + 0.5, 1),
+                "annee": 2020 + i % 5,
+                "vote_le": date(2024, 1 + i % 12, 1 + i % 28),
+                "actif": i % 3 == 0,
+                # One value that is not an integer: the column is kept as text.
+                "code": "31A" if i == 77 else str(31000 + i),
+                "lat": 43.5 + i / 1000,
+                "long": 1.4 + i / 1000,
+            }
+        )
+    return out
+
+
+def cp1252_csv(rows: list[dict[str, Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow([f.name for f in FIELDS])
+    for r in rows:
+        writer.writerow(
+            [
+                r["nom"],
+                "" if r["montant"] is None else str(r["montant"]).replace(".", ","),
+                r["annee"],
+                r["vote_le"].strftime("%d/%m/%Y"),
+                "oui" if r["actif"] else "non",
+                r["code"],
+                r["lat"],
+                r["long"],
+            ]
+        )
+        if r["annee"] == 2022 and r["actif"]:
+            writer.writerow([])  # a blank record is skipped, its number is not reused
+    return out.getvalue().encode("cp1252")
+
+
+@dataclass
+class Loaded:
+    sessionmaker: async_sessionmaker[AsyncSession]
+    engine: AsyncEngine
+    table: RowTable
+    version: Version
+
+    @property
+    def columns(self) -> list[dict[str, str]]:
+        assert self.table.columns is not None
+        return self.table.columns
+
+    def tbl(self) -> Any:
+        return rowtables.table(self.version.id, self.columns)
+
+    async def query(self, params: list[tuple[str, str]]) -> tuple[list[dict[str, Any]], int]:
+        query = rowquery.parse(params, self.columns)
+        async with self.sessionmaker() as session:
+            page = await rowquery.page(session, self.tbl(), query)
+            total = await rowquery.count(session, self.tbl(), query, self.table.row_count or 0)
+        return page.rows, total
+
+    async def walk(self, params: list[tuple[str, str]], size: int = 7) -> list[dict[str, Any]]:
+        """Every row, following cursors."""
+        seen: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            extra = [("_size", str(size))] + ([("_cursor", cursor)] if cursor else [])
+            query = rowquery.parse(params + extra, self.columns)
+            async with self.sessionmaker() as session:
+                page = await rowquery.page(session, self.tbl(), query)
+            seen += page.rows
+            if not page.next_cursor:
+                return seen
+            cursor = page.next_cursor
+
+
+@pytest.fixture
+async def loaded(catalog_url: str, tmp_path: Path) -> AsyncIterator[Loaded]:
+    engine = make_engine(DatabaseSettings(url=catalog_url))
+    sessionmaker = make_sessionmaker(engine)
+    store = LocalObjectStore(tmp_path / "files")
+    content = cp1252_csv(records())
+    await store.put_bytes("files/table", content, media_type="text/csv")
+    event = events.FileValidated(
+        source="test",
+        upload_id=uuid.uuid4(),
+        organization="roques",
+        dataset="subventions",
+        file=events.FileRef(
+            object_key="files/table",
+            sha256="0" * 64,
+            size=len(content),
+            filename="subventions.csv",
+            media_type="text/csv",
+        ),
+        valid=True,
+        publishable=True,
+        report_key="reports/x.json",
+        summary=events.ReportSummary(rows=ROWS),
+        table=events.TableShape(
+            encoding="cp1252",
+            delimiter=";",
+            fields=FIELDS,
+            geo=events.GeoColumns(latitude="lat", longitude="long"),
+        ),
+    )
+    async with sessionmaker.begin() as session:
+        session.add(
+            Organization(
+                slug="roques", name="Roques", kind="commune", token_hash=tokens.hash_token("r")
+            )
+        )
+        await session.flush()
+        await datasets.publish(session, event, source="test", public_url="http://x")
+    loader = RowLoader(engine, sessionmaker, store)
+    assert await loader.load_next()
+    assert not await loader.load_next()
+    reader = make_reader(engine)
+    async with reader() as session:
+        version = await session.scalar(select(Version))
+    assert version is not None
+    assert version.row_table is not None
+    yield Loaded(reader, engine, version.row_table, version)
+    await engine.dispose()
+
+
+def expected(predicate: Any = None) -> list[dict[str, Any]]:
+    return [r for r in records() if predicate is None or predicate(r)]
+
+
+async def test_loads_typed_columns_and_keeps_every_cell(loaded: Loaded) -> None:
+    assert loaded.table.status == "ready"
+    assert loaded.table.row_count == ROWS
+    kinds = {c["name"]: c["stored"] for c in loaded.columns}
+    assert kinds == {
+        "nom": "string",
+        "montant": "number",
+        "annee": "integer",
+        "vote_le": "date",
+        "actif": "boolean",
+        "code": "string",  # « 31A » is not an integer: the column is text, nothing lost
+        "lat": "number",
+        "long": "number",
+    }
+    rows, total = await loaded.query([("_size", "3")])
+    assert total == ROWS
+    assert rows[0] == {
+        "_row": 2,
+        "nom": "Association n°0 é",
+        "montant": None,
+        "annee": 2020,
+        "vote_le": "2024-01-01",
+        "actif": True,
+        "code": "31000",
+        "lat": 43.5,
+        "long": 1.4,
+    }
+    every = await loaded.walk([], size=50)
+    assert len(every) == ROWS
+    assert [r["code"] for r in every] == [r["code"] for r in records()]
+    # Record numbers follow the file, blank records included: they match validation reports.
+    assert every[-1]["_row"] > ROWS + 1
+
+
+@pytest.mark.parametrize(
+    ("params", "predicate"),
+    [
+        ([("annee", "2022")], lambda r: r["annee"] == 2022),
+        ([("annee__ne", "2022")], lambda r: r["annee"] != 2022),
+        ([("montant__lt", "100")], lambda r: r["montant"] is not None and r["montant"] < 100),
+        ([("montant__lte", "100.5")], lambda r: r["montant"] is not None and r["montant"] <= 100.5),
+        ([("montant__gt", "400")], lambda r: r["montant"] is not None and r["montant"] > 400),
+        ([("vote_le__gte", "15/06/2024")], lambda r: r["vote_le"] >= date(2024, 6, 15)),
+        ([("code__in", "31001,31003,31A")], lambda r: r["code"] in {"31001", "31003", "31A"}),
+        ([("annee__in", "[2020, 2024]")], lambda r: r["annee"] in {2020, 2024}),
+        ([("nom__contains", "N°1")], lambda r: "n°1" in r["nom"].lower()),
+        ([("actif", "oui"), ("annee__gte", "2023")], lambda r: r["actif"] and r["annee"] >= 2023),
+        ([("montant__ne", "0.5")], lambda r: r["montant"] != 0.5),
+    ],
+)
+async def test_filters(loaded: Loaded, params: list[tuple[str, str]], predicate: Any) -> None:
+    want = [r["code"] for r in expected(predicate)]
+    assert want, "the case must match something"
+    rows, total = await loaded.query([*params, ("_size", "1000")])
+    assert total == len(want)
+    assert [r["code"] for r in rows] == want
+
+
+@pytest.mark.parametrize("descending", [False, True])
+async def test_sorted_pages_walk_every_row_once(loaded: Loaded, descending: bool) -> None:
+    """Blank amounts sort last going up, first going down; ties keep a stable order."""
+    sign = "-" if descending else ""
+    walked = await loaded.walk([("_sort", f"{sign}montant"), ("annee__ne", "2021")], size=7)
+    wanted = expected(lambda r: r["annee"] != 2021)
+    assert len(walked) == len(wanted)
+    assert len({r["_row"] for r in walked}) == len(walked)
+    amounts = [r["montant"] for r in walked]
+    values = [a for a in amounts if a is not None]
+    assert values == sorted(values, reverse=descending)
+    blanks = [i for i, a in enumerate(amounts) if a is None]
+    assert blanks, "some amounts are blank"
+    if descending:
+        assert blanks == list(range(len(blanks)))
+    else:
+        assert blanks == list(range(len(amounts) - len(blanks), len(amounts)))
+
+
+async def test_sort_on_dates_and_chosen_columns(loaded: Loaded) -> None:
+    walked = await loaded.walk([("_sort", "-vote_le"), ("_columns", "nom,annee")], size=9)
+    assert len(walked) == ROWS
+    assert set(walked[0]) == {"_row", "nom", "annee"}
+    got = await loaded.walk([("_sort", "-vote_le"), ("_columns", "code,vote_le")], size=9)
+    assert [r["vote_le"] for r in got] == sorted(
+        (r["vote_le"].isoformat() for r in records()), reverse=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ([("commune", "Roques")], "Pas de colonne « commune »"),
+        ([("montant__gt", "beaucoup")], "n'est pas une valeur de type number"),
+        ([("montant__like", "1")], "Opérateur « like » inconnu"),
+        ([("_sort", "-inconnue")], "Pas de colonne « inconnue »"),
+        ([("_columns", "nom,rien")], "Pas de colonne « rien »"),
+        ([("_size", "5000")], "_size va de 1 à 1000"),
+    ],
+)
+async def test_bad_queries_are_explained(
+    loaded: Loaded, params: list[tuple[str, str]], says: str
+) -> None:
+    with pytest.raises(problems.InvalidFilter) as caught:
+        rowquery.parse(params, loaded.columns)
+    assert says in caught.value.detail
+    assert "montant" in caught.value.extensions["columns"]
+
+
+async def test_a_cursor_serves_only_its_own_query(loaded: Loaded) -> None:
+    query = rowquery.parse([("_sort", "montant"), ("_size", "5")], loaded.columns)
+    async with loaded.sessionmaker() as session:
+        page = await rowquery.page(session, loaded.tbl(), query)
+    assert page.next_cursor
+    for params in (
+        [("_sort", "-montant")],
+        [("_sort", "montant"), ("annee", "2020")],
+        [],
+    ):
+        with pytest.raises(problems.InvalidCursor):
+            rowquery.parse([*params, ("_cursor", page.next_cursor)], loaded.columns)
+    with pytest.raises(problems.InvalidCursor):
+        rowquery.parse([("_cursor", "pas-un-curseur")], loaded.columns)
+
+
+async def collect(stream: AsyncIterator[bytes]) -> bytes:
+    return b"".join([chunk async for chunk in stream])
+
+
+async def test_exports_stream_every_format(loaded: Loaded, tmp_path: Path) -> None:
+    query = rowquery.parse([("annee", "2020")], loaded.columns)
+    reader = loaded.sessionmaker
+    want = expected(lambda r: r["annee"] == 2020)
+    exports_page = exports.PAGE
+    exports.PAGE = 4  # several pages, as a big table would have
+    try:
+        as_csv = await collect(exports.to_csv(exports.pages(reader, loaded.tbl(), query), query))
+        as_json = await collect(exports.to_json(exports.pages(reader, loaded.tbl(), query), query))
+        as_parquet = await collect(
+            exports.to_parquet(exports.pages(reader, loaded.tbl(), query), query)
+        )
+        as_xlsx = await collect(exports.to_xlsx(exports.pages(reader, loaded.tbl(), query), query))
+        shape = events.TableShape.model_validate(loaded.table.shape)
+        reading = exports.geometry_reader(shape.geo, loaded.columns)
+        assert reading is not None
+        geo_columns, make = reading
+        shown = [c for c in loaded.columns if c["name"] in ("nom", "code")]
+        geo_query = rowquery.parse([("annee", "2020")], loaded.columns)
+        geo_query.selected = [*shown, *geo_columns]
+        as_geojson = await collect(
+            exports.to_geojson(
+                exports.pages(reader, loaded.tbl(), geo_query), geo_query, shown, geo_columns, make
+            )
+        )
+    finally:
+        exports.PAGE = exports_page
+
+    table = list(csv.reader(io.StringIO(as_csv.decode())))
+    assert table[0] == [f.name for f in FIELDS]
+    assert [r[5] for r in table[1:]] == [r["code"] for r in want]
+    # The formula is neutralised for spreadsheets; numbers stay numbers.
+    assert table[1 + [r["code"] for r in want].index("31005")][0] == '\'=HYPERLINK("x")'
+    assert table[2][1] == str(want[1]["montant"])
+
+    parsed = json.loads(as_json)
+    assert [r["code"] for r in parsed] == [r["code"] for r in want]
+    assert parsed[1]["nom"] == want[1]["nom"]
+
+    arrow = pq.read_table(io.BytesIO(as_parquet))
+    assert arrow.num_rows == len(want)
+    assert str(arrow.schema.field("montant").type) == "double"
+    assert str(arrow.schema.field("vote_le").type) == "date32[day]"
+    assert arrow.column("nom").to_pylist()[1] == '=HYPERLINK("x")'  # data, not a spreadsheet
+
+    path = tmp_path / "export.xlsx"
+    path.write_bytes(as_xlsx)
+    workbook = load_workbook(path, read_only=True)
+    sheet = workbook.active
+    assert sheet is not None
+    cells = list(sheet.iter_rows(values_only=True))
+    workbook.close()
+    assert cells[0][0] == "nom"
+    assert len(cells) == len(want) + 1
+    assert cells[2][0] == '\'=HYPERLINK("x")'
+    assert cells[1][2] == 2020
+
+    collection = json.loads(as_geojson)
+    assert collection["type"] == "FeatureCollection"
+    assert len(collection["features"]) == len(want)
+    first = collection["features"][0]
+    assert first["geometry"] == {"type": "Point", "coordinates": [1.4, 43.5]}
+    assert set(first["properties"]) == {"_row", "nom", "code"}
+
+
+def test_points_from_table_schema_geopoints() -> None:
+    columns = [{"name": "xy", "column": "c0", "type": "geopoint", "stored": "string"}]
+    for fmt, value in (
+        ("default", "1.44, 43.6"),
+        ("array", "[1.44, 43.6]"),
+        ("object", '{"lon": 1.44, "lat": 43.6}'),
+    ):
+        reading = exports.geometry_reader(events.GeoColumns(point="xy", point_format=fmt), columns)
+        assert reading is not None
+        assert reading[1]([value]) == {"type": "Point", "coordinates": [1.44, 43.6]}
+    reading = exports.geometry_reader(events.GeoColumns(point="xy"), columns)
+    assert reading is not None
+    assert reading[1](["hors de la carte"]) is None
+    assert reading[1](["200, 43"]) is None
+    assert exports.geometry_reader(None, columns) is None

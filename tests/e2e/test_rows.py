@@ -1,0 +1,156 @@
+"""The row API and exports over HTTP, from an upload to every export format."""
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow.parquet as pq
+import pytest
+from openpyxl import load_workbook
+
+from tests.platform import Running
+
+pytestmark = pytest.mark.e2e
+
+
+def published_version(embedded: Running, token: str, upload_id: str, dataset: str) -> str:
+    embedded.wait_status(token, upload_id, {"published"})
+    detail = httpx.get(f"{embedded.url('catalog')}/api/v1/datasets/{dataset}").json()
+    return str(detail["resources"][-1]["versions"][-1]["id"])
+
+
+def ready_rows(embedded: Running, version: str, **params: Any) -> dict[str, Any]:
+    """The first page, once the rows are loaded (a 503 problem says to wait until then)."""
+    url = f"{embedded.url('catalog')}/api/v1/versions/{version}/rows"
+    deadline = time.monotonic() + 20
+    while True:
+        response = httpx.get(url, params=params)
+        if response.status_code != 503 or time.monotonic() > deadline:
+            break
+        assert response.json()["type"] == "/problems/rows-not-ready"
+        assert response.headers["Retry-After"] == "2"
+        time.sleep(0.2)
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def test_rows_and_exports_of_a_standard_file(
+    embedded: Running, corpus: Path, tmp_path: Path
+) -> None:
+    token = embedded.organization("castelmaurou-lignes")
+    content = (corpus / "real/com-castelmaurou-subventions.csv").read_bytes()
+    upload = embedded.upload(
+        token, content, dataset="subventions-castelmaurou-lignes", schema="scdl-subventions"
+    )
+    version = published_version(
+        embedded, token, upload.json()["id"], "subventions-castelmaurou-lignes"
+    )
+    first = ready_rows(embedded, version, _size=10)
+    assert first["total"] == 95
+    assert len(first["rows"]) == 10
+    assert first["rows"][0]["nomBeneficiaire"] == "COMITE FETES DE CASTELMAUROU"
+    types = {c["name"]: c["type"] for c in first["columns"]}
+    assert types["montant"] == "number"
+    assert types["dateConvention"] == "date"
+
+    catalog = embedded.url("catalog") + "/api/v1"
+    big = httpx.get(
+        f"{catalog}/versions/{version}/rows",
+        params={"montant__gte": "5000", "_sort": "-montant", "_columns": "nomBeneficiaire,montant"},
+    ).json()
+    amounts = [r["montant"] for r in big["rows"]]
+    assert amounts == sorted(amounts, reverse=True)
+    assert all(a >= 5000 for a in amounts)
+    assert big["total"] == len(amounts)
+    assert set(big["rows"][0]) == {"_row", "nomBeneficiaire", "montant"}
+
+    # Pages follow next_url to the end, each row once.
+    seen: list[int] = []
+    url: str | None = f"{catalog}/versions/{version}/rows?_size=20&_sort=montant"
+    while url:
+        page = httpx.get(url).json()
+        seen += [r["_row"] for r in page["rows"]]
+        url = page["next_url"]
+    assert sorted(seen) == list(range(2, 97))
+
+    bad = httpx.get(f"{catalog}/versions/{version}/rows", params={"montant__gt": "beaucoup"})
+    assert bad.status_code == 400
+    assert bad.json()["type"] == "/problems/invalid-filter"
+    assert "montant" in bad.json()["columns"]
+
+    described = httpx.get(f"{catalog}/datasets/subventions-castelmaurou-lignes").json()
+    rows_info = described["resources"][-1]["versions"][-1]["rows"]
+    assert rows_info["status"] == "ready"
+    assert rows_info["count"] == 95
+    assert set(rows_info["exports"]) == {"csv", "json", "geojson", "parquet", "xlsx"}
+
+    params = {"montant__gte": "5000"}
+    as_csv = httpx.get(f"{catalog}/versions/{version}/rows.csv", params=params)
+    assert as_csv.status_code == 200
+    assert as_csv.headers["content-type"] == "text/csv; charset=utf-8"
+    assert "-extrait.csv" in as_csv.headers["content-disposition"]
+    table = list(csv.reader(io.StringIO(as_csv.text)))
+    assert len(table) - 1 == big["total"]
+
+    as_json = httpx.get(f"{catalog}/versions/{version}/rows.json").json()
+    assert len(as_json) == 95
+
+    as_parquet = httpx.get(f"{catalog}/versions/{version}/rows.parquet")
+    assert pq.read_table(io.BytesIO(as_parquet.content)).num_rows == 95
+
+    as_xlsx = httpx.get(f"{catalog}/versions/{version}/rows.xlsx", params=params)
+    path = tmp_path / "extrait.xlsx"
+    path.write_bytes(as_xlsx.content)
+    workbook = load_workbook(path, read_only=True)
+    assert workbook.active is not None
+    assert len(list(workbook.active.iter_rows())) == big["total"] + 1
+    workbook.close()
+
+    no_map = httpx.get(f"{catalog}/versions/{version}/rows.geojson")
+    assert no_map.status_code == 404
+    assert no_map.json()["type"] == "/problems/no-coordinates"
+
+    # The original bytes are still what the download serves.
+    assert httpx.get(f"{catalog}/versions/{version}/download").content == content
+
+
+def test_a_windows_file_with_coordinates_maps_and_neutralises_formulas(
+    embedded: Running,
+) -> None:
+    token = embedded.organization("roques-lignes")
+    lines = ["nom;latitude;longitude;places", "=1+1;43,508;1,379;12", "Mairie;43,51;1,38;"]
+    content = ("\r\n".join(lines) + "\r\n").encode("cp1252")
+    upload = embedded.upload(token, content, dataset="parkings-roques", filename="parkings.csv")
+    version = published_version(embedded, token, upload.json()["id"], "parkings-roques")
+    first = ready_rows(embedded, version)
+    assert [r["nom"] for r in first["rows"]] == ["=1+1", "Mairie"]
+
+    catalog = embedded.url("catalog") + "/api/v1"
+    geo = httpx.get(f"{catalog}/versions/{version}/rows.geojson")
+    assert geo.headers["content-type"] == "application/geo+json"
+    features = geo.json()["features"]
+    assert features[1]["geometry"] == {"type": "Point", "coordinates": [1.38, 43.51]}
+    assert features[1]["properties"]["nom"] == "Mairie"
+
+    as_csv = httpx.get(f"{catalog}/versions/{version}/rows.csv").text
+    assert as_csv.splitlines()[1].startswith("'=1+1,")
+    as_json = httpx.get(f"{catalog}/versions/{version}/rows.json").json()
+    assert as_json[0]["nom"] == "=1+1"
+
+
+def test_versions_without_rows_say_why(embedded: Running) -> None:
+    catalog = embedded.url("catalog") + "/api/v1"
+    unknown = httpx.get(f"{catalog}/versions/00000000-0000-0000-0000-000000000000/rows")
+    assert unknown.status_code == 404
+    token = embedded.organization("roques-json")
+    upload = embedded.upload(
+        token, json.dumps([{"a": 1}]).encode(), dataset="json-roques", filename="a.json"
+    )
+    version = published_version(embedded, token, upload.json()["id"], "json-roques")
+    answer = httpx.get(f"{catalog}/versions/{version}/rows")
+    assert answer.status_code == 404
+    assert answer.json()["type"] == "/problems/no-rows"
