@@ -18,6 +18,7 @@ from typing import Any
 
 from datacommune.cli.platform import binary
 
+SERVICES_ROOT = Path(__file__).resolve().parents[1] / "services"
 PG_URL = os.environ.get("DATACOMMUNE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -160,3 +161,18 @@ def postgres_database() -> Iterator[str]:
         yield f"{base}/{name}"
     finally:
         _run(lambda: run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def migrated_database(service: str, engine: str, tmp_path: Path, postgres_url: str) -> str:
+    """The URL of a fresh database of ``service`` at its latest migration, on ``engine``
+    (``sqlite`` in ``tmp_path``, or the given PostgreSQL database)."""
+    import asyncio
+
+    from datacommune.shared.migrations import upgrade
+
+    migrations = SERVICES_ROOT / f"{service}/src/datacommune/{service}/migrations"
+    url = postgres_url
+    if engine == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / f'{service}.db'}"
+    await asyncio.to_thread(upgrade, migrations, url)
+    return url

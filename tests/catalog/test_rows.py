@@ -377,3 +377,23 @@ def test_points_from_table_schema_geopoints() -> None:
     assert reading[1](["hors de la carte"]) is None
     assert reading[1](["200, 43"]) is None
     assert exports.geometry_reader(None, columns) is None
+
+
+async def test_a_filter_on_the_sort_column_and_the_total_in_the_cursor(loaded: Loaded) -> None:
+    params = [("_sort", "-montant"), ("montant__gte", "100"), ("_size", "10")]
+    want = sorted(
+        (r["montant"] for r in records() if r["montant"] is not None and r["montant"] >= 100),
+        reverse=True,
+    )
+    assert await loaded.walk(params[:2], size=10) == await loaded.walk(params[:2], size=10)
+    assert [r["montant"] for r in await loaded.walk(params[:2], size=10)] == want
+    first = rowquery.parse(params, loaded.columns)
+    async with loaded.sessionmaker() as session:
+        total = await rowquery.count(session, loaded.tbl(), first, loaded.table.row_count or 0)
+        page = await rowquery.page(session, loaded.tbl(), first, total=total)
+    assert total == len(want)
+    assert page.next_cursor
+    second = rowquery.parse([*params, ("_cursor", page.next_cursor)], loaded.columns)
+    assert second.after is not None
+    assert second.after["t"] == total
+    assert rowquery.rowtables.table(loaded.version.id, loaded.columns) is loaded.tbl()

@@ -180,8 +180,11 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def write_cursor(query: Query, segment: str, value: Any, row: int) -> str:
+def write_cursor(query: Query, segment: str, value: Any, row: int, total: int | None) -> str:
     body = {"k": query.fingerprint(), "s": segment, "v": _jsonable(value), "r": row}
+    if total is not None:
+        # The exact total rides along: the pages after the first need not count again.
+        body["t"] = total
     return base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
 
 
@@ -189,6 +192,8 @@ def _read_cursor(cursor: str, query: Query) -> dict[str, Any]:
     try:
         body = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if body["k"] != query.fingerprint() or not isinstance(body["r"], int):
+            raise ValueError("cursor of another query")
+        if not isinstance(body.get("t", 0), int):
             raise ValueError("cursor of another query")
         if body["s"] == "values" and query.sort and query.sort["stored"] == "date":
             body["v"] = date.fromisoformat(body["v"])
@@ -227,6 +232,8 @@ def conditions(tbl: sa.Table, query: Query) -> list[sa.ColumnElement[bool]]:
 def _segments(query: Query) -> list[str]:
     if query.sort is None:
         return ["all"]
+    if any(f.column is query.sort and f.operator != "!=" for f in query.filters):
+        return ["values"]  # a filter on the sort column already leaves the blanks out
     return ["nulls", "values"] if query.descending else ["values", "nulls"]
 
 
@@ -266,10 +273,12 @@ class Page:
     next_cursor: str | None
 
 
-async def page(session: AsyncSession, tbl: sa.Table, query: Query) -> Page:
+async def page(
+    session: AsyncSession, tbl: sa.Table, query: Query, *, total: int | None = None
+) -> Page:
     """One page of rows, and the cursor of the next one if there is more."""
     rows, after = await fetch(session, tbl, query)
-    cursor = write_cursor(query, after["s"], after["v"], after["r"]) if after else None
+    cursor = write_cursor(query, after["s"], after["v"], after["r"], total) if after else None
     return Page([as_dict(query.selected, r) for r in rows], cursor)
 
 
@@ -318,8 +327,11 @@ def plain(value: Any) -> Any:
 
 
 async def count(session: AsyncSession, tbl: sa.Table, query: Query, total: int) -> int:
-    """The exact number of matching rows; the stored total when nothing is filtered."""
+    """The exact number of matching rows: the stored total when nothing is filtered, the one
+    the cursor carries on the pages after the first, else counted."""
     if not query.filters:
         return total
+    if query.after is not None and isinstance(query.after.get("t"), int):
+        return int(query.after["t"])
     stmt = sa.select(sa.func.count()).select_from(tbl).where(*conditions(tbl, query))
     return int(await session.scalar(stmt) or 0)

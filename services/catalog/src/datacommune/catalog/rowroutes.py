@@ -68,8 +68,8 @@ async def rows(
     query = rowquery.parse(request.query_params.multi_items(), table.columns)
     tbl = rowtables.table(version.id, table.columns)
     async with runtime.reader() as session:
-        page = await rowquery.page(session, tbl, query)
         total = await rowquery.count(session, tbl, query, table.row_count) if query.count else None
+        page = await rowquery.page(session, tbl, query, total=total)
     base = f"{settings.http.public_url}/api/v1/versions/{version.id}"
     next_url = None
     if page.next_cursor:

@@ -6,6 +6,7 @@ as in validation reports) then one column per CSV column, ``c0``, ``c1``… type
 schema the file was checked against. A column whose cells do not all convert is kept as text.
 """
 
+import functools
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime
@@ -46,12 +47,21 @@ def sql_type(kind: str) -> str:
 
 
 def table(version_id: uuid.UUID, columns: list[dict[str, str]]) -> sa.Table:
-    """The SQLAlchemy description of a version's table of rows."""
+    """The SQLAlchemy description of a version's table of rows.
+
+    The same object for the same table: SQLAlchemy caches compiled statements per table
+    object, so a new one per request would recompile every query and crowd out the cache.
+    """
+    return _table(version_id, tuple((c["column"], c["stored"]) for c in columns))
+
+
+@functools.lru_cache(maxsize=256)
+def _table(version_id: uuid.UUID, columns: tuple[tuple[str, str], ...]) -> sa.Table:
     return sa.Table(
         table_name(version_id),
         sa.MetaData(),
         sa.Column("_row", sa.BigInteger, primary_key=True, autoincrement=False),
-        *(sa.Column(c["column"], SQL_TYPES.get(c["stored"], sa.Text)) for c in columns),
+        *(sa.Column(name, SQL_TYPES.get(stored, sa.Text)) for name, stored in columns),
     )
 
 

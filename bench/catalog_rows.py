@@ -1,0 +1,548 @@
+"""Row API latency on a million-row table, on PostgreSQL and SQLite, beside Datasette.
+
+Writes a CSV of ROWS subventions-like records (600 communes, amounts, years, dates,
+coordinates; fixed seed), then loads it through the catalog's own path — migrations,
+``datasets.publish`` of a ``file.validated.v1`` carrying its table shape, ``RowLoader`` from a
+local object store — into a fresh PostgreSQL database (``bench_rows_<hex>``, dropped at the end)
+and into a SQLite file, and prints each load's rate. It then times, REPEAT times per kind, what
+``GET /api/v1/versions/{id}/rows`` does below HTTP: read the version, ``rowquery.parse``,
+``rowquery.page``, ``rowquery.count``. Kinds: the first page, a filtered and sorted page (with
+its exact count, then with ``_count=false``), a page deep in the cursor (row ~900,000, in file
+order and sorted), and the count of the whole table and of a tenth of it (1-row pages, so the
+count is the work). Targets (issue 4): pages p95 under 50 ms, counts p95 under 100 ms.
+
+The same rows go into a plain SQLite table (one index per column) served by Datasette
+(``pip install -e '.[bench]'``) as an immutable database with its counts precomputed
+(``datasette inspect``, the analog of our stored count), facet suggestions off; the same queries
+are timed over HTTP on loopback. Our figures do NOT include HTTP nor JSON encoding, Datasette's
+do: the time of a trivial Datasette request (``/-/versions.json``) is printed so it can be
+subtracted, and the last column does so. Medians are the figures to read on a busy machine.
+
+    .venv/bin/python bench/catalog_rows.py [--rows 1000000] [--repeat 200] [--sqlite-only]
+                                           [--no-datasette]
+"""
+
+import argparse
+import asyncio
+import csv
+import math
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from datacommune.catalog import datasets, rowquery, rowtables  # noqa: E402
+from datacommune.catalog.rowloader import RowLoader  # noqa: E402
+from datacommune.catalog.tables import Organization, RowTable  # noqa: E402
+from datacommune.shared import events, tokens  # noqa: E402
+from datacommune.shared.db import make_engine, make_reader, make_sessionmaker  # noqa: E402
+from datacommune.shared.migrations import upgrade  # noqa: E402
+from datacommune.shared.settings import DatabaseSettings  # noqa: E402
+from datacommune.shared.storage import LocalObjectStore  # noqa: E402
+from tests.servers import free_port, wait_port  # noqa: E402
+
+MIGRATIONS = ROOT / "services/catalog/src/datacommune/catalog/migrations"
+POSTGRES = os.environ.get("DATACOMMUNE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
+FIELDS = [
+    events.TableField(name="nom", type="string"),
+    events.TableField(name="commune", type="string"),
+    events.TableField(name="objet", type="string"),
+    events.TableField(name="montant", type="number"),
+    events.TableField(name="annee", type="integer"),
+    events.TableField(name="date_convention", type="date"),
+    events.TableField(name="lat", type="number"),
+    events.TableField(name="long", type="number"),
+]
+SQLITE_TYPES = {"string": "TEXT", "number": "REAL", "integer": "INTEGER", "date": "TEXT"}
+FIRST = ["Saint", "Castel", "Mont", "Ville", "Roque", "Lavaur", "Bel", "Font", "Puy", "Sainte"]
+SECOND = ["martin", "nau", "ferrand", "franche", "fort", "bonne", "vieille", "neuve", "longue"]
+THIRD = ["", "-sur-Garonne", "-de-Lauragais", "-en-Comminges", "-le-Vieux", "-d'Aran", "-les-Bains"]
+KINDS = ["Association", "Comité des fêtes", "Club", "Amicale", "Union sportive", "Foyer rural"]
+OBJECTS = ["Fête locale", "Fonctionnement", "Équipement", "Festival", "Séjour", "Formation"]
+WARMUP = 5
+PAGE_TARGET, COUNT_TARGET = 0.050, 0.100
+
+
+def communes() -> list[str]:
+    """600 distinct names, the largest first (drawn with Zipf-like weights)."""
+    names = [f"{a}{b}{c}" for c in THIRD for a in FIRST for b in SECOND]
+    return sorted(set(names))[:600]
+
+
+def write(path: Path, rows: int) -> None:
+    """A subventions file: `;`, UTF-8, ISO dates, 1 % of amounts blank; fixed seed."""
+    rng = random.Random(7)
+    names = communes()
+    weights = [1 / (rank + 1) ** 0.7 for rank in range(len(names))]
+    places = {n: (42.8 + rng.random() * 1.0, 0.5 + rng.random() * 1.5) for n in names}
+    start = date(2015, 1, 1)
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+        writer.writerow([f.name for f in FIELDS])
+        picks = rng.choices(names, weights, k=rows)
+        for n, commune in enumerate(picks):
+            day = start + timedelta(days=rng.randrange(3650))
+            lat, long = places[commune]
+            amount = "" if rng.random() < 0.01 else f"{math.exp(rng.gauss(7.6, 1.2)):.2f}"
+            writer.writerow(
+                [
+                    f"{rng.choice(KINDS)} n°{n % 9973} de {commune}",
+                    commune,
+                    f"{rng.choice(OBJECTS)} {day.year}",
+                    amount,
+                    day.year,
+                    day.isoformat(),
+                    f"{lat + rng.gauss(0, 0.01):.6f}",
+                    f"{long + rng.gauss(0, 0.01):.6f}",
+                ]
+            )
+
+
+Params = list[tuple[str, str]]
+
+
+@dataclass
+class Kind:
+    """One kind of request: its parameters (rotated across repetitions) and its target."""
+
+    name: str
+    target: float
+    params: list[Params]
+    deep: str | None = None  # "file" or "sorted": the parameters come from a walk
+    timings: dict[str, list[float]] = field(default_factory=dict)
+
+
+def kinds(rows: int) -> list[Kind]:
+    names = communes()
+    # Communes of every size: the largest has ~8 % of rows, the smallest ~0.02 %.
+    filtered = [
+        [("commune", names[rank]), ("montant__gte", threshold), ("_sort", "-montant")]
+        for rank in (0, 3, 30, 150, 599)
+        for threshold in ("500", "2000", "10000")
+    ]
+    return [
+        Kind("first page", PAGE_TARGET, [[("_size", "100")]]),
+        Kind("filtered page + count", PAGE_TARGET, filtered),
+        Kind(
+            "filtered page, _count=false",
+            PAGE_TARGET,
+            [[*p, ("_count", "false")] for p in filtered],
+        ),
+        Kind(f"deep page (row {int(rows * 0.9):,})", PAGE_TARGET, [], deep="file"),
+        Kind("deep sorted page (montant)", PAGE_TARGET, [], deep="sorted"),
+        Kind("count, whole table", COUNT_TARGET, [[("_size", "1")]]),
+        Kind("count, annee=2023 (~10 %)", COUNT_TARGET, [[("annee", "2023"), ("_size", "1")]]),
+    ]
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+# --- ours -------------------------------------------------------------------------------
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh database of our own on the server, dropped (forcibly) at the end."""
+    name = f"bench_rows_{uuid.uuid4().hex[:12]}"
+
+    async def run(statement: str) -> None:
+        conn = await asyncpg.connect(f"{POSTGRES}/postgres", timeout=5)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield f"{POSTGRES.replace('postgresql://', 'postgresql+asyncpg://', 1)}/{name}"
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def load(
+    url: str, source: Path, size: int, store_root: Path, rows: int
+) -> tuple[uuid.UUID, float]:
+    """Publish the file as a version and let the row loader fill its table; the load time."""
+    await asyncio.to_thread(upgrade, MIGRATIONS, url)
+    engine = make_engine(DatabaseSettings(url=url))
+    sessionmaker = make_sessionmaker(engine)
+    store = LocalObjectStore(store_root)
+    await store.put_file("files/subventions", source, media_type="text/csv")
+    event = events.FileValidated(
+        source="bench",
+        upload_id=uuid.uuid4(),
+        organization="roques",
+        dataset="subventions",
+        file=events.FileRef(
+            object_key="files/subventions",
+            sha256="0" * 64,
+            size=size,
+            filename="subventions.csv",
+            media_type="text/csv",
+        ),
+        valid=True,
+        publishable=True,
+        report_key="reports/x.json",
+        summary=events.ReportSummary(rows=rows),
+        table=events.TableShape(
+            encoding="utf-8",
+            delimiter=";",
+            fields=FIELDS,
+            geo=events.GeoColumns(latitude="lat", longitude="long"),
+        ),
+    )
+    async with sessionmaker.begin() as session:
+        session.add(
+            Organization(
+                slug="roques", name="Roques", kind="commune", token_hash=tokens.hash_token("r")
+            )
+        )
+        await session.flush()
+        await datasets.publish(session, event, source="bench", public_url="http://bench")
+    started = time.perf_counter()
+    if not await RowLoader(engine, sessionmaker, store).load_next():
+        raise SystemExit("the row loader found nothing to load")
+    seconds = time.perf_counter() - started
+    async with sessionmaker() as session:
+        table = await session.scalar(select(RowTable))
+    await engine.dispose()
+    assert table is not None
+    if table.status != "ready" or table.row_count != rows:
+        raise SystemExit(f"rows not loaded: {table.status} {table.row_count} {table.error}")
+    return table.version_id, seconds
+
+
+async def request(
+    reader: async_sessionmaker[AsyncSession], version_id: uuid.UUID, params: Params
+) -> tuple[rowquery.Page, int | None]:
+    """What GET /api/v1/versions/{id}/rows does, without HTTP and JSON encoding."""
+    async with reader() as session:
+        version = await datasets.get_version(session, version_id)
+    table = version.row_table
+    assert table is not None
+    assert table.columns is not None
+    assert table.row_count is not None
+    query = rowquery.parse(params, table.columns)
+    tbl = rowtables.table(version.id, table.columns)
+    async with reader() as session:
+        page = await rowquery.page(session, tbl, query)
+        total = await rowquery.count(session, tbl, query, table.row_count) if query.count else None
+    return page, total
+
+
+async def deep_cursor(
+    reader: async_sessionmaker[AsyncSession], version_id: uuid.UUID, params: Params, stop: int
+) -> tuple[str, int, Any, float]:
+    """Walk pages of up to 1,000 rows until `stop` rows are behind: the cursor there, the last `_row`,
+    its sort value, and the walk's duration."""
+    started = time.perf_counter()
+    cursor: str | None = None
+    seen = 0
+    while seen < stop:
+        page, _ = await request(
+            reader,
+            version_id,
+            [*params, ("_size", str(min(1000, max(1, stop // 20)))), ("_count", "false")]
+            + ([("_cursor", cursor)] if cursor else []),
+        )
+        assert page.next_cursor is not None
+        cursor, seen = page.next_cursor, seen + len(page.rows)
+        last = page.rows[-1]
+    sort = params[0][1] if params else None
+    return cursor or "", last["_row"], last[sort] if sort else None, time.perf_counter() - started
+
+
+@dataclass
+class Deep:
+    """Where the deep pages start, for us and for Datasette."""
+
+    row: int = 0
+    value: Any = None
+    sorted_row: int = 0
+    walk_rate: float = 0.0
+    sorted_walk_rate: float = 0.0
+
+
+async def measure_ours(
+    engine_name: str, url: str, version_id: uuid.UUID, table: list[Kind], repeat: int, deep: Deep
+) -> dict[str, int | None]:
+    """Time every kind on one database; the totals each filter found, to check Datasette's."""
+    engine = make_engine(DatabaseSettings(url=url))
+    reader = make_reader(engine)
+    async with reader() as session:
+        rows = (await session.scalar(select(RowTable.row_count))) or 0
+    stop = int(rows * 0.9)
+    cursor, deep.row, _, seconds = await deep_cursor(reader, version_id, [], stop)
+    deep.walk_rate = stop / seconds
+    sorted_cursor, deep.sorted_row, deep.value, seconds = await deep_cursor(
+        reader, version_id, [("_sort", "montant")], stop
+    )
+    deep.sorted_walk_rate = stop / seconds
+    print(
+        f"{engine_name}: walked {stop:,} rows in pages of up to 1,000: "
+        f"{deep.walk_rate:,.0f} rows/s in file order, {deep.sorted_walk_rate:,.0f} rows/s by montant"
+    )
+    for kind in table:
+        if kind.deep == "file":
+            kind.params = [[("_size", "100"), ("_cursor", cursor)]]
+        elif kind.deep == "sorted":
+            kind.params = [[("_sort", "montant"), ("_size", "100"), ("_cursor", sorted_cursor)]]
+    totals: dict[str, int | None] = {}
+    for kind in table:
+        timings = []
+        for n in range(WARMUP + repeat):
+            params = kind.params[n % len(kind.params)]
+            started = time.perf_counter()
+            page, total = await request(reader, version_id, params)
+            elapsed = time.perf_counter() - started
+            if n >= WARMUP:
+                timings.append(elapsed)
+            totals[repr(params)] = total
+            assert page.rows
+        kind.timings[engine_name] = timings
+    await engine.dispose()
+    return totals
+
+
+# --- Datasette ----------------------------------------------------------------------------
+
+
+def load_plain_sqlite(path: Path, source: Path) -> float:
+    """The same rows in a plain table, typed, one index per column; the load time."""
+    started = time.perf_counter()
+    db = sqlite3.connect(path)
+    columns = ", ".join(f'"{f.name}" {SQLITE_TYPES[f.type]}' for f in FIELDS)
+    db.execute(f"CREATE TABLE subventions ({columns})")
+    convert: list[Callable[[str], Any]] = [
+        {"number": float, "integer": int}.get(f.type, str) for f in FIELDS
+    ]
+    with source.open(encoding="utf-8", newline="") as file:
+        reader = csv.reader(file, delimiter=";")
+        next(reader)
+        marks = ", ".join("?" for _ in FIELDS)
+        db.executemany(
+            f"INSERT INTO subventions VALUES ({marks})",
+            (
+                [fn(cell) if cell else None for fn, cell in zip(convert, record, strict=True)]
+                for record in reader
+            ),
+        )
+    for f in FIELDS:
+        db.execute(f'CREATE INDEX "ix_{f.name}" ON subventions ("{f.name}")')
+    db.execute("ANALYZE")
+    db.commit()
+    db.close()
+    return time.perf_counter() - started
+
+
+@contextmanager
+def datasette(path: Path) -> Iterator[str]:
+    """Datasette serving the file immutable, with counts from `datasette inspect`."""
+    counts = path.with_suffix(".json")
+    command = [sys.executable, "-m", "datasette"]
+    subprocess.run([*command, "inspect", str(path), "--inspect-file", str(counts)], check=True)
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            *command,
+            "serve",
+            "-i",
+            str(path),
+            "--inspect-file",
+            str(counts),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "--setting",
+            "suggest_facets",
+            "off",
+            # Measure slow queries rather than have them cut at the default 1 s.
+            "--setting",
+            "sql_time_limit_ms",
+            "20000",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_port(port, process, timeout=60)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def datasette_params(params: Params, deep: Deep) -> Params:
+    """Our parameters in Datasette's words (row numbers: ours count the header, rowids not)."""
+    from datasette.utils import tilde_encode
+
+    out: Params = [("_shape", "objects")]
+    for key, value in params:
+        if key == "_count":
+            out.append(("_nocount", "1"))
+        elif key == "_sort" and value.startswith("-"):
+            out.append(("_sort_desc", value[1:]))
+        elif key == "_cursor":
+            if ("_sort", "montant") in params:
+                out.append(("_next", f"{tilde_encode(str(deep.value))},{deep.sorted_row - 1}"))
+            else:
+                out.append(("_next", str(deep.row - 1)))
+        else:
+            out.append((key, value))
+    return out
+
+
+def measure_datasette(
+    base: str, table: list[Kind], repeat: int, deep: Deep, totals: dict[str, int | None]
+) -> list[float]:
+    """Time every kind over HTTP; the time of a trivial request, to subtract."""
+    url = f"{base}/subventions/subventions.json"
+    with httpx.Client(timeout=60) as client:
+        overhead = []
+        for n in range(WARMUP + repeat):
+            started = time.perf_counter()
+            client.get(f"{base}/-/versions.json").raise_for_status()
+            if n >= WARMUP:
+                overhead.append(time.perf_counter() - started)
+        for kind in table:
+            timings = []
+            for n in range(WARMUP + repeat):
+                params = kind.params[n % len(kind.params)]
+                query = datasette_params(params, deep)
+                started = time.perf_counter()
+                response = client.get(url, params=query)
+                elapsed = time.perf_counter() - started
+                response.raise_for_status()
+                body = response.json()
+                if n >= WARMUP:
+                    timings.append(elapsed)
+                assert body["rows"], (kind.name, query)
+                ours = totals.get(repr(params))
+                if ours is not None and ours != body["filtered_table_rows_count"]:
+                    raise SystemExit(f"{kind.name}: we count {ours}, Datasette {body}")
+            kind.timings["Datasette"] = timings
+    return overhead
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def report(table: list[Kind], overhead: list[float] | None) -> None:
+    engines = list(dict.fromkeys(e for kind in table for e in kind.timings))
+    http = statistics.median(overhead) if overhead else 0.0
+    print()
+    print("p50 / p95 in ms, " + str(len(next(iter(table[0].timings.values())))) + " requests each")
+    header = f"{'kind':<30}" + "".join(f"{e:>20}" for e in engines)
+    if "Datasette" in engines:
+        header += "".join(f"{f'{e}/Datasette':>22}" for e in engines if e != "Datasette")
+        header += f"{'SQLite/(Datasette-HTTP)':>26}"
+    print(header)
+    for kind in table:
+        line = f"{kind.name:<30}"
+        for e in engines:
+            values = kind.timings[e]
+            line += f"{statistics.median(values) * 1000:>11.1f} /{percentile(values, 0.95) * 1000:>6.1f}"
+        if "Datasette" in engines:
+            theirs = statistics.median(kind.timings["Datasette"])
+            for e in engines:
+                if e != "Datasette":
+                    line += f"{statistics.median(kind.timings[e]) / theirs:>21.2f}x"
+            if "SQLite" in engines:
+                ours = statistics.median(kind.timings["SQLite"])
+                line += f"{ours / max(theirs - http, 1e-6):>25.2f}x"
+        print(line)
+    if overhead:
+        print(
+            f"Datasette HTTP overhead (GET /-/versions.json): p50 {http * 1000:.1f} ms, "
+            f"p95 {percentile(overhead, 0.95) * 1000:.1f} ms — Datasette figures include it, ours do not"
+        )
+    for e in engines:
+        if e == "Datasette":
+            continue
+        verdicts = []
+        for label, target, chosen in (
+            ("pages", PAGE_TARGET, [k for k in table if k.target == PAGE_TARGET]),
+            ("counts", COUNT_TARGET, [k for k in table if k.target == COUNT_TARGET]),
+        ):
+            worst = max(percentile(k.timings[e], 0.95) for k in chosen)
+            verdict = "met" if worst < target else "NOT met"
+            verdicts.append(
+                f"{label} p95 < {target * 1000:.0f} ms: {verdict} (worst {worst * 1000:.1f})"
+            )
+        print(f"{e:<10} target {'; '.join(verdicts)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--sqlite-only", action="store_true", help="skip PostgreSQL")
+    parser.add_argument("--no-datasette", action="store_true", help="skip Datasette")
+    args = parser.parse_args()
+    table = kinds(args.rows)
+    with tempfile.TemporaryDirectory(prefix="bench-rows-") as tmp:
+        source = Path(tmp) / "subventions.csv"
+        started = time.perf_counter()
+        write(source, args.rows)
+        print(
+            f"file: {args.rows:,} rows, {source.stat().st_size / 2**20:.0f} MiB, "
+            f"written in {time.perf_counter() - started:.1f} s"
+        )
+        totals: dict[str, int | None] = {}
+        deep = Deep()
+        legs = [] if args.sqlite_only else [("PostgreSQL", postgres_database)]
+
+        @contextmanager
+        def sqlite_file() -> Iterator[str]:
+            yield f"sqlite+aiosqlite:///{tmp}/catalog.db"
+
+        legs.append(("SQLite", sqlite_file))
+        for name, database in legs:
+            with database() as url:
+                version_id, seconds = asyncio.run(
+                    load(url, source, source.stat().st_size, Path(tmp) / f"store-{name}", args.rows)
+                )
+                print(
+                    f"{name}: loaded by RowLoader in {seconds:.1f} s ({args.rows / seconds:,.0f} rows/s: "
+                    "download, typed inserts, an index per column, statistics)"
+                )
+                totals |= asyncio.run(measure_ours(name, url, version_id, table, args.repeat, deep))
+        overhead = None
+        if not args.no_datasette:
+            plain = Path(tmp) / "subventions.db"
+            seconds = load_plain_sqlite(plain, source)
+            print(f"Datasette: plain SQLite table loaded with sqlite3 in {seconds:.1f} s")
+            with datasette(plain) as base:
+                overhead = measure_datasette(base, table, args.repeat, deep, totals)
+    report(table, overhead)
+
+
+if __name__ == "__main__":
+    main()
