@@ -35,7 +35,11 @@ typecheck: $(STAMP)
 	$(BIN)/mypy shared/src services/*/src cli/src
 
 bench: $(STAMP)
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev,bench]'
 	$(BIN)/python bench/e2e_latency.py
+	$(BIN)/python bench/release_precision.py
+	$(BIN)/python bench/catalog_search.py
+	$(BIN)/python bench/catalog_rows.py
 
 clean:
 	rm -rf $(VENV) var

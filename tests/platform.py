@@ -118,6 +118,8 @@ def running_platform(
     """Start nats-server and the four services on free ports; stop them all afterwards."""
     extra = per_service_env or {}
     extra.setdefault("catalog", {})["ADMIN_TOKEN_HASH"] = tokens.hash_token(ADMIN)
+    # Tests receive webhooks on 127.0.0.1.
+    extra["catalog"].setdefault("ALLOW_PRIVATE_WEBHOOKS", "true")
     platform = Platform(
         var=var,
         ports={name: servers.free_port() for name in (*SERVICES, "nats")},

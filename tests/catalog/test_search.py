@@ -1,6 +1,7 @@
 """French search, facets and cursor pages: the same results on SQLite and PostgreSQL."""
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -9,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog import datasets, metadata, search
-from datacommune.catalog.tables import Dataset, Organization
+from datacommune.catalog.tables import Dataset, Organization, Resource, Version
 from datacommune.shared import tokens
 from datacommune.shared.db import make_engine, make_sessionmaker
 from datacommune.shared.migrations import upgrade
@@ -93,6 +94,68 @@ async def test_filters_and_facets(sessions: async_sessionmaker[AsyncSession]) ->
         found = await search.find(session, search.Query(q="roques"))
     assert found.facets["theme"] == [{"value": "ECON", "count": 1}, {"value": "GOVE", "count": 1}]
     assert found.facets["organization"] == [{"value": "roques", "count": 2}]
+
+
+async def test_catalogue_facets_are_the_counts_over_every_dataset(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The whole catalogue's facets come from counts kept by reindex, a search's from its
+    matching rows: both agree, and stay exact as datasets change."""
+
+    async def both() -> tuple[search.Results, search.Results]:
+        async with sessions() as session:
+            everything = await search.find(session, search.Query())
+            # Matches every dataset, but through the counting over matches.
+            matched = await search.find(session, search.Query(territory="haute-garonne"))
+        return everything, matched
+
+    everything, matched = await both()
+    assert everything.facets == matched.facets
+    assert everything.facets["theme"] == [
+        {"value": "ECON", "count": 2},
+        {"value": "GOVE", "count": 1},
+        {"value": "TRAN", "count": 1},
+    ]
+    async with sessions.begin() as session:
+        dataset = await datasets.get(session, "subventions-roques")
+        resource = Resource(dataset_id=dataset.id, key="fichier", title="Fichier")
+        session.add(resource)
+        await session.flush()
+        for number, (media_type, schema_id) in enumerate(
+            [("text/csv", "scdl-subventions@2.1.1"), ("application/json", None)], start=1
+        ):
+            session.add(
+                Version(
+                    resource_id=resource.id,
+                    number=number,
+                    upload_id=uuid.uuid4(),
+                    object_key="k",
+                    sha256="0" * 64,
+                    size=1,
+                    filename="f",
+                    media_type=media_type,
+                    schema_id=schema_id,
+                    valid=True,
+                    report_key="r",
+                )
+            )
+        await session.flush()
+        await datasets.patch(session, dataset, metadata.DatasetPatch(theme="GOVE"))
+    everything, matched = await both()
+    assert everything.facets == matched.facets
+    assert everything.facets["theme"][:2] == [
+        {"value": "GOVE", "count": 2},
+        {"value": "ECON", "count": 1},
+    ]
+    assert everything.facets["schema"] == [{"value": "scdl-subventions@2.1.1", "count": 1}]
+    assert everything.facets["format"] == [
+        {"value": "csv", "count": 1},
+        {"value": "json", "count": 1},
+    ]
+    async with sessions() as session:
+        found = await search.find(session, search.Query(q="subventions", format="json"))
+    assert found.total == 1
+    assert found.facets["theme"] == [{"value": "GOVE", "count": 1}]
 
 
 @pytest.mark.parametrize("sort", ["date", "relevance"])

@@ -143,6 +143,14 @@ class Platform:
         """One service as its own process (``python -m datacommune.<name>``)."""
         self._spawn(name, [sys.executable, "-m", f"datacommune.{name}"], self.service_env(name))
 
+    def start_replica(self, name: str, replica: str, port: int) -> None:
+        """Another process of service ``name`` on its own port, sharing its database and its
+        consumers (production runs several; tests use it)."""
+        self.ports[replica] = port
+        env = self.service_env(name)
+        env.update(HTTP__PORT=str(port), HTTP__PUBLIC_URL=self.url(replica))
+        self._spawn(replica, [sys.executable, "-m", f"datacommune.{name}"], env)
+
     def start(self, *, timeout: float = 60) -> None:
         """Start everything and wait until each service says it is ready."""
         self.var.mkdir(parents=True, exist_ok=True)
@@ -174,7 +182,7 @@ class Platform:
 
     def stop(self, *, timeout: float = 15) -> None:
         """SIGTERM the services, wait for them, then stop NATS; SIGKILL whatever lingers."""
-        order = [n for n in SERVICES if n in self.processes] + (
+        order = [n for n in self.processes if n != "nats"] + (
             ["nats"] if "nats" in self.processes else []
         )
         for group in ([n for n in order if n != "nats"], ["nats"]):

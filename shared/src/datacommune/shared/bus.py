@@ -47,7 +47,11 @@ class Stream:
 STREAMS = [
     Stream("FILES", ["file.>"], "Uploads received and validated"),
     Stream("CATALOG", ["organization.>", "resource.>", "upload.>"], "Catalogue decisions"),
-    Stream("LOCAL_EVENTS", ["local_event.>"], "Council meetings, hackathons, fairs"),
+    Stream(
+        "LOCAL_EVENTS",
+        ["local_event.>", "release.>"],
+        "Council meetings, hackathons, fairs, and the releases timed to them",
+    ),
 ]
 MAX_AGE_SECONDS = 30 * 24 * 3600
 DUPLICATE_WINDOW_SECONDS = 15 * 60

@@ -95,6 +95,9 @@ class FileReceived(Event):
         default=None,
         description="Confirmed column mapping (file column -> schema field); implies `fix`.",
     )
+    release_id: UUID | None = Field(
+        default=None, description="The release this file waits for: embargoed until it opens."
+    )
 
 
 class FileValidationStarted(Event):
@@ -170,6 +173,9 @@ class FileValidated(Event):
     table: TableShape | None = Field(
         default=None, description="How to read `file` as rows, when it is a CSV table."
     )
+    release_id: UUID | None = Field(
+        default=None, description="The release this file waits for: embargoed until it opens."
+    )
 
 
 class ResourcePublished(Event):
@@ -182,6 +188,10 @@ class ResourcePublished(Event):
     resource_id: UUID
     version_id: UUID
     download_url: str
+    public: bool = Field(
+        default=True, description="False while the version waits for its release (embargo)."
+    )
+    release_id: UUID | None = None
 
 
 class UploadRejected(Event):
@@ -208,6 +218,8 @@ class LocalEventData(BaseModel):
     starts_at: datetime
     timezone: str
     location: str | None = None
+    ends_at: datetime | None = None
+    status: str = Field(default="planned", description="`planned`, `moved` or `cancelled`.")
 
 
 class LocalEventCreated(Event):
@@ -232,6 +244,29 @@ class LocalEventDeleted(Event):
     organization: str
 
 
+class ReleaseOpened(Event):
+    """events has opened a release at its time: every version waiting for it becomes public,
+    together. Sent once per release (its id is derived from the release's)."""
+
+    type: Literal["release.opened.v1"] = "release.opened.v1"
+    release_id: UUID
+    organization: str
+    title: str
+    due_at: datetime
+    opened_at: datetime
+    local_event_title: str | None = None
+
+
+class ReleaseHeld(Event):
+    """A release will not open at its time: its local event was cancelled or removed."""
+
+    type: Literal["release.held.v1"] = "release.held.v1"
+    release_id: UUID
+    organization: str
+    title: str
+    reason: str
+
+
 AnyEvent = Annotated[
     OrganizationCreated
     | FileReceived
@@ -241,7 +276,9 @@ AnyEvent = Annotated[
     | UploadRejected
     | LocalEventCreated
     | LocalEventUpdated
-    | LocalEventDeleted,
+    | LocalEventDeleted
+    | ReleaseOpened
+    | ReleaseHeld,
     Field(discriminator="type"),
 ]
 

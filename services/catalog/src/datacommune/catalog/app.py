@@ -7,7 +7,17 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from datacommune.catalog import ckan, consumers, routes, rowroutes, search
+from datacommune.catalog import (
+    ckan,
+    consumers,
+    feeds,
+    ratelimit,
+    routes,
+    rowroutes,
+    search,
+    webhook_routes,
+    webhooks,
+)
 from datacommune.catalog.rowloader import RowLoader
 from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import Outbox
@@ -31,26 +41,41 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.settings = settings
             await search.reindex_stale(runtime.sessionmaker)
             loader = RowLoader(runtime.engine, runtime.sessionmaker, runtime.store)
+            sender = webhooks.WebhookSender(
+                runtime.sessionmaker, allow_private=settings.allow_private_webhooks
+            )
+
+            def on_published() -> None:
+                loader.wake()
+                sender.wake()
+
             await consumers.subscribe(
                 runtime.bus,
                 runtime.sessionmaker,
                 runtime.relay,
                 source=settings.source,
                 public_url=settings.http.public_url,
-                on_published=loader.wake,
+                on_published=on_published,
             )
-            loading = asyncio.create_task(loader.run(), name="row-loader")
+            tasks = [
+                asyncio.create_task(loader.run(), name="row-loader"),
+                asyncio.create_task(sender.run(), name="webhook-sender"),
+            ]
             try:
                 yield
             finally:
-                loading.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await loading
+                for task in tasks:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     app = make_app(service="catalog", description=DESCRIPTION, lifespan=lifespan)
+    app.state.vote_limit = ratelimit.RateLimit(settings.votes_per_hour, 3600)
     app.include_router(health_router("catalog", lambda: app.state.runtime.readiness()))
     app.include_router(routes.router)
     app.include_router(rowroutes.router)
+    app.include_router(feeds.router)
+    app.include_router(webhook_routes.router)
     for prefix in ckan.PREFIXES:
         app.include_router(ckan.router, prefix=prefix)
     return app

@@ -191,7 +191,11 @@ async def package_list(request: Request, session: Session) -> JSONResponse:
     except (ValueError, TypeError):
         return _error(request, "Validation Error", "limit and offset must be integers", 409)
     slugs = await session.scalars(
-        select(Dataset.slug).order_by(Dataset.slug).limit(limit).offset(offset)
+        select(Dataset.slug)
+        .where(Dataset.public)
+        .order_by(Dataset.slug)
+        .limit(limit)
+        .offset(offset)
     )
     return _envelope(request, list(slugs.all()))
 
@@ -238,6 +242,8 @@ async def package_show(request: Request, session: Session, settings: SettingsDep
             dataset = await session.get(Dataset, uuid.UUID(key))
         except ValueError:
             dataset = None
+    if dataset is not None and not dataset.public:
+        dataset = None  # embargoed: as if it did not exist
     if dataset is None:
         return _error(request, "Not Found Error", "Not found", 404)
     org = await session.get(Organization, dataset.organization)
@@ -251,7 +257,7 @@ async def resource_show(request: Request, session: Session, settings: SettingsDe
         resource = await session.get(Resource, uuid.UUID(str(params.get("id", ""))))
     except ValueError:
         resource = None
-    if resource is None:
+    if resource is None or not resource.public:
         return _error(request, "Not Found Error", "Not found", 404)
     dataset = await session.get(Dataset, resource.dataset_id)
     assert dataset is not None
@@ -276,7 +282,11 @@ async def organization_show(
     if org is None:
         return _error(request, "Not Found Error", "Not found", 404)
     result = organization_dict(org)
-    owned = (await session.scalars(select(Dataset).where(Dataset.organization == org.slug))).all()
+    owned = (
+        await session.scalars(
+            select(Dataset).where(Dataset.organization == org.slug, Dataset.public)
+        )
+    ).all()
     result["package_count"] = len(owned)
     if str(params.get("include_datasets", "")).lower() in ("true", "1"):
         url = settings.http.public_url

@@ -9,7 +9,15 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from datacommune.catalog import exports, metadata, problems, rowloader, search
+from datacommune.catalog import (
+    exports,
+    metadata,
+    problems,
+    rowloader,
+    search,
+    visibility,
+    webhooks,
+)
 from datacommune.catalog.tables import Dataset, Organization, Outbox, Resource, Version
 from datacommune.shared import events
 from datacommune.shared.outbox import enqueue, utcnow
@@ -56,9 +64,13 @@ async def publish(
         reason = "unknown-organization" if org is None else "dataset-of-another-organization"
         enqueue(session, Outbox, _rejection(event, reason, source))
         return
+    public = await visibility.opens_now(session, event.release_id, org.slug)
     if dataset is None:
         dataset = Dataset(
-            slug=event.dataset, organization=org.slug, title=event.title or event.dataset
+            slug=event.dataset,
+            organization=org.slug,
+            title=event.title or event.dataset,
+            public=False,
         )
         session.add(dataset)
         await session.flush()
@@ -67,7 +79,7 @@ async def publish(
         select(Resource).where(Resource.dataset_id == dataset.id, Resource.key == key)
     )
     if resource is None:
-        resource = Resource(dataset_id=dataset.id, key=key, title=title)
+        resource = Resource(dataset_id=dataset.id, key=key, title=title, public=False)
         session.add(resource)
         await session.flush()
     number = (
@@ -90,6 +102,8 @@ async def publish(
         valid=event.valid,
         report_key=event.report_key,
         changes_key=event.changes_key,
+        public=False,
+        release_id=event.release_id,
         **(
             {
                 "original_object_key": event.original.object_key,
@@ -103,9 +117,15 @@ async def publish(
         ),
     )
     session.add(version)
+    if public:
+        visibility.make_public(dataset, resource, version, utcnow())
     await session.flush()
     if event.table is not None:
         session.add(rowloader.pending(version.id, event.table))
+    if public:
+        await webhooks.notify_opened(
+            session, dataset, [(resource, version)], release=None, public_url=public_url
+        )
     dataset.updated_at = utcnow()
     await session.flush()
     await search.reindex(session, dataset)
@@ -120,6 +140,8 @@ async def publish(
             resource_id=resource.id,
             version_id=version.id,
             download_url=public_url + download_path(version.id),
+            public=public,
+            release_id=event.release_id,
         ),
     )
 
@@ -142,18 +164,20 @@ def _rejection(event: events.FileValidated, reason: str, source: str) -> events.
     )
 
 
-async def get(session: AsyncSession, slug: str) -> Dataset:
-    """One dataset with its resources and versions; a 404 problem if unknown."""
+async def get(session: AsyncSession, slug: str, *, owner: str | None = None) -> Dataset:
+    """One public dataset with its public resources and versions; a 404 problem if unknown or
+    not public yet — except to its ``owner`` (who may describe it before its release)."""
     dataset = await session.scalar(select(Dataset).where(Dataset.slug == slug))
-    if dataset is None:
+    if dataset is None or not (dataset.public or dataset.organization == owner):
         raise problems.dataset_not_found(slug)
     return dataset
 
 
 async def get_version(session: AsyncSession, version_id: uuid.UUID) -> Version:
-    """One published version; a 404 problem if unknown."""
+    """One public version; a 404 problem if unknown or embargoed (the same answer: an
+    embargoed version's existence is not told either)."""
     version = await session.get(Version, version_id)
-    if version is None:
+    if version is None or not version.public:
         raise problems.version_not_found()
     return version
 

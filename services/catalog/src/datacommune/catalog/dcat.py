@@ -181,9 +181,12 @@ async def catalog(
     operator = _typed(graph, URIRef(f"{public_url}/api/v1/catalog#publisher"), FOAF.Agent)
     graph.add((operator, FOAF.name, Literal(title, lang="fr")))
     graph.add((root, DCTERMS.publisher, operator))
-    total = await session.scalar(select(func.count()).select_from(Dataset)) or 0
+    total = (
+        await session.scalar(select(func.count()).select_from(Dataset).where(Dataset.public)) or 0
+    )
     rows = await session.scalars(
         select(Dataset)
+        .where(Dataset.public)
         .order_by(Dataset.created_at, Dataset.id)
         .offset((page - 1) * page_size)
         .limit(page_size)

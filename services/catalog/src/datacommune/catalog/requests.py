@@ -116,7 +116,7 @@ async def coverage(session: AsyncSession, territory: str | None) -> dict[str, An
         select(Dataset.organization, Version.schema_id, Dataset.slug)
         .join(Resource, Resource.dataset_id == Dataset.id)
         .join(Version, Version.resource_id == Resource.id)
-        .where(Version.schema_id.is_not(None))
+        .where(Version.schema_id.is_not(None), Version.public)
         .distinct()
     )
     published: dict[str, dict[str, set[str]]] = {}

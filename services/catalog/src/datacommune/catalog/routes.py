@@ -3,7 +3,7 @@
 import uuid
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from datacommune.catalog import (
@@ -14,6 +14,7 @@ from datacommune.catalog import (
     metadata,
     organizations,
     problems,
+    ratelimit,
     requests,
     search,
 )
@@ -185,7 +186,7 @@ async def patch_dataset(
 ) -> dict[str, Any]:
     """Title, description (Markdown), keywords, theme, licence, contact, coverage, frequency."""
     async with runtime.sessionmaker.begin() as session:
-        dataset = await datasets.get(session, slug)
+        dataset = await datasets.get(session, slug, owner=org.slug)
         if dataset.organization != org.slug:
             raise problems.not_yours(slug)
         dataset = await datasets.patch(session, dataset, changes)
@@ -279,8 +280,16 @@ async def list_requests(
 
 
 @router.post("/requests/{request_id}/votes", tags=["demandes / requests"])
-async def vote(request_id: uuid.UUID, data: requests.VoteIn, runtime: RuntimeDep) -> JSONResponse:
-    """Vote for a request; the same client voting again changes nothing."""
+async def vote(
+    request_id: uuid.UUID,
+    data: requests.VoteIn,
+    runtime: RuntimeDep,
+    request: Request,
+) -> JSONResponse:
+    """Vote for a request; the same client voting again changes nothing, and an address that
+    votes too often is asked to wait (429)."""
+    limit: ratelimit.RateLimit = request.app.state.vote_limit
+    limit.check(request.client.host if request.client else "?")
     votes, created = await requests.vote(runtime.sessionmaker, request_id, data.voter)
     return JSONResponse({"votes": votes}, status_code=201 if created else 200)
 

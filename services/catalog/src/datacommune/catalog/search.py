@@ -11,9 +11,10 @@ import json
 import re
 import unicodedata
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVarTuple
 
 import snowballstemmer
 from sqlalchemy import (
@@ -26,14 +27,25 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    null,
     or_,
     select,
     table,
     text,
+    tuple_,
+    union_all,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from datacommune.catalog.tables import Dataset, DatasetFacet, Organization, Resource, Version
+from datacommune.catalog.tables import (
+    Dataset,
+    DatasetFacet,
+    FacetCount,
+    Organization,
+    Resource,
+    Version,
+)
 
 _STEMMER = snowballstemmer.stemmer("french")
 FORMATS = {
@@ -43,7 +55,10 @@ FORMATS = {
     "json": "application/json",
 }
 LABELS = {media_type: name for name, media_type in FORMATS.items()}
+_Row = TypeVarTuple("_Row")
 FACETS = ("organization", "theme", "licence", "schema", "format")
+# The facets a dataset may have several values of: they live in ``Dataset.facet_values``.
+MULTI = ("schema", "format")
 
 
 def _unaccent(word: str) -> str:
@@ -105,22 +120,60 @@ async def reindex(session: AsyncSession, dataset: Dataset) -> None:
             .distinct()
         )
     ).all()
-    values = {
-        ("organization", dataset.organization),
-        ("licence", dataset.licence),
-        *({("theme", dataset.theme)} if dataset.theme else set()),
-        *{("schema", s) for s in schemas if s},
-        *{("format", LABELS.get(f, f)) for f in formats},
+    # An embargoed dataset has no facet values (so the catalogue's counts do not count it)
+    # and no full-text row: nothing of it can be found before it opens.
+    values = (
+        set()
+        if not dataset.public
+        else {
+            ("organization", dataset.organization),
+            ("licence", dataset.licence),
+            *({("theme", dataset.theme)} if dataset.theme else set()),
+            *{("schema", s) for s in schemas if s},
+            *{("format", LABELS.get(f, f)) for f in formats},
+        }
+    )
+    dataset.facet_values = "\n".join(f"{f}={v}" for f, v in sorted(values) if f in MULTI)
+    before = {
+        (f, v)
+        for f, v in await session.execute(
+            select(DatasetFacet.facet, DatasetFacet.value).where(
+                DatasetFacet.dataset_id == dataset.id
+            )
+        )
     }
-    await session.execute(delete(DatasetFacet).where(DatasetFacet.dataset_id == dataset.id))
-    session.add_all(DatasetFacet(facet=f, value=v, dataset_id=dataset.id) for f, v in values)
+    gone, added = before - values, values - before
+    if gone:
+        await session.execute(
+            delete(DatasetFacet).where(
+                DatasetFacet.dataset_id == dataset.id,
+                tuple_(DatasetFacet.facet, DatasetFacet.value).in_(sorted(gone)),
+            )
+        )
+    session.add_all(DatasetFacet(facet=f, value=v, dataset_id=dataset.id) for f, v in added)
+    await _count(session, {**dict.fromkeys(gone, -1), **dict.fromkeys(added, 1)})
     if _dialect(session) == "sqlite":
         await session.execute(
             text("DELETE FROM datasets_fts WHERE dataset_id = :id"), {"id": dataset.id.hex}
         )
+        if dataset.public:
+            await session.execute(
+                text("INSERT INTO datasets_fts (dataset_id, search_text) VALUES (:id, :text)"),
+                {"id": dataset.id.hex, "text": dataset.search_text},
+            )
+
+
+async def _count(session: AsyncSession, changes: dict[tuple[str, str], int]) -> None:
+    """Add each change to the catalogue's count of that facet value. Only the values a dataset
+    gained or lost are touched (in sorted order), so writers seldom wait on each other."""
+    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    for (facet, value), change in sorted(changes.items()):
+        statement = insert(FacetCount).values(facet=facet, value=value, count=change)
         await session.execute(
-            text("INSERT INTO datasets_fts (dataset_id, search_text) VALUES (:id, :text)"),
-            {"id": dataset.id.hex, "text": dataset.search_text},
+            statement.on_conflict_do_update(
+                index_elements=[FacetCount.facet, FacetCount.value],
+                set_={"count": FacetCount.count + statement.excluded.count},
+            )
         )
 
 
@@ -259,19 +312,21 @@ async def find(session: AsyncSession, query: Query) -> Results:
     if query.format:
         conditions.append(_with_version(Version.media_type == FORMATS.get(query.format, "")))
 
-    def scoped(statement: Select[Any]) -> Select[Any]:
+    def scoped(statement: Select[*_Row]) -> Select[*_Row]:
         if matches is not None:
             statement = statement.join(matches, matches.c.dataset_id == Dataset.id)
-        return statement.where(*conditions)
+        # The embargo: a dataset none of whose versions is public yet is never found.
+        return statement.where(Dataset.public.is_(True), *conditions)
 
-    total = await session.scalar(scoped(select(func.count()).select_from(Dataset))) or 0
     by_relevance = query.sort == "relevance" and bool(tokens)
     key: ColumnElement[Any] = score if by_relevance else Dataset.__table__.c.updated_at
     page = scoped(select(Dataset, key.label("key")))
     mode = "relevance" if by_relevance else "date"
     if query.cursor:
         value, last_id = _decode(query.cursor, mode)
-        page = page.where(or_(key < value, and_(key == value, Dataset.id > last_id)))
+        after = or_(key < value, and_(key == value, Dataset.id > last_id))
+        # The redundant bound lets the date index start at the cursor: deep pages stay cheap.
+        page = page.where(after, key <= value) if mode == "date" else page.where(after)
     ordered = page.order_by(key.desc(), Dataset.id)
     if query.offset and not query.cursor:
         ordered = ordered.offset(query.offset)
@@ -281,22 +336,68 @@ async def find(session: AsyncSession, query: Query) -> Results:
     if len(rows) > query.limit:
         last = rows[query.limit - 1]
         next_cursor = _encode(mode, last[1], last[0].id)
-    matching = scoped(select(Dataset.id)) if conditions or matches is not None else None
-    return Results(total, items, await _facets(session, matching), next_cursor)
+    if conditions or matches is not None:
+        total, facets = await _summary(session, scoped(_FACETED))
+    else:
+        total = (
+            await session.scalar(select(func.count()).select_from(Dataset).where(Dataset.public))
+            or 0
+        )
+        facets = await _catalogue_facets(session)
+    return Results(total, items, facets, next_cursor)
 
 
-async def _facets(
-    session: AsyncSession, matching: Select[Any] | None
-) -> dict[str, list[dict[str, Any]]]:
-    """Counts per value of each facet over the matching datasets, in one indexed GROUP BY
-    (no condition at all when every dataset matches)."""
-    query = select(DatasetFacet.facet, DatasetFacet.value, func.count()).group_by(
-        DatasetFacet.facet, DatasetFacet.value
+_FACETED = select(Dataset.organization, Dataset.theme, Dataset.licence, Dataset.facet_values)
+
+
+async def _summary(
+    session: AsyncSession, matching: Select[str, str | None, str, str | None]
+) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    """The total and the facet counts of a search, in one statement over the matching rows.
+
+    Every value is read from the dataset rows themselves (their own columns and
+    ``facet_values``): counting costs one pass over the matches, with no lookup per match
+    in dataset_facets. Only indexed datasets count in facets, as in dataset_facets."""
+    m = matching.cte("matching")
+    indexed = m.c.facet_values.is_not(None)
+    parts = [
+        select(literal("total"), null(), func.count()).select_from(m),
+        *(
+            select(literal(name), m.c[name], func.count())
+            .where(indexed, m.c[name].is_not(None))
+            .group_by(m.c[name])
+            for name in ("organization", "theme", "licence")
+        ),
+        select(literal("values"), m.c.facet_values, func.count())
+        .where(indexed)
+        .group_by(m.c.facet_values),
+    ]
+    counts: dict[str, dict[str, int]] = {name: {} for name in FACETS}
+    total = 0
+    for name, value, count in (await session.execute(union_all(*parts))).all():
+        if name == "total":
+            total = count
+        elif name != "values":
+            counts[name][value] = count
+        else:
+            for line in filter(None, value.split("\n")):
+                facet, _, one = line.partition("=")
+                counts[facet][one] = counts[facet].get(one, 0) + count
+    return total, _ranked((f, v, c) for f, values in counts.items() for v, c in values.items())
+
+
+async def _catalogue_facets(session: AsyncSession) -> dict[str, list[dict[str, Any]]]:
+    """The facet counts of the whole catalogue, kept up to date by ``reindex``."""
+    found = await session.execute(
+        select(FacetCount.facet, FacetCount.value, FacetCount.count).where(FacetCount.count > 0)
     )
-    if matching is not None:
-        query = query.where(DatasetFacet.dataset_id.in_(matching))
+    return _ranked((f, v, c) for f, v, c in found.all())
+
+
+def _ranked(counts: Iterable[tuple[str, str, int]]) -> dict[str, list[dict[str, Any]]]:
+    """Each facet's 50 most frequent values, most frequent first."""
     facets: dict[str, list[dict[str, Any]]] = {name: [] for name in FACETS}
-    for facet, value, count in (await session.execute(query)).all():
+    for facet, value, count in counts:
         facets.setdefault(facet, []).append({"value": value, "count": count})
     for values in facets.values():
         values.sort(key=lambda v: (-v["count"], str(v["value"])))

@@ -15,3 +15,8 @@ class Settings(ServiceSettings):
     # Where the validate service's schemas are published (Data Packages point at them).
     validate_public_url: str = "http://127.0.0.1:8082"
     source: str = "catalog"
+    # Let webhooks call private or loopback addresses (tests, a closed network); off, they
+    # cannot be made to call the platform's own network.
+    allow_private_webhooks: bool = False
+    # Votes for data requests one network address may cast per hour (per replica).
+    votes_per_hour: int = 60

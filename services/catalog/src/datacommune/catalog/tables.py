@@ -10,11 +10,14 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from datacommune.shared.db import UTCDateTime
@@ -45,6 +48,15 @@ class Dataset(Base):
     """A dataset of one organization, made of resources."""
 
     __tablename__ = "datasets"
+    # Counting the public datasets (the unfiltered search total) reads this small index only.
+    __table_args__ = (
+        Index(
+            "ix_datasets_public_id",
+            "id",
+            postgresql_where=text("public"),
+            sqlite_where=text("public"),
+        ),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     slug: Mapped[str] = mapped_column(String(100), unique=True)
@@ -62,11 +74,21 @@ class Dataset(Base):
     frequency: Mapped[str | None] = mapped_column(String(32))
     # Stemmed, unaccented words the dataset is found by (see search.py).
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # Its schema and format facet values, one `facet=value` a line (None until indexed), so
+    # that facet counts over a search read the matching rows only (see search.py).
+    facet_values: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
+    # Whether anyone may see it: true once one of its versions is public (see visibility.py).
+    public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+
+    # Only what is public: every read path walks these, so none can forget the embargo.
     resources: Mapped[list["Resource"]] = relationship(
-        back_populates="dataset", order_by="Resource.created_at", lazy="selectin"
+        primaryjoin="and_(Resource.dataset_id == Dataset.id, Resource.public)",
+        order_by="Resource.created_at",
+        lazy="selectin",
+        viewonly=True,
     )
 
 
@@ -81,10 +103,15 @@ class Resource(Base):
     key: Mapped[str] = mapped_column(String(200))
     title: Mapped[str] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
 
-    dataset: Mapped[Dataset] = relationship(back_populates="resources")
+    dataset: Mapped[Dataset] = relationship()
+    # Only the public versions (see Dataset.resources).
     versions: Mapped[list["Version"]] = relationship(
-        back_populates="resource", order_by="Version.number", lazy="selectin"
+        primaryjoin="and_(Version.resource_id == Resource.id, Version.public)",
+        order_by="Version.number",
+        lazy="selectin",
+        viewonly=True,
     )
 
 
@@ -115,8 +142,14 @@ class Version(Base):
     original_media_type: Mapped[str | None] = mapped_column(String(200))
     changes_key: Mapped[str | None] = mapped_column(String(300))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Embargo: a version waiting for its release is recorded but not public; it becomes public
+    # with every other version of that release, in one transaction (see visibility.py).
+    public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
+    release_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    # When it became public: its publication, or its release's opening.
+    public_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
-    resource: Mapped[Resource] = relationship(back_populates="versions")
+    resource: Mapped[Resource] = relationship()
     row_table: Mapped["RowTable | None"] = relationship(lazy="selectin")
 
 
@@ -140,6 +173,22 @@ class RowTable(Base):
     loaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class OpenedRelease(Base):
+    """A release catalog has opened: versions arriving later for it are public at once."""
+
+    __tablename__ = "opened_releases"
+
+    release_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    organization: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(300))
+    local_event_title: Mapped[str | None] = mapped_column(String(300))
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When catalog applied it: opened_at plus the bus's delay.
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    versions: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class DatasetFacet(Base):
     """One value a dataset has for a facet (its organization, theme, licence, schemas,
     formats): facet counts become one indexed GROUP BY instead of joins over versions."""
@@ -151,6 +200,17 @@ class DatasetFacet(Base):
     dataset_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("datasets.id"), primary_key=True, index=True
     )
+
+
+class FacetCount(Base):
+    """How many datasets have a facet value: the facets of the whole catalogue, kept by
+    search.reindex in the same transaction as dataset_facets."""
+
+    __tablename__ = "facet_counts"
+
+    facet: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
 
 
 class DownloadCount(Base):
@@ -196,3 +256,38 @@ class ProcessedEvent(ProcessedEventRecord, Base):
     """Events catalog has applied, so a redelivery changes nothing."""
 
     __tablename__ = "processed_events"
+
+
+class WebhookSubscription(Base):
+    """A reuser's address told when data opens for an organization, a territory or a schema."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    url: Mapped[str] = mapped_column(String(1000))
+    # The HMAC key: shown once at registration, needed to sign every delivery.
+    secret: Mapped[str] = mapped_column(String(64))
+    scope: Mapped[str] = mapped_column(String(16))  # organization, territory or schema
+    value: Mapped[str] = mapped_column(String(200), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One notification to one subscriber, and the log of trying to deliver it."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    subscription_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"), index=True
+    )
+    event: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # pending → delivered, or failed after the last attempt.
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

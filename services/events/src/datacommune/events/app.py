@@ -1,11 +1,14 @@
 """events' application factory: routes, lifespan, the organization consumer."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from datacommune.events import routes
+from datacommune.events import calendar_routes, release_routes, routes
+from datacommune.events.scheduler import Scheduler
 from datacommune.events.settings import Settings
 from datacommune.events.tables import Organization, Outbox
 from datacommune.shared import credentials, events
@@ -14,8 +17,8 @@ from datacommune.shared.http import make_app
 from datacommune.shared.runtime import open_runtime
 
 DESCRIPTION = """
-Les événements locaux (conseil municipal, hackathon, salon) auxquels une publication peut être
-calée. / Local events a release can be timed to.
+Les événements locaux (conseil municipal, hackathon, fête…) et les publications programmées qui
+s'ouvrent à leur début. / Local events, and the releases that open when they start.
 """
 DURABLE = "events"
 
@@ -35,9 +38,21 @@ def create_app(settings: Settings) -> FastAPI:
                     await credentials.record(session, Organization, event)
 
             await runtime.bus.subscribe(DURABLE, on_organization, "organization.created.v1")
-            yield
+            scheduler = Scheduler(
+                runtime.sessionmaker, runtime.reader, runtime.relay, source=settings.source
+            )
+            app.state.scheduler = scheduler
+            ticking = asyncio.create_task(scheduler.run(), name="release-scheduler")
+            try:
+                yield
+            finally:
+                ticking.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await ticking
 
     app = make_app(service="events", description=DESCRIPTION, lifespan=lifespan)
     app.include_router(health_router("events", lambda: app.state.runtime.readiness()))
     app.include_router(routes.router)
+    app.include_router(release_routes.router)
+    app.include_router(calendar_routes.router)
     return app

@@ -19,7 +19,16 @@ from datacommune.shared import events
 from datacommune.shared.outbox import enqueue
 from datacommune.shared.problems import Forbidden, NotFound, Problem
 
-Kind = Literal["conseil-municipal", "conseil-communautaire", "hackathon", "salon", "autre"]
+Kind = Literal[
+    "conseil-municipal",
+    "conseil-communautaire",
+    "hackathon",
+    "fete-ou-marche",
+    "reunion-publique",
+    "salon",
+    "autre",
+]
+Status = Literal["planned", "moved", "cancelled"]
 
 
 class InvalidTime(Problem):
@@ -38,6 +47,7 @@ class LocalEventIn(BaseModel):
     timezone: str = Field(default="Europe/Paris", max_length=64, examples=["Europe/Paris"])
     location: str | None = Field(default=None, max_length=300, examples=["Mairie de Roques"])
     description: str = Field(default="", max_length=10_000)
+    ends_at: datetime | None = Field(default=None, examples=["2026-12-15T22:00:00"])
 
 
 class LocalEventPatch(BaseModel):
@@ -49,18 +59,28 @@ class LocalEventPatch(BaseModel):
     timezone: str | None = Field(default=None, max_length=64)
     location: str | None = Field(default=None, max_length=300)
     description: str | None = Field(default=None, max_length=10_000)
+    ends_at: datetime | None = None
+    status: Literal["planned", "cancelled"] | None = Field(
+        default=None, description="« cancelled » annule : ses publications attendent"
+    )
 
 
-def to_utc(local: datetime, zone_name: str) -> datetime:
-    """The UTC instant of a wall-clock time in ``zone_name``; refuses skipped or doubled times."""
+def check_zone(zone_name: str) -> str:
+    """A zone name of the zone database; a 422 problem otherwise."""
     try:
-        zone = ZoneInfo(zone_name)
+        ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         # OSError: a name that is a folder of the zone database ("Europe"), or too long.
         raise InvalidTime(
             f"Fuseau horaire inconnu : « {zone_name} » (ex. « Europe/Paris »).",
             f"Unknown time zone: {zone_name!r} (e.g. 'Europe/Paris').",
         ) from None
+    return zone_name
+
+
+def to_utc(local: datetime, zone_name: str) -> datetime:
+    """The UTC instant of a wall-clock time in ``zone_name``; refuses skipped or doubled times."""
+    zone = ZoneInfo(check_zone(zone_name))
     if local.tzinfo is not None:
         return local.astimezone(UTC)
     first = local.replace(tzinfo=zone, fold=0)
@@ -91,6 +111,8 @@ def _data(item: LocalEvent) -> events.LocalEventData:
         starts_at=item.starts_at,
         timezone=item.timezone,
         location=item.location,
+        ends_at=item.ends_at,
+        status=item.status,
     )
 
 
@@ -107,6 +129,8 @@ def describe(item: LocalEvent) -> dict[str, Any]:
         "timezone": item.timezone,
         "location": item.location,
         "description": item.description,
+        "ends_at": item.ends_at.isoformat() if item.ends_at else None,
+        "status": item.status,
     }
 
 
@@ -123,6 +147,8 @@ async def create(
         timezone=data.timezone,
         location=data.location,
         description=data.description,
+        ends_at=to_utc(data.ends_at, data.timezone) if data.ends_at else None,
+        status="planned",
     )
     session.add(item)
     enqueue(session, Outbox, events.LocalEventCreated(source=source, local_event=_data(item)))
@@ -138,7 +164,7 @@ async def get(session: AsyncSession, event_id: uuid.UUID) -> LocalEvent:
     return item
 
 
-def _own(item: LocalEvent, org: Organization) -> None:
+def check_owner(item: LocalEvent, org: Organization) -> None:
     if item.organization != org.slug:
         raise Forbidden(
             "Cet événement appartient à une autre organisation.",
@@ -155,15 +181,24 @@ async def update(
     source: str,
 ) -> LocalEvent:
     """Change a local event of ``org`` and announce the change."""
-    _own(item, org)
+    check_owner(item, org)
     changes = patch.model_dump(exclude_unset=True)
     zone = changes.get("timezone") or item.timezone
     if "starts_at" in changes or "timezone" in changes:
         local = changes.get("starts_at") or item.starts_at.astimezone(ZoneInfo(item.timezone))
         if "starts_at" not in changes:
             local = local.replace(tzinfo=None)
-        item.starts_at = to_utc(local, zone)
+        starts_at = to_utc(local, zone)
+        if starts_at != item.starts_at and item.status == "planned":
+            item.status = "moved"
+        item.starts_at = starts_at
         item.timezone = zone
+    if changes.get("ends_at"):
+        item.ends_at = to_utc(changes["ends_at"], zone)
+    if changes.get("status") == "cancelled":
+        item.status = "cancelled"
+    elif changes.get("status") == "planned" and item.status == "cancelled":
+        item.status = "moved"
     for name in ("title", "kind", "location", "description"):
         if name in changes and changes[name] is not None:
             setattr(item, name, changes[name])
@@ -176,7 +211,7 @@ async def delete(
     session: AsyncSession, org: Organization, item: LocalEvent, *, source: str
 ) -> None:
     """Remove a local event of ``org`` and announce it."""
-    _own(item, org)
+    check_owner(item, org)
     await session.delete(item)
     enqueue(
         session,
@@ -195,3 +230,14 @@ async def upcoming(
     if organization:
         query = query.where(LocalEvent.organization == organization)
     return list((await session.scalars(query.order_by(LocalEvent.starts_at))).all())
+
+
+def announce(session: AsyncSession, item: LocalEvent, *, source: str, created: bool) -> None:
+    """Enqueue ``local_event.created`` (or ``.updated``) for ``item``, as create and update do;
+    for changes made elsewhere, such as an iCalendar import."""
+    event: events.Event = (
+        events.LocalEventCreated(source=source, local_event=_data(item))
+        if created
+        else events.LocalEventUpdated(source=source, local_event=_data(item))
+    )
+    enqueue(session, Outbox, event)

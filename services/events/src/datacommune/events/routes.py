@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from datacommune.events import local_events
+from datacommune.events import local_events, releases
 from datacommune.events.settings import Settings
 from datacommune.events.tables import Organization
 from datacommune.shared import credentials
@@ -59,6 +59,7 @@ async def get_event(event_id: uuid.UUID, runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.patch("/{event_id}", summary="Modifier un événement / change an event")
 async def patch_event(
+    request: Request,
     event_id: uuid.UUID,
     patch: local_events.LocalEventPatch,
     org: CurrentOrganization,
@@ -68,8 +69,10 @@ async def patch_event(
     async with runtime.sessionmaker.begin() as session:
         item = await local_events.get(session, event_id)
         item = await local_events.update(session, org, item, patch, source=settings.source)
+        await releases.follow_event(session, item, source=settings.source)
         body = local_events.describe(item)
     runtime.relay.wake()
+    request.app.state.scheduler.wake()
     return body
 
 
@@ -79,6 +82,10 @@ async def delete_event(
 ) -> Response:
     async with runtime.sessionmaker.begin() as session:
         item = await local_events.get(session, event_id)
+        local_events.check_owner(item, org)
+        # Its releases are held, and the organization told, before the event goes.
+        item.status = "cancelled"
+        await releases.follow_event(session, item, source=settings.source)
         await local_events.delete(session, org, item, source=settings.source)
     runtime.relay.wake()
     return Response(status_code=204)

@@ -24,6 +24,7 @@ async def subscribe(bus: Bus, sessionmaker: async_sessionmaker[AsyncSession]) ->
         "file.validation_started.v1",
         "file.validated.v1",
         "resource.published.v1",
+        "release.opened.v1",
         "upload.rejected.v1",
         concurrency=8,
     )
@@ -47,7 +48,13 @@ async def apply(session: AsyncSession, event: events.AnyEvent) -> None:
             )
         case events.ResourcePublished():
             await uploads.settle(
-                session, event.upload_id, "published", download_url=event.download_url
+                session,
+                event.upload_id,
+                "published" if event.public else "scheduled",
+                download_url=event.download_url,
+                release_id=event.release_id,
             )
+        case events.ReleaseOpened():
+            await uploads.release_opened(session, event.release_id)
         case events.UploadRejected():
             await uploads.settle(session, event.upload_id, "rejected", detail=event.detail)

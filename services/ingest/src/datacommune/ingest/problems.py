@@ -139,6 +139,16 @@ class InvalidField(Problem):
         )
 
     @classmethod
+    def release(cls, value: str) -> "InvalidField":
+        return cls(
+            f"« {value[:60]} » n'est pas l'identifiant d'une publication programmée : prenez "
+            "l'« id » renvoyé par POST /api/v1/releases (service events).",
+            f"{value[:60]!r} is not a release id: use the 'id' POST /api/v1/releases returned "
+            "(events service).",
+            field="release",
+        )
+
+    @classmethod
     def delimiter(cls, value: str) -> "InvalidField":
         return cls(
             f"Séparateur « {value[:10]} » non pris en charge : choisissez « , », « ; », « | » ou "

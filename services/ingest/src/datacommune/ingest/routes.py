@@ -43,6 +43,12 @@ UPLOAD_BODY = {
                             "enum": [",", ";", "|", "tab"],
                             "description": "Séparateur, si la détection se trompe / override",
                         },
+                        "release": {
+                            "type": "string",
+                            "format": "uuid",
+                            "description": "Publication programmée : le fichier reste sous "
+                            "embargo jusqu'à son ouverture / the release it waits for",
+                        },
                         "fix": {
                             "type": "boolean",
                             "description": "Publier la version corrigée (corrections sûres), "

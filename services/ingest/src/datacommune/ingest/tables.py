@@ -67,6 +67,8 @@ class Upload(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     detail: Mapped[str | None] = mapped_column(Text)
     download_url: Mapped[str | None] = mapped_column(String(1000))
+    # The release a scheduled upload waits for.
+    release_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,9 +28,10 @@ RANK = {
     "validating": 1,
     "valid": 2,
     "invalid": 2,
-    "published": 3,
+    # Published but embargoed until its release opens, then published.
     "scheduled": 3,
-    "rejected": 3,
+    "published": 4,
+    "rejected": 4,
 }
 
 
@@ -51,6 +52,9 @@ class Wanted:
     delimiter: str | None = None
     fix: bool = False
     mapping: dict[str, str] | None = None
+    # The release it waits for (embargoed until then); part of the variant: the same bytes
+    # published now and published at the council are two intentions.
+    release_id: uuid.UUID | None = None
 
     def options(self) -> dict[str, Any]:
         """The reading choices, as stored with the upload."""
@@ -59,6 +63,7 @@ class Wanted:
             "delimiter": self.delimiter,
             "fix": self.fix or None,
             "mapping": self.mapping,
+            "release": str(self.release_id) if self.release_id else None,
         }
         return {k: v for k, v in chosen.items() if v}
 
@@ -85,7 +90,15 @@ def wanted_from(form: Form, organization: str) -> Wanted:
             raise problems.InvalidField.too_long(name, limit)
     encoding, delimiter = reading_overrides(form.fields)
     fix = form.fields.get("fix", "").strip().lower() in {"1", "true", "oui", "yes", "on"}
-    return Wanted(organization, dataset, title, schema_id, encoding, delimiter, fix)
+    release_id = None
+    if release := form.fields.get("release", "").strip():
+        try:
+            release_id = uuid.UUID(release)
+        except ValueError:
+            raise problems.InvalidField.release(release) from None
+    return Wanted(
+        organization, dataset, title, schema_id, encoding, delimiter, fix, release_id=release_id
+    )
 
 
 async def accept(
@@ -193,6 +206,7 @@ async def record(
                     delimiter=wanted.delimiter,
                     fix=wanted.fix,
                     mapping=wanted.mapping,
+                    release_id=wanted.release_id,
                     file=file,
                 ),
             )
@@ -236,6 +250,7 @@ async def confirm_mapping(
         delimiter=options.get("delimiter"),
         fix=bool(options.get("fix")),
         mapping=columns,
+        release_id=uuid.UUID(options["release"]) if options.get("release") else None,
     )
     file = events.FileRef(
         object_key=upload.object_key,
@@ -315,3 +330,12 @@ async def advance(session: AsyncSession, upload_id: uuid.UUID, status: str, **va
         setattr(upload, name, value)
     if RANK[status] > RANK[upload.status]:
         upload.status = status
+
+
+async def release_opened(session: AsyncSession, release_id: uuid.UUID) -> None:
+    """The uploads that waited for a release are public now."""
+    await session.execute(
+        update(Upload)
+        .where(Upload.release_id == release_id, Upload.status == "scheduled")
+        .values(status="published", updated_at=utcnow())
+    )

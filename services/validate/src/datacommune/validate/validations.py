@@ -223,4 +223,5 @@ def _validated_event(
             for i in report["issues"][:MAX_ISSUES_IN_EVENT]
         ],
         table=shapes.table_shape(report),
+        release_id=event.release_id,
     )

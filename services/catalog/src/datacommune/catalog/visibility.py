@@ -1,0 +1,96 @@
+"""Who may see what: the one place the embargo is decided.
+
+A version waiting for its release is recorded with ``public = false``; so are its resource and
+dataset until one of their versions is public. Every read path goes through
+``Dataset.resources`` and ``Resource.versions`` (which only hold public rows), or filters on
+the same flags, so a new endpoint cannot show an embargoed byte by forgetting a check. A
+release opens in one transaction: all of its versions become public together, or none.
+"""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from datacommune.catalog import webhooks
+from datacommune.catalog.tables import Dataset, OpenedRelease, Resource, Version
+from datacommune.shared import events
+from datacommune.shared.outbox import utcnow
+
+
+async def lock_release(session: AsyncSession, release_id: uuid.UUID) -> None:
+    """Serialise what touches one release until the transaction ends: a version published
+    while its release opens is either seen by the opening or sees it opened, never neither.
+    (SQLite writers are serialised already.)"""
+    if session.get_bind().dialect.name == "postgresql":
+        key = int.from_bytes(release_id.bytes[:8], "big", signed=True)
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+async def opens_now(session: AsyncSession, release_id: uuid.UUID | None, organization: str) -> bool:
+    """Whether a version published now is public now: no release, or one already opened
+    for this organization (a release of another organization never opens it)."""
+    if release_id is None:
+        return True
+    await lock_release(session, release_id)
+    opened = await session.get(OpenedRelease, release_id)
+    return opened is not None and opened.organization == organization
+
+
+def make_public(dataset: Dataset, resource: Resource, version: Version, at: datetime) -> None:
+    version.public = True
+    version.public_at = at
+    resource.public = True
+    dataset.public = True
+
+
+async def open_release(
+    session: AsyncSession, event: events.ReleaseOpened, *, public_url: str
+) -> list[Dataset]:
+    """Make every version waiting for the release public; the datasets that changed.
+
+    Idempotent: a release is opened once, and a repeated event changes nothing.
+    """
+    await lock_release(session, event.release_id)
+    if await session.get(OpenedRelease, event.release_id) is not None:
+        return []
+    now = utcnow()
+    waiting = (
+        await session.execute(
+            select(Version, Resource, Dataset)
+            .join(Resource, Resource.id == Version.resource_id)
+            .join(Dataset, Dataset.id == Resource.dataset_id)
+            .where(
+                Version.release_id == event.release_id,
+                Version.public.is_(False),
+                # Only the release's own organization's versions: an id given by another
+                # organization opens nothing of theirs.
+                Dataset.organization == event.organization,
+            )
+            .with_for_update()
+        )
+    ).all()
+    changed: dict[uuid.UUID, Dataset] = {}
+    opened: dict[uuid.UUID, list[tuple[Resource, Version]]] = {}
+    for version, resource, dataset in waiting:
+        make_public(dataset, resource, version, now)
+        changed[dataset.id] = dataset
+        opened.setdefault(dataset.id, []).append((resource, version))
+    release = OpenedRelease(
+        release_id=event.release_id,
+        organization=event.organization,
+        title=event.title,
+        local_event_title=event.local_event_title,
+        due_at=event.due_at,
+        opened_at=event.opened_at,
+        applied_at=now,
+        versions=len(waiting),
+    )
+    session.add(release)
+    for dataset_id, versions in opened.items():
+        await webhooks.notify_opened(
+            session, changed[dataset_id], versions, release=release, public_url=public_url
+        )
+    await session.flush()
+    return list(changed.values())

@@ -1,0 +1,189 @@
+"""events' HTTP routes for iCalendar: import an agenda, subscribe to local events and releases."""
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import select
+
+from datacommune.events import calendars, local_events, releases
+from datacommune.events.settings import Settings
+from datacommune.events.tables import LocalEvent, Organization
+from datacommune.shared import credentials
+from datacommune.shared.http import RuntimeDep, Token
+from datacommune.shared.problems import Problem
+
+router = APIRouter(tags=["calendriers / calendars"])
+
+MAX_JSON_BYTES = 16 * 1024
+
+
+class UnsupportedMediaType(Problem):
+    type = "/problems/unsupported-media-type"
+    title = "Type de contenu non accepté"
+    title_en = "Unsupported media type"
+    status = 415
+
+
+class FeedIn(BaseModel):
+    """The address of a calendar feed to import."""
+
+    url: str = Field(min_length=1, max_length=2000, examples=["https://mairie.example/agenda.ics"])
+
+
+def _settings(request: Request) -> Settings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+async def _organization(token: Token, rt: RuntimeDep) -> Organization:
+    async with rt.reader() as session:
+        return await credentials.authenticate(session, Organization, token)
+
+
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="Facultatif : le jeton de l'organisation montre toutes ses publications",
+)
+
+
+async def _maybe_organization(
+    rt: RuntimeDep,
+    auth: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Organization | None:
+    if auth is None or not auth.credentials.strip():
+        return None
+    async with rt.reader() as session:
+        return await credentials.authenticate(session, Organization, auth.credentials.strip())
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+CurrentOrganization = Annotated[Organization, Depends(_organization)]
+MaybeOrganization = Annotated[Organization | None, Depends(_maybe_organization)]
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The request body, refused with a 413 problem from the first byte over ``limit``."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise calendars.too_large(limit)
+    data = bytearray()
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > limit:
+            raise calendars.too_large(limit)
+    return bytes(data)
+
+
+_IMPORT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "text/calendar": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": FeedIn.model_json_schema()},
+        },
+    }
+}
+
+
+@router.post(
+    "/api/v1/local-events/import",
+    summary="Importer un agenda iCalendar / import an iCalendar agenda",
+    openapi_extra=_IMPORT_BODY,
+)
+async def import_calendar(
+    request: Request, org: CurrentOrganization, runtime: RuntimeDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """Send the .ics file (``Content-Type: text/calendar``, 2 Mio at most) or the address of the
+    feed (``{"url": "https://…"}``). Each occurrence becomes a local event; importing again
+    updates them: moved ones move their releases, cancelled or removed ones hold them."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type == "text/calendar":
+        data = await _body(request, calendars.MAX_BYTES)
+    elif media_type == "application/json":
+        try:
+            feed = FeedIn.model_validate_json(await _body(request, MAX_JSON_BYTES))
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from None
+        data = await calendars.fetch(feed.url, allow_private=settings.allow_private_feeds)
+    else:
+        raise UnsupportedMediaType(
+            "Envoyez le fichier avec « Content-Type: text/calendar » (curl -H 'Content-Type: "
+            'text/calendar\' --data-binary @agenda.ics), ou {"url": …} en application/json.',
+            "Send the file as 'Content-Type: text/calendar', or {\"url\": …} as application/json.",
+        )
+    # Expanding series is CPU work: keep it off the event loop.
+    parsed = await asyncio.to_thread(calendars.parse, data)
+    async with runtime.sessionmaker.begin() as session:
+        result = await calendars.import_calendar(session, org, parsed, source=settings.source)
+        body = result.describe()
+    runtime.relay.wake()
+    request.app.state.scheduler.wake()
+    return body
+
+
+def _ics(content: bytes, filename: str) -> Response:
+    return Response(
+        content,
+        media_type=calendars.MEDIA_TYPE,
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+@router.get(
+    "/api/v1/releases.ics",
+    summary="À paraître, en iCalendar / coming releases as iCalendar",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}},
+)
+async def releases_ics(
+    runtime: RuntimeDep,
+    org: MaybeOrganization,
+    organization: str | None = Query(default=None, max_length=64),
+) -> Response:
+    """Announced releases (title and date only) to subscribe to; with the organization's token,
+    all of its scheduled releases, with their event's place."""
+    full = org is not None and organization in (None, org.slug)
+    async with runtime.reader() as session:
+        if full:
+            assert org is not None
+            items = await releases.upcoming(session, organizations=[org.slug], announced_only=False)
+            ids = {r.local_event_id for r in items if r.local_event_id}
+            events = (
+                {
+                    e.id: e
+                    for e in await session.scalars(select(LocalEvent).where(LocalEvent.id.in_(ids)))
+                }
+                if ids
+                else {}
+            )
+        else:
+            items = await releases.upcoming(
+                session,
+                organizations=[organization] if organization else None,
+                announced_only=True,
+            )
+            events = {}
+    slug = org.slug if full and org else organization
+    name = f"À paraître — {slug}" if slug else "À paraître"
+    content = calendars.releases_calendar(items, events, full=full, name=name)
+    return _ics(content, "releases.ics")
+
+
+@router.get(
+    "/api/v1/local-events.ics",
+    summary="Événements à venir, en iCalendar / upcoming events as iCalendar",
+    response_class=Response,
+    responses={200: {"content": {"text/calendar": {}}}},
+)
+async def local_events_ics(
+    runtime: RuntimeDep, organization: str | None = Query(default=None, max_length=64)
+) -> Response:
+    """Upcoming local events, cancelled ones included (STATUS:CANCELLED)."""
+    async with runtime.reader() as session:
+        items = await local_events.upcoming(session, organization=organization)
+    name = f"Événements — {organization}" if organization else "Événements locaux"
+    content = calendars.local_events_calendar(items, name=name)
+    return _ics(content, "local-events.ics")

@@ -1,0 +1,83 @@
+"""events' HTTP routes for release plans, and their public announcements."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from datacommune.events import releases
+from datacommune.events.scheduler import Scheduler
+from datacommune.events.tables import Organization
+from datacommune.shared import credentials
+from datacommune.shared.http import RuntimeDep, Token
+
+router = APIRouter(prefix="/api/v1/releases", tags=["publications programmées / releases"])
+
+
+async def _organization(token: Token, rt: RuntimeDep) -> Organization:
+    async with rt.reader() as session:
+        return await credentials.authenticate(session, Organization, token)
+
+
+def _scheduler(request: Request) -> Scheduler:
+    return request.app.state.scheduler  # type: ignore[no-any-return]
+
+
+CurrentOrganization = Annotated[Organization, Depends(_organization)]
+SchedulerDep = Annotated[Scheduler, Depends(_scheduler)]
+
+
+@router.post("", status_code=201, summary="Programmer une publication / plan a release")
+async def create(
+    data: releases.ReleaseIn,
+    org: CurrentOrganization,
+    runtime: RuntimeDep,
+    scheduler: SchedulerDep,
+    request: Request,
+) -> dict[str, Any]:
+    """Plan a release at a local event (with an offset) or at a time; then upload each file of
+    the bundle with ``release=<id>``: it stays embargoed until the release opens."""
+    async with runtime.sessionmaker.begin() as session:
+        release = await releases.create(
+            session, org, data, source=request.app.state.settings.source
+        )
+        body = releases.describe(release)
+    scheduler.wake()
+    return body
+
+
+@router.get("", summary="Mes publications programmées / my releases")
+async def mine(org: CurrentOrganization, runtime: RuntimeDep) -> dict[str, Any]:
+    async with runtime.reader() as session:
+        items = await releases.upcoming(session, organizations=[org.slug], announced_only=False)
+    return {"items": [releases.describe(r) for r in items]}
+
+
+@router.get("/upcoming", summary="À paraître / coming releases (announced ones)")
+async def announced(
+    runtime: RuntimeDep, organization: str | None = Query(default=None, max_length=64)
+) -> dict[str, Any]:
+    """What is announced to open, with its title and date only."""
+    async with runtime.reader() as session:
+        items = await releases.upcoming(
+            session, organizations=[organization] if organization else None, announced_only=True
+        )
+    return {"items": [releases.describe(r, full=False) for r in items]}
+
+
+@router.get("/{release_id}", summary="Une publication programmée / one release")
+async def get_release(
+    release_id: uuid.UUID, org: CurrentOrganization, runtime: RuntimeDep
+) -> dict[str, Any]:
+    async with runtime.reader() as session:
+        return releases.describe(await releases.get(session, release_id, org))
+
+
+@router.delete("/{release_id}", status_code=204, summary="Renoncer / withdraw a release")
+async def withdraw(
+    release_id: uuid.UUID, org: CurrentOrganization, runtime: RuntimeDep
+) -> Response:
+    """The release will not open; its files stay embargoed (upload them again without it)."""
+    async with runtime.sessionmaker.begin() as session:
+        await releases.withdraw(session, await releases.get(session, release_id, org))
+    return Response(status_code=204)
