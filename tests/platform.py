@@ -26,11 +26,11 @@ class Running:
     def url(self, service: str) -> str:
         return self.platform.url(service)
 
-    def organization(self, slug: str) -> str:
+    def organization(self, slug: str, *, kind: str = "commune", parent: str | None = None) -> str:
         """Register an organization and wait until ingest and events accept its token."""
         response = self.client.post(
             self.url("catalog") + "/api/v1/organizations",
-            json={"slug": slug, "name": slug.title(), "kind": "commune"},
+            json={"slug": slug, "name": slug.title(), "kind": kind, "parent": parent},
             headers={"Authorization": f"Bearer {ADMIN}"},
         )
         assert response.status_code == 201, response.text

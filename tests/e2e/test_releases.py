@@ -257,3 +257,53 @@ def test_embargo_then_one_opening_at_the_event(embedded: Running) -> None:
     assert nothing == []
     wrong = httpx.get(f"{hooks}/{subscription['id']}/deliveries", headers={"X-Webhook-Secret": "x"})
     assert wrong.status_code == 404
+
+
+def test_a_territory_sees_its_communes_announcements_and_a_cancel_is_told(
+    embedded: Running,
+) -> None:
+    embedded.organization("sicoval-t", kind="epci")
+    token = embedded.organization("roques-t", parent="sicoval-t")
+    headers = {"Authorization": f"Bearer {token}"}
+    events_api = embedded.url("events") + "/api/v1"
+    council = httpx.post(
+        f"{events_api}/local-events",
+        json={"title": "Conseil de décembre", "starts_at": "2027-12-14T20:30:00"},
+        headers=headers,
+    ).json()
+    for title, announce in (("Budget annoncé", True), ("Budget discret", False)):
+        made = httpx.post(
+            f"{events_api}/releases",
+            json={"title": title, "local_event_id": council["id"], "announce": announce},
+            headers=headers,
+        )
+        assert made.status_code == 201, made.text
+    announced = httpx.get(f"{events_api}/releases/upcoming", params={"territory": "sicoval-t"})
+    items = announced.json()["items"]
+    assert [i["title"] for i in items] == ["Budget annoncé"]
+    assert set(items[0]) == {"id", "organization", "title", "opens_at", "opens_at_local"}
+    assert items[0]["opens_at_local"] == "2027-12-14T20:30:00+01:00"
+    calendar = httpx.get(f"{events_api}/releases.ics", params={"territory": "sicoval-t"}).text
+    assert "Budget annoncé" in calendar
+    assert "Budget discret" not in calendar
+
+    # The council is cancelled: the commune's scheduled upload says its release is held.
+    release_id = httpx.get(f"{events_api}/releases", headers=headers).json()["items"][0]["id"]
+    response = embedded.client.post(
+        embedded.url("ingest") + "/api/v1/uploads",
+        data={"dataset": "budget-roques-t", "release": release_id},
+        files={"file": ("budget.csv", b"poste,montant\nvoirie,10\n", "text/csv")},
+        headers=headers,
+    )
+    upload_id = response.json()["id"]
+    embedded.wait_status(token, upload_id, {"scheduled"})
+    httpx.patch(
+        f"{events_api}/local-events/{council['id']}", json={"status": "cancelled"}, headers=headers
+    )
+    deadline = time.monotonic() + 10
+    while not (embedded.status(token, upload_id).get("detail") or "").startswith("L'événement"):
+        assert time.monotonic() < deadline, "the organization was not told"
+        time.sleep(0.1)
+    assert "annulé" in embedded.status(token, upload_id)["detail"]
+    held = httpx.get(f"{events_api}/releases/{release_id}", headers=headers).json()
+    assert held["status"] == "held"

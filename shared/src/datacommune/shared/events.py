@@ -74,6 +74,9 @@ class OrganizationCreated(Event):
     siren: str | None = None
     insee_code: str | None = None
     token_hash: str
+    parent: str | None = Field(
+        default=None, description="The territory above it: a commune's EPCI, an EPCI's département."
+    )
 
 
 class FileReceived(Event):

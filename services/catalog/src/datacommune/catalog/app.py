@@ -18,6 +18,7 @@ from datacommune.catalog import (
     webhook_routes,
     webhooks,
 )
+from datacommune.catalog.release_clock import ReleaseClock
 from datacommune.catalog.rowloader import RowLoader
 from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import Outbox
@@ -45,6 +46,10 @@ def create_app(settings: Settings) -> FastAPI:
                 runtime.sessionmaker, allow_private=settings.allow_private_webhooks
             )
 
+            clock = ReleaseClock(
+                runtime.sessionmaker, runtime.reader, public_url=settings.http.public_url
+            )
+
             def on_published() -> None:
                 loader.wake()
                 sender.wake()
@@ -56,10 +61,12 @@ def create_app(settings: Settings) -> FastAPI:
                 source=settings.source,
                 public_url=settings.http.public_url,
                 on_published=on_published,
+                on_release_recorded=clock.wake,
             )
             tasks = [
                 asyncio.create_task(loader.run(), name="row-loader"),
                 asyncio.create_task(sender.run(), name="webhook-sender"),
+                asyncio.create_task(clock.run(), name="release-clock"),
             ]
             try:
                 yield

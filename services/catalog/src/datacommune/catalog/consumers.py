@@ -1,6 +1,5 @@
 """What catalog does with events: publish each validated file once, open each release once."""
 
-import asyncio
 from collections.abc import Callable
 
 import structlog
@@ -9,12 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from datacommune.catalog import datasets, search, visibility
 from datacommune.catalog.tables import ProcessedEvent
 from datacommune.shared import events
-from datacommune.shared.bus import Bus, NotYet
+from datacommune.shared.bus import Bus
 from datacommune.shared.outbox import OutboxRelay, first_time, utcnow
 
 DURABLE = "catalog"
-# A release event that arrives early (clocks disagree) waits this long at most, in the handler.
-EARLY_WAIT_SECONDS = 30.0
 log = structlog.get_logger()
 
 
@@ -26,6 +23,7 @@ async def subscribe(
     source: str,
     public_url: str,
     on_published: Callable[[], None],
+    on_release_recorded: Callable[[], None],
 ) -> None:
     """Attach catalog's durable consumer of ``file.validated``."""
 
@@ -40,20 +38,15 @@ async def subscribe(
 
     async def on_release(event: events.AnyEvent) -> None:
         assert isinstance(event, events.ReleaseOpened)
-        early = (event.due_at - utcnow()).total_seconds()
-        if early > 0:
-            # Never before its time, even if this machine's clock is behind the scheduler's.
-            if early > EARLY_WAIT_SECONDS:
-                raise NotYet(f"release {event.release_id} is due in {early:.0f} s")
-            await asyncio.sleep(early)
         async with sessionmaker.begin() as session:
             if not await first_time(session, ProcessedEvent, event):
                 return
-            for dataset in await visibility.open_release(session, event, public_url=public_url):
+            await visibility.record_opening(session, event)
+            for dataset in await visibility.apply_due(session, public_url=public_url):
                 await search.reindex(session, dataset)
-        on_published()
+        on_release_recorded()
         log.info(
-            "release_opened",
+            "release_recorded",
             release=str(event.release_id),
             delay=(utcnow() - event.due_at).total_seconds(),
         )

@@ -65,6 +65,7 @@ async def create(session: AsyncSession, data: OrganizationIn, *, source: str) ->
             siren=org.siren,
             insee_code=org.insee_code,
             token_hash=org.token_hash,
+            parent=org.parent,
         ),
     )
     await session.flush()

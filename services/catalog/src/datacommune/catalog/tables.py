@@ -184,8 +184,9 @@ class OpenedRelease(Base):
     local_event_title: Mapped[str | None] = mapped_column(String(300))
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     opened_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # When catalog applied it: opened_at plus the bus's delay.
-    applied_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When catalog applied it: opened_at plus the bus's delay; empty while its due time has
+    # not come by catalog's own clock (a scheduler's clock ran ahead).
+    applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     versions: Mapped[int] = mapped_column(Integer, default=0)
 
 

@@ -35,7 +35,9 @@ async def opens_now(session: AsyncSession, release_id: uuid.UUID | None, organiz
         return True
     await lock_release(session, release_id)
     opened = await session.get(OpenedRelease, release_id)
-    return opened is not None and opened.organization == organization
+    return (
+        opened is not None and opened.applied_at is not None and opened.organization == organization
+    )
 
 
 def make_public(dataset: Dataset, resource: Resource, version: Version, at: datetime) -> None:
@@ -45,28 +47,74 @@ def make_public(dataset: Dataset, resource: Resource, version: Version, at: date
     dataset.public = True
 
 
-async def open_release(
-    session: AsyncSession, event: events.ReleaseOpened, *, public_url: str
-) -> list[Dataset]:
-    """Make every version waiting for the release public; the datasets that changed.
+async def record_opening(session: AsyncSession, event: events.ReleaseOpened) -> OpenedRelease:
+    """Remember that a release was opened by the scheduler; applied now if its time has come
+    by this machine's clock too, else by ``apply_due`` when it does. Idempotent."""
+    known = await session.get(OpenedRelease, event.release_id)
+    if known is not None:
+        return known
+    release = OpenedRelease(
+        release_id=event.release_id,
+        organization=event.organization,
+        title=event.title,
+        local_event_title=event.local_event_title,
+        due_at=event.due_at,
+        opened_at=event.opened_at,
+        applied_at=None,
+        versions=0,
+    )
+    session.add(release)
+    await session.flush()
+    return release
 
-    Idempotent: a release is opened once, and a repeated event changes nothing.
-    """
-    await lock_release(session, event.release_id)
-    if await session.get(OpenedRelease, event.release_id) is not None:
-        return []
+
+async def apply_due(session: AsyncSession, *, public_url: str) -> list[Dataset]:
+    """Open every recorded release whose time has come and that is not applied yet; the
+    datasets that changed. Never before ``due_at`` by this machine's clock: a scheduler whose
+    clock runs ahead cannot open anything early here."""
     now = utcnow()
+    due = (
+        await session.scalars(
+            select(OpenedRelease).where(
+                OpenedRelease.applied_at.is_(None), OpenedRelease.due_at <= now
+            )
+        )
+    ).all()
+    changed: list[Dataset] = []
+    for release in due:
+        changed += await _open(session, release, now, public_url=public_url)
+    return changed
+
+
+async def next_due(session: AsyncSession) -> datetime | None:
+    """When the next recorded release not applied yet is due."""
+    return await session.scalar(
+        select(OpenedRelease.due_at)
+        .where(OpenedRelease.applied_at.is_(None))
+        .order_by(OpenedRelease.due_at)
+        .limit(1)
+    )
+
+
+async def _open(
+    session: AsyncSession, release: OpenedRelease, now: datetime, *, public_url: str
+) -> list[Dataset]:
+    """Make every version waiting for the release public, in this transaction."""
+    await lock_release(session, release.release_id)
+    await session.refresh(release)
+    if release.applied_at is not None:
+        return []
     waiting = (
         await session.execute(
             select(Version, Resource, Dataset)
             .join(Resource, Resource.id == Version.resource_id)
             .join(Dataset, Dataset.id == Resource.dataset_id)
             .where(
-                Version.release_id == event.release_id,
+                Version.release_id == release.release_id,
                 Version.public.is_(False),
                 # Only the release's own organization's versions: an id given by another
                 # organization opens nothing of theirs.
-                Dataset.organization == event.organization,
+                Dataset.organization == release.organization,
             )
             .with_for_update()
         )
@@ -77,17 +125,8 @@ async def open_release(
         make_public(dataset, resource, version, now)
         changed[dataset.id] = dataset
         opened.setdefault(dataset.id, []).append((resource, version))
-    release = OpenedRelease(
-        release_id=event.release_id,
-        organization=event.organization,
-        title=event.title,
-        local_event_title=event.local_event_title,
-        due_at=event.due_at,
-        opened_at=event.opened_at,
-        applied_at=now,
-        versions=len(waiting),
-    )
-    session.add(release)
+    release.applied_at = now
+    release.versions = len(waiting)
     for dataset_id, versions in opened.items():
         await webhooks.notify_opened(
             session, changed[dataset_id], versions, release=release, public_url=public_url

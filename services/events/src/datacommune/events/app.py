@@ -36,6 +36,9 @@ def create_app(settings: Settings) -> FastAPI:
                 assert isinstance(event, events.OrganizationCreated)
                 async with runtime.sessionmaker.begin() as session:
                     await credentials.record(session, Organization, event)
+                    org = await session.get(Organization, event.organization)
+                    assert org is not None
+                    org.parent = event.parent
 
             await runtime.bus.subscribe(DURABLE, on_organization, "organization.created.v1")
             scheduler = Scheduler(

@@ -142,10 +142,14 @@ async def releases_ics(
     runtime: RuntimeDep,
     org: MaybeOrganization,
     organization: str | None = Query(default=None, max_length=64),
+    territory: str | None = Query(
+        default=None, max_length=64, description="Une organisation et tout ce qui est en dessous"
+    ),
 ) -> Response:
-    """Announced releases (title and date only) to subscribe to; with the organization's token,
-    all of its scheduled releases, with their event's place."""
-    full = org is not None and organization in (None, org.slug)
+    """Announced releases (title and date only) to subscribe to, of an organization or a whole
+    territory; with the organization's token, all of its scheduled releases, with their event's
+    place."""
+    full = org is not None and organization in (None, org.slug) and territory is None
     async with runtime.reader() as session:
         if full:
             assert org is not None
@@ -160,13 +164,12 @@ async def releases_ics(
                 else {}
             )
         else:
-            items = await releases.upcoming(
-                session,
-                organizations=[organization] if organization else None,
-                announced_only=True,
-            )
+            chosen = [organization] if organization else None
+            if territory:
+                chosen = await releases.territory(session, territory)
+            items = await releases.upcoming(session, organizations=chosen, announced_only=True)
             events = {}
-    slug = org.slug if full and org else organization
+    slug = org.slug if full and org else (territory or organization)
     name = f"À paraître — {slug}" if slug else "À paraître"
     content = calendars.releases_calendar(items, events, full=full, name=name)
     return _ics(content, "releases.ics")

@@ -55,13 +55,18 @@ async def mine(org: CurrentOrganization, runtime: RuntimeDep) -> dict[str, Any]:
 
 @router.get("/upcoming", summary="À paraître / coming releases (announced ones)")
 async def announced(
-    runtime: RuntimeDep, organization: str | None = Query(default=None, max_length=64)
+    runtime: RuntimeDep,
+    organization: str | None = Query(default=None, max_length=64),
+    territory: str | None = Query(
+        default=None, max_length=64, description="Une organisation et tout ce qui est en dessous"
+    ),
 ) -> dict[str, Any]:
     """What is announced to open, with its title and date only."""
     async with runtime.reader() as session:
-        items = await releases.upcoming(
-            session, organizations=[organization] if organization else None, announced_only=True
-        )
+        chosen = [organization] if organization else None
+        if territory:
+            chosen = await releases.territory(session, territory)
+        items = await releases.upcoming(session, organizations=chosen, announced_only=True)
     return {"items": [releases.describe(r, full=False) for r in items]}
 
 

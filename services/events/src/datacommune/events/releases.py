@@ -255,3 +255,17 @@ async def upcoming(
     if announced_only:
         query = query.where(Release.announce.is_(True))
     return list((await session.scalars(query.order_by(Release.due_at))).all())
+
+
+async def territory(session: AsyncSession, slug: str) -> list[str]:
+    """An organization and every organization under it (commune → EPCI → département)."""
+    parents = dict((await session.execute(select(Organization.slug, Organization.parent))).all())
+    inside = {slug}
+    grew = True
+    while grew:
+        grew = False
+        for child, parent in parents.items():
+            if parent in inside and child not in inside:
+                inside.add(child)
+                grew = True
+    return sorted(inside)

@@ -16,9 +16,11 @@ class Base(DeclarativeBase):
 
 
 class Organization(OrganizationRecord, Base):
-    """An organization as catalog announced it, kept to check tokens."""
+    """An organization as catalog announced it, kept to check tokens and to know territories."""
 
     __tablename__ = "organizations"
+
+    parent: Mapped[str | None] = mapped_column(String(64))
 
 
 class LocalEvent(Base):

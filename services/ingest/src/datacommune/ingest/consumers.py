@@ -25,6 +25,7 @@ async def subscribe(bus: Bus, sessionmaker: async_sessionmaker[AsyncSession]) ->
         "file.validated.v1",
         "resource.published.v1",
         "release.opened.v1",
+        "release.held.v1",
         "upload.rejected.v1",
         concurrency=8,
     )
@@ -56,5 +57,7 @@ async def apply(session: AsyncSession, event: events.AnyEvent) -> None:
             )
         case events.ReleaseOpened():
             await uploads.release_opened(session, event.release_id)
+        case events.ReleaseHeld():
+            await uploads.release_held(session, event.release_id, event.reason)
         case events.UploadRejected():
             await uploads.settle(session, event.upload_id, "rejected", detail=event.detail)

@@ -337,5 +337,14 @@ async def release_opened(session: AsyncSession, release_id: uuid.UUID) -> None:
     await session.execute(
         update(Upload)
         .where(Upload.release_id == release_id, Upload.status == "scheduled")
-        .values(status="published", updated_at=utcnow())
+        .values(status="published", detail=None, updated_at=utcnow())
+    )
+
+
+async def release_held(session: AsyncSession, release_id: uuid.UUID, reason: str) -> None:
+    """Tell the organization, on each upload waiting for it, that its release is held."""
+    await session.execute(
+        update(Upload)
+        .where(Upload.release_id == release_id, Upload.status == "scheduled")
+        .values(detail=reason, updated_at=utcnow())
     )
