@@ -110,6 +110,35 @@ def _quickstart(
         assert "existe déjà" in taken.stderr
         assert "already exists" in taken.stderr
 
+        # A commune of the Sicoval delegates publishing to it, and gets a viewer token.
+        member = cli(
+            "org", "create", "--slug", "labege", "--name", "Labège", "--parent", "sicoval", env=env
+        )
+        assert member.returncode == 0, member.stderr
+        delegated = cli("delegate", "--org", "labege", "--to", "sicoval", env=env)
+        assert delegated.returncode == 0, delegated.stderr
+        assert "peut publier pour « labege »" in delegated.stdout
+        viewer = cli("token", "create", "--org", "labege", "--role", "viewer", env=env)
+        assert viewer.returncode == 0, viewer.stderr
+        assert json.loads(viewer.stdout)["role"] == "viewer"
+        listed = cli("token", "list", "--org", "labege", env=env)
+        assert listed.stdout.count("\n") == 2  # the creation token and the viewer's
+        for_member = cli(
+            "publish",
+            "examples/roques-subventions-2025.csv",
+            "--dataset",
+            "subventions-labege",
+            "--org",
+            "sicoval",
+            "--on-behalf-of",
+            "labege",
+            env=env,
+        )
+        assert for_member.returncode == 0, for_member.stderr
+        published_for = httpx.get(f"{catalog}/api/v1/datasets/subventions-labege").json()
+        assert published_for["organization"] == "labege"
+        assert published_for["resources"][0]["versions"][0]["uploaded_by"] == "sicoval"
+
         invalid = cli(
             "publish",
             "tests/data/corpus/schemas/scdl-subventions/exemple_invalide_erreurs_colonnes.csv",

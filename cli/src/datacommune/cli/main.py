@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from datacommune.cli import credentials, offline, publish, up
+from datacommune.cli import access, credentials, offline, publish, up
 
 
 def _add_remote(parser: argparse.ArgumentParser) -> None:
@@ -62,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_create.add_argument("--siren", help="9 chiffres")
     p_create.add_argument("--insee", help="code INSEE de la commune, 5 caractères")
+    p_create.add_argument("--parent", help="le territoire au-dessus (EPCI, département)")
     p_create.add_argument("--url", help="catalogue distant / remote catalog URL")
     p_create.add_argument("--admin-token", help="jeton administrateur (sinon ./var)")
 
@@ -82,6 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=300, help="secondes d'attente du résultat (300)"
     )
 
+    p_pub.add_argument(
+        "--on-behalf-of", help="publier pour une commune qui a délégué (jeton admin de l'EPCI)"
+    )
+
+    access.add_parsers(commands, _add_remote)
     commands.add_parser("schemas", help="schémas connus / known schemas")
 
     p_val = commands.add_parser("validate", help="vérifier hors ligne / check offline")
@@ -115,6 +121,7 @@ def main(argv: list[str] | None = None) -> None:
                 "kind": args.kind,
                 "siren": args.siren,
                 "insee_code": args.insee,
+                "parent": args.parent,
             },
         )
         print(json.dumps(created, ensure_ascii=False, indent=2))
@@ -129,11 +136,16 @@ def main(argv: list[str] | None = None) -> None:
                 encoding=args.encoding,
                 delimiter=args.delimiter,
                 fix=args.fix,
+                on_behalf_of=args.on_behalf_of,
                 token=credentials.organization_token(var=args.var, org=args.org, token=args.token),
                 url=args.url or os.environ.get("DATACOMMUNE_INGEST_URL") or up.urls()["ingest"],
                 timeout=args.timeout,
             )
         )
+    if args.command == "token":
+        sys.exit(access.run_token(args))
+    if args.command == "delegate":
+        sys.exit(access.run_delegate(args))
     if args.command == "schemas":
         sys.exit(offline.list_schemas())
     if args.command == "validate":

@@ -69,6 +69,7 @@ def run(
     token: str,
     url: str,
     timeout: float,
+    on_behalf_of: str | None = None,
 ) -> int:
     """Exit code 0 once published; 1 if invalid or refused, with the reason."""
     if not path.is_file():
@@ -89,6 +90,8 @@ def run(
             fields[name] = value
     if fix:
         fields["fix"] = "true"
+    if on_behalf_of:
+        fields["on_behalf_of"] = on_behalf_of
     boundary = "datacommune" + str(time.time_ns())
     headers = {
         "Authorization": f"Bearer {token}",

@@ -46,7 +46,11 @@ class Stream:
 # relay restarting after a crash still has its repeats dropped by the server.
 STREAMS = [
     Stream("FILES", ["file.>"], "Uploads received and validated"),
-    Stream("CATALOG", ["organization.>", "resource.>", "upload.>"], "Catalogue decisions"),
+    Stream(
+        "CATALOG",
+        ["organization.>", "token.>", "delegation.>", "resource.>", "upload.>"],
+        "Catalogue decisions: organizations, their tokens and delegations, publications",
+    ),
     Stream(
         "LOCAL_EVENTS",
         ["local_event.>", "release.>"],

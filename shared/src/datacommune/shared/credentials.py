@@ -5,14 +5,18 @@ events keep a copy in their own table, so they accept uploads and edits while ca
 link to it, is down. Each service declares its table from ``OrganizationRecord``.
 """
 
-from typing import TypeVar
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import String, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datacommune.shared import events, tokens
-from datacommune.shared.problems import Unauthorized
+from datacommune.shared.db import UTCDateTime
+from datacommune.shared.problems import Forbidden, Unauthorized
 
 
 class OrganizationRecord:
@@ -25,18 +29,160 @@ class OrganizationRecord:
 
 Org = TypeVar("Org", bound=OrganizationRecord)
 
+# What each role may do: a viewer reads its organization's uploads, reports and plans; a
+# publisher also uploads, describes datasets and plans releases; an admin also manages tokens
+# and delegations, and may publish for the organizations that delegated it.
+ROLES = ("viewer", "publisher", "admin")
+RANK = {role: n for n, role in enumerate(ROLES)}
 
-async def authenticate(session: AsyncSession, model: type[Org], token: str) -> Org:
-    """The organization whose token this is; a 401 problem otherwise."""
-    org = await session.scalar(select(model).where(model.token_hash == tokens.hash_token(token)))
+
+class TokenRecord:
+    """Columns of a token as every service keeps it: its hash, never the token."""
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[uuid.UUID] = mapped_column(unique=True)
+    organization: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DelegationRecord:
+    """An organization (a commune) lets another (its EPCI, its département) publish for it."""
+
+    organization: Mapped[str] = mapped_column(String(64), primary_key=True)
+    delegate: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+
+@dataclass(frozen=True)
+class Principal(Generic[Org]):
+    """Who a request is: an organization, with a role, through one of its tokens."""
+
+    organization: Org
+    role: str
+    token_id: uuid.UUID | None
+
+    @property
+    def slug(self) -> str:
+        return self.organization.slug
+
+
+def _unknown() -> Unauthorized:
+    return Unauthorized(
+        "Ce jeton n'est pas reconnu. Vérifiez qu'il est complet ; s'il vient d'être créé, "
+        "réessayez dans quelques secondes.",
+        "This token is not recognised. Check that it is complete; if it was just created, "
+        "retry in a few seconds.",
+    )
+
+
+async def authenticate(
+    session: AsyncSession,
+    model: type[Org],
+    token: str,
+    *,
+    tokens_model: type[TokenRecord] | None = None,
+    need: str = "publisher",
+) -> Principal[Org]:
+    """Who holds this token, if it is valid (known, not expired, not revoked) and its role
+    allows ``need``; a 401 or 403 problem otherwise, saying which and what to do."""
+    digest = tokens.hash_token(token)
+    if tokens_model is not None:
+        found = await session.get(tokens_model, digest)
+        if found is not None:
+            if found.revoked_at is not None:
+                raise Unauthorized(
+                    "Ce jeton a été révoqué : demandez-en un nouveau à l'administrateur de "
+                    "votre organisation.",
+                    "This token was revoked: ask your organization's administrator for a new one.",
+                )
+            if found.expires_at is not None and found.expires_at <= datetime.now(UTC):
+                raise Unauthorized(
+                    f"Ce jeton a expiré le {found.expires_at:%d/%m/%Y à %H:%M} (UTC) : demandez-en "
+                    "un nouveau à l'administrateur de votre organisation.",
+                    f"This token expired on {found.expires_at:%Y-%m-%d %H:%M} UTC: ask your "
+                    "organization's administrator for a new one.",
+                )
+            org = await session.get(model, found.organization)
+            if org is None:
+                raise _unknown()
+            principal = Principal(org, found.role, found.token_id)
+            _require(principal, need)
+            return principal
+    # The token an organization was created with, known before tokens had their own table.
+    org = await session.scalar(select(model).where(model.token_hash == digest))
     if org is None:
-        raise Unauthorized(
-            "Ce jeton n'est pas reconnu. Vérifiez qu'il est complet ; s'il vient d'être créé, "
-            "réessayez dans quelques secondes.",
-            "This token is not recognised. Check that it is complete; if it was just created, "
-            "retry in a few seconds.",
+        raise _unknown()
+    return Principal(org, "admin", None)
+
+
+def _require(principal: Principal[Any], need: str) -> None:
+    if RANK[principal.role] < RANK[need]:
+        raise Forbidden(
+            f"Ce jeton est « {principal.role} » : il faut le rôle « {need} » pour cela. "
+            "Demandez un jeton de ce rôle à l'administrateur de votre organisation.",
+            f"This token's role is {principal.role!r}: this needs {need!r}. Ask your "
+            "organization's administrator for such a token.",
         )
-    return org
+
+
+async def acting_for(
+    session: AsyncSession,
+    principal: Principal[Any],
+    target: str | None,
+    delegations_model: type[DelegationRecord],
+) -> str:
+    """The organization a request acts for: its own, or one that delegated publishing to the
+    principal's organization (then an admin token is needed)."""
+    if target is None or target == principal.slug:
+        return principal.slug
+    delegated = await session.get(delegations_model, (target, principal.slug))
+    if delegated is None:
+        raise Forbidden(
+            f"L'organisation « {target} » n'a pas délégué la publication à « {principal.slug} ».",
+            f"The organization {target!r} has not delegated publishing to {principal.slug!r}.",
+            organization=target,
+        )
+    _require(principal, "admin")
+    return target
+
+
+async def apply(
+    session: AsyncSession,
+    event: events.AnyEvent,
+    *,
+    tokens_model: type[TokenRecord],
+    delegations_model: type[DelegationRecord] | None = None,
+) -> None:
+    """Keep this service's copy of tokens and delegations (idempotent)."""
+    match event:
+        case events.TokenIssued():
+            found = await session.get(tokens_model, event.token_hash)
+            if found is None:
+                found = tokens_model()
+                found.token_hash = event.token_hash
+                session.add(found)
+            found.token_id = event.token_id
+            found.organization = event.organization
+            found.role = event.role
+            found.expires_at = event.expires_at
+        case events.TokenRevoked():
+            found = await session.scalar(
+                select(tokens_model).where(tokens_model.token_id == event.token_id)
+            )
+            if found is not None and found.revoked_at is None:
+                found.revoked_at = event.time
+        case events.DelegationGranted() if delegations_model is not None:
+            if await session.get(delegations_model, (event.organization, event.delegate)) is None:
+                granted = delegations_model()
+                granted.organization, granted.delegate = event.organization, event.delegate
+                session.add(granted)
+        case events.DelegationRevoked() if delegations_model is not None:
+            found_delegation = await session.get(
+                delegations_model, (event.organization, event.delegate)
+            )
+            if found_delegation is not None:
+                await session.delete(found_delegation)
 
 
 async def record(

@@ -79,6 +79,41 @@ class OrganizationCreated(Event):
     )
 
 
+class TokenIssued(Event):
+    """catalog has issued a token to an organization; services that check tokens keep its hash."""
+
+    type: Literal["token.issued.v1"] = "token.issued.v1"
+    token_id: UUID
+    organization: str
+    role: str = Field(description="`viewer`, `publisher` or `admin`.")
+    token_hash: str
+    expires_at: datetime | None = None
+
+
+class TokenRevoked(Event):
+    """A token no longer opens anything (from when each service hears of it)."""
+
+    type: Literal["token.revoked.v1"] = "token.revoked.v1"
+    token_id: UUID
+    organization: str
+
+
+class DelegationGranted(Event):
+    """``organization`` lets ``delegate``'s administrators publish for it."""
+
+    type: Literal["delegation.granted.v1"] = "delegation.granted.v1"
+    organization: str
+    delegate: str
+
+
+class DelegationRevoked(Event):
+    """``organization`` no longer lets ``delegate`` publish for it."""
+
+    type: Literal["delegation.revoked.v1"] = "delegation.revoked.v1"
+    organization: str
+    delegate: str
+
+
 class FileReceived(Event):
     """ingest has stored an uploaded file durably and recorded it; validation may start."""
 
@@ -101,6 +136,11 @@ class FileReceived(Event):
     release_id: UUID | None = Field(
         default=None, description="The release this file waits for: embargoed until it opens."
     )
+    uploaded_by: str | None = Field(
+        default=None,
+        description="The organization that uploaded it, when it published for `organization`.",
+    )
+    token_id: UUID | None = Field(default=None, description="The token it was uploaded with.")
 
 
 class FileValidationStarted(Event):
@@ -179,6 +219,8 @@ class FileValidated(Event):
     release_id: UUID | None = Field(
         default=None, description="The release this file waits for: embargoed until it opens."
     )
+    uploaded_by: str | None = None
+    token_id: UUID | None = None
 
 
 class ResourcePublished(Event):
@@ -272,6 +314,10 @@ class ReleaseHeld(Event):
 
 AnyEvent = Annotated[
     OrganizationCreated
+    | TokenIssued
+    | TokenRevoked
+    | DelegationGranted
+    | DelegationRevoked
     | FileReceived
     | FileValidationStarted
     | FileValidated

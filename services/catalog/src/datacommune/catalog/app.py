@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from datacommune.catalog import (
+    access_routes,
     ckan,
     consumers,
     feeds,
@@ -80,6 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.vote_limit = ratelimit.RateLimit(settings.votes_per_hour, 3600)
     app.include_router(health_router("catalog", lambda: app.state.runtime.readiness()))
     app.include_router(routes.router)
+    app.include_router(access_routes.router)
     app.include_router(rowroutes.router)
     app.include_router(feeds.router)
     app.include_router(webhook_routes.router)

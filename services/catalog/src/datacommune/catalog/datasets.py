@@ -104,6 +104,8 @@ async def publish(
         changes_key=event.changes_key,
         public=False,
         release_id=event.release_id,
+        uploaded_by=event.uploaded_by,
+        token_id=event.token_id,
         **(
             {
                 "original_object_key": event.original.object_key,
@@ -204,6 +206,8 @@ def describe_version(version: Version, public_url: str) -> dict[str, Any]:
         "schema": version.schema_id,
         "valid": version.valid,
         "published_at": version.published_at.isoformat(),
+        # The organization that published it for the dataset's own, if another (an EPCI).
+        "uploaded_by": version.uploaded_by,
         "download_url": public_url + download_path(version.id),
         "rows": describe_rows(version, public_url),
     }

@@ -4,15 +4,15 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog import problems
 from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import Organization
-from datacommune.shared import tokens
+from datacommune.catalog.tables import Token as TokenRow
+from datacommune.shared import credentials, tokens
 from datacommune.shared.http import RuntimeDep, Token
-from datacommune.shared.problems import Unauthorized
+from datacommune.shared.problems import Forbidden
 
 
 def settings(request: Request) -> Settings:
@@ -37,14 +37,34 @@ Admin = Depends(admin)
 
 
 async def organization(token: Token, rt: RuntimeDep) -> Organization:
-    """The organization whose token this is; a 401 problem otherwise."""
+    """The organization whose valid publisher (or admin) token this is; a 401 or 403 problem
+    otherwise."""
     async with rt.reader() as s:
-        org = await s.scalar(
-            select(Organization).where(Organization.token_hash == tokens.hash_token(token))
+        principal = await credentials.authenticate(
+            s, Organization, token, tokens_model=TokenRow, need="publisher"
         )
-    if org is None:
-        raise Unauthorized("Ce jeton n'est pas reconnu.", "This token is not recognised.")
-    return org
+    return principal.organization
+
+
+async def organization_admin(
+    slug: str, token: Token, rt: RuntimeDep, cfg: Annotated[Settings, Depends(settings)]
+) -> str:
+    """The platform administrator, or an admin token of the organization ``slug``."""
+    if cfg.admin_token_hash and tokens.matches(token, cfg.admin_token_hash):
+        return slug
+    async with rt.reader() as s:
+        if await s.get(Organization, slug) is None:
+            raise problems.organization_not_found(slug)
+        principal = await credentials.authenticate(
+            s, Organization, token, tokens_model=TokenRow, need="admin"
+        )
+    if principal.slug != slug:
+        raise Forbidden(
+            f"Ce jeton est celui de « {principal.slug} », pas de « {slug} ».",
+            f"This token belongs to {principal.slug!r}, not {slug!r}.",
+        )
+    return slug
 
 
 CurrentOrganization = Annotated[Organization, Depends(organization)]
+OrganizationAdmin = Annotated[str, Depends(organization_admin)]

@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from datacommune.catalog import problems
+from datacommune.catalog import access, problems
 from datacommune.catalog.tables import Organization, Outbox
 from datacommune.shared import events, tokens
 from datacommune.shared.outbox import enqueue
@@ -68,6 +68,7 @@ async def create(session: AsyncSession, data: OrganizationIn, *, source: str) ->
             parent=org.parent,
         ),
     )
+    access.first_token(session, org, source=source)
     await session.flush()
     return {**describe(org), "token": token}
 

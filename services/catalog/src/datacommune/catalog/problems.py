@@ -171,3 +171,10 @@ def too_many_rows(rows: int, limit: int) -> TooManyRows:
         rows=rows,
         limit=limit,
     )
+
+
+def token_not_found() -> NotFound:
+    return NotFound(
+        "Aucun jeton de cette organisation ne porte cet identifiant.",
+        "No token of this organization has this id.",
+    )

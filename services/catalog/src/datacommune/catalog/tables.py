@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy import true as sa_true
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from datacommune.shared.credentials import DelegationRecord, OrganizationRecord, TokenRecord
 from datacommune.shared.db import UTCDateTime
 from datacommune.shared.outbox import OutboxRecord, ProcessedEventRecord, utcnow
 
@@ -28,19 +29,18 @@ class Base(DeclarativeBase):
     """catalog's metadata, apart from every other service's."""
 
 
-class Organization(Base):
-    """A collectivité that publishes: commune, EPCI, département, syndicat…"""
+class Organization(OrganizationRecord, Base):
+    """A collectivité that publishes: commune, EPCI, département, syndicat…
+
+    ``token_hash`` is the token it was created with (an admin token, also in ``tokens``)."""
 
     __tablename__ = "organizations"
 
-    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
     siren: Mapped[str | None] = mapped_column(String(9))
     insee_code: Mapped[str | None] = mapped_column(String(5))
     # The territory above: a commune's EPCI, an EPCI's département.
     parent: Mapped[str | None] = mapped_column(ForeignKey("organizations.slug"))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -142,6 +142,10 @@ class Version(Base):
     original_media_type: Mapped[str | None] = mapped_column(String(200))
     changes_key: Mapped[str | None] = mapped_column(String(300))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Who uploaded it, when an organization published for another (a delegated EPCI), and
+    # with which token.
+    uploaded_by: Mapped[str | None] = mapped_column(String(64))
+    token_id: Mapped[uuid.UUID | None] = mapped_column()
     # Embargo: a version waiting for its release is recorded but not public; it becomes public
     # with every other version of that release, in one transaction (see visibility.py).
     public: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa_true())
@@ -292,3 +296,20 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Token(TokenRecord, Base):
+    """A token of an organization, with its role and expiry; the token itself is never kept."""
+
+    __tablename__ = "tokens"
+
+    label: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Delegation(DelegationRecord, Base):
+    """A commune that lets its EPCI (or département) publish for it."""
+
+    __tablename__ = "delegations"
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from datacommune.events import calendar_routes, release_routes, routes
 from datacommune.events.scheduler import Scheduler
 from datacommune.events.settings import Settings
-from datacommune.events.tables import Organization, Outbox
+from datacommune.events.tables import Organization, Outbox, Token
 from datacommune.shared import credentials, events
 from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
@@ -40,7 +40,12 @@ def create_app(settings: Settings) -> FastAPI:
                     assert org is not None
                     org.parent = event.parent
 
+            async def on_token(event: events.AnyEvent) -> None:
+                async with runtime.sessionmaker.begin() as session:
+                    await credentials.apply(session, event, tokens_model=Token)
+
             await runtime.bus.subscribe(DURABLE, on_organization, "organization.created.v1")
+            await runtime.bus.subscribe(DURABLE, on_token, "token.issued.v1", "token.revoked.v1")
             scheduler = Scheduler(
                 runtime.sessionmaker, runtime.reader, runtime.relay, source=settings.source
             )

@@ -1,19 +1,17 @@
 """events' HTTP routes for iCalendar: import an agenda, subscribe to local events and releases."""
 
 import asyncio
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
 from datacommune.events import calendars, local_events, releases
-from datacommune.events.settings import Settings
-from datacommune.events.tables import LocalEvent, Organization
-from datacommune.shared import credentials
-from datacommune.shared.http import RuntimeDep, Token
+from datacommune.events.deps import CurrentOrganization, MaybeOrganization, SettingsDep
+from datacommune.events.tables import LocalEvent
+from datacommune.shared.http import RuntimeDep
 from datacommune.shared.problems import Problem
 
 router = APIRouter(tags=["calendriers / calendars"])
@@ -32,36 +30,6 @@ class FeedIn(BaseModel):
     """The address of a calendar feed to import."""
 
     url: str = Field(min_length=1, max_length=2000, examples=["https://mairie.example/agenda.ics"])
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
-
-
-async def _organization(token: Token, rt: RuntimeDep) -> Organization:
-    async with rt.reader() as session:
-        return await credentials.authenticate(session, Organization, token)
-
-
-_bearer = HTTPBearer(
-    auto_error=False,
-    description="Facultatif : le jeton de l'organisation montre toutes ses publications",
-)
-
-
-async def _maybe_organization(
-    rt: RuntimeDep,
-    auth: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Organization | None:
-    if auth is None or not auth.credentials.strip():
-        return None
-    async with rt.reader() as session:
-        return await credentials.authenticate(session, Organization, auth.credentials.strip())
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
-CurrentOrganization = Annotated[Organization, Depends(_organization)]
-MaybeOrganization = Annotated[Organization | None, Depends(_maybe_organization)]
 
 
 async def _body(request: Request, limit: int) -> bytes:

@@ -6,24 +6,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from datacommune.events import releases
+from datacommune.events.deps import CurrentOrganization, ReadingOrganization
 from datacommune.events.scheduler import Scheduler
-from datacommune.events.tables import Organization
-from datacommune.shared import credentials
-from datacommune.shared.http import RuntimeDep, Token
+from datacommune.shared.http import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/releases", tags=["publications programmées / releases"])
-
-
-async def _organization(token: Token, rt: RuntimeDep) -> Organization:
-    async with rt.reader() as session:
-        return await credentials.authenticate(session, Organization, token)
 
 
 def _scheduler(request: Request) -> Scheduler:
     return request.app.state.scheduler  # type: ignore[no-any-return]
 
 
-CurrentOrganization = Annotated[Organization, Depends(_organization)]
 SchedulerDep = Annotated[Scheduler, Depends(_scheduler)]
 
 
@@ -47,7 +40,7 @@ async def create(
 
 
 @router.get("", summary="Mes publications programmées / my releases")
-async def mine(org: CurrentOrganization, runtime: RuntimeDep) -> dict[str, Any]:
+async def mine(org: ReadingOrganization, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.reader() as session:
         items = await releases.upcoming(session, organizations=[org.slug], announced_only=False)
     return {"items": [releases.describe(r) for r in items]}
@@ -72,7 +65,7 @@ async def announced(
 
 @router.get("/{release_id}", summary="Une publication programmée / one release")
 async def get_release(
-    release_id: uuid.UUID, org: CurrentOrganization, runtime: RuntimeDep
+    release_id: uuid.UUID, org: ReadingOrganization, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.reader() as session:
         return releases.describe(await releases.get(session, release_id, org))

@@ -1,30 +1,15 @@
 """events' HTTP routes: the CRUD of local events."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from datacommune.events import local_events, releases
-from datacommune.events.settings import Settings
-from datacommune.events.tables import Organization
-from datacommune.shared import credentials
-from datacommune.shared.http import RuntimeDep, Token
+from datacommune.events.deps import CurrentOrganization, SettingsDep
+from datacommune.shared.http import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/local-events", tags=["événements locaux / local events"])
-
-
-def _settings(request: Request) -> Settings:
-    return request.app.state.settings  # type: ignore[no-any-return]
-
-
-async def _organization(token: Token, rt: RuntimeDep) -> Organization:
-    async with rt.reader() as session:
-        return await credentials.authenticate(session, Organization, token)
-
-
-SettingsDep = Annotated[Settings, Depends(_settings)]
-CurrentOrganization = Annotated[Organization, Depends(_organization)]
 
 
 @router.post("", status_code=201, summary="Annoncer un événement / announce an event")

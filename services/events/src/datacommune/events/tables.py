@@ -6,7 +6,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from datacommune.shared.credentials import OrganizationRecord
+from datacommune.shared.credentials import OrganizationRecord, TokenRecord
 from datacommune.shared.db import UTCDateTime
 from datacommune.shared.outbox import OutboxRecord, utcnow
 
@@ -78,3 +78,9 @@ class Outbox(OutboxRecord, Base):
     """Events this service has yet to publish."""
 
     __tablename__ = "outbox"
+
+
+class Token(TokenRecord, Base):
+    """A token as catalog announced it (its hash, role, expiry, revocation)."""
+
+    __tablename__ = "tokens"

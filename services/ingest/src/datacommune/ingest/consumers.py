@@ -3,7 +3,7 @@
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.ingest import uploads
-from datacommune.ingest.tables import Organization
+from datacommune.ingest.tables import Delegation, Organization, Token
 from datacommune.shared import credentials, events
 from datacommune.shared.bus import Bus
 
@@ -21,6 +21,10 @@ async def subscribe(bus: Bus, sessionmaker: async_sessionmaker[AsyncSession]) ->
         DURABLE,
         handle,
         "organization.created.v1",
+        "token.issued.v1",
+        "token.revoked.v1",
+        "delegation.granted.v1",
+        "delegation.revoked.v1",
         "file.validation_started.v1",
         "file.validated.v1",
         "resource.published.v1",
@@ -36,6 +40,15 @@ async def apply(session: AsyncSession, event: events.AnyEvent) -> None:
     match event:
         case events.OrganizationCreated():
             await credentials.record(session, Organization, event)
+        case (
+            events.TokenIssued()
+            | events.TokenRevoked()
+            | events.DelegationGranted()
+            | events.DelegationRevoked()
+        ):
+            await credentials.apply(
+                session, event, tokens_model=Token, delegations_model=Delegation
+            )
         case events.FileValidationStarted():
             await uploads.advance(session, event.upload_id, "validating")
         case events.FileValidated():

@@ -1,23 +1,44 @@
-"""Dependencies of ingest's routes."""
+"""Dependencies of ingest's routes: who is asking, with which role."""
 
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from datacommune.ingest.settings import Settings
-from datacommune.ingest.tables import Organization
+from datacommune.ingest.tables import Organization, Token
 from datacommune.shared import credentials
-from datacommune.shared.http import RuntimeDep, Token
+from datacommune.shared.http import RuntimeDep
+from datacommune.shared.http import Token as Bearer
 
 
 def settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-async def organization(token: Token, rt: RuntimeDep) -> Organization:
+async def publisher(token: Bearer, rt: RuntimeDep) -> credentials.Principal[Organization]:
+    """A valid token that may publish (publisher or admin)."""
     async with rt.reader() as session:
-        return await credentials.authenticate(session, Organization, token)
+        return await credentials.authenticate(
+            session, Organization, token, tokens_model=Token, need="publisher"
+        )
+
+
+async def viewer(token: Bearer, rt: RuntimeDep) -> Organization:
+    """The organization of any valid token, a viewer's included: for reading its uploads."""
+    async with rt.reader() as session:
+        principal = await credentials.authenticate(
+            session, Organization, token, tokens_model=Token, need="viewer"
+        )
+    return principal.organization
+
+
+async def organization(
+    principal: Annotated[credentials.Principal[Organization], Depends(publisher)],
+) -> Organization:
+    return principal.organization
 
 
 SettingsDep = Annotated[Settings, Depends(settings)]
+CurrentPrincipal = Annotated[credentials.Principal[Organization], Depends(publisher)]
 CurrentOrganization = Annotated[Organization, Depends(organization)]
+ReadingOrganization = Annotated[Organization, Depends(viewer)]

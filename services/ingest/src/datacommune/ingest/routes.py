@@ -11,7 +11,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from datacommune.ingest import problems, uploads
-from datacommune.ingest.deps import CurrentOrganization, SettingsDep
+from datacommune.ingest.deps import (
+    CurrentOrganization,
+    CurrentPrincipal,
+    ReadingOrganization,
+    SettingsDep,
+)
 from datacommune.ingest.form import read_form
 from datacommune.shared.http import RuntimeDep
 from datacommune.shared.runtime import Runtime
@@ -43,6 +48,13 @@ UPLOAD_BODY = {
                             "enum": [",", ";", "|", "tab"],
                             "description": "Séparateur, si la détection se trompe / override",
                         },
+                        "on_behalf_of": {
+                            "type": "string",
+                            "example": "roques",
+                            "description": "Publier pour une commune qui vous a délégué "
+                            "(jeton admin de l'EPCI ou du département) / publish for an "
+                            "organization that delegated it to yours",
+                        },
                         "release": {
                             "type": "string",
                             "format": "uuid",
@@ -71,7 +83,7 @@ UPLOAD_BODY = {
 )
 async def post_upload(
     request: Request,
-    organization: CurrentOrganization,
+    principal: CurrentPrincipal,
     runtime: RuntimeDep,
     settings: SettingsDep,
 ) -> JSONResponse:
@@ -91,7 +103,7 @@ async def post_upload(
             runtime.sessionmaker,
             runtime.reader,
             runtime.store,
-            organization=organization,
+            principal=principal,
             form=form,
             source=settings.source,
         )
@@ -110,7 +122,7 @@ async def post_upload(
 @router.get("/uploads/{upload_id}", summary="Suivre un dépôt / follow an upload")
 async def get_upload(
     upload_id: uuid.UUID,
-    organization: CurrentOrganization,
+    organization: ReadingOrganization,
     runtime: RuntimeDep,
     settings: SettingsDep,
 ) -> dict[str, Any]:
@@ -130,7 +142,7 @@ async def get_upload(
 
 
 @router.get("/whoami", summary="L'organisation de ce jeton / this token's organization")
-async def whoami(organization: CurrentOrganization) -> dict[str, str]:
+async def whoami(organization: ReadingOrganization) -> dict[str, str]:
     """Lets a client check its token before sending a large file."""
     return {"organization": organization.slug, "name": organization.name}
 
@@ -150,7 +162,7 @@ REPORT_FORMATS = {
 )
 async def get_report(
     upload_id: uuid.UUID,
-    organization: CurrentOrganization,
+    organization: ReadingOrganization,
     runtime: RuntimeDep,
     format: Literal["json", "html", "validata"] = Query(
         default="json", description="json (le nôtre), html (page en français), validata"

@@ -14,7 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from datacommune.shared.credentials import OrganizationRecord
+from datacommune.shared.credentials import DelegationRecord, OrganizationRecord, TokenRecord
 from datacommune.shared.db import UTCDateTime
 from datacommune.shared.outbox import OutboxRecord, utcnow
 
@@ -67,6 +67,10 @@ class Upload(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     detail: Mapped[str | None] = mapped_column(Text)
     download_url: Mapped[str | None] = mapped_column(String(1000))
+    # The organization that uploaded it when it published for ``organization`` (delegation),
+    # and the token it used.
+    uploaded_by: Mapped[str | None] = mapped_column(String(64), index=True)
+    token_id: Mapped[uuid.UUID | None] = mapped_column()
     # The release a scheduled upload waits for.
     release_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -88,3 +92,15 @@ class Outbox(OutboxRecord, Base):
     """Events ingest has yet to publish, committed with the change that caused them."""
 
     __tablename__ = "outbox"
+
+
+class Token(TokenRecord, Base):
+    """A token as catalog announced it (its hash, role, expiry, revocation)."""
+
+    __tablename__ = "tokens"
+
+
+class Delegation(DelegationRecord, Base):
+    """An organization that lets another publish for it, as catalog announced it."""
+
+    __tablename__ = "delegations"

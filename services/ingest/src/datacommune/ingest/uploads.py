@@ -14,8 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.ingest import filenames, problems
 from datacommune.ingest.form import Form
-from datacommune.ingest.tables import ColumnMapping, Dataset, Organization, Outbox, Upload
-from datacommune.shared import events
+from datacommune.ingest.tables import (
+    ColumnMapping,
+    Dataset,
+    Delegation,
+    Organization,
+    Outbox,
+    Upload,
+)
+from datacommune.shared import credentials, events
 from datacommune.shared.bus import NotYet
 from datacommune.shared.outbox import enqueue, utcnow
 from datacommune.shared.storage import ObjectStore
@@ -55,6 +62,9 @@ class Wanted:
     # The release it waits for (embargoed until then); part of the variant: the same bytes
     # published now and published at the council are two intentions.
     release_id: uuid.UUID | None = None
+    # Who sent it, when an organization published for ``organization`` (a delegation).
+    uploaded_by: str | None = None
+    token_id: uuid.UUID | None = None
 
     def options(self) -> dict[str, Any]:
         """The reading choices, as stored with the upload."""
@@ -106,7 +116,7 @@ async def accept(
     reader: async_sessionmaker[AsyncSession],
     store: ObjectStore,
     *,
-    organization: Organization,
+    principal: credentials.Principal[Organization],
     form: Form,
     source: str,
 ) -> tuple[Upload, bool]:
@@ -122,7 +132,15 @@ async def accept(
         raise problems.InvalidField.missing("file")
     if staged.size == 0:
         raise problems.EmptyFile.make()
-    wanted = wanted_from(form, organization.slug)
+    async with reader() as session:
+        target = await credentials.acting_for(
+            session, principal, form.fields.get("on_behalf_of") or None, Delegation
+        )
+    wanted = replace(
+        wanted_from(form, target),
+        uploaded_by=principal.slug if target != principal.slug else None,
+        token_id=principal.token_id,
+    )
     async with reader() as session:
         if wanted.schema_id:
             confirmed = await session.get(ColumnMapping, (wanted.dataset, wanted.schema_id))
@@ -181,6 +199,8 @@ async def record(
         sha256=file.sha256,
         object_key=file.object_key,
         status="received",
+        uploaded_by=wanted.uploaded_by,
+        token_id=wanted.token_id,
     )
     try:
         async with sessionmaker.begin() as session:
@@ -207,6 +227,8 @@ async def record(
                     fix=wanted.fix,
                     mapping=wanted.mapping,
                     release_id=wanted.release_id,
+                    uploaded_by=wanted.uploaded_by,
+                    token_id=wanted.token_id,
                     file=file,
                 ),
             )
@@ -282,9 +304,10 @@ def reading_overrides(fields: dict[str, str]) -> tuple[str | None, str | None]:
 
 
 async def get_upload(session: AsyncSession, *, organization: str, upload_id: uuid.UUID) -> Upload:
-    """An upload of this organization; 404 for any other, so ids reveal nothing."""
+    """An upload of this organization (or one it sent for another); 404 for any other, so
+    ids reveal nothing."""
     upload = await session.get(Upload, upload_id)
-    if upload is None or upload.organization != organization:
+    if upload is None or organization not in (upload.organization, upload.uploaded_by):
         raise problems.upload_not_found()
     return upload
 

@@ -224,4 +224,6 @@ def _validated_event(
         ],
         table=shapes.table_shape(report),
         release_id=event.release_id,
+        uploaded_by=event.uploaded_by,
+        token_id=event.token_id,
     )

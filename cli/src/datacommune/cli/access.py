@@ -1,0 +1,97 @@
+"""``datacommune token …`` and ``datacommune delegate``: an organization's administrators
+manage its tokens and who may publish for it."""
+
+import json
+import os
+import sys
+from typing import Any
+
+import httpx
+
+from datacommune.cli import credentials, display, up
+
+
+def _call(
+    method: str, path: str, *, token: str, url: str | None, body: dict[str, Any] | None = None
+) -> Any:
+    base = url or os.environ.get("DATACOMMUNE_CATALOG_URL") or up.urls()["catalog"]
+    response = httpx.request(
+        method,
+        f"{base}/api/v1{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    if response.status_code >= 400:
+        display.problem(response.json())
+        sys.exit(2)
+    return response.json() if response.content else None
+
+
+def run_token(args: Any) -> int:
+    """token create | list | revoke, with the organization's admin token (saved under var)."""
+    token = credentials.organization_token(var=args.var, org=args.org, token=args.token)
+    path = f"/organizations/{args.org}/tokens"
+    if args.token_command == "create":
+        body = {"role": args.role, "label": args.label or "", "expires_in_days": args.days}
+        created = _call("POST", path, token=token, url=args.url, body=body)
+        print(json.dumps(created, ensure_ascii=False, indent=2))
+        print(
+            "Le jeton n'est montré qu'une fois : transmettez-le par un canal sûr.\n"
+            "(The token is shown once only.)",
+            file=sys.stderr,
+        )
+    elif args.token_command == "list":
+        for item in _call("GET", path, token=token, url=args.url)["items"]:
+            state = (
+                "révoqué" if item["revoked_at"] else (f"expire {item['expires_at'] or 'jamais'}")
+            )
+            print(f"{item['id']}  {item['role']:<9}  {state:<40}  {item['label']}")
+    else:
+        _call("DELETE", f"{path}/{args.id}", token=token, url=args.url)
+        print(f"Jeton {args.id} révoqué. / Token revoked.")
+    return 0
+
+
+def run_delegate(args: Any) -> int:
+    """Let the territory above (EPCI, département) publish for this organization, or stop."""
+    token = credentials.organization_token(var=args.var, org=args.org, token=args.token)
+    path = f"/organizations/{args.org}/delegations"
+    if args.remove:
+        _call("DELETE", f"{path}/{args.to}", token=token, url=args.url)
+        print(f"« {args.to} » ne publie plus pour « {args.org} ».")
+    else:
+        _call("POST", path, token=token, url=args.url, body={"delegate": args.to})
+        print(
+            f"« {args.to} » peut publier pour « {args.org} » (avec un jeton admin, "
+            f"« datacommune publish … --on-behalf-of {args.org} »)."
+        )
+    return 0
+
+
+def add_parsers(commands: Any, add_remote: Any) -> None:
+    p_token = commands.add_parser("token", help="jetons d'une organisation / tokens")
+    token_commands = p_token.add_subparsers(dest="token_command", required=True)
+    for name, helptext in (
+        ("create", "créer un jeton (viewer, publisher, admin)"),
+        ("list", "lister les jetons"),
+        ("revoke", "révoquer un jeton"),
+    ):
+        p = token_commands.add_parser(name, help=helptext)
+        add_remote(p)
+        p.add_argument("--org", required=True, help="l'organisation")
+        p.add_argument("--token", help="un jeton admin de l'organisation (sinon ./var)")
+        p.add_argument("--url", help="catalogue distant / remote catalog URL")
+        if name == "create":
+            p.add_argument("--role", choices=["viewer", "publisher", "admin"], default="publisher")
+            p.add_argument("--days", type=int, default=365, help="validité en jours (365)")
+            p.add_argument("--label", help="à qui il est confié (ex. « secrétariat »)")
+        if name == "revoke":
+            p.add_argument("id", help="l'identifiant du jeton (« token list »)")
+    p_del = commands.add_parser("delegate", help="déléguer la publication / delegate publishing")
+    add_remote(p_del)
+    p_del.add_argument("--org", required=True, help="la commune qui délègue")
+    p_del.add_argument("--to", required=True, help="l'EPCI ou le département au-dessus d'elle")
+    p_del.add_argument("--remove", action="store_true", help="retirer la délégation")
+    p_del.add_argument("--token", help="un jeton admin de la commune (sinon ./var)")
+    p_del.add_argument("--url", help="catalogue distant / remote catalog URL")
