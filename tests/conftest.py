@@ -1,5 +1,6 @@
 """Session-wide real servers and paths shared by the tests."""
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -76,3 +77,31 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         per_service_env={"ingest": {"MAX_UPLOAD_BYTES": str(MAX_UPLOAD)}},
     ) as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def on_postgres(
+    tmp_path_factory: pytest.TempPathFactory, postgres_available: None
+) -> Iterator[Running]:
+    """The platform with every service on its own PostgreSQL database, as in production."""
+    with contextlib.ExitStack() as stack:
+        databases = {
+            name: stack.enter_context(servers.postgres_database())
+            for name in ("ingest", "validate", "catalog", "events")
+        }
+        running = stack.enter_context(
+            running_platform(
+                tmp_path_factory.mktemp("on-postgres"),
+                databases=databases,
+                per_service_env={"ingest": {"MAX_UPLOAD_BYTES": str(MAX_UPLOAD)}},
+            )
+        )
+        yield running
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def platform(request: pytest.FixtureRequest) -> Running:
+    """The running platform, once on embedded defaults and once on PostgreSQL."""
+    name = "embedded" if request.param == "sqlite" else "on_postgres"
+    running: Running = request.getfixturevalue(name)
+    return running

@@ -11,17 +11,17 @@ from tests.platform import Running
 pytestmark = pytest.mark.e2e
 
 
-def test_describe_search_history_and_latest(embedded: Running) -> None:
-    token = embedded.organization("metadonnees")
-    other = embedded.organization("voisine2")
-    catalog = embedded.url("catalog") + "/api/v1"
+def test_describe_search_history_and_latest(platform: Running) -> None:
+    token = platform.organization("metadonnees")
+    other = platform.organization("voisine2")
+    catalog = platform.url("catalog") + "/api/v1"
     ids = []
     for content in (b"a,b\n1,2\n", b"a,b\n1,3\n"):
-        response = embedded.upload(
+        response = platform.upload(
             token, content, dataset="deliberations-metadonnees", filename="deliberations.csv"
         )
         ids.append(response.json()["id"])
-        embedded.wait_status(token, ids[-1], {"published"})
+        platform.wait_status(token, ids[-1], {"published"})
 
     changes = {
         "title": "Délibérations du conseil municipal",
@@ -72,22 +72,22 @@ def test_describe_search_history_and_latest(embedded: Running) -> None:
     assert first.content == b"a,b\n1,2\n"  # a version's URL serves it forever
 
 
-def test_a_bad_cursor_is_a_problem(embedded: Running) -> None:
+def test_a_bad_cursor_is_a_problem(platform: Running) -> None:
     response = httpx.get(
-        embedded.url("catalog") + "/api/v1/datasets", params={"cursor": "pas-un-curseur"}
+        platform.url("catalog") + "/api/v1/datasets", params={"cursor": "pas-un-curseur"}
     )
     assert response.status_code == 400
     assert response.json()["type"] == "/problems/invalid-cursor"
 
 
-def test_the_data_package_validates_with_frictionless(embedded: Running, corpus: Path) -> None:
-    token = embedded.organization("paquet")
+def test_the_data_package_validates_with_frictionless(platform: Running, corpus: Path) -> None:
+    token = platform.organization("paquet")
     content = (corpus / "real" / "com-castelmaurou-subventions.csv").read_bytes()
-    upload = embedded.upload(
+    upload = platform.upload(
         token, content, dataset="paquet-subventions", schema="scdl-subventions"
     )
-    embedded.wait_status(token, upload.json()["id"], {"published"})
-    url = embedded.url("catalog") + "/api/v1/datasets/paquet-subventions/datapackage.json"
+    platform.wait_status(token, upload.json()["id"], {"published"})
+    url = platform.url("catalog") + "/api/v1/datasets/paquet-subventions/datapackage.json"
     descriptor = httpx.get(url).json()
     assert descriptor["licenses"][0]["name"] == "etalab-2.0"
     [resource] = descriptor["resources"]

@@ -10,19 +10,19 @@ from tests.platform import Running
 pytestmark = pytest.mark.e2e
 
 
-def test_ckanapi_reads_the_catalogue(embedded: Running) -> None:
-    token = embedded.organization("ckanroques")
-    upload = embedded.upload(
+def test_ckanapi_reads_the_catalogue(platform: Running) -> None:
+    token = platform.organization("ckanroques")
+    upload = platform.upload(
         token, b"nom,montant\nComite,12\n", dataset="subventions-ckanroques", title="Subventions"
     )
-    embedded.wait_status(token, upload.json()["id"], {"published"})
+    platform.wait_status(token, upload.json()["id"], {"published"})
     httpx.patch(
-        embedded.url("catalog") + "/api/v1/datasets/subventions-ckanroques",
+        platform.url("catalog") + "/api/v1/datasets/subventions-ckanroques",
         json={"description": "Les subventions de la commune", "keywords": ["subventions"]},
         headers={"Authorization": f"Bearer {token}"},
     ).raise_for_status()
 
-    portal = ckanapi.RemoteCKAN(embedded.url("catalog"), user_agent="datacommune-tests")
+    portal = ckanapi.RemoteCKAN(platform.url("catalog"), user_agent="datacommune-tests")
     assert portal.action.status_show()["ckan_version"].startswith("2.")
     assert "subventions-ckanroques" in portal.action.package_list()
     found = portal.action.package_search(q="subvention", fq="organization:ckanroques", rows=5)
@@ -44,8 +44,8 @@ def test_ckanapi_reads_the_catalogue(embedded: Running) -> None:
         portal.action.package_show(id="absent")
 
     for n in (2, 3):
-        more = embedded.upload(token, f"a\n{n}\n".encode(), dataset=f"autre-ckanroques-{n}")
-        embedded.wait_status(token, more.json()["id"], {"published"})
+        more = platform.upload(token, f"a\n{n}\n".encode(), dataset=f"autre-ckanroques-{n}")
+        platform.wait_status(token, more.json()["id"], {"published"})
     paged = [
         p["name"]
         for start in range(0, 4)
@@ -56,8 +56,8 @@ def test_ckanapi_reads_the_catalogue(embedded: Running) -> None:
     assert len(paged) == len(set(paged)) == 3
 
 
-def test_odd_parameters_get_ckan_errors_not_500(embedded: Running) -> None:
-    base = embedded.url("catalog") + "/api/3/action"
+def test_odd_parameters_get_ckan_errors_not_500(platform: Running) -> None:
+    base = platform.url("catalog") + "/api/3/action"
     assert httpx.get(f"{base}/package_list", params={"limit": "x"}).status_code == 409
     assert httpx.get(f"{base}/package_search", params={"rows": "-1"}).json()["success"] is True
     assert httpx.post(f"{base}/package_search", json={"q": 123, "rows": None}).status_code == 409

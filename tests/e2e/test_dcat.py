@@ -25,12 +25,12 @@ def _severities(graph: Graph) -> tuple[Counter[str], str]:
     return found, str(text)
 
 
-def test_the_feed_is_dcat_ap(embedded: Running, corpus: Path) -> None:
-    token = embedded.organization("dcatroques")
-    upload = embedded.upload(token, b"a,b\n1,2\n", dataset="dcat-roques", title="Subventions")
-    embedded.wait_status(token, upload.json()["id"], {"published"})
+def test_the_feed_is_dcat_ap(platform: Running, corpus: Path) -> None:
+    token = platform.organization("dcatroques")
+    upload = platform.upload(token, b"a,b\n1,2\n", dataset="dcat-roques", title="Subventions")
+    platform.wait_status(token, upload.json()["id"], {"published"})
     httpx.patch(
-        embedded.url("catalog") + "/api/v1/datasets/dcat-roques",
+        platform.url("catalog") + "/api/v1/datasets/dcat-roques",
         json={
             "description": "Subventions de Roques",
             "theme": "ECON",
@@ -45,15 +45,15 @@ def test_the_feed_is_dcat_ap(embedded: Running, corpus: Path) -> None:
     ).raise_for_status()
     # A file validated against a national schema: its distribution conforms to a dct:Standard.
     content = (corpus / "real" / "com-castelmaurou-subventions.csv").read_bytes()
-    schema = embedded.upload(token, content, dataset="dcat-schema", schema="scdl-subventions")
-    embedded.wait_status(token, schema.json()["id"], {"published"})
+    schema = platform.upload(token, content, dataset="dcat-schema", schema="scdl-subventions")
+    platform.wait_status(token, schema.json()["id"], {"published"})
     httpx.patch(
-        embedded.url("catalog") + "/api/v1/datasets/dcat-schema",
+        platform.url("catalog") + "/api/v1/datasets/dcat-schema",
         json={"contact_point": "https://roques.invalid/contact", "licence": "odbl-1.0"},
         headers={"Authorization": f"Bearer {token}"},
     ).raise_for_status()
 
-    base = embedded.url("catalog") + "/api/v1/catalog"
+    base = platform.url("catalog") + "/api/v1/catalog"
     for extension, media in (("ttl", "turtle"), ("jsonld", "json-ld")):
         response = httpx.get(f"{base}.{extension}", params={"page_size": 1000})
         assert response.status_code == 200
@@ -61,7 +61,7 @@ def test_the_feed_is_dcat_ap(embedded: Running, corpus: Path) -> None:
         severities, text = _severities(graph)
         # SEMIC's 3.0.1 shapes carry no sh:severity, so every result is a violation: none.
         assert severities == Counter(), text
-        dataset = URIRef(embedded.url("catalog") + "/api/v1/datasets/dcat-roques")
+        dataset = URIRef(platform.url("catalog") + "/api/v1/datasets/dcat-roques")
         assert (dataset, RDF.type, DCAT.Dataset) in graph
         assert (dataset, DCAT.theme, ECON) in graph
         assert (ECON, SKOS.prefLabel, Literal("Économie et finances", lang="fr")) in graph
@@ -70,12 +70,12 @@ def test_the_feed_is_dcat_ap(embedded: Running, corpus: Path) -> None:
         assert URIRef("https://schema.data.gouv.fr/scdl-subventions/2.1.1") in standards
 
 
-def test_pages_are_linked_with_hydra(embedded: Running) -> None:
-    token = embedded.organization("dcatpages")
+def test_pages_are_linked_with_hydra(platform: Running) -> None:
+    token = platform.organization("dcatpages")
     for n in range(3):
-        upload = embedded.upload(token, f"a\n{n}\n".encode(), dataset=f"dcat-page-{n}")
-        embedded.wait_status(token, upload.json()["id"], {"published"})
-    base = embedded.url("catalog") + "/api/v1/catalog.jsonld"
+        upload = platform.upload(token, f"a\n{n}\n".encode(), dataset=f"dcat-page-{n}")
+        platform.wait_status(token, upload.json()["id"], {"published"})
+    base = platform.url("catalog") + "/api/v1/catalog.jsonld"
     graph = Graph().parse(data=httpx.get(base, params={"page_size": 1}).text, format="json-ld")
     [page] = graph.subjects(RDF.type, HYDRA.PagedCollection)
     total = int(str(graph.value(page, HYDRA.totalItems)))

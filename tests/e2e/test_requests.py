@@ -8,8 +8,8 @@ from tests.platform import ADMIN, Running
 pytestmark = pytest.mark.e2e
 
 
-def test_requests_votes_and_coverage(embedded: Running) -> None:
-    catalog = embedded.url("catalog") + "/api/v1"
+def test_requests_votes_and_coverage(platform: Running) -> None:
+    catalog = platform.url("catalog") + "/api/v1"
     admin = {"Authorization": f"Bearer {ADMIN}"}
     httpx.post(
         f"{catalog}/organizations",
@@ -63,8 +63,8 @@ def test_requests_votes_and_coverage(embedded: Running) -> None:
     unknown = httpx.post(f"{catalog}/requests", json={"title": "Rien", "territory": "nulle-part"})
     assert unknown.status_code == 404
 
-    castelnau = embedded.organization("castelnau2")
-    upload = embedded.upload(
+    castelnau = platform.organization("castelnau2")
+    upload = platform.upload(
         castelnau,
         (
             "nomAttribuant,idAttribuant,dateConvention,nomBeneficiaire,objet,montant,nature,"
@@ -76,7 +76,7 @@ def test_requests_votes_and_coverage(embedded: Running) -> None:
         schema="scdl-subventions",
     )
     assert (
-        embedded.wait_status(castelnau, upload.json()["id"], {"published", "invalid"})["status"]
+        platform.wait_status(castelnau, upload.json()["id"], {"published", "invalid"})["status"]
         == "published"
     )
     matrix = httpx.get(f"{catalog}/coverage").json()

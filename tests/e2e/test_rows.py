@@ -17,15 +17,15 @@ from tests.platform import Running
 pytestmark = pytest.mark.e2e
 
 
-def published_version(embedded: Running, token: str, upload_id: str, dataset: str) -> str:
-    embedded.wait_status(token, upload_id, {"published"})
-    detail = httpx.get(f"{embedded.url('catalog')}/api/v1/datasets/{dataset}").json()
+def published_version(platform: Running, token: str, upload_id: str, dataset: str) -> str:
+    platform.wait_status(token, upload_id, {"published"})
+    detail = httpx.get(f"{platform.url('catalog')}/api/v1/datasets/{dataset}").json()
     return str(detail["resources"][-1]["versions"][-1]["id"])
 
 
-def ready_rows(embedded: Running, version: str, **params: Any) -> dict[str, Any]:
+def ready_rows(platform: Running, version: str, **params: Any) -> dict[str, Any]:
     """The first page, once the rows are loaded (a 503 problem says to wait until then)."""
-    url = f"{embedded.url('catalog')}/api/v1/versions/{version}/rows"
+    url = f"{platform.url('catalog')}/api/v1/versions/{version}/rows"
     deadline = time.monotonic() + 20
     while True:
         response = httpx.get(url, params=params)
@@ -39,17 +39,17 @@ def ready_rows(embedded: Running, version: str, **params: Any) -> dict[str, Any]
 
 
 def test_rows_and_exports_of_a_standard_file(
-    embedded: Running, corpus: Path, tmp_path: Path
+    platform: Running, corpus: Path, tmp_path: Path
 ) -> None:
-    token = embedded.organization("castelmaurou-lignes")
+    token = platform.organization("castelmaurou-lignes")
     content = (corpus / "real/com-castelmaurou-subventions.csv").read_bytes()
-    upload = embedded.upload(
+    upload = platform.upload(
         token, content, dataset="subventions-castelmaurou-lignes", schema="scdl-subventions"
     )
     version = published_version(
-        embedded, token, upload.json()["id"], "subventions-castelmaurou-lignes"
+        platform, token, upload.json()["id"], "subventions-castelmaurou-lignes"
     )
-    first = ready_rows(embedded, version, _size=10)
+    first = ready_rows(platform, version, _size=10)
     assert first["total"] == 95
     assert len(first["rows"]) == 10
     assert first["rows"][0]["nomBeneficiaire"] == "COMITE FETES DE CASTELMAUROU"
@@ -57,7 +57,7 @@ def test_rows_and_exports_of_a_standard_file(
     assert types["montant"] == "number"
     assert types["dateConvention"] == "date"
 
-    catalog = embedded.url("catalog") + "/api/v1"
+    catalog = platform.url("catalog") + "/api/v1"
     big = httpx.get(
         f"{catalog}/versions/{version}/rows",
         params={"montant__gte": "5000", "_sort": "-montant", "_columns": "nomBeneficiaire,montant"},
@@ -119,17 +119,17 @@ def test_rows_and_exports_of_a_standard_file(
 
 
 def test_a_windows_file_with_coordinates_maps_and_neutralises_formulas(
-    embedded: Running,
+    platform: Running,
 ) -> None:
-    token = embedded.organization("roques-lignes")
+    token = platform.organization("roques-lignes")
     lines = ["nom;latitude;longitude;places", "=1+1;43,508;1,379;12", "Mairie;43,51;1,38;"]
     content = ("\r\n".join(lines) + "\r\n").encode("cp1252")
-    upload = embedded.upload(token, content, dataset="parkings-roques", filename="parkings.csv")
-    version = published_version(embedded, token, upload.json()["id"], "parkings-roques")
-    first = ready_rows(embedded, version)
+    upload = platform.upload(token, content, dataset="parkings-roques", filename="parkings.csv")
+    version = published_version(platform, token, upload.json()["id"], "parkings-roques")
+    first = ready_rows(platform, version)
     assert [r["nom"] for r in first["rows"]] == ["=1+1", "Mairie"]
 
-    catalog = embedded.url("catalog") + "/api/v1"
+    catalog = platform.url("catalog") + "/api/v1"
     geo = httpx.get(f"{catalog}/versions/{version}/rows.geojson")
     assert geo.headers["content-type"] == "application/geo+json"
     features = geo.json()["features"]
@@ -142,15 +142,15 @@ def test_a_windows_file_with_coordinates_maps_and_neutralises_formulas(
     assert as_json[0]["nom"] == "=1+1"
 
 
-def test_versions_without_rows_say_why(embedded: Running) -> None:
-    catalog = embedded.url("catalog") + "/api/v1"
+def test_versions_without_rows_say_why(platform: Running) -> None:
+    catalog = platform.url("catalog") + "/api/v1"
     unknown = httpx.get(f"{catalog}/versions/00000000-0000-0000-0000-000000000000/rows")
     assert unknown.status_code == 404
-    token = embedded.organization("roques-json")
-    upload = embedded.upload(
+    token = platform.organization("roques-json")
+    upload = platform.upload(
         token, json.dumps([{"a": 1}]).encode(), dataset="json-roques", filename="a.json"
     )
-    version = published_version(embedded, token, upload.json()["id"], "json-roques")
+    version = published_version(platform, token, upload.json()["id"], "json-roques")
     answer = httpx.get(f"{catalog}/versions/{version}/rows")
     assert answer.status_code == 404
     assert answer.json()["type"] == "/problems/no-rows"
