@@ -14,7 +14,6 @@ import nats
 import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.errors import TimeoutError as NatsTimeout
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from nats.js.errors import BadRequestError
@@ -181,7 +180,9 @@ class Bus:
         while not self._closing:
             try:
                 msgs = await sub.fetch(batch=concurrency, timeout=2)
-            except NatsTimeout:
+            except TimeoutError:
+                # nats' own timeout, or asyncio's when the deadline passes between the two
+                # requests of a fetch (nats-py 2.16): both mean « nothing yet ».
                 continue
             except asyncio.CancelledError:
                 raise
