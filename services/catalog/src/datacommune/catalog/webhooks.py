@@ -13,16 +13,13 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
-import socket
 import uuid
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import httpx
 import structlog
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,6 +33,7 @@ from datacommune.catalog.tables import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from datacommune.shared import outbound
 from datacommune.shared.outbox import utcnow
 from datacommune.shared.problems import Problem
 
@@ -74,22 +72,11 @@ async def check_address(url: str, *, allow_private: bool) -> None:
             "L'adresse doit commencer par https:// (ou http://) et nommer un serveur.",
             "The address must start with https:// (or http://) and name a server.",
         )
-    if allow_private:
-        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        infos = await asyncio.to_thread(socket.getaddrinfo, parts.hostname, parts.port or 443)
-    except OSError:
-        raise InvalidWebhook(
-            f"Le serveur « {parts.hostname} » est introuvable.",
-            f"The server {parts.hostname!r} cannot be found.",
-        ) from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0])
-        if not address.is_global:
-            raise InvalidWebhook(
-                "Cette adresse mène à un réseau privé : donnez une adresse publique.",
-                "This address leads to a private network: give a public address.",
-            )
+        await outbound.check_address(parts.hostname, port, allow_private=allow_private)
+    except (outbound.Refused, outbound.Unreachable) as exc:
+        raise InvalidWebhook(exc.fr, exc.en) from None
 
 
 async def _matching(
@@ -190,20 +177,17 @@ class WebhookSender:
         self._wake.set()
 
     async def run(self) -> None:
-        async with httpx.AsyncClient(
-            timeout=TIMEOUT_SECONDS, follow_redirects=False, headers={"User-Agent": USER_AGENT}
-        ) as client:
-            while True:
-                try:
-                    while await self.send_due(client):
-                        pass
-                except Exception:
-                    log.exception("webhook_sending_failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
-                self._wake.clear()
+        while True:
+            try:
+                while await self.send_due():
+                    pass
+            except Exception:
+                log.exception("webhook_sending_failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            self._wake.clear()
 
-    async def send_due(self, client: httpx.AsyncClient) -> int:
+    async def send_due(self) -> int:
         """Send the deliveries whose time has come (a batch); how many were tried."""
         now = utcnow()
         async with self._sessionmaker.begin() as session:
@@ -227,7 +211,7 @@ class WebhookSender:
             for delivery, _ in due:
                 delivery.next_attempt_at = now + LEASE
             work = [(d.id, d.attempts, d.payload, s.url, s.secret) for d, s in due]
-        results = await asyncio.gather(*(self._post(client, w[0], *w[2:]) for w in work))
+        results = await asyncio.gather(*(self._post(w[0], *w[2:]) for w in work))
         async with self._sessionmaker.begin() as session:
             for (delivery_id, attempts, *_), (status, error) in zip(work, results, strict=True):
                 done = status is not None and 200 <= status < 300
@@ -252,7 +236,6 @@ class WebhookSender:
 
     async def _post(
         self,
-        client: httpx.AsyncClient,
         delivery_id: uuid.UUID,
         payload: dict[str, Any],
         url: str,
@@ -261,19 +244,23 @@ class WebhookSender:
         body = json.dumps(payload, ensure_ascii=False).encode()
         timestamp = str(int(utcnow().timestamp()))
         try:
-            await check_address(url, allow_private=self._allow_private)
-            response = await client.post(
+            # Connected to the address checked now, so DNS cannot point it elsewhere after
+            # registration; redirects are not followed.
+            status, text = await outbound.post(
                 url,
-                content=body,
+                body,
                 headers={
                     "Content-Type": "application/json",
+                    "User-Agent": USER_AGENT,
                     "X-Datacommune-Event": str(payload.get("event")),
                     # The same on every attempt: a receiver can drop a delivery it already has.
                     "X-Datacommune-Delivery": str(delivery_id),
                     "X-Datacommune-Timestamp": timestamp,
                     "X-Datacommune-Signature": sign(secret, timestamp, body),
                 },
+                allow_private=self._allow_private,
+                within=TIMEOUT_SECONDS,
             )
-        except (httpx.HTTPError, InvalidWebhook) as exc:
-            return None, f"{type(exc).__name__}: {exc}"[:500]
-        return response.status_code, None if response.is_success else response.text[:500]
+        except (outbound.Refused, outbound.Unreachable) as exc:
+            return None, exc.en[:500]
+        return status, None if 200 <= status < 300 else text[:500]

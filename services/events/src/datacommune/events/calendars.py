@@ -13,10 +13,7 @@ calendar's X-WR-TIMEZONE, else Europe/Paris, RFC 5545 style across clock changes
 event starts at midnight there.
 """
 
-import asyncio
-import ipaddress
 import re
-import socket
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +21,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 import icalendar
 import recurring_ical_events
 from sqlalchemy import select
@@ -32,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.events import local_events, releases
 from datacommune.events.tables import LocalEvent, Organization, Release
+from datacommune.shared import outbound
 from datacommune.shared.problems import Problem
 
 MAX_BYTES = 2 * 1024 * 1024
@@ -41,7 +38,6 @@ DEFAULT_ZONE = "Europe/Paris"
 PRODID = "-//datacommune//events//FR"
 MEDIA_TYPE = "text/calendar; charset=utf-8"
 FEED_TIMEOUT = 10.0
-MAX_REDIRECTS = 5
 
 
 class InvalidCalendar(Problem):
@@ -423,102 +419,26 @@ async def import_calendar(
     return result
 
 
-async def _address(host: str, port: int, *, allow_private: bool) -> str:
-    """The address to connect to; refuses private ones (SSRF) unless allowed."""
-    try:
-        addresses = [ipaddress.ip_address(host)]
-    except ValueError:
-        try:
-            infos = await asyncio.get_running_loop().getaddrinfo(
-                host, port, type=socket.SOCK_STREAM
-            )
-        except (socket.gaierror, UnicodeError):
-            raise FeedUnreachable(
-                f"Le nom « {host} » est introuvable.", f"Host {host!r} not found."
-            ) from None
-        addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
-    if not addresses:
-        raise FeedUnreachable(f"Le nom « {host} » est introuvable.", f"Host {host!r} not found.")
-    for address in addresses:
-        mapped = getattr(address, "ipv4_mapped", None) or address
-        if not allow_private and (not mapped.is_global or mapped.is_multicast):
-            raise FeedRefused(
-                f"« {host} » désigne une adresse privée ou locale ({address}) : seules les "
-                "adresses publiques sont lues.",
-                f"{host!r} is a private or local address ({address}): only public addresses "
-                "are fetched.",
-            )
-    return str(addresses[0])
-
-
-async def _download(url: str, *, allow_private: bool, limit: int) -> bytes:
-    target = httpx.URL(url)
-    # trust_env=False: no proxy from the environment, which would defeat the address check.
-    async with httpx.AsyncClient(trust_env=False, timeout=FEED_TIMEOUT) as client:
-        for _ in range(MAX_REDIRECTS + 1):
-            if target.scheme not in ("http", "https") or not target.host:
-                raise FeedRefused(
-                    "Seules les adresses http:// et https:// sont lues.",
-                    "Only http:// and https:// addresses are fetched.",
-                )
-            port = target.port or (443 if target.scheme == "https" else 80)
-            address = await _address(target.host, port, allow_private=allow_private)
-            # Connect to the address just checked, so a second DNS answer cannot differ;
-            # the Host header and TLS (SNI, certificate) still use the name.
-            extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
-            headers = {
-                "Host": target.netloc.decode("ascii"),
-                "Accept": "text/calendar, */*;q=0.5",
-                "User-Agent": "datacommune-events",
-            }
-            request = client.build_request(
-                "GET", target.copy_with(host=address), headers=headers, extensions=extensions
-            )
-            response = await client.send(request, stream=True)
-            try:
-                if response.is_redirect:
-                    target = target.join(response.headers.get("location", ""))
-                    continue
-                if response.status_code != 200:
-                    raise FeedUnreachable(
-                        f"Le serveur du calendrier a répondu {response.status_code}.",
-                        f"The calendar's server answered {response.status_code}.",
-                        upstream_status=response.status_code,
-                    )
-                length = response.headers.get("content-length", "")
-                if length.isdigit() and int(length) > limit:
-                    raise too_large(limit)
-                data = bytearray()
-                async for chunk in response.aiter_bytes():
-                    data += chunk
-                    if len(data) > limit:
-                        raise too_large(limit)
-                return bytes(data)
-            finally:
-                await response.aclose()
-    raise FeedUnreachable("Trop de redirections.", "Too many redirects.")
-
-
 async def fetch(
     url: str, *, allow_private: bool = False, limit: int = MAX_BYTES, within: float = FEED_TIMEOUT
 ) -> bytes:
     """The bytes of a calendar feed at ``url`` (http or https, public addresses only unless
     ``allow_private``), at most ``limit`` bytes within ``within`` seconds."""
     try:
-        async with asyncio.timeout(within):
-            return await _download(url, allow_private=allow_private, limit=limit)
-    except TimeoutError:
-        raise FeedUnreachable(
-            f"Le calendrier n'a pas répondu en {within:g} secondes.",
-            f"The calendar did not answer within {within:g} seconds.",
-        ) from None
-    except httpx.InvalidURL:
-        raise FeedRefused("Adresse invalide.", "Invalid address.") from None
-    except httpx.HTTPError as exc:
-        raise FeedUnreachable(
-            f"Le calendrier est injoignable ({type(exc).__name__}).",
-            f"The calendar is unreachable ({type(exc).__name__}).",
-        ) from None
+        return await outbound.get(
+            url,
+            allow_private=allow_private,
+            limit=limit,
+            within=within,
+            headers={"Accept": "text/calendar, */*;q=0.5", "User-Agent": "datacommune-events"},
+        )
+    except outbound.Refused as exc:
+        raise FeedRefused(exc.fr, exc.en) from None
+    except outbound.Unreachable as exc:
+        extra = {"upstream_status": exc.status} if exc.status else {}
+        raise FeedUnreachable(f"Calendrier : {exc.fr}", f"Calendar: {exc.en}", **extra) from None
+    except outbound.TooLarge as exc:
+        raise too_large(exc.limit) from None
 
 
 def _calendar(name: str) -> icalendar.Calendar:
