@@ -120,6 +120,7 @@ def running_platform(
     extra.setdefault("catalog", {})["ADMIN_TOKEN_HASH"] = tokens.hash_token(ADMIN)
     # Tests receive webhooks on 127.0.0.1.
     extra["catalog"].setdefault("ALLOW_PRIVATE_WEBHOOKS", "true")
+    extra["catalog"].setdefault("ALLOW_PRIVATE_HARVEST", "true")
     platform = Platform(
         var=var,
         ports={name: servers.free_port() for name in (*SERVICES, "nats")},

@@ -224,6 +224,30 @@ def cases(
             lambda caller: ("DELETE", f"{c}/organizations/{COMMUNE}/delegations/{DEPT}", {}),
             admin_only,
         ),
+        ("catalog", "POST", "/api/v1/organizations/{slug}/harvest-sources"): (
+            lambda caller: (
+                "POST",
+                f"{c}/organizations/{COMMUNE}/harvest-sources",
+                {"json": {"kind": "dcat", "url": "http://127.0.0.1:9/catalog.ttl"}},
+            ),
+            admin_only,
+        ),
+        ("catalog", "DELETE", "/api/v1/organizations/{slug}/harvest-sources/{source_id}"): (
+            lambda caller: (
+                "DELETE",
+                f"{c}/organizations/{COMMUNE}/harvest-sources/{uuid.uuid4()}",
+                {},
+            ),
+            admin_only,
+        ),
+        ("catalog", "POST", "/api/v1/organizations/{slug}/harvest-sources/{source_id}/run"): (
+            lambda caller: (
+                "POST",
+                f"{c}/organizations/{COMMUNE}/harvest-sources/{uuid.uuid4()}/run",
+                {},
+            ),
+            admin_only,
+        ),
         ("ingest", "POST", "/api/v1/uploads"): (
             lambda caller: (
                 "POST",

@@ -26,11 +26,15 @@ class Refused(Exception):
 
 
 class Unreachable(Exception):
-    """The address could not be read: unknown name, no answer, an HTTP error status."""
+    """The address could not be read: ``code`` says how (``not-found``, ``timeout``,
+    ``http-error`` with its ``status``, ``too-many-redirects``, ``unreachable``)."""
 
-    def __init__(self, fr: str, en: str, status: int | None = None) -> None:
+    def __init__(
+        self, fr: str, en: str, status: int | None = None, *, code: str = "unreachable"
+    ) -> None:
         super().__init__(en)
         self.fr, self.en, self.status = fr, en, status
+        self.code = "http-error" if status is not None else code
 
 
 class TooLarge(Exception):
@@ -52,11 +56,13 @@ async def check_address(host: str, port: int, *, allow_private: bool) -> str:
             )
         except (socket.gaierror, UnicodeError):
             raise Unreachable(
-                f"Le nom « {host} » est introuvable.", f"Host {host!r} not found."
+                f"Le nom « {host} » est introuvable.", f"Host {host!r} not found.", code="not-found"
             ) from None
         addresses = [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
     if not addresses:
-        raise Unreachable(f"Le nom « {host} » est introuvable.", f"Host {host!r} not found.")
+        raise Unreachable(
+            f"Le nom « {host} » est introuvable.", f"Host {host!r} not found.", code="not-found"
+        )
     for address in addresses:
         mapped = getattr(address, "ipv4_mapped", None) or address
         if not allow_private and (not mapped.is_global or mapped.is_multicast):
@@ -107,12 +113,29 @@ async def get(
 ) -> bytes:
     """The body at ``url`` (redirects followed and checked), at most ``limit`` bytes, within
     ``within`` seconds in all."""
+    body, _ = await fetch(
+        url, allow_private=allow_private, limit=limit, within=within, headers=headers
+    )
+    return body
+
+
+async def fetch(
+    url: str,
+    *,
+    allow_private: bool,
+    limit: int,
+    within: float,
+    headers: Mapping[str, str] | None = None,
+) -> tuple[bytes, str]:
+    """Like ``get``, with the answer's media type (lower case, without parameters)."""
     try:
         async with asyncio.timeout(within):
             return await _get(url, allow_private=allow_private, limit=limit, headers=headers)
     except TimeoutError:
         raise Unreachable(
-            f"Pas de réponse en {within:g} secondes.", f"No answer within {within:g} seconds."
+            f"Pas de réponse en {within:g} secondes.",
+            f"No answer within {within:g} seconds.",
+            code="timeout",
         ) from None
     except httpx.InvalidURL:
         raise Refused("Adresse invalide.", "Invalid address.") from None
@@ -125,7 +148,7 @@ async def get(
 
 async def _get(
     url: str, *, allow_private: bool, limit: int, headers: Mapping[str, str] | None
-) -> bytes:
+) -> tuple[bytes, str]:
     target = httpx.URL(url)
     async with httpx.AsyncClient(trust_env=False) as client:
         for _ in range(MAX_REDIRECTS + 1):
@@ -150,10 +173,15 @@ async def _get(
                     data += chunk
                     if len(data) > limit:
                         raise TooLarge(limit)
-                return bytes(data)
+                media_type = response.headers.get("content-type", "").split(";")[0]
+                return bytes(data), media_type.strip().lower()
             finally:
                 await response.aclose()
-    raise Unreachable("Trop de redirections.", "Too many redirects.")
+    raise Unreachable(
+        f"Plus de {MAX_REDIRECTS} redirections.",
+        f"More than {MAX_REDIRECTS} redirects.",
+        code="too-many-redirects",
+    )
 
 
 async def post(

@@ -12,6 +12,7 @@ from datacommune.catalog import (
     ckan,
     consumers,
     feeds,
+    harvest_routes,
     ratelimit,
     routes,
     rowroutes,
@@ -19,6 +20,7 @@ from datacommune.catalog import (
     webhook_routes,
     webhooks,
 )
+from datacommune.catalog.harvester import Harvester
 from datacommune.catalog.release_clock import ReleaseClock
 from datacommune.catalog.rowloader import RowLoader
 from datacommune.catalog.settings import Settings
@@ -50,6 +52,13 @@ def create_app(settings: Settings) -> FastAPI:
             clock = ReleaseClock(
                 runtime.sessionmaker, runtime.reader, public_url=settings.http.public_url
             )
+            harvester = Harvester(
+                runtime.sessionmaker,
+                allow_private=settings.allow_private_harvest,
+                timeout=settings.harvest_timeout_seconds,
+                max_page_bytes=settings.harvest_max_page_bytes,
+            )
+            app.state.harvester = harvester
 
             def on_published() -> None:
                 loader.wake()
@@ -68,6 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
                 asyncio.create_task(loader.run(), name="row-loader"),
                 asyncio.create_task(sender.run(), name="webhook-sender"),
                 asyncio.create_task(clock.run(), name="release-clock"),
+                asyncio.create_task(harvester.run(), name="harvester"),
             ]
             try:
                 yield
@@ -85,6 +95,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(rowroutes.router)
     app.include_router(feeds.router)
     app.include_router(webhook_routes.router)
+    app.include_router(harvest_routes.router)
     for prefix in ckan.PREFIXES:
         app.include_router(ckan.router, prefix=prefix)
     return app

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from datacommune.catalog import metadata, search
 from datacommune.catalog.deps import Session, SettingsDep
-from datacommune.catalog.tables import Dataset, Organization, Resource, Version
+from datacommune.catalog.tables import Dataset, Organization, RemoteResource, Resource, Version
 
 # Mounted at /api/3/action and at /api/action, as CKAN does (ckanapi calls the latter).
 router = APIRouter(tags=["CKAN (lecture / read)"])
@@ -91,8 +91,29 @@ def resource_dict(resource: Resource, dataset: Dataset, public_url: str) -> dict
     }
 
 
+def remote_resource_dict(resource: RemoteResource, dataset: Dataset) -> dict[str, Any]:
+    """A harvested file: its URL is the source's own (the bytes are not kept here)."""
+    return {
+        "id": str(resource.id),
+        "package_id": str(dataset.id),
+        "name": resource.title,
+        "url": resource.url,
+        "format": (resource.format or "").upper(),
+        "mimetype": resource.media_type,
+        "size": resource.size,
+        "hash": "",
+        "created": dataset.created_at.isoformat(),
+        "last_modified": dataset.updated_at.isoformat(),
+        "state": "active",
+        "position": resource.position,
+        "schema": None,
+        "url_type": None,
+    }
+
+
 def package_dict(dataset: Dataset, org: Organization | None, public_url: str) -> dict[str, Any]:
     resources = [resource_dict(r, dataset, public_url) for r in dataset.resources]
+    resources += [remote_resource_dict(r, dataset) for r in dataset.remote_resources]
     for position, resource in enumerate(resources):
         resource["position"] = position
     tags = [
@@ -126,6 +147,16 @@ def package_dict(dataset: Dataset, org: Organization | None, public_url: str) ->
                 ("frequency", dataset.frequency),
                 # Not « spatial »: CKAN's spatial extension expects GeoJSON there.
                 ("insee_codes", ",".join(dataset.spatial or [])),
+                # Where a harvested dataset comes from, as ckanext-harvest says it.
+                *(
+                    (
+                        ("harvest_source_id", str(dataset.harvest.source_id)),
+                        ("harvest_source_url", dataset.harvest.source.url),
+                        ("harvest_url", dataset.harvest.identity),
+                    )
+                    if dataset.harvest
+                    else ()
+                ),
             )
             if value
         ],
@@ -257,11 +288,24 @@ async def resource_show(request: Request, session: Session, settings: SettingsDe
         resource = await session.get(Resource, uuid.UUID(str(params.get("id", ""))))
     except ValueError:
         resource = None
-    if resource is None or not resource.public:
+    if resource is None:
+        return await _remote_resource_show(request, session, str(params.get("id", "")))
+    if not resource.public:
         return _error(request, "Not Found Error", "Not found", 404)
     dataset = await session.get(Dataset, resource.dataset_id)
     assert dataset is not None
     return _envelope(request, resource_dict(resource, dataset, settings.http.public_url))
+
+
+async def _remote_resource_show(request: Request, session: Any, key: str) -> JSONResponse:
+    try:
+        remote = await session.get(RemoteResource, uuid.UUID(key))
+    except ValueError:
+        remote = None
+    dataset = await session.get(Dataset, remote.dataset_id) if remote is not None else None
+    if remote is None or dataset is None or not dataset.public:
+        return _error(request, "Not Found Error", "Not found", 404)
+    return _envelope(request, remote_resource_dict(remote, dataset))
 
 
 @router.api_route("/organization_list", methods=["GET", "POST"])

@@ -18,7 +18,14 @@ from datacommune.catalog import (
     visibility,
     webhooks,
 )
-from datacommune.catalog.tables import Dataset, Organization, Outbox, Resource, Version
+from datacommune.catalog.tables import (
+    Dataset,
+    Organization,
+    Outbox,
+    RemoteResource,
+    Resource,
+    Version,
+)
 from datacommune.shared import events
 from datacommune.shared.outbox import enqueue, utcnow
 
@@ -240,7 +247,8 @@ def describe(dataset: Dataset, public_url: str, *, full: bool) -> dict[str, Any]
         "created_at": dataset.created_at.isoformat(),
         "updated_at": dataset.updated_at.isoformat(),
         "url": f"{public_url}/api/v1/datasets/{dataset.slug}",
-        "resources_count": len(dataset.resources),
+        "resources_count": len(dataset.resources) + len(dataset.remote_resources),
+        "harvested_from": harvested_from(dataset),
     }
     if full:
         body["conforms_to"] = sorted(
@@ -262,7 +270,41 @@ def describe(dataset: Dataset, public_url: str, *, full: bool) -> dict[str, Any]
                     "versions": versions,
                 }
             )
+        body["resources"] += [describe_remote(r) for r in dataset.remote_resources]
     return body
+
+
+def harvested_from(dataset: Dataset) -> dict[str, Any] | None:
+    """Where a harvested dataset comes from (None for one published here)."""
+    record = dataset.harvest
+    if record is None:
+        return None
+    return {
+        "source": str(record.source_id),
+        "kind": record.source.kind,
+        "url": record.source.url,
+        "remote_id": record.remote_id,
+        "remote_url": record.identity,
+        "remote_modified": record.remote_modified.isoformat() if record.remote_modified else None,
+        "harvested_at": record.harvested_at.isoformat(),
+    }
+
+
+def describe_remote(resource: RemoteResource) -> dict[str, Any]:
+    """A harvested file: a link to where its source serves it; no version is kept here."""
+    return {
+        "id": str(resource.id),
+        "key": None,
+        "title": resource.title,
+        "remote": True,
+        "format": resource.format,
+        "media_type": resource.media_type,
+        "size": resource.size,
+        "download_url": resource.url,
+        "latest_url": None,
+        "latest": None,
+        "versions": [],
+    }
 
 
 async def patch(session: AsyncSession, dataset: Dataset, changes: metadata.DatasetPatch) -> Dataset:
@@ -314,6 +356,19 @@ def datapackage(dataset: Dataset, public_url: str, schemas_url: str) -> dict[str
         if latest.schema_id:
             item["schema"] = f"{schemas_url}/api/v1/schemas/{latest.schema_id}/schema.json"
         resources.append(item)
+    for position, remote in enumerate(dataset.remote_resources):
+        link: dict[str, Any] = {
+            "name": f"{slugify(remote.title)[:90]}-{position}",
+            "title": remote.title,
+            "path": remote.url,
+        }
+        if remote.format:
+            link["format"] = remote.format
+        if remote.media_type:
+            link["mediatype"] = remote.media_type
+        if remote.size is not None:
+            link["bytes"] = remote.size
+        resources.append(link)
     return {
         "name": dataset.slug,
         "title": dataset.title,

@@ -118,10 +118,12 @@ def _dataset(graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str)
         else:
             # Older values not checked on entry: a name, never an invalid IRI.
             add((contact, VCARD.fn, Literal(point)))
-    licence = _typed(
-        graph,
-        URIRef(metadata.LICENCE_URIS.get(dataset.licence, dataset.licence)),
-        DCTERMS.LicenseDocument,
+    # A harvested dataset may carry a licence we do not know: stated only if it is an IRI.
+    address = metadata.LICENCE_URIS.get(dataset.licence, dataset.licence)
+    licence = (
+        _typed(graph, URIRef(address), DCTERMS.LicenseDocument)
+        if address.startswith(("http://", "https://"))
+        else None
     )
     for resource in dataset.resources:
         if not resource.versions:
@@ -136,7 +138,8 @@ def _dataset(graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str)
         media_type = URIRef(f"https://www.iana.org/assignments/media-types/{latest.media_type}")
         add((distribution, DCAT.mediaType, _typed(graph, media_type, DCTERMS.MediaType)))
         add((distribution, DCAT.byteSize, Literal(latest.size, datatype=XSD.nonNegativeInteger)))
-        add((distribution, DCTERMS.license, licence))
+        if licence is not None:
+            add((distribution, DCTERMS.license, licence))
         add(
             (
                 distribution,
@@ -153,7 +156,32 @@ def _dataset(graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str)
         sha256 = _typed(graph, SPDX.checksumAlgorithm_sha256, SPDX.ChecksumAlgorithm)
         add((checksum, SPDX.algorithm, sha256))
         add((checksum, SPDX.checksumValue, Literal(latest.sha256, datatype=XSD.hexBinary)))
+    _harvested(graph, node, dataset, licence)
     return node
+
+
+def _harvested(graph: Graph, node: URIRef, dataset: Dataset, licence: URIRef | None) -> None:
+    """A harvested dataset's page at its source, and its files as links to the source."""
+    add = graph.add
+    if dataset.harvest is not None and dataset.harvest.identity.startswith("http"):
+        page = _typed(graph, URIRef(dataset.harvest.identity), FOAF.Document)
+        add((node, DCAT.landingPage, page))
+    for remote in dataset.remote_resources:
+        distribution = URIRef(f"{node}/remote-resources/{remote.id}")
+        add((node, DCAT.distribution, distribution))
+        add((distribution, RDF.type, DCAT.Distribution))
+        add((distribution, DCTERMS.title, Literal(remote.title, lang="fr")))
+        add((distribution, DCAT.accessURL, URIRef(remote.url)))
+        add((distribution, DCAT.downloadURL, URIRef(remote.url)))
+        if remote.media_type:
+            media_type = URIRef(f"https://www.iana.org/assignments/media-types/{remote.media_type}")
+            add((distribution, DCAT.mediaType, _typed(graph, media_type, DCTERMS.MediaType)))
+        if remote.size is not None:
+            add(
+                (distribution, DCAT.byteSize, Literal(remote.size, datatype=XSD.nonNegativeInteger))
+            )
+        if licence is not None:
+            add((distribution, DCTERMS.license, licence))
 
 
 async def catalog(

@@ -178,3 +178,34 @@ def token_not_found() -> NotFound:
         "Aucun jeton de cette organisation ne porte cet identifiant.",
         "No token of this organization has this id.",
     )
+
+
+class HarvestRefused(Problem):
+    type = "/problems/harvest-refused"
+    title = "Source de moissonnage refusée"
+    title_en = "Harvest source refused"
+    status = 422
+
+
+class HarvestRunning(Problem):
+    type = "/problems/harvest-running"
+    title = "Moissonnage en cours"
+    title_en = "Harvest running"
+    status = 409
+
+
+def harvest_running(run_id: str | None) -> HarvestRunning:
+    return HarvestRunning(
+        "Cette source est en cours de moissonnage : suivez ce passage dans son journal "
+        "(GET …/runs) et réessayez quand il est fini.",
+        "This source is being harvested: follow the run in its log (GET …/runs) and retry "
+        "once it is finished.",
+        run=run_id,
+    )
+
+
+def harvest_source_not_found() -> NotFound:
+    return NotFound(
+        "Aucune source de moissonnage de cette organisation ne porte cet identifiant.",
+        "No harvest source of this organization has this id.",
+    )

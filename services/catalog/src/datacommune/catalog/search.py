@@ -43,6 +43,7 @@ from datacommune.catalog.tables import (
     DatasetFacet,
     FacetCount,
     Organization,
+    RemoteResource,
     Resource,
     Version,
 )
@@ -120,6 +121,14 @@ async def reindex(session: AsyncSession, dataset: Dataset) -> None:
             .distinct()
         )
     ).all()
+    # A harvested dataset's formats are those of its remote files.
+    remote_formats = (
+        await session.scalars(
+            select(RemoteResource.format)
+            .where(RemoteResource.dataset_id == dataset.id, RemoteResource.format.is_not(None))
+            .distinct()
+        )
+    ).all()
     # An embargoed dataset has no facet values (so the catalogue's counts do not count it)
     # and no full-text row: nothing of it can be found before it opens.
     values = (
@@ -131,6 +140,7 @@ async def reindex(session: AsyncSession, dataset: Dataset) -> None:
             *({("theme", dataset.theme)} if dataset.theme else set()),
             *{("schema", s) for s in schemas if s},
             *{("format", LABELS.get(f, f)) for f in formats},
+            *{("format", f) for f in remote_formats if f},
         }
     )
     dataset.facet_values = "\n".join(f"{f}={v}" for f, v in sorted(values) if f in MULTI)
@@ -310,7 +320,17 @@ async def find(session: AsyncSession, query: Query) -> Results:
             )
         )
     if query.format:
-        conditions.append(_with_version(Version.media_type == FORMATS.get(query.format, "")))
+        conditions.append(
+            or_(
+                _with_version(Version.media_type == FORMATS.get(query.format, "")),
+                exists(
+                    select(RemoteResource.id).where(
+                        RemoteResource.dataset_id == Dataset.id,
+                        RemoteResource.format == query.format.lower(),
+                    )
+                ),
+            )
+        )
 
     def scoped(statement: Select[*_Row]) -> Select[*_Row]:
         if matches is not None:

@@ -20,3 +20,9 @@ class Settings(ServiceSettings):
     allow_private_webhooks: bool = False
     # Votes for data requests one network address may cast per hour (per replica).
     votes_per_hour: int = 60
+    # Let harvest sources be private or loopback addresses (tests, a closed network); off, a
+    # source cannot make the catalogue call its own network.
+    allow_private_harvest: bool = False
+    # Limits of each request a harvest makes: seconds to answer, bytes of one page.
+    harvest_timeout_seconds: float = 10.0
+    harvest_max_page_bytes: int = 20 * 1024 * 1024
