@@ -142,3 +142,43 @@ async def test_never_early_and_once_however_many_schedulers(
         statuses = (await session.scalars(select(Release.status))).all()
         assert sorted(set(statuses)) == ["opened", "scheduled"]
         assert uuid.UUID(str(events[0].id))
+
+
+async def test_a_past_time_is_never_a_reason_to_publish_at_once(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    org = await organization(sessions)
+    async with sessions.begin() as session:
+        with pytest.raises(local_events.InvalidTime, match="in the past"):
+            await releases.create(
+                session,
+                org,
+                releases.ReleaseIn(title="Trop tard", at=datetime(2025, 12, 15, 20, 0)),
+                source="test",
+            )
+        council = await local_events.create(
+            session,
+            org,
+            local_events.LocalEventIn(title="Conseil", starts_at=datetime(2026, 12, 15, 20, 0)),
+            source="test",
+        )
+        release = await releases.create(
+            session,
+            org,
+            releases.ReleaseIn(title="Budget", local_event_id=council.id),
+            source="test",
+        )
+        # A typo in the year moves the council into the past: the release waits, told.
+        council = await local_events.update(
+            session,
+            org,
+            council,
+            local_events.LocalEventPatch(starts_at=datetime(2025, 12, 15, 20, 0)),
+            source="test",
+        )
+        await releases.follow_event(session, council, source="test")
+        assert release.status == "held"
+        assert release.due_at is None
+        held = (await session.scalars(select(Outbox).where(Outbox.type == "release.held.v1"))).all()
+        assert "date passée" in held[-1].payload
+        assert await releases.open_due(session, source="test") == 0

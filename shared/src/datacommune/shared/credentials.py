@@ -52,6 +52,16 @@ class DelegationRecord:
 
     organization: Mapped[str] = mapped_column(String(64), primary_key=True)
     delegate: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # When it was last granted and withdrawn (by the events' times): the later one wins, so
+    # the two events may be applied in either order.
+    granted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None or (
+            self.granted_at is not None and self.granted_at > self.revoked_at
+        )
 
 
 @dataclass(frozen=True)
@@ -137,7 +147,7 @@ async def acting_for(
     if target is None or target == principal.slug:
         return principal.slug
     delegated = await session.get(delegations_model, (target, principal.slug))
-    if delegated is None:
+    if delegated is None or not delegated.active:
         raise Forbidden(
             f"L'organisation « {target} » n'a pas délégué la publication à « {principal.slug} ».",
             f"The organization {target!r} has not delegated publishing to {principal.slug!r}.",
@@ -154,7 +164,9 @@ async def apply(
     tokens_model: type[TokenRecord],
     delegations_model: type[DelegationRecord] | None = None,
 ) -> None:
-    """Keep this service's copy of tokens and delegations (idempotent)."""
+    """Keep this service's copy of tokens and delegations. Idempotent, and commutative: each
+    event type has its own consumer, so a revocation may arrive before the issue it revokes
+    (a retry, a replay on a new node) and must still win."""
     match event:
         case events.TokenIssued():
             found = await session.get(tokens_model, event.token_hash)
@@ -162,6 +174,7 @@ async def apply(
                 found = tokens_model()
                 found.token_hash = event.token_hash
                 session.add(found)
+            # Never un-revokes: a revocation applied first stays.
             found.token_id = event.token_id
             found.organization = event.organization
             found.role = event.role
@@ -170,19 +183,29 @@ async def apply(
             found = await session.scalar(
                 select(tokens_model).where(tokens_model.token_id == event.token_id)
             )
+            if found is None and event.token_hash:
+                found = await session.get(tokens_model, event.token_hash)
+            if found is None and event.token_hash:
+                # Not issued here yet: a revoked placeholder, which the issue will not undo.
+                found = tokens_model()
+                found.token_hash = event.token_hash
+                found.token_id = event.token_id
+                found.organization = event.organization
+                found.role = "viewer"
+                session.add(found)
             if found is not None and found.revoked_at is None:
                 found.revoked_at = event.time
-        case events.DelegationGranted() if delegations_model is not None:
-            if await session.get(delegations_model, (event.organization, event.delegate)) is None:
-                granted = delegations_model()
-                granted.organization, granted.delegate = event.organization, event.delegate
-                session.add(granted)
-        case events.DelegationRevoked() if delegations_model is not None:
-            found_delegation = await session.get(
-                delegations_model, (event.organization, event.delegate)
-            )
-            if found_delegation is not None:
-                await session.delete(found_delegation)
+        case events.DelegationGranted() | events.DelegationRevoked() if delegations_model:
+            row = await session.get(delegations_model, (event.organization, event.delegate))
+            if row is None:
+                row = delegations_model()
+                row.organization, row.delegate = event.organization, event.delegate
+                session.add(row)
+            if isinstance(event, events.DelegationGranted):
+                if row.granted_at is None or row.granted_at < event.time:
+                    row.granted_at = event.time
+            elif row.revoked_at is None or row.revoked_at < event.time:
+                row.revoked_at = event.time
 
 
 async def record(

@@ -96,6 +96,9 @@ class TokenRevoked(Event):
     type: Literal["token.revoked.v1"] = "token.revoked.v1"
     token_id: UUID
     organization: str
+    token_hash: str | None = Field(
+        default=None, description="So a service that never saw the token still refuses it."
+    )
 
 
 class DelegationGranted(Event):

@@ -208,7 +208,13 @@ async def post(
                 content=content,
             )
             try:
-                text = (await response.aread())[:500].decode("utf-8", "replace")
+                # The first 500 bytes, never the whole answer (a receiver could send gigabytes).
+                head = bytearray()
+                async for chunk in response.aiter_bytes():
+                    head += chunk
+                    if len(head) >= 500:
+                        break
+                text = bytes(head[:500]).decode("utf-8", "replace")
             finally:
                 await response.aclose()
             return response.status_code, text

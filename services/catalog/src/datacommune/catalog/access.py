@@ -140,7 +140,12 @@ async def revoke(
         enqueue(
             session,
             Outbox,
-            events.TokenRevoked(source=source, token_id=token.token_id, organization=organization),
+            events.TokenRevoked(
+                source=source,
+                token_id=token.token_id,
+                organization=organization,
+                token_hash=token.token_hash,
+            ),
         )
 
 
@@ -166,7 +171,9 @@ async def delegate(
             f"{data.delegate!r} is not a territory above {organization!r}.",
         )
     if await session.get(Delegation, (organization, data.delegate)) is None:
-        session.add(Delegation(organization=organization, delegate=data.delegate))
+        session.add(
+            Delegation(organization=organization, delegate=data.delegate, granted_at=utcnow())
+        )
         enqueue(
             session,
             Outbox,
@@ -206,3 +213,72 @@ def only_own(acting: str, organization: str) -> None:
             f"Ce jeton est celui de « {acting} », pas de « {organization} ».",
             f"This token belongs to {acting!r}, not {organization!r}.",
         )
+
+
+# Ids of re-announcements: the same state announced again within the bus's duplicate window is
+# dropped by JetStream; later, applying it again changes nothing.
+_ANNOUNCED = uuid.UUID("7c1e9a2b-4d3f-4b8e-9f60-2a5d8c3e1b47")
+
+
+async def announce_all(session: AsyncSession, *, source: str) -> int:
+    """Announce again every organization, token and delegation as it stands.
+
+    Streams keep events 30 days; a service that starts later (a new ingest node, a rebuilt
+    database) or lost an event would otherwise never learn of older organizations and tokens,
+    or of a revocation. catalog does this when it starts; every service applies it
+    idempotently, and a revocation always wins over an issue.
+    """
+    count = 0
+    for org in (await session.scalars(select(Organization))).all():
+        enqueue(
+            session,
+            Outbox,
+            events.OrganizationCreated(
+                id=uuid.uuid5(_ANNOUNCED, f"organization:{org.slug}"),
+                source=source,
+                organization=org.slug,
+                name=org.name,
+                kind=org.kind,
+                siren=org.siren,
+                insee_code=org.insee_code,
+                token_hash=org.token_hash,
+                parent=org.parent,
+            ),
+        )
+        count += 1
+    for token in (await session.scalars(select(Token))).all():
+        issued = _issued(token, source).model_copy(
+            update={"id": uuid.uuid5(_ANNOUNCED, f"token:{token.token_id}:issued")}
+        )
+        enqueue(session, Outbox, issued)
+        count += 1
+        if token.revoked_at is not None:
+            enqueue(
+                session,
+                Outbox,
+                events.TokenRevoked(
+                    id=uuid.uuid5(_ANNOUNCED, f"token:{token.token_id}:revoked"),
+                    source=source,
+                    time=token.revoked_at,
+                    token_id=token.token_id,
+                    organization=token.organization,
+                    token_hash=token.token_hash,
+                ),
+            )
+            count += 1
+    for delegation in (await session.scalars(select(Delegation))).all():
+        enqueue(
+            session,
+            Outbox,
+            events.DelegationGranted(
+                id=uuid.uuid5(
+                    _ANNOUNCED, f"delegation:{delegation.organization}:{delegation.delegate}"
+                ),
+                source=source,
+                time=delegation.granted_at or utcnow(),
+                organization=delegation.organization,
+                delegate=delegation.delegate,
+            ),
+        )
+        count += 1
+    return count

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from datacommune.catalog import (
+    access,
     access_routes,
     ckan,
     consumers,
@@ -44,6 +45,9 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.runtime = runtime
             app.state.settings = settings
             await search.reindex_stale(runtime.sessionmaker)
+            async with runtime.sessionmaker.begin() as session:
+                await access.announce_all(session, source=settings.source)
+            runtime.relay.wake()
             loader = RowLoader(runtime.engine, runtime.sessionmaker, runtime.store)
             sender = webhooks.WebhookSender(
                 runtime.sessionmaker, allow_private=settings.allow_private_webhooks
@@ -89,6 +93,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = make_app(service="catalog", description=DESCRIPTION, lifespan=lifespan)
     app.state.vote_limit = ratelimit.RateLimit(settings.votes_per_hour, 3600)
+    app.state.webhook_limit = ratelimit.RateLimit(settings.webhooks_per_hour, 3600)
     app.include_router(health_router("catalog", lambda: app.state.runtime.readiness()))
     app.include_router(routes.router)
     app.include_router(access_routes.router)

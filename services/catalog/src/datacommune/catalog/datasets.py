@@ -76,7 +76,9 @@ async def publish(
         dataset = Dataset(
             slug=event.dataset,
             organization=org.slug,
-            title=event.title or event.dataset,
+            # An embargoed upload does not name the dataset: its title would show as soon as
+            # another file makes the dataset public (it gets its title when it opens).
+            title=(event.title or event.dataset) if public else event.dataset,
             public=False,
         )
         session.add(dataset)
@@ -89,12 +91,15 @@ async def publish(
         resource = Resource(dataset_id=dataset.id, key=key, title=title, public=False)
         session.add(resource)
         await session.flush()
-    number = (
-        await session.scalar(
-            select(func.max(Version.number)).where(Version.resource_id == resource.id)
+    # An embargoed version gets a provisional negative number and its public one when it
+    # opens, so the public numbers have no gap that would betray it.
+    if public:
+        number = await visibility.next_number(session, resource.id)
+    else:
+        lowest = await session.scalar(
+            select(func.min(Version.number)).where(Version.resource_id == resource.id)
         )
-        or 0
-    ) + 1
+        number = min(lowest or 0, 0) - 1
     version = Version(
         id=uuid.uuid4(),
         resource_id=resource.id,
@@ -126,16 +131,15 @@ async def publish(
         ),
     )
     session.add(version)
-    if public:
-        visibility.make_public(dataset, resource, version, utcnow())
     await session.flush()
+    if public:
+        await visibility.make_public(session, dataset, resource, version, utcnow())
     if event.table is not None:
         session.add(rowloader.pending(version.id, event.table))
     if public:
         await webhooks.notify_opened(
             session, dataset, [(resource, version)], release=None, public_url=public_url
         )
-    dataset.updated_at = utcnow()
     await session.flush()
     await search.reindex(session, dataset)
     enqueue(
@@ -310,7 +314,6 @@ def describe_remote(resource: RemoteResource) -> dict[str, Any]:
 async def patch(session: AsyncSession, dataset: Dataset, changes: metadata.DatasetPatch) -> Dataset:
     """Change a dataset's metadata and its search words."""
     metadata.apply(dataset, changes)
-    dataset.updated_at = utcnow()
     await session.flush()
     await search.reindex(session, dataset)
     return dataset

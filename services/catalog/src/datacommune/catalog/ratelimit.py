@@ -42,8 +42,8 @@ class RateLimit:
         if len(times) >= self.limit:
             wait = int(times[0] + self.window - now) + 1
             problem = TooManyRequests(
-                f"Trop de votes depuis cette adresse : réessayez dans {wait} s.",
-                f"Too many votes from this address: retry in {wait} s.",
+                f"Trop de demandes depuis cette adresse : réessayez dans {wait} s.",
+                f"Too many requests from this address: retry in {wait} s.",
             )
             problem.headers["Retry-After"] = str(wait)
             raise problem

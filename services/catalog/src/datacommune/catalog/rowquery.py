@@ -193,13 +193,30 @@ def _read_cursor(cursor: str, query: Query) -> dict[str, Any]:
         body = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if body["k"] != query.fingerprint() or not isinstance(body["r"], int):
             raise ValueError("cursor of another query")
-        if not isinstance(body.get("t", 0), int):
+        if not isinstance(body.get("t", 0), int) or not 0 <= body["r"] < 2**62:
             raise ValueError("cursor of another query")
-        if body["s"] == "values" and query.sort and query.sort["stored"] == "date":
-            body["v"] = date.fromisoformat(body["v"])
+        if body["s"] == "values" and query.sort:
+            body["v"] = _cursor_value(query.sort["stored"], body["v"])
         return dict(body)
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeDecodeError):
         raise problems.bad_cursor() from None
+
+
+def _cursor_value(stored: str, value: Any) -> Any:
+    """A cursor's sort value, checked against its column's type (a tampered cursor is a 400,
+    never a database error)."""
+    if stored == "date" and isinstance(value, str):
+        return date.fromisoformat(value)
+    if stored in ("integer", "year") and isinstance(value, int) and not isinstance(value, bool):
+        if -(2**63) <= value < 2**63:
+            return value
+    if stored == "number" and isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if stored == "boolean" and isinstance(value, bool):
+        return value
+    if stored == "string" and isinstance(value, str):
+        return value
+    raise ValueError("cursor value of another type")
 
 
 def conditions(tbl: sa.Table, query: Query) -> list[sa.ColumnElement[bool]]:

@@ -107,7 +107,12 @@ async def reindex(session: AsyncSession, dataset: Dataset) -> None:
             await session.scalars(
                 select(Version.schema_id)
                 .join(Resource, Resource.id == Version.resource_id)
-                .where(Resource.dataset_id == dataset.id, Version.schema_id.is_not(None))
+                .where(
+                    Resource.dataset_id == dataset.id,
+                    Version.schema_id.is_not(None),
+                    # What an embargoed version conforms to is not told before it opens.
+                    Version.public.is_(True),
+                )
                 .distinct()
             )
         ).all()
@@ -117,7 +122,7 @@ async def reindex(session: AsyncSession, dataset: Dataset) -> None:
         await session.scalars(
             select(Version.media_type)
             .join(Resource, Resource.id == Version.resource_id)
-            .where(Resource.dataset_id == dataset.id)
+            .where(Resource.dataset_id == dataset.id, Version.public.is_(True))
             .distinct()
         )
     ).all()
@@ -285,7 +290,7 @@ def _with_version(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists(
         select(Version.id)
         .join(Resource, Resource.id == Version.resource_id)
-        .where(Resource.dataset_id == Dataset.id, condition)
+        .where(Resource.dataset_id == Dataset.id, Version.public.is_(True), condition)
     )
 
 

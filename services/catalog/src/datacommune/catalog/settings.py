@@ -20,6 +20,8 @@ class Settings(ServiceSettings):
     allow_private_webhooks: bool = False
     # Votes for data requests one network address may cast per hour (per replica).
     votes_per_hour: int = 60
+    # Webhook subscriptions one network address may make per hour (per replica).
+    webhooks_per_hour: int = 20
     # Let harvest sources be private or loopback addresses (tests, a closed network); off, a
     # source cannot make the catalogue call its own network.
     allow_private_harvest: bool = False

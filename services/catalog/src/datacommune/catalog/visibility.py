@@ -10,7 +10,7 @@ release opens in one transaction: all of its versions become public together, or
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog import webhooks
@@ -40,11 +40,31 @@ async def opens_now(session: AsyncSession, release_id: uuid.UUID | None, organiz
     )
 
 
-def make_public(dataset: Dataset, resource: Resource, version: Version, at: datetime) -> None:
+async def next_number(session: AsyncSession, resource_id: uuid.UUID) -> int:
+    """The number a version gets when it becomes public: one more than the public ones."""
+    highest = await session.scalar(
+        select(func.max(Version.number)).where(
+            Version.resource_id == resource_id, Version.public.is_(True)
+        )
+    )
+    return (highest or 0) + 1
+
+
+async def make_public(
+    session: AsyncSession, dataset: Dataset, resource: Resource, version: Version, at: datetime
+) -> None:
+    """Make a version public, with its public number; its resource and dataset with it (a
+    dataset first made public by this version takes its title now, if it had none)."""
+    if version.number < 0:
+        version.number = await next_number(session, resource.id)
     version.public = True
     version.public_at = at
     resource.public = True
+    if not dataset.public and dataset.title == dataset.slug:
+        dataset.title = resource.title
     dataset.public = True
+    dataset.updated_at = at
+    await session.flush()
 
 
 async def record_opening(session: AsyncSession, event: events.ReleaseOpened) -> OpenedRelease:
@@ -122,7 +142,7 @@ async def _open(
     changed: dict[uuid.UUID, Dataset] = {}
     opened: dict[uuid.UUID, list[tuple[Resource, Version]]] = {}
     for version, resource, dataset in waiting:
-        make_public(dataset, resource, version, now)
+        await make_public(session, dataset, resource, version, now)
         changed[dataset.id] = dataset
         opened.setdefault(dataset.id, []).append((resource, version))
     release.applied_at = now

@@ -24,10 +24,15 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.events import local_events
+from datacommune.events.local_events import InvalidTime
 from datacommune.events.tables import LocalEvent, Organization, Outbox, Release
 from datacommune.shared import events
 from datacommune.shared.outbox import enqueue, utcnow
 from datacommune.shared.problems import Forbidden, NotFound
+
+# A release whose time is further in the past than this, when planned or when its event moves,
+# is refused or held rather than opened at once (a typo in a year must not publish now).
+PAST_GRACE = timedelta(minutes=1)
 
 # Release event ids derive from the release: a second scheduler opening the same release
 # would publish the same id, which JetStream and catalog drop.
@@ -126,6 +131,13 @@ async def create(
     release.due_at = _due(release, event)
     if release.due_at is None:
         release.status = "held"
+    elif release.due_at < utcnow() - PAST_GRACE:
+        raise InvalidTime(
+            f"Cette publication s'ouvrirait le {_local(release):%d/%m/%Y à %H:%M}, une date "
+            "passée : les données seraient publiées tout de suite. Choisissez une date à venir.",
+            f"This release would open at {release.due_at:%Y-%m-%d %H:%M} UTC, in the past: the "
+            "data would be published at once. Choose a time to come.",
+        )
     session.add(release)
     await session.flush()
     return release
@@ -142,6 +154,8 @@ async def get(session: AsyncSession, release_id: uuid.UUID, org: Organization) -
 
 async def withdraw(session: AsyncSession, release: Release) -> None:
     """Give up a plan that has not opened: its versions stay embargoed."""
+    # Locked, so that a scheduler opening it at this moment goes first or waits.
+    await session.refresh(release, with_for_update=True)
     if release.status == "opened":
         raise Forbidden(
             "Cette publication a déjà eu lieu : les données sont ouvertes.",
@@ -155,30 +169,45 @@ async def follow_event(session: AsyncSession, event: LocalEvent, *, source: str)
     """Move or hold the plans of an event that changed (or was removed: ``status`` cancelled)."""
     plans = (
         await session.scalars(
-            select(Release).where(
-                Release.local_event_id == event.id, Release.status.in_(("scheduled", "held"))
-            )
+            select(Release)
+            .where(Release.local_event_id == event.id, Release.status.in_(("scheduled", "held")))
+            # Locked: a release the scheduler is opening right now is left to it.
+            .with_for_update()
         )
     ).all()
     for release in plans:
-        release.due_at = _due(release, event)
-        if release.due_at is None:
-            if release.status != "held":
-                release.status = "held"
-                enqueue(
-                    session,
-                    Outbox,
-                    events.ReleaseHeld(
-                        source=source,
-                        release_id=release.id,
-                        organization=release.organization,
-                        title=release.title,
-                        reason=f"L'événement « {event.title} » est annulé : la publication "
-                        "attend une nouvelle date.",
-                    ),
-                )
-        else:
+        due = _due(release, event)
+        reason = None
+        if due is None:
+            reason = (
+                f"L'événement « {event.title} » est annulé : la publication attend une "
+                "nouvelle date."
+            )
+        elif due < utcnow() - PAST_GRACE:
+            # An event moved (or restored) into the past would publish at once: held instead,
+            # for a person to choose.
+            reason = (
+                f"L'événement « {event.title} » a maintenant une date passée : la publication "
+                "attend une nouvelle date plutôt que de s'ouvrir aussitôt."
+            )
+        if reason is None:
+            release.due_at = due
             release.status = "scheduled"
+            continue
+        release.due_at = None
+        if release.status != "held":
+            release.status = "held"
+            enqueue(
+                session,
+                Outbox,
+                events.ReleaseHeld(
+                    source=source,
+                    release_id=release.id,
+                    organization=release.organization,
+                    title=release.title,
+                    reason=reason,
+                ),
+            )
 
 
 async def open_due(session: AsyncSession, *, source: str, now: datetime | None = None) -> int:
@@ -269,3 +298,8 @@ async def territory(session: AsyncSession, slug: str) -> list[str]:
                 inside.add(child)
                 grew = True
     return sorted(inside)
+
+
+def _local(release: Release) -> datetime:
+    assert release.due_at is not None
+    return release.due_at.astimezone(ZoneInfo(release.timezone))

@@ -69,7 +69,7 @@ async def apply(session: AsyncSession, event: events.AnyEvent) -> None:
                 release_id=event.release_id,
             )
         case events.ReleaseOpened():
-            await uploads.release_opened(session, event.release_id)
+            await uploads.release_opened(session, event.release_id, event.organization)
         case events.ReleaseHeld():
             await uploads.release_held(session, event.release_id, event.reason)
         case events.UploadRejected():

@@ -210,3 +210,12 @@ def no_mapping_proposed() -> Conflict:
         "This upload's report proposes no column mapping; give it in 'columns' (file column "
         "-> schema field).",
     )
+
+
+def not_owner(owner: str) -> Forbidden:
+    return Forbidden(
+        f"Seule l'organisation « {owner} » confirme la correspondance de colonnes de ses jeux "
+        "de données.",
+        f"Only {owner!r} confirms the column mapping of its datasets.",
+        owner=owner,
+    )

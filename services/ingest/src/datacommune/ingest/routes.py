@@ -212,6 +212,9 @@ async def confirm_mapping(
         upload = await uploads.get_upload(
             session, organization=organization.slug, upload_id=upload_id
         )
+    if upload.organization != organization.slug:
+        # A mapping is the dataset owner's decision, even on a file another sent for it.
+        raise problems.not_owner(upload.organization)
     columns = body.columns if body and body.columns else await _proposed(runtime, upload)
     if any(len(k) > 200 or len(v) > 200 for k, v in columns.items()):
         raise problems.InvalidField.too_long("columns", 200)

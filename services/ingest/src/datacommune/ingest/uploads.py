@@ -355,11 +355,15 @@ async def advance(session: AsyncSession, upload_id: uuid.UUID, status: str, **va
         upload.status = status
 
 
-async def release_opened(session: AsyncSession, release_id: uuid.UUID) -> None:
-    """The uploads that waited for a release are public now."""
+async def release_opened(session: AsyncSession, release_id: uuid.UUID, organization: str) -> None:
+    """The uploads of its organization that waited for a release are public now."""
     await session.execute(
         update(Upload)
-        .where(Upload.release_id == release_id, Upload.status == "scheduled")
+        .where(
+            Upload.release_id == release_id,
+            Upload.organization == organization,
+            Upload.status == "scheduled",
+        )
         .values(status="published", detail=None, updated_at=utcnow())
     )
 
