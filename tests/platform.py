@@ -114,6 +114,7 @@ def running_platform(
     databases: dict[str, str] | None = None,
     env: dict[str, str] | None = None,
     per_service_env: dict[str, dict[str, str]] | None = None,
+    nats_url: str | None = None,
 ) -> Iterator[Running]:
     """Start nats-server and the four services on free ports; stop them all afterwards."""
     extra = per_service_env or {}
@@ -128,6 +129,7 @@ def running_platform(
         env=env or {},
         per_service_env=extra,
         quiet=True,
+        nats_url=nats_url,
     )
     try:
         platform.start(timeout=60)

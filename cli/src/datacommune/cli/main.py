@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from datacommune.cli import access, credentials, offline, publish, up
+from datacommune.cli import access, credentials, node, offline, publish, up
 
 
 def _add_remote(parser: argparse.ArgumentParser) -> None:
@@ -88,6 +88,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     access.add_parsers(commands, _add_remote)
+    p_node = commands.add_parser("node", help="un nœud de dépôt relié au hub / an ingest node")
+    _add_remote(p_node)
+    p_node.add_argument("--name", required=True, help="nom du nœud (ex. roques), déclaré au hub")
+    p_node.add_argument(
+        "--hub", required=True, help="lien NATS du hub (ex. nats-leaf://hub.example.fr:7422)"
+    )
+    p_node.add_argument("--port", type=int, default=8081, help="port du dépôt (8081)")
+    p_node.add_argument("--nats-port", type=int, default=4223, help="port NATS local (4223)")
+    p_node.add_argument("--host", default="127.0.0.1")
+    p_nodes = commands.add_parser("nodes", help="les nœuds vus du hub / the hub's nodes")
+    p_nodes.add_argument("--url", help="ingest du hub / the hub's ingest URL")
     commands.add_parser("schemas", help="schémas connus / known schemas")
 
     p_val = commands.add_parser("validate", help="vérifier hors ligne / check offline")
@@ -142,6 +153,19 @@ def main(argv: list[str] | None = None) -> None:
                 timeout=args.timeout,
             )
         )
+    if args.command == "node":
+        sys.exit(
+            node.run(
+                name=args.name,
+                hub=args.hub,
+                var=args.var,
+                port=args.port,
+                nats_port=args.nats_port,
+                host=args.host,
+            )
+        )
+    if args.command == "nodes":
+        sys.exit(node.show(args.url or node.default_hub_ingest()))
     if args.command == "token":
         sys.exit(access.run_token(args))
     if args.command == "delegate":

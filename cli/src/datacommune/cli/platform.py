@@ -56,6 +56,11 @@ class Platform:
     env: dict[str, str] = field(default_factory=dict)
     per_service_env: dict[str, dict[str, str]] = field(default_factory=dict)
     quiet: bool = False
+    # The embedded server as a federation hub (a port for nodes' leaf links, JetStream domain
+    # "hub") or as a node's leaf server (``leaf_remote``, domain "node-<name>").
+    leaf_port: int | None = None
+    leaf_remote: str | None = None
+    node_name: str | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
@@ -97,23 +102,46 @@ class Platform:
             return
         store = self.var / "nats"
         store.mkdir(parents=True, exist_ok=True)
-        self._spawn(
-            "nats",
-            [
-                binary("nats-server"),
-                "--jetstream",
-                "--store_dir",
-                str(store),
-                "--addr",
-                self.host,
-                "--port",
-                str(self.ports["nats"]),
-                "--server_name",
-                "datacommune-embedded",
-            ],
-            os.environ,
-        )
+        if self.leaf_port or self.leaf_remote:
+            config = self.var / "nats.conf"
+            config.write_text(self.nats_config(store))
+            self._spawn("nats", [binary("nats-server"), "-c", str(config)], os.environ)
+        else:
+            self._spawn(
+                "nats",
+                [
+                    binary("nats-server"),
+                    "--jetstream",
+                    "--store_dir",
+                    str(store),
+                    "--addr",
+                    self.host,
+                    "--port",
+                    str(self.ports["nats"]),
+                    "--server_name",
+                    "datacommune-embedded",
+                ],
+                os.environ,
+            )
         _wait_port(self.host, self.ports["nats"], timeout=20, process=self.processes["nats"])
+
+    def nats_config(self, store: Path) -> str:
+        """The server's configuration as a hub (leaf port) or as a node's leaf server."""
+        if self.leaf_remote:
+            name = f"node-{self.node_name}"
+            # A fixed server_name and store: a restarted node finds its streams again.
+            return (
+                f'server_name: "{name}"\nlisten: "{self.host}:{self.ports["nats"]}"\n'
+                f'jetstream {{ domain: "{name}", store_dir: "{store}" }}\n'
+                f'leafnodes {{ remotes: [ {{ url: "{self.leaf_remote}" }} ] }}\n'
+            )
+        return (
+            f'server_name: "hub"\nlisten: "{self.host}:{self.ports["nats"]}"\n'
+            f'jetstream {{ domain: "hub", store_dir: "{store}" }}\n'
+            # Nodes must dial the address they were given (a load balancer in production),
+            # not one the hub advertises.
+            f'leafnodes {{ listen: "0.0.0.0:{self.leaf_port}", no_advertise: true }}\n'
+        )
 
     def service_env(self, name: str) -> dict[str, str]:
         """The environment one service process is started with."""
@@ -134,7 +162,8 @@ class Platform:
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        env["VALIDATE_PUBLIC_URL"] = self.url("validate")
+        if "validate" in self.ports:
+            env["VALIDATE_PUBLIC_URL"] = self.url("validate")
         env.update(self.env)
         env.update(self.per_service_env.get(name, {}))
         return env

@@ -43,7 +43,18 @@ def run(*, var: Path, demo: bool) -> int:
         host=host(),
         ports=ports(),
         nats_url=os.environ.get("DATACOMMUNE_NATS_URL"),
-        per_service_env={"catalog": {"ADMIN_TOKEN_HASH": tokens.hash_token(admin)}},
+        # A hub for ingest nodes: a port for their leaf links, and the nodes it takes in.
+        leaf_port=int(os.environ["DATACOMMUNE_LEAF_PORT"])
+        if os.environ.get("DATACOMMUNE_LEAF_PORT")
+        else None,
+        per_service_env={
+            "catalog": {"ADMIN_TOKEN_HASH": tokens.hash_token(admin)},
+            **(
+                {"ingest": {"NATS__HUB_NODES": os.environ["DATACOMMUNE_NODES"]}}
+                if os.environ.get("DATACOMMUNE_NODES")
+                else {}
+            ),
+        },
         quiet=True,
     )
     stopping = False

@@ -9,13 +9,22 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import nats
 import structlog
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    ExternalStream,
+    StorageType,
+    StreamConfig,
+    StreamSource,
+)
 from nats.js.errors import BadRequestError
 
 from datacommune.shared.events import AnyEvent, Event, parse
@@ -106,28 +115,81 @@ class Bus:
     async def ensure_streams(self) -> None:
         """Create each stream, or bring an existing one to the current configuration."""
         js = self._jetstream()
-        for stream in STREAMS:
-            config = StreamConfig(
-                name=stream.name,
-                subjects=stream.subjects,
-                description=stream.description,
-                storage=StorageType.FILE,
-                max_age=MAX_AGE_SECONDS,
-                duplicate_window=DUPLICATE_WINDOW_SECONDS,
-                num_replicas=self.settings.replicas,
-            )
+        for config in self.stream_configs():
             try:
                 await js.add_stream(config)
             except BadRequestError:
                 await js.update_stream(config)
 
+    def stream_configs(self) -> list[StreamConfig]:
+        """The platform's streams; on a node, its two federation streams instead; on a hub with
+        nodes, the platform's plus the federation's (docs/federation.md)."""
+        common: dict[str, Any] = {
+            "storage": StorageType.FILE,
+            "max_age": MAX_AGE_SECONDS,
+            "duplicate_window": DUPLICATE_WINDOW_SECONDS,
+            "num_replicas": self.settings.replicas,
+        }
+        node = self.settings.node
+        if node:
+            hub_api = f"$JS.{self.settings.hub_domain}.API"
+            return [
+                StreamConfig(
+                    # Named after the node: the hub finds where to resume a source by its stream
+                    # name, so two nodes' streams must not share one.
+                    name=node_stream(node),
+                    subjects=[f"node.{node}.>"],
+                    description="What this node sends the hub: files (in chunks), then events",
+                    **common,
+                ),
+                StreamConfig(
+                    name="NODE_IN",
+                    description="What the hub sends this node, copied across the leaf link",
+                    sources=[
+                        StreamSource(
+                            name="NODES_IN",
+                            filter_subject=f"nodein.{node}.>",
+                            external=ExternalStream(api=hub_api),
+                        )
+                    ],
+                    **common,
+                ),
+            ]
+        configs = [
+            StreamConfig(name=s.name, subjects=s.subjects, description=s.description, **common)
+            for s in STREAMS
+        ]
+        if self.settings.hub_nodes:
+            configs += [
+                StreamConfig(
+                    name="FEDERATION",
+                    description="What the nodes sent, copied from each node's NODE_OUT",
+                    sources=[federation_source(n) for n in self.settings.hub_nodes],
+                    **common,
+                ),
+                StreamConfig(
+                    name="NODES_IN",
+                    subjects=["nodein.>"],
+                    description="What the hub sends each node (nodein.<node>.<type>)",
+                    **common,
+                ),
+            ]
+        return configs
+
     async def publish(self, event: Event) -> bool:
         """Publish one event once JetStream stored it; False if it had it already."""
         return await self.publish_raw(event.type, event.model_dump_json().encode(), str(event.id))
 
-    async def publish_raw(self, subject: str, payload: bytes, msg_id: str) -> bool:
-        """Publish an already serialized event, as the outbox relay does."""
-        ack = await self._jetstream().publish(subject, payload, headers={"Nats-Msg-Id": msg_id})
+    async def publish_raw(
+        self, subject: str, payload: bytes, msg_id: str, headers: dict[str, str] | None = None
+    ) -> bool:
+        """Publish an already serialized event, as the outbox relay does (on a node, under
+        ``node.<name>.``)."""
+        if self.settings.node:
+            subject = f"node.{self.settings.node}.{subject}"
+        ack = await self._jetstream().publish(
+            subject, payload, headers={**(headers or {}), "Nats-Msg-Id": msg_id}
+        )
         return not ack.duplicate
 
     async def subscribe(
@@ -146,8 +208,10 @@ class Bus:
         message comes back later with a growing delay.
         """
         js = self._jetstream()
+        node = self.settings.node
         for type_ in types:
             consumer = f"{durable}_{type_.replace('.', '_')}"
+            subject = f"nodein.{node}.{type_}" if node else type_
             config = ConsumerConfig(
                 durable_name=consumer,
                 ack_policy=AckPolicy.EXPLICIT,
@@ -155,9 +219,9 @@ class Bus:
                 ack_wait=ack_wait,
                 max_ack_pending=max(64, concurrency * 4),
                 max_deliver=MAX_DELIVER,
-                filter_subject=type_,
+                filter_subject=subject,
             )
-            stream = await js.find_stream_name_by_subject(type_)
+            stream = "NODE_IN" if node else await js.find_stream_name_by_subject(type_)
             try:
                 # Creates the consumer, or brings an existing one to this configuration.
                 await js.add_consumer(stream, config)
@@ -261,3 +325,13 @@ async def _settle(call: Awaitable[object]) -> None:
         await call
     except Exception as exc:
         log.warning("settle_failed", error=repr(exc))
+
+
+def node_stream(node: str) -> str:
+    """The stream a node's outgoing files and events wait in."""
+    return f"NODE_OUT_{node}"
+
+
+def federation_source(node: str) -> StreamSource:
+    """The hub's copy of one node's outgoing stream, across the leaf link."""
+    return StreamSource(name=node_stream(node), external=ExternalStream(api=f"$JS.node-{node}.API"))

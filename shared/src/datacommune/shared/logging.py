@@ -29,6 +29,8 @@ def configure(*, service: str, json: bool | None = None, level: str = "INFO") ->
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             _add_service(service),
+            # JSON lines carry the traceback as text (the console renderer prints it itself).
+            *([structlog.processors.format_exc_info] if json else []),
             renderer,
         ],
     )

@@ -7,6 +7,7 @@ acknowledged it. Each service declares its own tables from these mixins, in its 
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -76,6 +77,9 @@ class OutboxRelay:
         poll: float = 1.0,
         batch: int = 100,
     ) -> None:
+        # Called with each row's type and payload before it is published (an ingest node
+        # ships a file's bytes before the event that announces it).
+        self.before_publish: Callable[[str, str], Awaitable[None]] | None = None
         self.sessionmaker = sessionmaker
         self.model = model
         self.bus = bus
@@ -129,6 +133,8 @@ class OutboxRelay:
             ).all()
         sent = []
         for row_id, type_, payload in rows:
+            if self.before_publish is not None:
+                await self.before_publish(type_, payload)
             await self.bus.publish_raw(type_, payload.encode(), row_id)
             sent.append(row_id)
         if sent:

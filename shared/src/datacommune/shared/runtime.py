@@ -4,7 +4,7 @@ Each service's lifespan opens a ``Runtime``, adds its own consumers, and closes 
 out, so start-up and shutdown happen the same way, in the same order, everywhere.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -52,15 +52,24 @@ class Runtime:
 
 @asynccontextmanager
 async def open_runtime(
-    settings: ServiceSettings, *, outbox: type[OutboxRecord]
+    settings: ServiceSettings,
+    *,
+    outbox: type[OutboxRecord],
+    before_publish: Callable[[ObjectStore, Bus], Callable[[str, str], Awaitable[None]]]
+    | None = None,
 ) -> AsyncIterator[Runtime]:
-    """Connect everything, start the relay; on exit stop consumers first, then the rest."""
+    """Connect everything, start the relay; on exit stop consumers first, then the rest.
+
+    ``before_publish`` makes the relay's hook from the store and the bus (an ingest node ships
+    a file's bytes before its event)."""
     engine = make_engine(settings.database)
     sessionmaker = make_sessionmaker(engine)
     store = await open_store(settings.storage)
     bus = Bus(settings.nats)
     await bus.connect(name=settings.source)
     relay = OutboxRelay(sessionmaker, outbox, bus, poll=settings.http.outbox_poll)
+    if before_publish is not None:
+        relay.before_publish = before_publish(store, bus)
     relay.start()
     try:
         yield Runtime(settings.source, engine, sessionmaker, make_reader(engine), bus, store, relay)

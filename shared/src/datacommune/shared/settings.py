@@ -14,6 +14,14 @@ class NatsSettings(BaseModel):
     # One replica on a single embedded server; three on a production cluster.
     replicas: int = 1
     connect_timeout: float = 5.0
+    # Node mode (an ingest node of a collectivité): this server is a leaf node with JetStream
+    # domain ``node-<node>``; events go out under ``node.<node>.`` and come in, from the hub,
+    # under ``nodein.<node>.`` (docs/federation.md).
+    node: str | None = None
+    # On the hub: the nodes whose streams it takes in (their JetStream domains are
+    # ``node-<name>``), and the hub's own JetStream domain, which nodes reach it by.
+    hub_nodes: list[str] = []
+    hub_domain: str = "hub"
 
 
 class DatabaseSettings(BaseModel):

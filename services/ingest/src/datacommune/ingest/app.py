@@ -1,11 +1,13 @@
 """ingest's application factory: routes, lifespan, consumers."""
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from datacommune.ingest import consumers, routes
+from datacommune.ingest import consumers, federation, routes
 from datacommune.ingest.settings import Settings
 from datacommune.ingest.tables import Outbox
 from datacommune.shared.health import health_router
@@ -29,11 +31,34 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(settings, outbox=Outbox) as runtime:
+        on_node = bool(settings.nats.node)
+        async with open_runtime(
+            settings,
+            outbox=Outbox,
+            before_publish=federation.shipper if on_node else None,
+        ) as runtime:
             app.state.runtime = runtime
             app.state.settings = settings
             await consumers.subscribe(runtime.bus, runtime.sessionmaker)
-            yield
+            tasks: list[asyncio.Task[None]] = []
+            app.state.node_status = None
+            if on_node:
+                tasks.append(asyncio.create_task(federation.kick_loop(runtime.bus)))
+                assert settings.nats.node is not None
+                tasks.append(
+                    asyncio.create_task(federation.heartbeat_loop(runtime, settings.nats.node))
+                )
+            elif settings.nats.hub_nodes:
+                tasks += await federation.Forwarder(runtime, source=settings.source).start()
+                app.state.node_status = federation.NodeStatus(runtime.bus)
+                await app.state.node_status.follow()
+            try:
+                yield
+            finally:
+                for task in tasks:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     app = make_app(service="ingest", description=DESCRIPTION, lifespan=lifespan)
     app.include_router(health_router("ingest", lambda: app.state.runtime.readiness()))

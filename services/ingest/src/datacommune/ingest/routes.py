@@ -241,3 +241,15 @@ async def _proposed(runtime: Runtime, upload: Any) -> dict[str, str]:
     if not proposed:
         raise problems.no_mapping_proposed()
     return {p["column"]: p["field"] for p in proposed}
+
+
+@router.get(
+    "/nodes",
+    tags=["fédération / federation"],
+    summary="Les nœuds des collectivités et leur retard / the nodes and their backlog",
+)
+async def nodes(request: Request) -> dict[str, Any]:
+    """On the hub: each ingest node, whether its link is up, and what waits on it (files,
+    age of the oldest). Empty on a platform without nodes."""
+    status = getattr(request.app.state, "node_status", None)
+    return {"items": await status.describe() if status else []}

@@ -71,6 +71,8 @@ class Upload(Base):
     # and the token it used.
     uploaded_by: Mapped[str | None] = mapped_column(String(64), index=True)
     token_id: Mapped[uuid.UUID | None] = mapped_column()
+    # On the hub: the ingest node it came from (None: uploaded here).
+    node: Mapped[str | None] = mapped_column(String(64), index=True)
     # The release a scheduled upload waits for.
     release_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

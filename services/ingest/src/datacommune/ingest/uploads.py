@@ -375,3 +375,46 @@ async def release_held(session: AsyncSession, release_id: uuid.UUID, reason: str
         .where(Upload.release_id == release_id, Upload.status == "scheduled")
         .values(detail=reason, updated_at=utcnow())
     )
+
+
+async def record_forwarded(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    event: events.FileReceived,
+    *,
+    node: str,
+    source: str,
+) -> None:
+    """On the hub: an upload an ingest node accepted (its bytes already stored here), recorded
+    with the same id and announced with the same event, so validate and catalog see one upload
+    whichever way it came; idempotent."""
+    try:
+        async with sessionmaker.begin() as session:
+            if await session.get(Upload, event.upload_id) is not None:
+                return
+            if await session.get(Dataset, event.dataset) is None:
+                session.add(Dataset(slug=event.dataset, organization=event.organization))
+                await session.flush()
+            session.add(
+                Upload(
+                    id=event.upload_id,
+                    organization=event.organization,
+                    dataset=event.dataset,
+                    title=event.title,
+                    schema_id=event.schema_id,
+                    variant=f"node:{node}:{event.upload_id}",
+                    filename=event.file.filename,
+                    media_type=event.file.media_type,
+                    size=event.file.size,
+                    sha256=event.file.sha256,
+                    object_key=event.file.object_key,
+                    status="received",
+                    uploaded_by=event.uploaded_by,
+                    token_id=event.token_id,
+                    release_id=event.release_id,
+                    node=node,
+                )
+            )
+            enqueue(session, Outbox, event)
+    except IntegrityError:
+        # Another replica took it in at the same moment.
+        return
