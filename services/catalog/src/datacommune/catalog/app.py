@@ -14,6 +14,7 @@ from datacommune.catalog import (
     consumers,
     feeds,
     harvest_routes,
+    pages,
     ratelimit,
     routes,
     rowroutes,
@@ -103,4 +104,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(harvest_routes.router)
     for prefix in ckan.PREFIXES:
         app.include_router(ckan.router, prefix=prefix)
+    app.include_router(pages.router)
     return app
