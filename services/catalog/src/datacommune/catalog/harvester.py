@@ -12,6 +12,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog import harvest_http, harvests
+from datacommune.shared.background import Waker
 from datacommune.shared.outbox import utcnow
 
 log = structlog.get_logger()
@@ -34,11 +35,11 @@ class Harvester:
         self._allow_private = allow_private
         self._timeout = timeout
         self._max_page_bytes = max_page_bytes
-        self._wake = asyncio.Event()
+        self._waker = Waker()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._waker.wake()
 
     async def run(self) -> None:
         try:
@@ -50,9 +51,7 @@ class Harvester:
                             await self._carry_out(run_id)
                 except Exception:
                     log.exception("harvest_scheduling_failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
-                self._wake.clear()
+                await self._waker.sleep(POLL_SECONDS)
         finally:
             for task in list(self._tasks):
                 task.cancel()

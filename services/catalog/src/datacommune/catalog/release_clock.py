@@ -6,14 +6,12 @@ applies it at once; this task only sleeps until the next recorded release that i
 yet, never more than a second.
 """
 
-import asyncio
-import contextlib
-
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog import search, visibility
-from datacommune.shared.outbox import utcnow
+from datacommune.shared import background
+from datacommune.shared.background import Waker
 
 log = structlog.get_logger()
 
@@ -33,10 +31,10 @@ class ReleaseClock:
         self._sessionmaker = sessionmaker
         self._reader = reader
         self._public_url = public_url
-        self._wake = asyncio.Event()
+        self._waker = Waker()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._waker.wake()
 
     async def tick(self) -> int:
         """Apply what is due; how many datasets opened."""
@@ -48,16 +46,13 @@ class ReleaseClock:
 
     async def run(self) -> None:
         while True:
-            delay = POLL_SECONDS
+            delay = POLL_SECONDS  # after a failure, try again at the next poll
             try:
                 if await self.tick():
                     log.info("release_applied_by_clock")
                 async with self._reader() as session:
                     due = await visibility.next_due(session)
-                if due is not None:
-                    delay = min(POLL_SECONDS, max(0.0, (due - utcnow()).total_seconds()))
+                delay = background.until(due, POLL_SECONDS)
             except Exception:
                 log.exception("release_clock_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
-            self._wake.clear()
+            await self._waker.sleep(delay)

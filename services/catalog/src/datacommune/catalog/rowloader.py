@@ -7,7 +7,6 @@ the other; a new attempt starts the table over.
 """
 
 import asyncio
-import contextlib
 import csv
 import io
 import tempfile
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from datacommune.catalog import rowtables
 from datacommune.catalog.tables import RowTable, Version
 from datacommune.shared import events
+from datacommune.shared.background import Waker
 from datacommune.shared.outbox import utcnow
 from datacommune.shared.storage import ObjectMissing, ObjectStore
 
@@ -92,10 +92,10 @@ class RowLoader:
         self._engine = engine
         self._sessionmaker = sessionmaker
         self._store = store
-        self._wake = asyncio.Event()
+        self._waker = Waker()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._waker.wake()
 
     async def run(self) -> None:
         while True:
@@ -104,9 +104,7 @@ class RowLoader:
                     pass
             except Exception:
                 log.exception("row_loading_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
-            self._wake.clear()
+            await self._waker.sleep(POLL_SECONDS)
 
     async def load_next(self) -> bool:
         """Load one waiting table; False when none waits."""

@@ -47,6 +47,7 @@ from datacommune.catalog.tables import (
     Resource,
     Version,
 )
+from datacommune.shared import territories
 
 _STEMMER = snowballstemmer.stemmer("french")
 FORMATS = {
@@ -274,16 +275,12 @@ def _fts(dialect: str, tokens: list[str]) -> tuple[Any, ColumnElement[bool], Col
 
 async def territory_members(session: AsyncSession, slug: str) -> set[str]:
     """An organization and every organization under it (commune → EPCI → département)."""
-    parents = dict((await session.execute(select(Organization.slug, Organization.parent))).all())
-    inside = {slug}
-    changed = True
-    while changed:
-        changed = False
-        for child, parent in parents.items():
-            if parent in inside and child not in inside:
-                inside.add(child)
-                changed = True
-    return inside
+    return territories.members(await parents(session), slug)
+
+
+async def parents(session: AsyncSession) -> dict[str, str | None]:
+    """Each organization's parent territory."""
+    return dict((await session.execute(select(Organization.slug, Organization.parent))).all())
 
 
 def _with_version(condition: ColumnElement[bool]) -> ColumnElement[bool]:

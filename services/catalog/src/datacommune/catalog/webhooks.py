@@ -10,7 +10,6 @@ outcome: the subscriber reads its delivery log with its secret.
 """
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
@@ -33,7 +32,8 @@ from datacommune.catalog.tables import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from datacommune.shared import outbound
+from datacommune.shared import outbound, territories
+from datacommune.shared.background import Waker
 from datacommune.shared.outbox import utcnow
 from datacommune.shared.problems import Problem
 
@@ -95,14 +95,15 @@ async def _matching(
             )
         )
     ).all()
-    found = []
-    for subscription in subscriptions:
-        if subscription.scope == "territory":
-            members = await search.territory_members(session, subscription.value)
-            if dataset.organization not in members:
-                continue
-        found.append(subscription)
-    return found
+    # The territory tree is read once, however many territories are subscribed to.
+    parents = (
+        await search.parents(session) if any(s.scope == "territory" for s in subscriptions) else {}
+    )
+    return [
+        s
+        for s in subscriptions
+        if s.scope != "territory" or dataset.organization in territories.members(parents, s.value)
+    ]
 
 
 async def notify_opened(
@@ -171,10 +172,10 @@ class WebhookSender:
     ) -> None:
         self._sessionmaker = sessionmaker
         self._allow_private = allow_private
-        self._wake = asyncio.Event()
+        self._waker = Waker()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._waker.wake()
 
     async def run(self) -> None:
         while True:
@@ -183,9 +184,7 @@ class WebhookSender:
                     pass
             except Exception:
                 log.exception("webhook_sending_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
-            self._wake.clear()
+            await self._waker.sleep(POLL_SECONDS)
 
     async def send_due(self) -> int:
         """Send the deliveries whose time has come (a batch); how many were tried."""

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from datacommune.events import local_events
 from datacommune.events.local_events import InvalidTime
 from datacommune.events.tables import LocalEvent, Organization, Outbox, Release
-from datacommune.shared import events
+from datacommune.shared import events, territories
 from datacommune.shared.outbox import enqueue, utcnow
 from datacommune.shared.problems import Forbidden, NotFound
 
@@ -289,15 +289,7 @@ async def upcoming(
 async def territory(session: AsyncSession, slug: str) -> list[str]:
     """An organization and every organization under it (commune → EPCI → département)."""
     parents = dict((await session.execute(select(Organization.slug, Organization.parent))).all())
-    inside = {slug}
-    grew = True
-    while grew:
-        grew = False
-        for child, parent in parents.items():
-            if parent in inside and child not in inside:
-                inside.add(child)
-                grew = True
-    return sorted(inside)
+    return sorted(territories.members(parents, slug))
 
 
 def _local(release: Release) -> datetime:

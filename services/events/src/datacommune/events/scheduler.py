@@ -7,14 +7,13 @@ releases.open_due). A scheduler that was down opens what fell due meanwhile as s
 back, and the delay is recorded on the release.
 """
 
-import asyncio
-import contextlib
-
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.events import releases
-from datacommune.shared.outbox import OutboxRelay, utcnow
+from datacommune.shared import background
+from datacommune.shared.background import Waker
+from datacommune.shared.outbox import OutboxRelay
 
 log = structlog.get_logger()
 
@@ -36,10 +35,10 @@ class Scheduler:
         self._reader = reader
         self._relay = relay
         self._source = source
-        self._wake = asyncio.Event()
+        self._waker = Waker()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._waker.wake()
 
     async def tick(self) -> int:
         """Open what is due now; how many opened."""
@@ -52,15 +51,12 @@ class Scheduler:
 
     async def run(self) -> None:
         while True:
-            delay = POLL_SECONDS
+            delay = POLL_SECONDS  # after a failure, try again at the next poll
             try:
                 await self.tick()
                 async with self._reader() as session:
                     due = await releases.next_due(session)
-                if due is not None:
-                    delay = min(POLL_SECONDS, max(0.0, (due - utcnow()).total_seconds()))
+                delay = background.until(due, POLL_SECONDS)
             except Exception:
                 log.exception("scheduler_tick_failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
-            self._wake.clear()
+            await self._waker.sleep(delay)
