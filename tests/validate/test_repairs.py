@@ -160,6 +160,28 @@ def test_dates(text: str, fixed: str | None) -> None:
     assert repairs.repair_date(text) == fixed
 
 
+# SCDL subventions' datesPeriodeVersement: one date, or an ISO 8601 interval.
+PERIOD = r"^[0-9]{4}\-[0-9]{2}\-[0-9]{2}(\/[0-9]{4}\-[0-9]{2}\-[0-9]{2})?$"
+
+
+@pytest.mark.parametrize(
+    ("text", "fixed"),
+    [
+        ("2018-01-01_2018-03-31", "2018-01-01/2018-03-31"),  # as the Lot wrote them in 2017
+        ("2018-01-01 au 2018-03-31", "2018-01-01/2018-03-31"),
+        ("2018-01-01/2018-03-31", None),  # already right
+        ("2018-02-30_2018-03-31", None),  # not a real date
+        ("2018-01-01_31/03/2018", None),  # which date format? not guessed
+    ],
+)
+def test_periods_get_the_interval_slash_the_pattern_asks_for(text: str, fixed: str | None) -> None:
+    assert repairs.repair_period(text, PERIOD) == fixed
+
+
+def test_a_pattern_that_does_not_want_an_interval_is_left_alone() -> None:
+    assert repairs.repair_period("2018-01-01_2018-03-31", r"^.*$") is None
+
+
 def test_booleans_take_the_schemas_words() -> None:
     spec = {"type": "boolean", "trueValues": ["oui"], "falseValues": ["non"]}
     assert repairs.repair_boolean("Non", spec) == "non"

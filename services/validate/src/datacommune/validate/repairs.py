@@ -28,6 +28,8 @@ _DOTTED = re.compile(r"^-?\d{1,3}(?:\.\d{3})+,\d+$")
 _COMMA_DECIMAL = re.compile(r"^-?\d+,(\d+)$")
 _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
 _YMD = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
+# Two ISO dates joined by something else than the ISO 8601 interval's « / ».
+_PERIOD = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*(?:_|;|\s-\s|\sau\s)\s*(\d{4}-\d{2}-\d{2})$")
 
 # What each kind of change is called in the list a person reads.
 KINDS = {
@@ -35,6 +37,7 @@ KINDS = {
     "number": "nombre écrit à l'anglaise (point décimal, sans séparateur de milliers)",
     "date": "date mise au format AAAA-MM-JJ",
     "boolean": "valeur oui/non écrite comme le schéma l'attend",
+    "period": "période écrite AAAA-MM-JJ/AAAA-MM-JJ, comme le schéma l'attend",
     "empty-row": "ligne vide en fin de fichier retirée",
     "empty-column": "colonne vide et sans nom retirée",
     "header": "colonne renommée selon la correspondance confirmée",
@@ -158,9 +161,31 @@ def repair_boolean(text: str, spec: dict[str, Any]) -> str | None:
     return None
 
 
+def repair_period(text: str, pattern: str) -> str | None:
+    """``2018-01-01_2018-03-31`` → ``2018-01-01/2018-03-31``, only where the schema's pattern
+    wants the latter and refuses the former, and both are real dates."""
+    m = _PERIOD.match(text)
+    if m is None or re.fullmatch(pattern, text):
+        return None
+    try:
+        date.fromisoformat(m.group(1))
+        date.fromisoformat(m.group(2))
+    except ValueError:
+        return None
+    fixed = f"{m.group(1)}/{m.group(2)}"
+    return fixed if re.fullmatch(pattern, fixed) else None
+
+
 def _repair_cell(text: str, spec: dict[str, Any] | None) -> tuple[str, str] | None:
     if spec is None:
         return None
+    pattern = (spec.get("constraints") or {}).get("pattern")
+    if spec.get("type", "string") == "string" and pattern:
+        try:
+            fixed = repair_period(text, pattern)
+        except re.error:
+            return None
+        return (fixed, "period") if fixed is not None else None
     match spec.get("type"):
         case "number" | "integer":
             fixed = repair_number(text, spec.get("type") == "integer")
