@@ -26,6 +26,12 @@ PUBLIC = {
     ("catalog", "POST", "/api/v1/requests/{request_id}/votes"),
     ("catalog", "POST", "/api/v1/webhooks"),
     ("catalog", "DELETE", "/api/v1/webhooks/{webhook_id}"),  # needs the subscription's secret
+    # Signing in checks the token it is given; signing out forgets the cookie.
+    ("ingest", "POST", "/espace/connexion"),
+    # Anyone may ask and vote, from the page (a voter cookie and its form field, no token).
+    ("catalog", "POST", "/demandes"),
+    ("catalog", "POST", "/demandes/{request_id}/votes"),
+    ("ingest", "POST", "/espace/deconnexion"),
 }
 
 Request = tuple[str, str, dict[str, Any]]
@@ -271,6 +277,46 @@ def cases(
             # Another organization's upload does not exist for it; the commune's own gets past
             # the door (then 409: this upload has no schema to map to).
             expect(other=404, viewer=403, publisher=409, delegated=404, admin=409),
+        ),
+        # The pages' forms, sent by a script with a Bearer token (a browser sends the cookie
+        # and the csrf field: tests/browser).
+        ("ingest", "POST", "/espace/deposer"): (
+            lambda caller: (
+                "POST",
+                f"{w.running.url('ingest')}/espace/deposer",
+                {
+                    "data": {
+                        "dataset": "budget-roques-m",
+                        **({"on_behalf_of": COMMUNE} if caller == "delegated" else {}),
+                    },
+                    "files": {"file": ("b.csv", f"a,b\n{unique()},1\n".encode(), "text/csv")},
+                },
+            ),
+            expect(other=403, viewer=403, publisher=303, delegated=303, admin=303),
+        ),
+        ("ingest", "POST", "/espace/depots/{upload_id}/nouvel-essai"): (
+            lambda caller: (
+                "POST",
+                f"{w.running.url('ingest')}/espace/depots/{w.upload_id}/nouvel-essai",
+                {"data": {"fix": "1"}},
+            ),
+            expect(other=404, viewer=403, publisher=303, delegated=404, admin=303),
+        ),
+        ("events", "POST", "/espace/calendrier/evenements"): (
+            lambda caller: (
+                "POST",
+                f"{w.running.url('events')}/espace/calendrier/evenements",
+                {"data": {"title": "Réunion", "starts_at": "2027-06-02T18:00:00"}},
+            ),
+            expect(other=303, viewer=403, publisher=303, delegated=303, admin=303),
+        ),
+        ("events", "POST", "/espace/calendrier/publications"): (
+            lambda caller: (
+                "POST",
+                f"{w.running.url('events')}/espace/calendrier/publications",
+                {"data": {"title": "Lot", "local_event_id": w.event_id}},
+            ),
+            expect(other=403, viewer=403, publisher=303, delegated=403, admin=303),
         ),
         ("events", "POST", "/api/v1/local-events"): (
             lambda caller: (

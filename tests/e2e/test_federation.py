@@ -151,6 +151,10 @@ def _run(fed: Any, hub: Any, tmp_path: Path) -> None:
                 assert time.monotonic() < deadline, status
                 time.sleep(0.5)
             assert all(n["reachable"] for n in status)
+            # The same, as a page for the département's operator.
+            page = httpx.get(hub.url("ingest") + "/noeuds").text
+            for name in ("a", "b"):
+                assert f'<th scope="row">{name}</th>\n<td class="status">en ligne</td>' in page
         finally:
             for node in nodes.values():
                 node.stop()

@@ -164,6 +164,9 @@ class Platform:
         )
         if "validate" in self.ports:
             env["VALIDATE_PUBLIC_URL"] = self.url("validate")
+        for service in ("catalog", "ingest", "events", "validate"):
+            if service in self.ports:
+                env[f"SITE__{service.upper()}_URL"] = self.url(service)
         env.update(self.env)
         env.update(self.per_service_env.get(name, {}))
         return env

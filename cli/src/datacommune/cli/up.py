@@ -117,6 +117,13 @@ def _banner(platform: Platform, var: Path, org: dict[str, str] | None) -> None:
     for name in SERVICES:
         lines.append(f"  {name:<9} {platform.url(name)}   (API : {platform.url(name)}/docs)")
     lines.append(f"  nats      {platform.nats}")
+    lines += [
+        "",
+        "Pages (navigateur / browser):",
+        f"  catalogue            {platform.url('catalog')}/",
+        f"  espace des communes  {platform.url('ingest')}/espace",
+        f"  à paraître           {platform.url('events')}/a-paraitre",
+    ]
     lines.append(f"  état / state: {var}   journaux / logs: {var / 'logs'}")
     if org:
         lines += [

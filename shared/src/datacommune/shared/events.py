@@ -315,6 +315,22 @@ class ReleaseHeld(Event):
     reason: str
 
 
+class ReleasePlanned(Event):
+    """A release plan as it now stands, sent when it is made, moved, held or withdrawn: lets
+    ingest offer it to whoever uploads (« publish at the council of 12 March »). The newest
+    ``changed_at`` wins; the opening itself is ``release.opened.v1``."""
+
+    type: Literal["release.planned.v1"] = "release.planned.v1"
+    release_id: UUID
+    organization: str
+    title: str
+    status: Literal["scheduled", "held", "withdrawn", "opened"]
+    opens_at: datetime | None = None
+    timezone: str = "Europe/Paris"
+    local_event_title: str | None = None
+    changed_at: datetime
+
+
 AnyEvent = Annotated[
     OrganizationCreated
     | TokenIssued
@@ -330,7 +346,8 @@ AnyEvent = Annotated[
     | LocalEventUpdated
     | LocalEventDeleted
     | ReleaseOpened
-    | ReleaseHeld,
+    | ReleaseHeld
+    | ReleasePlanned,
     Field(discriminator="type"),
 ]
 

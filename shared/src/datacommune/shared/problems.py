@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -162,11 +162,22 @@ _HTTP_MESSAGES: dict[int, tuple[str, str, str, str]] = {
 }
 
 
+def _as_page(request: Request, body: dict[str, Any]) -> Response | None:
+    """The problem as a page, for a person whose browser asked for HTML; None for scripts."""
+    page = getattr(request.app.state, "problem_page", None)
+    if page is None or "text/html" not in request.headers.get("accept", ""):
+        return None
+    return page(request, body)  # type: ignore[no-any-return]
+
+
 def install(app: FastAPI) -> None:
     """Render every error of ``app`` as problem JSON, validation errors and crashes included."""
 
-    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
+    async def on_problem(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
+        if (page := _as_page(request, exc.body(request.url.path))) is not None:
+            page.headers.update(exc.headers)
+            return page
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
         return problem_response(exc.body(request.url.path), {**headers, **exc.headers})
 
@@ -187,7 +198,7 @@ def install(app: FastAPI) -> None:
         )
         return problem_response(body, dict(exc.headers) if exc.headers else None)
 
-    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
+    async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
         errors = [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
@@ -203,6 +214,8 @@ def install(app: FastAPI) -> None:
             instance=request.url.path,
             errors=errors,
         )
+        if (page := _as_page(request, body)) is not None:
+            return page
         return problem_response(body)
 
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:

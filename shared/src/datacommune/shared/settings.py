@@ -55,6 +55,19 @@ class HttpSettings(BaseModel):
     outbox_poll: float = Field(default=1.0, gt=0)
 
 
+class SiteSettings(BaseModel):
+    """The public addresses of the four services, for the pages that link one to another, and
+    the sign-in cookie they share (``SITE__CATALOG_URL``…)."""
+
+    catalog_url: str = "http://127.0.0.1:8083"
+    ingest_url: str = "http://127.0.0.1:8081"
+    events_url: str = "http://127.0.0.1:8084"
+    validate_url: str = "http://127.0.0.1:8082"
+    # A parent domain when the services have their own host names (``.departement.fr``);
+    # empty: the host itself, which browsers share across ports.
+    cookie_domain: str = ""
+
+
 class ServiceSettings(BaseSettings):
     """What every service reads; each service's ``Settings`` sets its own defaults and adds more.
 
@@ -67,5 +80,6 @@ class ServiceSettings(BaseSettings):
     nats: NatsSettings = NatsSettings()
     database: DatabaseSettings = DatabaseSettings()
     storage: StorageSettings = StorageSettings()
+    site: SiteSettings = SiteSettings()
     # The service's name, as events give it in `source` and logs in `service`.
     source: str = "service"

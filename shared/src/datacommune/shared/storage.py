@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -54,7 +54,7 @@ class ObjectStore(Protocol):
     async def get_bytes(self, key: str) -> bytes:
         """Read a small object whole."""
 
-    def stream(self, key: str) -> AsyncIterator[bytes]:
+    def stream(self, key: str) -> AsyncGenerator[bytes, None]:
         """Read an object in chunks, never whole in memory."""
 
     async def download(self, key: str, path: Path) -> None:
@@ -133,7 +133,7 @@ class LocalObjectStore:
         except FileNotFoundError as exc:
             raise ObjectMissing(key) from exc
 
-    async def stream(self, key: str) -> AsyncIterator[bytes]:
+    async def stream(self, key: str) -> AsyncGenerator[bytes, None]:
         try:
             handle = await asyncio.to_thread(self._path(key).open, "rb")
         except FileNotFoundError as exc:
@@ -204,7 +204,7 @@ class S3ObjectStore:
         chunks = [chunk async for chunk in self.stream(key)]
         return b"".join(chunks)
 
-    async def stream(self, key: str) -> AsyncIterator[bytes]:
+    async def stream(self, key: str) -> AsyncGenerator[bytes, None]:
         try:
             response = await asyncio.to_thread(self.client.get_object, self.bucket, check_key(key))
         except (S3Error, InvalidResponseError) as exc:

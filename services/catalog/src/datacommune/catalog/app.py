@@ -19,6 +19,7 @@ from datacommune.catalog import (
     routes,
     rowroutes,
     search,
+    territory_pages,
     webhook_routes,
     webhooks,
 )
@@ -105,4 +106,6 @@ def create_app(settings: Settings) -> FastAPI:
     for prefix in ckan.PREFIXES:
         app.include_router(ckan.router, prefix=prefix)
     app.include_router(pages.router)
+    app.include_router(territory_pages.router)
+    pages.install(app, settings, territory_pages.LABELS)
     return app

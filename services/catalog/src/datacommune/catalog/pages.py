@@ -5,20 +5,19 @@ goes through Jinja2's autoescape; a description's Markdown is the one already re
 ``metadata.render``.
 """
 
-from collections.abc import Callable
+import math
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+import sqlalchemy as sa
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog import (
     datasets,
+    exports,
     metadata,
     organizations,
     problems,
@@ -27,23 +26,37 @@ from datacommune.catalog import (
     search,
 )
 from datacommune.catalog.deps import Session, SettingsDep
+from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import Dataset, Organization, Version
-from datacommune.shared.problems import NotFound
+from datacommune.shared import events, web
+from datacommune.shared.problems import NotFound, Problem
 
 HERE = Path(__file__).parent / "pages"
 PREVIEW_ROWS = 20
-# Nothing but our own styles, images and forms: an injected tag could not load or send anything.
-CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "base-uri 'none'; frame-ancestors 'none'"
-)
+# The row API's operators, as the filter form names them.
+OPERATOR_LABELS = {
+    "fr": {
+        "exact": "est égal à",
+        "ne": "est différent de",
+        "contains": "contient",
+        "gt": "est supérieur à",
+        "gte": "est supérieur ou égal à",
+        "lt": "est inférieur à",
+        "lte": "est inférieur ou égal à",
+    },
+    "en": {
+        "exact": "equals",
+        "ne": "is not",
+        "contains": "contains",
+        "gt": "is greater than",
+        "gte": "is at least",
+        "lt": "is less than",
+        "lte": "is at most",
+    },
+}
 
 LABELS: dict[str, dict[str, str]] = {
     "fr": {
-        "site": "Données ouvertes du territoire",
-        "skip": "Aller au contenu",
-        "switch": "English",
-        "language": "Langue",
         "search": "Chercher un jeu de données",
         "search_button": "Chercher",
         "results": "résultat(s)",
@@ -65,6 +78,20 @@ LABELS: dict[str, dict[str, str]] = {
         "original": "Fichier d'origine (avant corrections)",
         "exports": "Exporter les lignes",
         "preview": "Aperçu des premières lignes",
+        "filter_rows": "Filtrer les lignes",
+        "filter_column": "Colonne",
+        "filter_operator": "Condition",
+        "filter_value": "Valeur",
+        "filter_apply": "Filtrer",
+        "filter_reset": "Tout afficher",
+        "filtered_rows": "Lignes qui correspondent au filtre",
+        "bad_filter": "Ce filtre n'a pas pu être appliqué",
+        "next_rows": "Lignes suivantes",
+        "map": "Carte",
+        "map_points": "points",
+        "map_alt": "Carte des lignes qui ont des coordonnées",
+        "map_first": "les premières lignes seulement",
+        "map_bounds": "Emprise (longitude, latitude)",
         "rows_total": "lignes",
         "conforms": "Conforme au schéma",
         "not_conforms": "Non conforme au schéma",
@@ -72,17 +99,10 @@ LABELS: dict[str, dict[str, str]] = {
         "kind": "Type",
         "parent": "Territoire",
         "datasets": "Jeux de données",
-        "not_found": "Page introuvable",
-        "not_found_text": "Rien ici : le jeu de données ou l'organisation n'existe pas, ou pas encore.",
-        "home": "Retour à l'accueil",
         "bytes": "octets",
         "remote": "Fichier hébergé ailleurs",
     },
     "en": {
-        "site": "The territory's open data",
-        "skip": "Skip to content",
-        "switch": "Français",
-        "language": "Language",
         "search": "Search for a dataset",
         "search_button": "Search",
         "results": "result(s)",
@@ -104,6 +124,20 @@ LABELS: dict[str, dict[str, str]] = {
         "original": "Original file (before repairs)",
         "exports": "Export the rows",
         "preview": "First rows",
+        "filter_rows": "Filter the rows",
+        "filter_column": "Column",
+        "filter_operator": "Condition",
+        "filter_value": "Value",
+        "filter_apply": "Filter",
+        "filter_reset": "Show all",
+        "filtered_rows": "Rows matching the filter",
+        "bad_filter": "This filter could not be applied",
+        "next_rows": "Next rows",
+        "map": "Map",
+        "map_points": "points",
+        "map_alt": "Map of the rows that have coordinates",
+        "map_first": "the first rows only",
+        "map_bounds": "Extent (longitude, latitude)",
         "rows_total": "rows",
         "conforms": "Conforms to the schema",
         "not_conforms": "Does not conform to the schema",
@@ -111,9 +145,6 @@ LABELS: dict[str, dict[str, str]] = {
         "kind": "Kind",
         "parent": "Territory",
         "datasets": "Datasets",
-        "not_found": "Page not found",
-        "not_found_text": "Nothing here: the dataset or organization does not exist, or not yet.",
-        "home": "Back to the home page",
         "bytes": "bytes",
         "remote": "File hosted elsewhere",
     },
@@ -123,56 +154,27 @@ KINDS = {
     "en": {"commune": "Municipality", "epci": "Inter-municipality (EPCI)", "departement": "County"},
 }
 
-_templates = Environment(
-    loader=FileSystemLoader(HERE / "templates"),
-    autoescape=select_autoescape(["html"]),
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-
 router = APIRouter(tags=["pages (HTML)"], default_response_class=HTMLResponse)
-router.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+_language = web.language
 
 
-def _language(lang: str | None) -> str:
-    return "en" if lang == "en" else "fr"
-
-
-def _linker(lang: str) -> Callable[..., str]:
-    """A function the templates call to build a link that keeps the language."""
-
-    def link(path: str, params: dict[str, Any] | None = None) -> str:
-        pairs = [(k, v) for k, v in (params or {}).items() if v not in (None, "")]
-        if lang == "en":
-            pairs.append(("lang", "en"))
-        return f"{path}?{urlencode(pairs)}" if pairs else path
-
-    return link
+def install(app: FastAPI, settings: Settings, *more: dict[str, dict[str, str]]) -> None:
+    """The catalogue's pages on the shared base (with the labels of ``more`` pages), and
+    problems shown as pages to browsers."""
+    labels = {
+        lang: LABELS[lang] | {k: v for m in more for k, v in m[lang].items()} for lang in LABELS
+    }
+    web.Pages(HERE / "templates", labels, settings.site).install(app)
 
 
 def _render(
     request: Request, name: str, lang: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
-    other = "fr" if lang == "en" else "en"
-    switch = [(k, v) for k, v in request.query_params.multi_items() if k != "lang"]
-    if other == "en":
-        switch.append(("lang", "en"))
-    html = _templates.get_template(name).render(
-        lang=lang,
-        t=LABELS[lang],
-        link=_linker(lang),
-        switch_url=request.url.path + ("?" + urlencode(switch) if switch else ""),
-        **context,
-    )
-    return HTMLResponse(
-        html,
-        status_code=status_code,
-        headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff"},
-    )
+    return web.pages_of(request).render(request, name, lang, status_code=status_code, **context)
 
 
 def _not_found(request: Request, lang: str) -> HTMLResponse:
-    return _render(request, "not_found.html", lang, status_code=404)
+    return web.pages_of(request).not_found(request, lang)
 
 
 def _web_link(url: str | None) -> str | None:
@@ -244,8 +246,15 @@ async def dataset_page(
     session: Session,
     settings: SettingsDep,
     lang: str | None = Query(default=None, max_length=8),
+    version: str | None = Query(default=None, max_length=64),
+    colonne: str | None = Query(default=None, max_length=200),
+    op: str = Query(default="exact", max_length=10),
+    valeur: str = Query(default="", max_length=500),
+    tri: str | None = Query(default=None, max_length=201),
+    curseur: str | None = Query(default=None, max_length=2000),
 ) -> HTMLResponse:
-    """Description, files and versions, exports, a preview of the rows, and API snippets."""
+    """Description, files and versions, exports, the rows with a filter (the row API's own
+    parameters, from a plain form), and API snippets."""
     language = _language(lang)
     try:
         dataset = await datasets.get(session, slug)
@@ -253,8 +262,25 @@ async def dataset_page(
         return _not_found(request, language)
     public_url = settings.http.public_url
     body = datasets.describe(dataset, public_url, full=True)
+    wanted: list[tuple[str, str]] = []
+    if colonne:
+        wanted.append((colonne if op == "exact" else f"{colonne}__{op}", valeur))
+    if tri:
+        wanted.append(("_sort", tri))
+    if curseur:
+        wanted.append(("_cursor", curseur))
+    maps = {
+        str(resource.versions[-1].id): await _map(session, resource.versions[-1])
+        for resource in dataset.resources
+        if resource.versions
+    }
+    # The filter applies to the version its form was for (each file has its own columns).
     previews = {
-        str(resource.versions[-1].id): await _preview(session, resource.versions[-1])
+        str(resource.versions[-1].id): await _preview(
+            session,
+            resource.versions[-1],
+            wanted if version in (None, str(resource.versions[-1].id)) else [],
+        )
         for resource in dataset.resources
         if resource.versions
     }
@@ -277,8 +303,11 @@ async def dataset_page(
         organization_name=org.name if org else dataset.organization,
         badges=_badges(dataset),
         previews=previews,
+        maps=maps,
         rows_url=rows_url,
         web_link=_web_link,
+        chosen={"colonne": colonne, "op": op, "valeur": valeur, "tri": tri, "version": version},
+        operators=OPERATOR_LABELS[language],
     )
 
 
@@ -329,15 +358,79 @@ def _badges(dataset: Dataset) -> list[tuple[str, bool]]:
     return sorted(conforming.items())
 
 
-async def _preview(session: AsyncSession, version: Version) -> dict[str, Any] | None:
-    """The first rows of a version whose table is loaded (None otherwise)."""
+MAP_POINTS = 5000
+MAP_WIDTH, MAP_HEIGHT, MAP_MARGIN = 640, 420, 12
+
+
+async def _map(session: AsyncSession, version: Version) -> dict[str, Any] | None:
+    """The points of a version with coordinates, drawn as an SVG the server writes: no script,
+    no tile server, nothing loaded from elsewhere (the first ``MAP_POINTS`` rows)."""
+    table = version.row_table
+    if table is None or table.status != "ready" or not table.columns or not table.shape:
+        return None
+    shape = events.TableShape.model_validate(table.shape)
+    reading = exports.geometry_reader(shape.geo, table.columns)
+    if reading is None:
+        return None
+    geo_columns, make = reading
+    tbl = rowtables.table(version.id, table.columns)
+    selected = [tbl.c[c["column"]] for c in geo_columns]
+    found = await session.execute(sa.select(*selected).order_by(tbl.c._row).limit(MAP_POINTS))
+    points = []
+    for row in found:
+        geometry = make(list(row))
+        if geometry and geometry.get("type") == "Point":
+            # GeoJSON allows an altitude, and a harvested geometry may be anything.
+            xy = (geometry.get("coordinates") or [])[:2]
+            if len(xy) == 2 and all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+                for v in xy
+            ):
+                points.append((float(xy[0]), float(xy[1])))
+    if not points:
+        return None
+    west, east = min(p[0] for p in points), max(p[0] for p in points)
+    south, north = min(p[1] for p in points), max(p[1] for p in points)
+    # Equirectangular, a degree of longitude shortened by the cosine of the middle latitude.
+    shrink = math.cos(math.radians((south + north) / 2))
+    width = max((east - west) * shrink, 1e-6)
+    height = max(north - south, 1e-6)
+    scale = min((MAP_WIDTH - 2 * MAP_MARGIN) / width, (MAP_HEIGHT - 2 * MAP_MARGIN) / height)
+    return {
+        "width": MAP_WIDTH,
+        "height": MAP_HEIGHT,
+        "points": [
+            (
+                round(MAP_MARGIN + (x - west) * shrink * scale, 1),
+                round(MAP_HEIGHT - MAP_MARGIN - (y - south) * scale, 1),
+            )
+            for x, y in points
+        ],
+        "bounds": (round(west, 5), round(south, 5), round(east, 5), round(north, 5)),
+        "truncated": len(points) >= MAP_POINTS,
+    }
+
+
+async def _preview(
+    session: AsyncSession, version: Version, wanted: list[tuple[str, str]]
+) -> dict[str, Any] | None:
+    """A page of the rows of a version whose table is loaded (None otherwise), filtered as
+    asked; a filter the row API refuses is shown with its reason, over the first rows."""
     table = version.row_table
     if table is None or table.status != "ready" or table.columns is None:
         return None
-    query = rowquery.parse([("_size", str(PREVIEW_ROWS))], table.columns)
+    error = None
+    try:
+        query = rowquery.parse([("_size", str(PREVIEW_ROWS)), *wanted], table.columns)
+    except Problem as problem:
+        error = problem
+        query = rowquery.parse([("_size", str(PREVIEW_ROWS))], table.columns)
     page = await rowquery.page(session, rowtables.table(version.id, table.columns), query)
     return {
         "columns": [c["name"] for c in query.selected],
         "rows": page.rows,
         "total": table.row_count,
+        "filtered": bool(query.filters),
+        "next_cursor": page.next_cursor,
+        "error": error,
     }

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from datacommune.events import calendar_routes, release_routes, routes
+from datacommune.events import calendar_routes, pages, release_routes, releases, routes
 from datacommune.events.scheduler import Scheduler
 from datacommune.events.settings import Settings
 from datacommune.events.tables import Organization, Outbox, Token
@@ -50,6 +50,9 @@ def create_app(settings: Settings) -> FastAPI:
                 runtime.sessionmaker, runtime.reader, runtime.relay, source=settings.source
             )
             app.state.scheduler = scheduler
+            async with runtime.sessionmaker.begin() as session:
+                await releases.announce_all(session, source=settings.source)
+            runtime.relay.wake()
             ticking = asyncio.create_task(scheduler.run(), name="release-scheduler")
             try:
                 yield
@@ -63,4 +66,6 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(routes.router)
     app.include_router(release_routes.router)
     app.include_router(calendar_routes.router)
+    app.include_router(pages.router)
+    pages.install(app, settings)
     return app

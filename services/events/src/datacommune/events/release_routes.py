@@ -73,9 +73,13 @@ async def get_release(
 
 @router.delete("/{release_id}", status_code=204, summary="Renoncer / withdraw a release")
 async def withdraw(
-    release_id: uuid.UUID, org: CurrentOrganization, runtime: RuntimeDep
+    release_id: uuid.UUID, org: CurrentOrganization, runtime: RuntimeDep, request: Request
 ) -> Response:
     """The release will not open; its files stay embargoed (upload them again without it)."""
     async with runtime.sessionmaker.begin() as session:
-        await releases.withdraw(session, await releases.get(session, release_id, org))
+        await releases.withdraw(
+            session,
+            await releases.get(session, release_id, org),
+            source=request.app.state.settings.source,
+        )
     return Response(status_code=204)

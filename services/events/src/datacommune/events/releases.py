@@ -140,7 +140,46 @@ async def create(
         )
     session.add(release)
     await session.flush()
+    announce(session, release, event, source=source)
     return release
+
+
+def announce(
+    session: AsyncSession, release: Release, event: LocalEvent | None, *, source: str
+) -> None:
+    """Send the plan as it now stands (``release.planned.v1``), in the transaction that
+    changed it, so ingest can offer it to whoever uploads."""
+    enqueue(
+        session,
+        Outbox,
+        events.ReleasePlanned(
+            source=source,
+            release_id=release.id,
+            organization=release.organization,
+            title=release.title,
+            status=release.status,
+            opens_at=release.due_at,
+            timezone=release.timezone,
+            local_event_title=event.title if event else None,
+            changed_at=utcnow(),
+        ),
+    )
+
+
+async def announce_all(session: AsyncSession, *, source: str) -> int:
+    """Announce every plan still to open, at start-up: services that joined after a plan was
+    made (or before ``release.planned.v1`` existed) learn it too."""
+    plans = (
+        await session.scalars(select(Release).where(Release.status.in_(("scheduled", "held"))))
+    ).all()
+    for release in plans:
+        event = (
+            await session.get(LocalEvent, release.local_event_id)
+            if release.local_event_id
+            else None
+        )
+        announce(session, release, event, source=source)
+    return len(plans)
 
 
 async def get(session: AsyncSession, release_id: uuid.UUID, org: Organization) -> Release:
@@ -152,7 +191,7 @@ async def get(session: AsyncSession, release_id: uuid.UUID, org: Organization) -
     return release
 
 
-async def withdraw(session: AsyncSession, release: Release) -> None:
+async def withdraw(session: AsyncSession, release: Release, *, source: str) -> None:
     """Give up a plan that has not opened: its versions stay embargoed."""
     # Locked, so that a scheduler opening it at this moment goes first or waits.
     await session.refresh(release, with_for_update=True)
@@ -163,6 +202,7 @@ async def withdraw(session: AsyncSession, release: Release) -> None:
         )
     release.status = "withdrawn"
     release.due_at = None
+    announce(session, release, None, source=source)
 
 
 async def follow_event(session: AsyncSession, event: LocalEvent, *, source: str) -> None:
@@ -193,10 +233,13 @@ async def follow_event(session: AsyncSession, event: LocalEvent, *, source: str)
         if reason is None:
             release.due_at = due
             release.status = "scheduled"
+            announce(session, release, event, source=source)
             continue
         release.due_at = None
-        if release.status != "held":
-            release.status = "held"
+        newly_held = release.status != "held"
+        release.status = "held"
+        announce(session, release, event, source=source)
+        if newly_held:
             enqueue(
                 session,
                 Outbox,

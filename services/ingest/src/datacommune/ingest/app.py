@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from datacommune.ingest import consumers, federation, routes
+from datacommune.ingest import consumers, federation, pages, routes
 from datacommune.ingest.settings import Settings
 from datacommune.ingest.tables import Outbox
 from datacommune.shared.health import health_router
@@ -63,4 +63,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = make_app(service="ingest", description=DESCRIPTION, lifespan=lifespan)
     app.include_router(health_router("ingest", lambda: app.state.runtime.readiness()))
     app.include_router(routes.router)
+    app.include_router(pages.router)
+    app.include_router(pages.nodes_router)
+    pages.install(app, settings)
     return app

@@ -30,6 +30,7 @@ async def subscribe(bus: Bus, sessionmaker: async_sessionmaker[AsyncSession]) ->
         "resource.published.v1",
         "release.opened.v1",
         "release.held.v1",
+        "release.planned.v1",
         "upload.rejected.v1",
         concurrency=8,
     )
@@ -72,5 +73,7 @@ async def apply(session: AsyncSession, event: events.AnyEvent) -> None:
             await uploads.release_opened(session, event.release_id, event.organization)
         case events.ReleaseHeld():
             await uploads.release_held(session, event.release_id, event.reason)
+        case events.ReleasePlanned():
+            await uploads.release_planned(session, event)
         case events.UploadRejected():
             await uploads.settle(session, event.upload_id, "rejected", detail=event.detail)

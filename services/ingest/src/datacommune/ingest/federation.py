@@ -57,6 +57,7 @@ TO_NODES = [
     "upload.rejected.v1",
     "release.opened.v1",
     "release.held.v1",
+    "release.planned.v1",
 ]
 FOR_ITS_UPLOADS = {
     "file.validation_started.v1",
@@ -201,6 +202,18 @@ class Forwarder:
             asyncio.create_task(kick_loop(bus), name="federation-kick"),
         ]
 
+    async def _serves(self, node: str, organization: str) -> bool:
+        """Whether ``node`` is that organization's (named after it, or it uploaded there)."""
+        if node == organization:
+            return True
+        async with self.runtime.reader() as session:
+            found = await session.scalar(
+                select(Upload.id)
+                .where(Upload.node == node, Upload.organization == organization)
+                .limit(1)
+            )
+        return found is not None
+
     def _to_node(self, node: str) -> Any:
         async def forward(event: events.AnyEvent) -> None:
             if event.type in FOR_ITS_UPLOADS:
@@ -209,6 +222,11 @@ class Forwarder:
                     upload = await session.get(Upload, upload_id)
                 if upload is None or upload.node != node:
                     return
+            if isinstance(event, events.ReleasePlanned) and not await self._serves(
+                node, event.organization
+            ):
+                # A plan not announced is its organization's business only.
+                return
             await self.runtime.bus.publish_raw(
                 f"nodein.{node}.{event.type}",
                 event.model_dump_json().encode(),

@@ -8,7 +8,7 @@ first byte over the limit and delete what it staged.
 import hashlib
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -144,6 +144,19 @@ class _Reader:
         if self._out_path is not None:
             self._out_path.unlink(missing_ok=True)
         self.form.discard()
+
+
+async def receive(
+    headers: Mapping[str, str], body: AsyncIterator[bytes], *, staging: Path, max_bytes: int
+) -> Form:
+    """An upload's form: refused from its declared size before a byte is read (a body without
+    ``Content-Length`` is cut while streaming), then read as it streams in."""
+    declared = headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes + 64 * 1024:
+        raise problems.UploadTooLarge.of(max_bytes)
+    return await read_form(
+        headers.get("content-type", ""), body, staging=staging, max_bytes=max_bytes
+    )
 
 
 async def read_form(

@@ -1,7 +1,5 @@
 """ingest's HTTP routes: post a file, follow it."""
 
-import contextlib
-import json
 import uuid
 from typing import Any, Literal
 
@@ -17,9 +15,8 @@ from datacommune.ingest.deps import (
     ReadingOrganization,
     SettingsDep,
 )
-from datacommune.ingest.form import read_form
+from datacommune.ingest.form import receive
 from datacommune.shared.http import RuntimeDep
-from datacommune.shared.runtime import Runtime
 from datacommune.shared.storage import ObjectMissing
 
 log = structlog.get_logger()
@@ -88,12 +85,8 @@ async def post_upload(
     settings: SettingsDep,
 ) -> JSONResponse:
     """Stream the file to storage and answer once it is durably recorded."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes + 64 * 1024:
-        # Refuse before reading a byte; a body without Content-Length is cut while streaming.
-        raise problems.UploadTooLarge.of(settings.max_upload_bytes)
-    form = await read_form(
-        request.headers.get("content-type", ""),
+    form = await receive(
+        request.headers,
         request.stream(),
         staging=settings.staging_dir,
         max_bytes=settings.max_upload_bytes,
@@ -132,12 +125,7 @@ async def get_upload(
             session, organization=organization.slug, upload_id=upload_id
         )
     body = uploads.describe(upload, public_url=settings.http.public_url)
-    body["report"] = None
-    if upload.report_key:
-        try:
-            body["report"] = json.loads(await runtime.store.get_bytes(upload.report_key))
-        except ObjectMissing:
-            log.warning("report_missing", key=upload.report_key)
+    body["report"] = await uploads.report_of(runtime.store, upload)
     return body
 
 
@@ -215,7 +203,11 @@ async def confirm_mapping(
     if upload.organization != organization.slug:
         # A mapping is the dataset owner's decision, even on a file another sent for it.
         raise problems.not_owner(upload.organization)
-    columns = body.columns if body and body.columns else await _proposed(runtime, upload)
+    columns = (
+        body.columns
+        if body and body.columns
+        else await uploads.proposed_mapping(runtime.store, upload)
+    )
     if any(len(k) > 200 or len(v) > 200 for k, v in columns.items()):
         raise problems.InvalidField.too_long("columns", 200)
     again, created = await uploads.confirm_mapping(
@@ -230,17 +222,6 @@ async def confirm_mapping(
     answer = uploads.describe(again, public_url=settings.http.public_url)
     answer["mapping"] = columns
     return JSONResponse(answer, status_code=202 if created else 200)
-
-
-async def _proposed(runtime: Runtime, upload: Any) -> dict[str, str]:
-    report: dict[str, Any] = {}
-    if upload.report_key:
-        with contextlib.suppress(ObjectMissing):
-            report = json.loads(await runtime.store.get_bytes(upload.report_key))
-    proposed = (report.get("mapping") or {}).get("proposed") or []
-    if not proposed:
-        raise problems.no_mapping_proposed()
-    return {p["column"]: p["field"] for p in proposed}
 
 
 @router.get(

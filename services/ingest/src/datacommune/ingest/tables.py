@@ -106,3 +106,19 @@ class Delegation(DelegationRecord, Base):
     """An organization that lets another publish for it, as catalog announced it."""
 
     __tablename__ = "delegations"
+
+
+class Release(Base):
+    """A release plan as events announced it, offered on the upload page (« publier au conseil
+    municipal du 12 mars »); the newest ``changed_at`` wins."""
+
+    __tablename__ = "releases"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    organization: Mapped[str] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16))
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    timezone: Mapped[str] = mapped_column(String(64))
+    local_event_title: Mapped[str | None] = mapped_column(String(300))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)

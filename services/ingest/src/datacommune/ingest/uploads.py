@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass, replace
 from typing import Any
 
+import structlog
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,12 +21,15 @@ from datacommune.ingest.tables import (
     Delegation,
     Organization,
     Outbox,
+    Release,
     Upload,
 )
 from datacommune.shared import credentials, events
 from datacommune.shared.bus import NotYet
 from datacommune.shared.outbox import enqueue, utcnow
-from datacommune.shared.storage import ObjectStore
+from datacommune.shared.storage import ObjectMissing, ObjectStore
+
+log = structlog.get_logger()
 
 DATASET_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,99}$")
 
@@ -248,9 +252,11 @@ async def confirm_mapping(
     upload: Upload,
     columns: dict[str, str],
     source: str,
+    wanted: "Wanted | None" = None,
 ) -> tuple[Upload, bool]:
     """Remember ``columns`` for the upload's dataset and schema, then check the same bytes
-    again with it: the new upload is published if the mapping makes it valid."""
+    again with it (and the other choices of ``wanted``, if given): the new upload is published
+    if the mapping makes it valid."""
     if not upload.schema_id:
         raise problems.mapping_without_schema()
     async with sessionmaker.begin() as session:
@@ -262,8 +268,15 @@ async def confirm_mapping(
         else:
             confirmed.columns = columns
             confirmed.confirmed_at = utcnow()
+    wanted = replace(wanted or wanted_again(upload), mapping=columns)
+    return await record(sessionmaker, reader, wanted=wanted, file=_stored(upload), source=source)
+
+
+def wanted_again(upload: Upload) -> Wanted:
+    """What ``upload`` asked for, to send its bytes again with one choice changed."""
     options = upload.options or {}
-    wanted = Wanted(
+    release = options.get("release") or (str(upload.release_id) if upload.release_id else None)
+    return Wanted(
         organization=upload.organization,
         dataset=upload.dataset,
         title=upload.title,
@@ -271,17 +284,34 @@ async def confirm_mapping(
         encoding=options.get("encoding"),
         delimiter=options.get("delimiter"),
         fix=bool(options.get("fix")),
-        mapping=columns,
-        release_id=uuid.UUID(options["release"]) if options.get("release") else None,
+        mapping=options.get("mapping"),
+        release_id=uuid.UUID(release) if release else None,
+        uploaded_by=upload.uploaded_by,
+        token_id=upload.token_id,
     )
-    file = events.FileRef(
+
+
+def _stored(upload: Upload) -> events.FileRef:
+    return events.FileRef(
         object_key=upload.object_key,
         sha256=upload.sha256,
         size=upload.size,
         filename=upload.filename,
         media_type=upload.media_type,
     )
-    return await record(sessionmaker, reader, wanted=wanted, file=file, source=source)
+
+
+async def again(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    reader: async_sessionmaker[AsyncSession],
+    *,
+    upload: Upload,
+    wanted: Wanted,
+    source: str,
+) -> tuple[Upload, bool]:
+    """Check the bytes of ``upload`` again as ``wanted`` says (another schema, the safe repairs
+    accepted, a release to wait for): a new upload, or the one already made that way."""
+    return await record(sessionmaker, reader, wanted=wanted, file=_stored(upload), source=source)
 
 
 DELIMITERS = {",": ",", ";": ";", "|": "|", "\t": "\t", "tab": "\t", "tabulation": "\t"}
@@ -310,6 +340,27 @@ async def get_upload(session: AsyncSession, *, organization: str, upload_id: uui
     if upload is None or organization not in (upload.organization, upload.uploaded_by):
         raise problems.upload_not_found()
     return upload
+
+
+async def report_of(store: ObjectStore, upload: Upload) -> dict[str, Any] | None:
+    """The upload's validation report, once there is one."""
+    if not upload.report_key:
+        return None
+    try:
+        report: dict[str, Any] = json.loads(await store.get_bytes(upload.report_key))
+    except ObjectMissing:
+        log.warning("report_missing", key=upload.report_key)
+        return None
+    return report
+
+
+async def proposed_mapping(store: ObjectStore, upload: Upload) -> dict[str, str]:
+    """The column mapping the report proposed; a 409 problem when it proposed none."""
+    report = await report_of(store, upload) or {}
+    proposed = (report.get("mapping") or {}).get("proposed") or []
+    if not proposed:
+        raise problems.no_mapping_proposed()
+    return {p["column"]: p["field"] for p in proposed}
 
 
 def describe(upload: Upload, *, public_url: str) -> dict[str, Any]:
@@ -377,6 +428,40 @@ async def release_held(session: AsyncSession, release_id: uuid.UUID, reason: str
     )
 
 
+async def release_planned(session: AsyncSession, event: events.ReleasePlanned) -> None:
+    """Keep the plan as events now describes it; an older description changes nothing."""
+    known = await session.get(Release, event.release_id, with_for_update=True)
+    if known is None:
+        known = Release(id=event.release_id, changed_at=event.changed_at)
+        session.add(known)
+    elif known.changed_at >= event.changed_at:
+        return
+    known.organization = event.organization
+    known.title = event.title
+    known.status = event.status
+    known.opens_at = event.opens_at
+    known.timezone = event.timezone
+    known.local_event_title = event.local_event_title
+    known.changed_at = event.changed_at
+
+
+async def coming_releases(session: AsyncSession, organization: str) -> list[Release]:
+    """The organization's plans still to open, soonest first: what an upload can wait for."""
+    return list(
+        (
+            await session.scalars(
+                select(Release)
+                .where(
+                    Release.organization == organization,
+                    Release.status == "scheduled",
+                    Release.opens_at > utcnow(),
+                )
+                .order_by(Release.opens_at)
+            )
+        ).all()
+    )
+
+
 async def record_forwarded(
     sessionmaker: async_sessionmaker[AsyncSession],
     event: events.FileReceived,
@@ -402,6 +487,17 @@ async def record_forwarded(
                     title=event.title,
                     schema_id=event.schema_id,
                     variant=f"node:{node}:{event.upload_id}",
+                    # The node's reading choices, so that checking it again here keeps them.
+                    options=Wanted(
+                        organization=event.organization,
+                        dataset=event.dataset,
+                        encoding=event.encoding,
+                        delimiter=event.delimiter,
+                        fix=event.fix,
+                        mapping=event.mapping,
+                        release_id=event.release_id,
+                    ).options()
+                    or None,
                     filename=event.file.filename,
                     media_type=event.file.media_type,
                     size=event.file.size,

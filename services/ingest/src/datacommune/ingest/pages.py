@@ -1,0 +1,618 @@
+"""The collectivités' space: sign in, drop a file, follow its check, read the report in plain
+French, accept the safe repairs or a column mapping, and choose when it opens.
+
+Pages work without JavaScript: a file is sent by a plain form and the upload page refreshes
+itself while the file is checked. ``upload.js`` only adds a progress bar while the file is sent.
+Every form answers with a redirection (303) to the page that shows the result, so reloading
+never sends a file twice.
+"""
+
+import contextlib
+import csv
+import io
+import uuid
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import or_, select
+
+from datacommune.ingest import problems, uploads
+from datacommune.ingest.deps import SettingsDep
+from datacommune.ingest.form import receive
+from datacommune.ingest.settings import Settings
+from datacommune.ingest.tables import Dataset, Organization, Release, Token, Upload
+from datacommune.shared import credentials, web
+from datacommune.shared.http import RuntimeDep
+from datacommune.shared.problems import Problem
+from datacommune.shared.runtime import Runtime
+
+log = structlog.get_logger()
+HERE = Path(__file__).parent / "pages"
+# How much of a file is read to show the rows the report points at.
+EXCERPT_ROWS = 12
+EXCERPT_MAX_BYTES = 4 * 1024 * 1024
+SHOWN_ISSUES = 200
+SHOWN_CHANGES = 50
+
+LABELS: dict[str, dict[str, str]] = {
+    "fr": {
+        "space": "Espace de publication",
+        "sign_in": "Se connecter",
+        "sign_in_intro": "Collez le jeton de votre organisation. Il vous a été remis par "
+        "l'administrateur de la plateforme ou de votre organisation ; il reste enregistré sur "
+        "ce navigateur jusqu'à sa fermeture.",
+        "token": "Jeton de l'organisation",
+        "upload_title": "Déposer un fichier",
+        "dataset": "Jeu de données",
+        "dataset_help": "Un nom court, en minuscules et tirets (ex. subventions-2025). Le même "
+        "nom pour une nouvelle version du même jeu.",
+        "title": "Titre (facultatif)",
+        "schema": "Schéma national (facultatif)",
+        "schema_help": "Par exemple scdl-subventions. Laissez vide : le rapport proposera le "
+        "schéma qui ressemble le plus à votre fichier.",
+        "file": "Fichier (CSV, tableur XLSX ou ODS, JSON)",
+        "when": "Quand publier ?",
+        "now": "Dès que le fichier est conforme",
+        "plan_link": "Programmer une publication à un événement (conseil municipal…)",
+        "chosen_release": "La publication programmée déjà choisie",
+        "send": "Envoyer le fichier",
+        "sending": "Envoi en cours…",
+        "sent": "Fichier envoyé, vérification…",
+        "send_failed": "L'envoi a échoué : vérifiez votre connexion, puis recommencez.",
+        "my_uploads": "Mes dépôts",
+        "no_uploads": "Aucun dépôt pour l'instant.",
+        "status": "État",
+        "date": "Date",
+        "file_name": "Fichier",
+        "status_received": "Reçu",
+        "status_validating": "Vérification en cours",
+        "status_valid": "Conforme",
+        "status_invalid": "À corriger",
+        "status_scheduled": "Programmé",
+        "status_published": "Publié",
+        "status_rejected": "Refusé",
+        "progress": "Avancement",
+        "checking": "Le fichier est en cours de vérification. Cette page se met à jour "
+        "toute seule.",
+        "report": "Rapport de vérification",
+        "how_read": "Comment le fichier a été lu",
+        "encoding": "Encodage",
+        "delimiter": "Séparateur",
+        "rows": "Lignes",
+        "problems": "Ce qu'il faut corriger",
+        "remarks": "Remarques",
+        "row": "Ligne",
+        "column": "Colonne",
+        "value": "Valeur",
+        "what": "Problème",
+        "todo": "Que faire",
+        "where": "Où, dans le fichier",
+        "where_help": "Les lignes concernées, telles qu'elles sont dans votre fichier ; la "
+        "cellule en cause est surlignée.",
+        "repair": "Corrections proposées",
+        "repair_intro": "Ces corrections sont sûres : elles ne changent pas le sens des "
+        "valeurs. Votre fichier d'origine est conservé à côté.",
+        "repair_after": "Après correction",
+        "before": "Avant",
+        "after": "Après",
+        "accept_repair": "Accepter les corrections",
+        "more_changes": "autres modifications",
+        "mapping": "Correspondance de colonnes proposée",
+        "mapping_intro": "Certaines colonnes portent un autre nom que celui du schéma. "
+        "Confirmez une fois : les prochains dépôts de ce jeu l'utiliseront.",
+        "file_column": "Colonne du fichier",
+        "schema_field": "Champ du schéma",
+        "accept_mapping": "Confirmer la correspondance",
+        "guess": "Ce fichier ressemble à",
+        "use_schema": "Vérifier avec ce schéma",
+        "published_at": "Publié : voir dans le catalogue",
+        "scheduled_for": "Publication programmée",
+        "opens_at": "s'ouvrira le",
+        "waiting_for": "Ce fichier attend sa publication",
+        "valid_text": "Le fichier est conforme.",
+        "full_report": "Rapport complet",
+        "new_upload": "Déposer un autre fichier",
+        "back": "Retour à mes dépôts",
+        "templates": "Modèles à remplir",
+        "templates_text": "Pour partir d'un fichier juste, téléchargez le modèle du schéma :",
+        "calendar": "Mon calendrier et mes publications programmées",
+        "at": "à",
+        "none_planned": "Aucune publication programmée.",
+        "detail": "Précision",
+        "nodes": "Nœuds des collectivités",
+        "nodes_intro": "Chaque collectivité qui a son propre nœud de dépôt : son lien avec la "
+        "plateforme, et les fichiers qui attendent d'y arriver.",
+        "no_nodes": "Aucun nœud : toutes les collectivités déposent directement ici.",
+        "node": "Nœud",
+        "link": "Lien",
+        "link_up": "en ligne",
+        "link_down": "coupé",
+        "last_contact": "Dernier contact",
+        "waiting_files": "Fichiers en attente",
+        "oldest": "Le plus ancien attend depuis",
+        "lag": "Messages à recopier",
+        "seconds": "s",
+        "step_received": "Fichier reçu",
+        "step_validating": "Vérification",
+        "step_checked": "Rapport",
+        "step_published": "Publication",
+    },
+    "en": {
+        "space": "Publishing space",
+        "sign_in": "Sign in",
+        "sign_in_intro": "Paste your organization's token, as given by the platform's or your "
+        "organization's administrator; this browser keeps it until it is closed.",
+        "token": "Organization token",
+        "upload_title": "Upload a file",
+        "dataset": "Dataset",
+        "dataset_help": "A short name in lower case with dashes (e.g. grants-2025). The same "
+        "name for a new version of the same dataset.",
+        "title": "Title (optional)",
+        "schema": "National schema (optional)",
+        "schema_help": "For instance scdl-subventions. Left empty, the report proposes the "
+        "schema your file looks most like.",
+        "file": "File (CSV, XLSX or ODS spreadsheet, JSON)",
+        "when": "When to publish?",
+        "now": "As soon as the file conforms",
+        "plan_link": "Plan a release at an event (council meeting…)",
+        "chosen_release": "The release already chosen",
+        "send": "Send the file",
+        "sending": "Sending…",
+        "sent": "File sent, checking…",
+        "send_failed": "Sending failed: check your connection, then try again.",
+        "my_uploads": "My uploads",
+        "no_uploads": "No upload yet.",
+        "status": "Status",
+        "date": "Date",
+        "file_name": "File",
+        "status_received": "Received",
+        "status_validating": "Being checked",
+        "status_valid": "Conforms",
+        "status_invalid": "To be fixed",
+        "status_scheduled": "Scheduled",
+        "status_published": "Published",
+        "status_rejected": "Refused",
+        "progress": "Progress",
+        "checking": "The file is being checked. This page updates itself.",
+        "report": "Validation report",
+        "how_read": "How the file was read",
+        "encoding": "Encoding",
+        "delimiter": "Delimiter",
+        "rows": "Rows",
+        "problems": "What to fix",
+        "remarks": "Remarks",
+        "row": "Row",
+        "column": "Column",
+        "value": "Value",
+        "what": "Problem",
+        "todo": "What to do",
+        "where": "Where, in the file",
+        "where_help": "The rows concerned, as they are in your file; the faulty cell is "
+        "highlighted.",
+        "repair": "Proposed repairs",
+        "repair_intro": "These repairs are safe: they do not change what the values mean. Your "
+        "original file is kept beside the repaired one.",
+        "repair_after": "After repair",
+        "before": "Before",
+        "after": "After",
+        "accept_repair": "Accept the repairs",
+        "more_changes": "more changes",
+        "mapping": "Proposed column mapping",
+        "mapping_intro": "Some columns have another name than the schema's. Confirm once: the "
+        "next uploads of this dataset will use it.",
+        "file_column": "File column",
+        "schema_field": "Schema field",
+        "accept_mapping": "Confirm the mapping",
+        "guess": "This file looks like",
+        "use_schema": "Check against this schema",
+        "published_at": "Published: see it in the catalogue",
+        "scheduled_for": "Scheduled release",
+        "opens_at": "opens on",
+        "waiting_for": "This file waits for its release",
+        "valid_text": "The file conforms.",
+        "full_report": "Full report",
+        "new_upload": "Upload another file",
+        "back": "Back to my uploads",
+        "templates": "Templates to fill in",
+        "templates_text": "To start from a correct file, download the schema's template:",
+        "calendar": "My calendar and planned releases",
+        "at": "at",
+        "none_planned": "No release planned.",
+        "detail": "Detail",
+        "nodes": "Local authorities' nodes",
+        "nodes_intro": "Each local authority with its own ingest node: its link to the "
+        "platform, and the files waiting to arrive.",
+        "no_nodes": "No node: every local authority uploads here directly.",
+        "node": "Node",
+        "link": "Link",
+        "link_up": "up",
+        "link_down": "down",
+        "last_contact": "Last contact",
+        "waiting_files": "Files waiting",
+        "oldest": "Oldest waiting for",
+        "lag": "Messages to copy",
+        "seconds": "s",
+        "step_received": "File received",
+        "step_validating": "Checking",
+        "step_checked": "Report",
+        "step_published": "Publication",
+    },
+}
+STEPS = ["received", "validating", "checked", "published"]
+
+router = APIRouter(prefix="/espace", tags=["pages (HTML)"], default_response_class=HTMLResponse)
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    """The space's pages; forms may post to this service only, the script is ours."""
+    web.Pages(HERE / "templates", LABELS, settings.site, script=True).install(app)
+
+
+async def _principal(
+    request: Request, runtime: Runtime, *, need: str
+) -> credentials.Principal[Organization] | None:
+    return await web.caller(request, runtime.reader, Organization, Token, need=need)
+
+
+async def _acting(
+    request: Request, runtime: Runtime, fields: dict[str, str]
+) -> credentials.Principal[Organization]:
+    return await web.form_caller(request, runtime.reader, Organization, Token, fields)
+
+
+def _to_sign_in(lang: str) -> RedirectResponse:
+    return RedirectResponse(web.linker(lang)("/espace/connexion"), status_code=303)
+
+
+def _lang(request: Request) -> str:
+    return web.language(request.query_params.get("lang"))
+
+
+@router.get("", summary="L'espace d'une collectivité / a collectivité's space")
+async def space(request: Request, runtime: RuntimeDep, settings: SettingsDep) -> Response:
+    """The organization's uploads, newest first, and what it can do next."""
+    lang = _lang(request)
+    principal = await _principal(request, runtime, need="viewer")
+    if principal is None:
+        return _to_sign_in(lang)
+    slug = principal.slug
+    async with runtime.reader() as session:
+        items = (
+            await session.scalars(
+                select(Upload)
+                .where(or_(Upload.organization == slug, Upload.uploaded_by == slug))
+                .order_by(Upload.created_at.desc())
+                .limit(100)
+            )
+        ).all()
+        planned = await uploads.coming_releases(session, slug)
+    return web.pages_of(request).render(
+        request,
+        "space.html",
+        lang,
+        org=principal.organization,
+        items=items,
+        planned=[_release(r) for r in planned],
+        csrf=web.csrf_of(request),
+    )
+
+
+@router.get("/connexion", summary="Se connecter / sign in")
+async def sign_in_page(request: Request) -> HTMLResponse:
+    return web.pages_of(request).render(request, "sign_in.html", _lang(request), error=None)
+
+
+@router.post("/connexion", summary="Se connecter / sign in", status_code=303)
+async def sign_in(request: Request, runtime: RuntimeDep, settings: SettingsDep) -> Response:
+    """Check the token, then keep it in an HttpOnly cookie for this browser."""
+    lang = _lang(request)
+    web.check_origin(request, settings.site)
+    fields = await web.small_form(request)
+    token = fields.get("token", "").strip()
+    try:
+        async with runtime.reader() as session:
+            await credentials.authenticate(
+                session, Organization, token, tokens_model=Token, need="viewer"
+            )
+    except Problem as problem:
+        return web.pages_of(request).render(
+            request, "sign_in.html", lang, status_code=problem.status, error=problem
+        )
+    response = RedirectResponse(web.linker(lang)("/espace"), status_code=303)
+    web.sign_in(
+        response, token, settings.site, secure=settings.http.public_url.startswith("https://")
+    )
+    return response
+
+
+@router.post("/deconnexion", summary="Se déconnecter / sign out", status_code=303)
+async def sign_out(request: Request, settings: SettingsDep) -> Response:
+    web.check_origin(request, settings.site)
+    response = RedirectResponse(web.linker(_lang(request))("/espace/connexion"), status_code=303)
+    web.sign_out(response, settings.site)
+    return response
+
+
+@router.get("/deposer", summary="Déposer un fichier / upload a file")
+async def upload_page(request: Request, runtime: RuntimeDep) -> Response:
+    """The upload form, with the organization's datasets and planned releases to choose from."""
+    lang = _lang(request)
+    principal = await _principal(request, runtime, need="publisher")
+    if principal is None:
+        return _to_sign_in(lang)
+    async with runtime.reader() as session:
+        datasets = (
+            await session.scalars(
+                select(Dataset.slug)
+                .where(Dataset.organization == principal.slug)
+                .order_by(Dataset.slug)
+            )
+        ).all()
+        planned = await uploads.coming_releases(session, principal.slug)
+    return web.pages_of(request).render(
+        request,
+        "upload.html",
+        lang,
+        datasets=datasets,
+        planned=[_release(r) for r in planned],
+        chosen={k: request.query_params.get(k, "") for k in ("dataset", "schema", "release")},
+        csrf=web.csrf_of(request),
+        error=None,
+    )
+
+
+@router.post("/deposer", summary="Déposer un fichier / upload a file", status_code=303)
+async def upload(request: Request, runtime: RuntimeDep, settings: SettingsDep) -> Response:
+    """The same path as ``POST /api/v1/uploads``, then the upload's page."""
+    lang = _lang(request)
+    # Who is sending, and whether it fits, before a byte is staged; the form field that proves
+    # it comes from our page is in the body, checked once read.
+    if await _principal(request, runtime, need="publisher") is None:
+        raise web.not_signed_in()
+    web.check_origin(request, settings.site)
+    form = await receive(
+        request.headers,
+        request.stream(),
+        staging=settings.staging_dir,
+        max_bytes=settings.max_upload_bytes,
+    )
+    try:
+        principal = await _acting(request, runtime, form.fields)
+        if form.fields.get("release") == "":
+            form.fields.pop("release")
+        try:
+            upload, created = await uploads.accept(
+                runtime.sessionmaker,
+                runtime.reader,
+                runtime.store,
+                principal=principal,
+                form=form,
+                source=settings.source,
+            )
+        except problems.InvalidField as problem:
+            return web.pages_of(request).render(
+                request,
+                "upload.html",
+                lang,
+                status_code=problem.status,
+                datasets=[],
+                planned=[],
+                chosen=form.fields,
+                csrf=form.fields.get("csrf", ""),
+                error=problem,
+            )
+    finally:
+        form.discard()
+    if created:
+        runtime.relay.wake()
+        log.info("file_received", upload_id=str(upload.id), size=upload.size, page=True)
+    return RedirectResponse(web.linker(lang)(f"/espace/depots/{upload.id}"), status_code=303)
+
+
+@router.get("/depots/{upload_id}", summary="Un dépôt et son rapport / an upload and its report")
+async def upload_status(
+    upload_id: uuid.UUID, request: Request, runtime: RuntimeDep, settings: SettingsDep
+) -> Response:
+    """Where the file stands; once checked, the report, the repairs and the mapping to accept."""
+    lang = _lang(request)
+    principal = await _principal(request, runtime, need="viewer")
+    if principal is None:
+        return _to_sign_in(lang)
+    async with runtime.reader() as session:
+        try:
+            upload = await uploads.get_upload(
+                session, organization=principal.slug, upload_id=upload_id
+            )
+        except Problem:
+            return web.pages_of(request).not_found(request, lang)
+        # Plans are their organization's business: a delegate sees none of them.
+        own = upload.organization == principal.slug
+        planned = await uploads.coming_releases(session, upload.organization) if own else []
+        chosen = str(uploads.wanted_again(upload).release_id or "")
+        waiting = await session.get(Release, uuid.UUID(chosen)) if chosen else None
+        if waiting is not None and waiting.organization != upload.organization:
+            waiting = None
+    report = await uploads.report_of(runtime.store, upload)
+    excerpt = await _excerpt(runtime, upload, report) if report else None
+    checking = upload.status in ("received", "validating")
+    return web.pages_of(request).render(
+        request,
+        "upload_status.html",
+        lang,
+        upload=upload,
+        report=report,
+        excerpt=excerpt,
+        steps=_steps(upload.status),
+        planned=[_release(r) for r in planned],
+        waiting=_release(waiting) if waiting else None,
+        chosen_release=chosen,
+        own=own,
+        csrf=web.csrf_of(request),
+        shown_issues=SHOWN_ISSUES,
+        shown_changes=SHOWN_CHANGES,
+        validate_url=settings.site.validate_url,
+        # While the file is checked the page reloads itself (no script needed).
+        headers={"Refresh": "2"} if checking else None,
+    )
+
+
+@router.post(
+    "/depots/{upload_id}/nouvel-essai",
+    summary="Vérifier à nouveau : corrections, schéma, publication / check again",
+    status_code=303,
+)
+async def check_again(
+    upload_id: uuid.UUID, request: Request, runtime: RuntimeDep, settings: SettingsDep
+) -> Response:
+    """The same bytes checked again with what the person chose on the report: the safe repairs
+    accepted (``fix``), a schema (the one the report guessed), a column mapping confirmed
+    (``mapping``), and when to publish (``release``)."""
+    lang = _lang(request)
+    fields = await web.small_form(request)
+    principal = await _acting(request, runtime, fields)
+    async with runtime.reader() as session:
+        upload = await uploads.get_upload(session, organization=principal.slug, upload_id=upload_id)
+    if upload.organization != principal.slug:
+        raise problems.not_owner(upload.organization)
+    web.check_origin(request, settings.site)
+    # Checked again by whoever sends the form now: the new version is theirs.
+    wanted = replace(
+        uploads.wanted_again(upload),
+        uploaded_by=principal.slug if principal.slug != upload.organization else None,
+        token_id=principal.token_id,
+    )
+    if fields.get("fix"):
+        wanted = replace(wanted, fix=True)
+    if schema := fields.get("schema", "").strip():
+        if len(schema) > 200:
+            raise problems.InvalidField.too_long("schema", 200)
+        wanted = replace(wanted, schema_id=schema, mapping=None)
+    if "release" in fields:
+        # Present and empty is an explicit « as soon as it conforms »; absent keeps the plan.
+        release = fields["release"].strip()
+        try:
+            wanted = replace(wanted, release_id=uuid.UUID(release) if release else None)
+        except ValueError:
+            raise problems.InvalidField.release(release) from None
+    if fields.get("mapping"):
+        columns = await uploads.proposed_mapping(runtime.store, upload)
+        again, created = await uploads.confirm_mapping(
+            runtime.sessionmaker,
+            runtime.reader,
+            upload=upload,
+            columns=columns,
+            source=settings.source,
+            wanted=wanted,
+        )
+    else:
+        again, created = await uploads.again(
+            runtime.sessionmaker,
+            runtime.reader,
+            upload=upload,
+            wanted=wanted,
+            source=settings.source,
+        )
+    if created:
+        runtime.relay.wake()
+    return RedirectResponse(web.linker(lang)(f"/espace/depots/{again.id}"), status_code=303)
+
+
+nodes_router = APIRouter(tags=["pages (HTML)"], default_response_class=HTMLResponse)
+
+
+@nodes_router.get(
+    "/noeuds",
+    summary="Les nœuds des collectivités et leur retard / the nodes and their backlog",
+)
+async def nodes_page(request: Request) -> HTMLResponse:
+    """On the hub: each collectivité's ingest node, whether its link is up, and what waits."""
+    status = getattr(request.app.state, "node_status", None)
+    items = await status.describe() if status else []
+    return web.pages_of(request).render(request, "nodes.html", _lang(request), items=items)
+
+
+async def _excerpt(
+    runtime: Runtime, upload: Upload, report: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The first rows the report points at, read from the file as validate read it."""
+    source = report.get("source") or {}
+    if source.get("format") != "csv" or source.get("converted_from"):
+        # A spreadsheet or JSON file was read as a table, not as lines of text.
+        return None
+    wanted = sorted(
+        {i["row"] for i in report.get("issues", []) if i.get("row") and i.get("field")}
+    )[:EXCERPT_ROWS]
+    if not wanted:
+        return None
+    encoding = (source.get("encoding") or {}).get("name") or "utf-8"
+    delimiter = (source.get("dialect") or {}).get("delimiter") or ","
+    data = bytearray()
+    # With the repairs accepted, the report describes the repaired file, stored beside.
+    key = (report.get("file") or {}).get("object_key") or upload.object_key
+    async with contextlib.aclosing(runtime.store.stream(key)) as chunks:
+        async for chunk in chunks:
+            data += chunk
+            if len(data) >= EXCERPT_MAX_BYTES:
+                break
+    try:
+        text = bytes(data).decode(encoding, errors="replace")
+    except LookupError:
+        text = bytes(data).decode("utf-8", errors="replace")
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
+    header: list[str] = []
+    rows: dict[int, list[str]] = {}
+    try:
+        for number, cells in enumerate(reader, start=1):
+            if number == 1:
+                header = cells
+            elif number in wanted:
+                rows[number] = cells
+            if number >= wanted[-1]:
+                break
+    except csv.Error:
+        return None
+    bad = {(i["row"], i["field"]) for i in report.get("issues", []) if i.get("row")}
+    return {"header": header, "rows": sorted(rows.items()), "bad": bad}
+
+
+def _steps(status: str) -> list[tuple[str, str]]:
+    """Each step of the way and whether it is done, current or to come."""
+    reached = {
+        "received": 0,
+        "validating": 1,
+        "valid": 2,
+        "invalid": 2,
+        "rejected": 2,
+        "scheduled": 3,
+        "published": 3,
+    }[status]
+    finished = status in ("published", "invalid", "rejected")
+    return [
+        (
+            step,
+            "done"
+            if i < reached or (i == reached and finished)
+            else "current"
+            if i == reached
+            else "todo",
+        )
+        for i, step in enumerate(STEPS)
+    ]
+
+
+def _release(release: Any) -> dict[str, Any]:
+    zone = ZoneInfo(release.timezone)
+    opens: datetime | None = release.opens_at
+    return {
+        "id": str(release.id),
+        "title": release.title,
+        "event": release.local_event_title,
+        "opens_local": opens.astimezone(zone) if opens else None,
+        "status": release.status,
+    }
