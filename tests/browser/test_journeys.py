@@ -252,3 +252,39 @@ def test_a_reuser_asks_votes_and_the_departement_sees_coverage(
         page.goto(url)
         check(page, shot, name)
     assert page.locator("html").get_attribute("lang") == "fr"
+
+
+def test_the_upload_shows_its_progress(embedded: Running, page: Any, shot: Any) -> None:
+    """On a slow line (the browser's upload throttled to 16 KB/s) the bar follows the bytes."""
+    token = embedded.organization("lente-navigateur")
+    ingest = embedded.url("ingest")
+    page.goto(ingest + "/espace/connexion")
+    page.get_by_label("Jeton de l'organisation").fill(token)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(ingest + "/espace")
+    page.goto(ingest + "/espace/deposer")
+    page.get_by_label("Jeu de données").fill("releves-lents")
+    page.get_by_label("Fichier (CSV, tableur XLSX ou ODS, JSON)").set_input_files(
+        files=[
+            {
+                "name": "releves.csv",
+                "mimeType": "text/csv",
+                "buffer": b"poste,valeur\n" + b"".join(b"p%d,%d\n" % (i, i) for i in range(9000)),
+            }
+        ]
+    )
+    cdp = page.context.new_cdp_session(page)
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 16_000},
+    )
+    page.get_by_role("button", name="Envoyer le fichier").click()
+    # The bar shows a part sent, neither nothing nor everything, and says so in words.
+    page.wait_for_function(
+        "() => { const v = document.getElementById('barre').value; return v > 5 && v < 95; }"
+    )
+    assert "Envoi en cours…" in page.inner_text("#progression-texte")
+    assert "%" in page.inner_text("#progression-texte")
+    shot(page, "progression")
+    page.wait_for_url("**/espace/depots/*", timeout=60_000)
+    page.locator("#etat").wait_for()

@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from datacommune.shared import problems
 from datacommune.shared.runtime import Runtime
+from datacommune.shared.web import COOKIE
 
 
 def make_app(
@@ -38,10 +39,15 @@ _bearer = HTTPBearer(
 
 
 def bearer_token(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
-    """The token of ``Authorization: Bearer …``; raises a 401 problem when there is none."""
+    """The token of ``Authorization: Bearer …`` (for reading, also the pages' sign-in cookie,
+    so a person can open a report the page links to); a 401 problem when there is none."""
     token = credentials.credentials.strip() if credentials else ""
+    if not token and request.method in ("GET", "HEAD"):
+        # Reading only: a write with the cookie must come from a form, with its checks.
+        token = request.cookies.get(COOKIE, "").strip()
     if not token:
         raise problems.Unauthorized(
             "Ajoutez l'en-tête « Authorization: Bearer <jeton> » avec le jeton de votre "

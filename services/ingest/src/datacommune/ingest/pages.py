@@ -62,6 +62,7 @@ LABELS: dict[str, dict[str, str]] = {
         "plan_link": "Programmer une publication à un événement (conseil municipal…)",
         "chosen_release": "La publication programmée déjà choisie",
         "my_datasets": "Mes jeux de données publiés et leurs versions",
+        "all_schemas": "la liste de tous les schémas nationaux (JSON)",
         "my_requests": "Les demandes des réutilisateurs pour mon territoire",
         "send": "Envoyer le fichier",
         "sending": "Envoi en cours…",
@@ -118,7 +119,7 @@ LABELS: dict[str, dict[str, str]] = {
         "opens_at": "s'ouvrira le",
         "waiting_for": "Ce fichier attend sa publication",
         "valid_text": "Le fichier est conforme.",
-        "full_report": "Rapport complet",
+        "full_report": "Le rapport complet, à imprimer ou à transmettre",
         "new_upload": "Déposer un autre fichier",
         "back": "Retour à mes dépôts",
         "templates": "Modèles à remplir",
@@ -165,6 +166,7 @@ LABELS: dict[str, dict[str, str]] = {
         "plan_link": "Plan a release at an event (council meeting…)",
         "chosen_release": "The release already chosen",
         "my_datasets": "My published datasets and their versions",
+        "all_schemas": "the list of every national schema (JSON)",
         "my_requests": "What reusers ask of my territory",
         "send": "Send the file",
         "sending": "Sending…",
@@ -220,7 +222,7 @@ LABELS: dict[str, dict[str, str]] = {
         "opens_at": "opens on",
         "waiting_for": "This file waits for its release",
         "valid_text": "The file conforms.",
-        "full_report": "Full report",
+        "full_report": "The full report, to print or pass on",
         "new_upload": "Upload another file",
         "back": "Back to my uploads",
         "templates": "Templates to fill in",
@@ -461,8 +463,13 @@ async def upload_status(
         shown_issues=SHOWN_ISSUES,
         shown_changes=SHOWN_CHANGES,
         validate_url=settings.site.validate_url,
-        # While the file is checked the page reloads itself (no script needed).
-        headers={"Refresh": "2"} if checking else None,
+        # While the file is checked the page reloads itself (no script needed); while it waits
+        # for its release, now and then, so that it says « Publié » soon after the moment.
+        headers={"Refresh": "2"}
+        if checking
+        else {"Refresh": "30"}
+        if upload.status == "scheduled"
+        else None,
     )
 
 
