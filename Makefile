@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/release_precision.py
 	$(BIN)/python bench/catalog_search.py
 	$(BIN)/python bench/catalog_rows.py
+	$(BIN)/python bench/pages.py
 
 clean:
 	rm -rf $(VENV) var

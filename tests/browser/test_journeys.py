@@ -169,14 +169,17 @@ def test_a_reuser_finds_filters_and_downloads(
     page.get_by_role("button", name="Chercher").click()
     page.get_by_role("link", name="Bornes de recharge").click()
     page.wait_for_url(catalog + "/jeux-de-donnees/bornes-recharge-roques")
-    # The points on a map the server drew: one per row, inside the drawing.
-    circles = page.locator("svg.map circle")
-    assert circles.count() == 30
+    # The points on a map the server drew: a dot per row, all inside the drawing.
+    dots = page.locator("svg.map path.points")
+    assert dots.get_attribute("d").count("M") == 30
     box = page.locator("svg.map").bounding_box()
-    for i in (0, 29):
-        point = circles.nth(i).bounding_box()
-        assert box["x"] <= point["x"] <= box["x"] + box["width"]
-        assert box["y"] <= point["y"] <= box["y"] + box["height"]
+    drawn = dots.bounding_box()
+    assert drawn["width"] > 100
+    assert drawn["height"] > 100
+    assert box["x"] <= drawn["x"]
+    assert drawn["x"] + drawn["width"] <= box["x"] + box["width"]
+    assert box["y"] <= drawn["y"]
+    assert drawn["y"] + drawn["height"] <= box["y"] + box["height"]
     check(page, shot, "jeu-de-donnees")
 
     page.get_by_label("Colonne").select_option("commune")

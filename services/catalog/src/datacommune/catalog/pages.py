@@ -6,6 +6,8 @@ goes through Jinja2's autoescape; a description's Markdown is the one already re
 """
 
 import math
+import uuid
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -368,12 +370,31 @@ MAP_POINTS = 5000
 MAP_WIDTH, MAP_HEIGHT, MAP_MARGIN = 640, 420, 12
 
 
+# A version's rows never change: its drawing is kept, for the versions seen last.
+_MAPS: OrderedDict[uuid.UUID, dict[str, Any] | None] = OrderedDict()
+MAPS_KEPT = 128
+
+
 async def _map(session: AsyncSession, version: Version) -> dict[str, Any] | None:
     """The points of a version with coordinates, drawn as an SVG the server writes: no script,
     no tile server, nothing loaded from elsewhere (the first ``MAP_POINTS`` rows)."""
     table = version.row_table
     if table is None or table.status != "ready" or not table.columns or not table.shape:
         return None
+    if version.id in _MAPS:
+        _MAPS.move_to_end(version.id)
+        return _MAPS[version.id]
+    drawn = await _draw(session, version)
+    _MAPS[version.id] = drawn
+    if len(_MAPS) > MAPS_KEPT:
+        _MAPS.popitem(last=False)
+    return drawn
+
+
+async def _draw(session: AsyncSession, version: Version) -> dict[str, Any] | None:
+    table = version.row_table
+    assert table is not None
+    assert table.columns is not None
     shape = events.TableShape.model_validate(table.shape)
     reading = exports.geometry_reader(shape.geo, table.columns)
     if reading is None:
@@ -402,16 +423,18 @@ async def _map(session: AsyncSession, version: Version) -> dict[str, Any] | None
     width = max((east - west) * shrink, 1e-6)
     height = max(north - south, 1e-6)
     scale = min((MAP_WIDTH - 2 * MAP_MARGIN) / width, (MAP_HEIGHT - 2 * MAP_MARGIN) / height)
+    # One path of zero-length strokes with round ends: a dot per point, in one element (a
+    # tenth of the bytes and of the rendering time of 5,000 circles).
+    path = "".join(
+        f"M{MAP_MARGIN + (x - west) * shrink * scale:.1f} "
+        f"{MAP_HEIGHT - MAP_MARGIN - (y - south) * scale:.1f}h0"
+        for x, y in points
+    )
     return {
         "width": MAP_WIDTH,
         "height": MAP_HEIGHT,
-        "points": [
-            (
-                round(MAP_MARGIN + (x - west) * shrink * scale, 1),
-                round(MAP_HEIGHT - MAP_MARGIN - (y - south) * scale, 1),
-            )
-            for x, y in points
-        ],
+        "path": path,
+        "count": len(points),
         "bounds": (round(west, 5), round(south, 5), round(east, 5), round(north, 5)),
         "truncated": len(points) >= MAP_POINTS,
     }
