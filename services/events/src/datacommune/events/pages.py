@@ -160,7 +160,7 @@ async def calendar(
     status_code=303,
 )
 async def add_event(request: Request, runtime: RuntimeDep, settings: SettingsDep) -> Response:
-    lang, principal, fields = await _form(request, runtime, settings)
+    lang, principal, fields = await _form(request, runtime)
     data = _model(
         local_events.LocalEventIn,
         {
@@ -182,7 +182,7 @@ async def add_event(request: Request, runtime: RuntimeDep, settings: SettingsDep
     status_code=303,
 )
 async def plan_release(request: Request, runtime: RuntimeDep, settings: SettingsDep) -> Response:
-    lang, principal, fields = await _form(request, runtime, settings)
+    lang, principal, fields = await _form(request, runtime)
     data = _model(
         releases.ReleaseIn,
         {
@@ -203,13 +203,11 @@ async def plan_release(request: Request, runtime: RuntimeDep, settings: Settings
     )
 
 
-async def _form(
-    request: Request, runtime: Any, settings: Settings
-) -> tuple[str, Any, dict[str, str]]:
+async def _form(request: Request, runtime: Any) -> tuple[str, Any, dict[str, str]]:
     """A calendar form: its language, who sends it (a publisher, from our pages), its fields."""
-    web.check_origin(request, settings.site)
+    principal = await web.form_caller(request, runtime.reader, Organization, Token)
     fields = await web.small_form(request)
-    principal = await web.form_caller(request, runtime.reader, Organization, Token, fields)
+    web.check_form(request, fields)
     return web.language(request.query_params.get("lang")), principal, fields
 
 

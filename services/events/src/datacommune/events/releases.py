@@ -173,11 +173,7 @@ async def announce_all(session: AsyncSession, *, source: str) -> int:
         await session.scalars(select(Release).where(Release.status.in_(("scheduled", "held"))))
     ).all()
     for release in plans:
-        event = (
-            await session.get(LocalEvent, release.local_event_id)
-            if release.local_event_id
-            else None
-        )
+        event = await _event_of(session, release)
         announce(session, release, event, source=source)
     return len(plans)
 
@@ -284,11 +280,7 @@ async def open_due(session: AsyncSession, *, source: str, now: datetime | None =
         )
         if won.rowcount != 1:  # type: ignore[attr-defined]
             continue
-        event = (
-            await session.get(LocalEvent, release.local_event_id)
-            if release.local_event_id
-            else None
-        )
+        event = await _event_of(session, release)
         enqueue(
             session,
             Outbox,
@@ -333,6 +325,13 @@ async def territory(session: AsyncSession, slug: str) -> list[str]:
     """An organization and every organization under it (commune → EPCI → département)."""
     parents = dict((await session.execute(select(Organization.slug, Organization.parent))).all())
     return sorted(territories.members(parents, slug))
+
+
+async def _event_of(session: AsyncSession, release: Release) -> LocalEvent | None:
+    """The local event a release is timed to (None for a fixed time)."""
+    if release.local_event_id is None:
+        return None
+    return await session.get(LocalEvent, release.local_event_id)
 
 
 def _local(release: Release) -> datetime:

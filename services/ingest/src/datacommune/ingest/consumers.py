@@ -8,6 +8,22 @@ from datacommune.shared import credentials, events
 from datacommune.shared.bus import Bus
 
 DURABLE = "ingest"
+# What ingest follows; on the hub, also what is sent on to each node, whose ingest follows the
+# same (federation.py).
+FOLLOWED = (
+    "organization.created.v1",
+    "token.issued.v1",
+    "token.revoked.v1",
+    "delegation.granted.v1",
+    "delegation.revoked.v1",
+    "file.validation_started.v1",
+    "file.validated.v1",
+    "resource.published.v1",
+    "release.opened.v1",
+    "release.held.v1",
+    "release.planned.v1",
+    "upload.rejected.v1",
+)
 
 
 async def subscribe(bus: Bus, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
@@ -20,18 +36,7 @@ async def subscribe(bus: Bus, sessionmaker: async_sessionmaker[AsyncSession]) ->
     await bus.subscribe(
         DURABLE,
         handle,
-        "organization.created.v1",
-        "token.issued.v1",
-        "token.revoked.v1",
-        "delegation.granted.v1",
-        "delegation.revoked.v1",
-        "file.validation_started.v1",
-        "file.validated.v1",
-        "resource.published.v1",
-        "release.opened.v1",
-        "release.held.v1",
-        "release.planned.v1",
-        "upload.rejected.v1",
+        *FOLLOWED,
         concurrency=8,
     )
 

@@ -30,7 +30,7 @@ from nats.js.api import DeliverPolicy, StreamConfig, StreamSource
 from nats.js.errors import NotFoundError
 from sqlalchemy import func, select
 
-from datacommune.ingest import uploads
+from datacommune.ingest import consumers, uploads
 from datacommune.ingest.tables import Upload
 from datacommune.shared import events
 from datacommune.shared.bus import Bus, federation_source, node_stream
@@ -43,22 +43,9 @@ log = structlog.get_logger()
 CHUNK = 256 * 1024
 CHUNK_HEADER = "Datacommune-Chunk"
 PROBE_SECONDS = 1.0
-# What a node is sent: its uploads' progress, and what it needs to check tokens and follow
-# releases.
-TO_NODES = [
-    "organization.created.v1",
-    "token.issued.v1",
-    "token.revoked.v1",
-    "delegation.granted.v1",
-    "delegation.revoked.v1",
-    "file.validation_started.v1",
-    "file.validated.v1",
-    "resource.published.v1",
-    "upload.rejected.v1",
-    "release.opened.v1",
-    "release.held.v1",
-    "release.planned.v1",
-]
+# What a node is sent: everything its ingest follows (its uploads' progress, what it needs to
+# check tokens and follow releases), filtered per node in ``_to_node``.
+TO_NODES = consumers.FOLLOWED
 FOR_ITS_UPLOADS = {
     "file.validation_started.v1",
     "file.validated.v1",

@@ -266,10 +266,8 @@ async def _principal(
     return await web.caller(request, runtime.reader, Organization, Token, need=need)
 
 
-async def _acting(
-    request: Request, runtime: Runtime, fields: dict[str, str]
-) -> credentials.Principal[Organization]:
-    return await web.form_caller(request, runtime.reader, Organization, Token, fields)
+async def _acting(request: Request, runtime: Runtime) -> credentials.Principal[Organization]:
+    return await web.form_caller(request, runtime.reader, Organization, Token)
 
 
 def _to_sign_in(lang: str) -> RedirectResponse:
@@ -379,9 +377,7 @@ async def upload(request: Request, runtime: RuntimeDep, settings: SettingsDep) -
     lang = _lang(request)
     # Who is sending, and whether it fits, before a byte is staged; the form field that proves
     # it comes from our page is in the body, checked once read.
-    if await _principal(request, runtime, need="publisher") is None:
-        raise web.not_signed_in()
-    web.check_origin(request, settings.site)
+    principal = await _acting(request, runtime)
     form = await receive(
         request.headers,
         request.stream(),
@@ -389,7 +385,7 @@ async def upload(request: Request, runtime: RuntimeDep, settings: SettingsDep) -
         max_bytes=settings.max_upload_bytes,
     )
     try:
-        principal = await _acting(request, runtime, form.fields)
+        web.check_form(request, form.fields)
         if form.fields.get("release") == "":
             form.fields.pop("release")
         try:
@@ -485,13 +481,13 @@ async def check_again(
     accepted (``fix``), a schema (the one the report guessed), a column mapping confirmed
     (``mapping``), and when to publish (``release``)."""
     lang = _lang(request)
+    principal = await _acting(request, runtime)
     fields = await web.small_form(request)
-    principal = await _acting(request, runtime, fields)
+    web.check_form(request, fields)
     async with runtime.reader() as session:
         upload = await uploads.get_upload(session, organization=principal.slug, upload_id=upload_id)
     if upload.organization != principal.slug:
         raise problems.not_owner(upload.organization)
-    web.check_origin(request, settings.site)
     # Checked again by whoever sends the form now: the new version is theirs.
     wanted = replace(
         uploads.wanted_again(upload),

@@ -150,7 +150,6 @@ class Pages:
             link=linker(lang),
             switch_url=request.url.path + ("?" + urlencode(switch) if switch else ""),
             site=self.site,
-            signed_in=COOKIE in request.cookies,
             **context,
         )
         return HTMLResponse(
@@ -278,15 +277,21 @@ async def form_caller(
     reader: async_sessionmaker[AsyncSession],
     model: type[Any],
     tokens_model: type[Any],
-    fields: dict[str, str],
 ) -> credentials.Principal[Any]:
-    """The publisher sending a form, its ``csrf`` checked when the cookie signed it in."""
+    """The publisher sending a form: signed in (or calling with ``Bearer``), and not from
+    another site. Known before the body is read; the form's own field is checked by
+    ``check_form`` once it is."""
     principal = await caller(request, reader, model, tokens_model, need="publisher")
     if principal is None:
         raise not_signed_in()
+    check_origin(request, request.app.state.settings.site)
+    return principal
+
+
+def check_form(request: Request, fields: dict[str, str]) -> None:
+    """A form sent with the sign-in cookie carries the field only our pages derive from it."""
     if needs_csrf(request):
         check_csrf(caller_token(request) or "", fields.get("csrf"))
-    return principal
 
 
 def not_signed_in() -> Unauthorized:
