@@ -98,6 +98,30 @@ class Running:
         self._wait(reached, timeout)
         return body
 
+    def count(self, service: str, sql: str) -> int:
+        """One number read from a service's own database (a test's look behind the API)."""
+        from sqlalchemy import text
+
+        from datacommune.shared.db import make_engine
+        from datacommune.shared.settings import DatabaseSettings
+
+        url = self.platform.databases.get(
+            service, f"sqlite+aiosqlite:///{self.platform.var / f'{service}.db'}"
+        )
+        found = 0
+
+        async def read() -> None:
+            nonlocal found
+            engine = make_engine(DatabaseSettings(url=url))
+            try:
+                async with engine.connect() as conn:
+                    found = int((await conn.execute(text(sql))).scalar_one())
+            finally:
+                await engine.dispose()
+
+        servers._run(read)
+        return found
+
     @staticmethod
     def _wait(condition: Any, timeout: float = 20) -> None:
         deadline = time.monotonic() + timeout

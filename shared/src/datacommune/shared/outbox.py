@@ -7,15 +7,19 @@ acknowledged it. Each service declares its own tables from these mixins, in its 
 
 import asyncio
 import contextlib
+import hashlib
+import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import structlog
-from sqlalchemy import String, Text, select, update
+from sqlalchemy import String, Text, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
-from datacommune.shared.bus import Bus
+from datacommune.shared.bus import DUPLICATE_WINDOW_SECONDS, MAX_AGE_SECONDS, Bus
 from datacommune.shared.db import UTCDateTime
 from datacommune.shared.events import Event
 
@@ -42,7 +46,8 @@ class ProcessedEventRecord:
 
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     type: Mapped[str] = mapped_column(String(100))
-    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Indexed: entries past the retention are found by it.
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 def enqueue(session: AsyncSession, model: type[OutboxRecord], event: Event) -> None:
@@ -50,6 +55,66 @@ def enqueue(session: AsyncSession, model: type[OutboxRecord], event: Event) -> N
     row = model()
     row.id, row.type, row.payload = str(event.id), event.type, event.model_dump_json()
     session.add(row)
+
+
+async def enqueue_once(session: AsyncSession, model: type[OutboxRecord], event: Event) -> bool:
+    """Add ``event`` unless a row with its id is already there; True if it was added.
+
+    For re-announcements whose id is derived from what they say (``announcement_id``): the
+    same state announced twice, by one process restarting or by two replicas starting
+    together, is one row; a changed state is a new id. ``INSERT … ON CONFLICT DO NOTHING``,
+    not a read then a write, so two transactions racing cannot both insert.
+    """
+    dialect = session.get_bind().dialect.name
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = await session.execute(
+        insert(model)
+        .values(
+            id=str(event.id),
+            type=event.type,
+            payload=event.model_dump_json(),
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def announcement_id(namespace: uuid.UUID, key: str, event: Event) -> uuid.UUID:
+    """An id for announcing ``event`` again that changes only when what it says changes.
+
+    ``key`` names the thing announced (``organization:roques``); the event's own id and time
+    are left out, so announcing the same state again gives the same id.
+    """
+    said = event.model_dump_json(exclude={"id", "time"})
+    return uuid.uuid5(namespace, f"{key}:{hashlib.sha256(said.encode()).hexdigest()}")
+
+
+async def prune(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    column: InstrumentedAttribute[datetime] | InstrumentedAttribute[datetime | None],
+    key: InstrumentedAttribute[str],
+    *,
+    older_than: timedelta,
+    batch: int = 1000,
+) -> int:
+    """Delete the rows whose ``column`` is older than ``older_than``, ``batch`` at a time, each
+    batch its own short transaction (a writer on SQLite is never held up for long); return
+    how many went."""
+    cutoff = utcnow() - older_than
+    total = 0
+    while True:
+        async with sessionmaker.begin() as session:
+            doomed = select(key).where(column < cutoff).limit(batch).scalar_subquery()
+            result = await session.execute(
+                delete(key.class_)
+                .where(key.in_(doomed))
+                .execution_options(synchronize_session=False)
+            )
+        gone = int(getattr(result, "rowcount", 0) or 0)
+        total += gone
+        if gone < batch:
+            return total
 
 
 async def first_time(
@@ -66,7 +131,15 @@ async def first_time(
 
 
 class OutboxRelay:
-    """Publishes outbox rows in order; woken right after a commit, else every ``poll`` seconds."""
+    """Publishes outbox rows in order; woken right after a commit, else every ``poll`` seconds.
+
+    Every ``prune_every`` seconds it also deletes what no longer serves: published rows older
+    than ``keep_sent`` (by then JetStream's duplicate window has passed, so a row could not be
+    told apart from a new one anyway) and, when the service keeps a processed-event table,
+    entries older than ``keep_processed`` (a stream keeps events 30 days, so no redelivery or
+    replay can bring an older one back). The tables stay at a steady size however long the
+    service runs.
+    """
 
     def __init__(
         self,
@@ -76,6 +149,10 @@ class OutboxRelay:
         *,
         poll: float = 1.0,
         batch: int = 100,
+        processed: type[ProcessedEventRecord] | None = None,
+        keep_sent: timedelta = timedelta(seconds=DUPLICATE_WINDOW_SECONDS),
+        keep_processed: timedelta = timedelta(seconds=MAX_AGE_SECONDS + 24 * 3600),
+        prune_every: float = 60.0,
     ) -> None:
         # Called with each row's type and payload before it is published (an ingest node
         # ships a file's bytes before the event that announces it).
@@ -85,6 +162,11 @@ class OutboxRelay:
         self.bus = bus
         self.poll = poll
         self.batch = batch
+        self.processed = processed
+        self.keep_sent = keep_sent
+        self.keep_processed = keep_processed
+        self.prune_every = prune_every
+        self._pruned_at = 0.0
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -111,6 +193,10 @@ class OutboxRelay:
             try:
                 while await self.relay_once() == self.batch:
                     pass
+                now = asyncio.get_running_loop().time()
+                if now - self._pruned_at >= self.prune_every:
+                    self._pruned_at = now
+                    await self.prune_once()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -118,6 +204,23 @@ class OutboxRelay:
                 log.warning("outbox_relay_failed", error=repr(exc))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll)
+
+    async def prune_once(self) -> int:
+        """Delete published rows and processed-event entries past their retention."""
+        model = self.model
+        gone = await prune(
+            self.sessionmaker, model.published_at, model.id, older_than=self.keep_sent
+        )
+        if self.processed is not None:
+            gone += await prune(
+                self.sessionmaker,
+                self.processed.processed_at,
+                self.processed.event_id,
+                older_than=self.keep_processed,
+            )
+        if gone:
+            log.info("outbox_pruned", rows=gone)
+        return gone
 
     async def relay_once(self) -> int:
         """Publish up to ``batch`` unsent rows; return how many were sent."""

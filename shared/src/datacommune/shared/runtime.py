@@ -7,13 +7,14 @@ out, so start-up and shutdown happen the same way, in the same order, everywhere
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from datacommune.shared.bus import Bus
 from datacommune.shared.db import make_engine, make_reader, make_sessionmaker
-from datacommune.shared.outbox import OutboxRecord, OutboxRelay
+from datacommune.shared.outbox import OutboxRecord, OutboxRelay, ProcessedEventRecord
 from datacommune.shared.settings import ServiceSettings
 from datacommune.shared.storage import ObjectStore, open_store
 
@@ -55,6 +56,7 @@ async def open_runtime(
     settings: ServiceSettings,
     *,
     outbox: type[OutboxRecord],
+    processed: type[ProcessedEventRecord] | None = None,
     before_publish: Callable[[ObjectStore, Bus], Callable[[str, str], Awaitable[None]]]
     | None = None,
 ) -> AsyncIterator[Runtime]:
@@ -67,7 +69,16 @@ async def open_runtime(
     store = await open_store(settings.storage)
     bus = Bus(settings.nats)
     await bus.connect(name=settings.source)
-    relay = OutboxRelay(sessionmaker, outbox, bus, poll=settings.http.outbox_poll)
+    relay = OutboxRelay(
+        sessionmaker,
+        outbox,
+        bus,
+        poll=settings.http.outbox_poll,
+        processed=processed,
+        keep_sent=timedelta(seconds=settings.outbox.keep_sent_seconds),
+        keep_processed=timedelta(seconds=settings.outbox.keep_processed_seconds),
+        prune_every=settings.outbox.prune_every_seconds,
+    )
     if before_publish is not None:
         relay.before_publish = before_publish(store, bus)
     relay.start()

@@ -55,6 +55,16 @@ class HttpSettings(BaseModel):
     outbox_poll: float = Field(default=1.0, gt=0)
 
 
+class OutboxSettings(BaseModel):
+    """How long each service keeps what its outbox relay no longer needs (``OUTBOX__…``)."""
+
+    # Published rows: JetStream's duplicate window (15 min), after which a row no longer serves.
+    keep_sent_seconds: float = Field(default=15 * 60, ge=0)
+    # Processed-event entries: the streams' 30 days, plus a day's margin.
+    keep_processed_seconds: float = Field(default=31 * 24 * 3600, ge=0)
+    prune_every_seconds: float = Field(default=60, gt=0)
+
+
 class SiteSettings(BaseModel):
     """The public addresses of the four services, for the pages that link one to another, and
     the sign-in cookie they share (``SITE__CATALOG_URL``…)."""
@@ -80,6 +90,7 @@ class ServiceSettings(BaseSettings):
     nats: NatsSettings = NatsSettings()
     database: DatabaseSettings = DatabaseSettings()
     storage: StorageSettings = StorageSettings()
+    outbox: OutboxSettings = OutboxSettings()
     site: SiteSettings = SiteSettings()
     # The service's name, as events give it in `source` and logs in `service`.
     source: str = "service"

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from datacommune.catalog import problems
 from datacommune.catalog.tables import Delegation, Organization, Outbox, Token
 from datacommune.shared import events, tokens
-from datacommune.shared.outbox import enqueue, utcnow
+from datacommune.shared.outbox import announcement_id, enqueue, enqueue_once, utcnow
 from datacommune.shared.problems import Forbidden, Problem
 
 Role = Literal["viewer", "publisher", "admin"]
@@ -215,26 +215,33 @@ def only_own(acting: str, organization: str) -> None:
         )
 
 
-# Ids of re-announcements: the same state announced again within the bus's duplicate window is
-# dropped by JetStream; later, applying it again changes nothing.
+# Namespace of re-announcement ids. Each id is derived from what the event says
+# (``announcement_id``): announcing an unchanged organization, token or delegation again is one
+# outbox row (and, inside JetStream's duplicate window, one message); a change is a new id.
 _ANNOUNCED = uuid.UUID("7c1e9a2b-4d3f-4b8e-9f60-2a5d8c3e1b47")
 
 
+async def _again(session: AsyncSession, key: str, event: events.Event) -> bool:
+    event = event.model_copy(update={"id": announcement_id(_ANNOUNCED, key, event)})
+    return await enqueue_once(session, Outbox, event)
+
+
 async def announce_all(session: AsyncSession, *, source: str) -> int:
-    """Announce again every organization, token and delegation as it stands.
+    """Announce again every organization, token and delegation as it stands; return how many
+    announcements were new (an unchanged state already in the outbox adds nothing).
 
     Streams keep events 30 days; a service that starts later (a new ingest node, a rebuilt
     database) or lost an event would otherwise never learn of older organizations and tokens,
-    or of a revocation. catalog does this when it starts; every service applies it
-    idempotently, and a revocation always wins over an issue.
+    or of a revocation. catalog does this when it starts, as often as it restarts, one replica
+    or several at once; every service applies it idempotently, and a revocation always wins
+    over an issue.
     """
     count = 0
     for org in (await session.scalars(select(Organization))).all():
-        enqueue(
+        count += await _again(
             session,
-            Outbox,
+            f"organization:{org.slug}",
             events.OrganizationCreated(
-                id=uuid.uuid5(_ANNOUNCED, f"organization:{org.slug}"),
                 source=source,
                 organization=org.slug,
                 name=org.name,
@@ -245,19 +252,14 @@ async def announce_all(session: AsyncSession, *, source: str) -> int:
                 parent=org.parent,
             ),
         )
-        count += 1
     for token in (await session.scalars(select(Token))).all():
-        issued = _issued(token, source).model_copy(
-            update={"id": uuid.uuid5(_ANNOUNCED, f"token:{token.token_id}:issued")}
-        )
-        enqueue(session, Outbox, issued)
-        count += 1
+        count += await _again(session, f"token:{token.token_id}:issued", _issued(token, source))
         if token.revoked_at is not None:
-            enqueue(
+            count += await _again(
                 session,
-                Outbox,
+                # The instant is part of what is said: a revocation wins by it.
+                f"token:{token.token_id}:revoked:{token.revoked_at.isoformat()}",
                 events.TokenRevoked(
-                    id=uuid.uuid5(_ANNOUNCED, f"token:{token.token_id}:revoked"),
                     source=source,
                     time=token.revoked_at,
                     token_id=token.token_id,
@@ -265,20 +267,15 @@ async def announce_all(session: AsyncSession, *, source: str) -> int:
                     token_hash=token.token_hash,
                 ),
             )
-            count += 1
     for delegation in (await session.scalars(select(Delegation))).all():
-        enqueue(
+        count += await _again(
             session,
-            Outbox,
+            f"delegation:{delegation.organization}:{delegation.delegate}:{delegation.granted_at}",
             events.DelegationGranted(
-                id=uuid.uuid5(
-                    _ANNOUNCED, f"delegation:{delegation.organization}:{delegation.delegate}"
-                ),
                 source=source,
                 time=delegation.granted_at or utcnow(),
                 organization=delegation.organization,
                 delegate=delegation.delegate,
             ),
         )
-        count += 1
     return count

@@ -27,7 +27,7 @@ from datacommune.catalog.harvester import Harvester
 from datacommune.catalog.release_clock import ReleaseClock
 from datacommune.catalog.rowloader import RowLoader
 from datacommune.catalog.settings import Settings
-from datacommune.catalog.tables import Outbox
+from datacommune.catalog.tables import Outbox, ProcessedEvent
 from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
 from datacommune.shared.runtime import open_runtime
@@ -43,7 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_runtime(settings, outbox=Outbox) as runtime:
+        async with open_runtime(settings, outbox=Outbox, processed=ProcessedEvent) as runtime:
             app.state.runtime = runtime
             app.state.settings = settings
             await search.reindex_stale(runtime.sessionmaker)
