@@ -41,14 +41,16 @@ def test_a_foreign_token_is_401(embedded: Running) -> None:
     assert_problem(response, 401, "/problems/unauthorized")
 
 
-def test_a_dataset_of_another_organization_is_403(embedded: Running) -> None:
+def test_a_dataset_of_another_organization_is_409_without_naming_it(embedded: Running) -> None:
     owner = embedded.organization("proprietaire")
     other = embedded.organization("voisine")
     first = embedded.upload(owner, b"a\n1\n", dataset="budget-proprietaire")
     assert first.status_code == 202
     response = embedded.upload(other, b"a\n2\n", dataset="budget-proprietaire")
-    body = assert_problem(response, 403, "/problems/forbidden")
-    assert body["owner"] == "proprietaire"
+    body = assert_problem(response, 409, "/problems/dataset-name-taken")
+    # Who holds the name is not the caller's to learn (it may hold data under embargo).
+    assert "proprietaire" not in response.text.replace("budget-proprietaire", "")
+    assert body["suggestion"] == "voisine-budget-proprietaire"
     assert staging_is_empty(embedded)
     # Nor can the other organization read the owner's upload.
     status = embedded.client.get(

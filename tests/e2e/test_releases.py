@@ -184,6 +184,12 @@ def test_embargo_then_one_opening_at_the_event(embedded: Running) -> None:
                         checked += 1
     client.close()
     assert checked > 300
+    # Writing to its name tells another organization neither whose it is nor that it is
+    # waiting: the answer any taken name gets, without the owner.
+    taken = embedded.upload(other, b"poste,montant\nx,1\n", dataset=DATASET)
+    assert taken.status_code == 409, taken.text
+    assert "roques-embargo" not in taken.text
+    assert not leaks(taken.text, [DATASET])
 
     # Its organization sees its plan; the public sees no announcement (announce is false).
     assert httpx.get(f"{events_api}/releases/upcoming").json()["items"] == [] or all(

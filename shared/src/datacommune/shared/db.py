@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, Dialect, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -81,3 +82,19 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def make_reader(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     """Sessions that only read: on SQLite they never wait for a writer's lock."""
     return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
+
+
+async def insert_ignoring(
+    session: AsyncSession, model: type[Any], values: dict[str, Any], *, keys: list[str]
+) -> bool:
+    """Insert one row unless one with the same ``keys`` is there; True if it was inserted.
+
+    ``INSERT … ON CONFLICT DO NOTHING`` on both engines: two transactions racing to insert the
+    same key cannot both pass a read-then-write check and then fail on the unique index.
+    """
+    dialect = session.get_bind().dialect.name
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = await session.execute(
+        insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
+    )
+    return bool(getattr(result, "rowcount", 0))

@@ -11,16 +11,14 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import structlog
 from sqlalchemy import String, Text, delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
 from datacommune.shared.bus import DUPLICATE_WINDOW_SECONDS, MAX_AGE_SECONDS, Bus
-from datacommune.shared.db import UTCDateTime
+from datacommune.shared.db import UTCDateTime, insert_ignoring
 from datacommune.shared.events import Event
 
 log = structlog.get_logger()
@@ -65,19 +63,13 @@ async def enqueue_once(session: AsyncSession, model: type[OutboxRecord], event: 
     together, is one row; a changed state is a new id. ``INSERT … ON CONFLICT DO NOTHING``,
     not a read then a write, so two transactions racing cannot both insert.
     """
-    dialect = session.get_bind().dialect.name
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = await session.execute(
-        insert(model)
-        .values(
-            id=str(event.id),
-            type=event.type,
-            payload=event.model_dump_json(),
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["id"])
-    )
-    return bool(getattr(result, "rowcount", 0))
+    values = {
+        "id": str(event.id),
+        "type": event.type,
+        "payload": event.model_dump_json(),
+        "created_at": utcnow(),
+    }
+    return await insert_ignoring(session, model, values, keys=["id"])
 
 
 def announcement_id(namespace: uuid.UUID, key: str, event: Event) -> uuid.UUID:

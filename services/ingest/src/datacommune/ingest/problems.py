@@ -169,15 +169,26 @@ class InvalidField(Problem):
         )
 
 
-def dataset_of_another(dataset: str, owner: str) -> Forbidden:
-    return Forbidden(
-        f"Le jeu de données « {dataset} » appartient à une autre organisation ({owner}). "
-        "Choisissez un autre identifiant de jeu de données.",
-        f"The dataset '{dataset}' belongs to another organization ({owner}). "
-        "Choose another dataset identifier.",
-        dataset=dataset,
-        owner=owner,
-    )
+class DatasetNameTaken(Problem):
+    type = "/problems/dataset-name-taken"
+    title = "Identifiant de jeu de données déjà pris"
+    title_en = "Dataset identifier already taken"
+    status = 409
+
+    @classmethod
+    def of(cls, dataset: str, organization: str) -> "DatasetNameTaken":
+        # The same answer whoever holds the name and whatever it holds (public data, data under
+        # embargo until a council meeting, or only refused files): who owns it, and whether
+        # anything is there, is not this caller's to learn.
+        suggestion = f"{organization}-{dataset}"[:100].rstrip("-")
+        return cls(
+            f"L'identifiant « {dataset} » est déjà pris par une autre organisation. Choisissez-en "
+            f"un autre, par exemple « {suggestion} ».",
+            f"The identifier {dataset!r} is already taken by another organization. Choose "
+            f"another one, for instance {suggestion!r}.",
+            dataset=dataset,
+            suggestion=suggestion,
+        )
 
 
 def upload_not_found() -> NotFound:

@@ -26,6 +26,7 @@ from datacommune.ingest.tables import (
 )
 from datacommune.shared import credentials, events
 from datacommune.shared.bus import NotYet
+from datacommune.shared.db import insert_ignoring
 from datacommune.shared.outbox import enqueue, utcnow
 from datacommune.shared.storage import ObjectMissing, ObjectStore
 
@@ -170,7 +171,7 @@ async def _known(session: AsyncSession, wanted: Wanted, sha256: str) -> Upload |
     """Refuse another organization's dataset; find these very bytes, read this way, if here."""
     owner = await session.scalar(select(Dataset.organization).where(Dataset.slug == wanted.dataset))
     if owner is not None and owner != wanted.organization:
-        raise problems.dataset_of_another(wanted.dataset, owner)
+        raise problems.DatasetNameTaken.of(wanted.dataset, wanted.organization)
     return await session.scalar(
         select(Upload).where(
             Upload.dataset == wanted.dataset,
@@ -206,42 +207,79 @@ async def record(
         uploaded_by=wanted.uploaded_by,
         token_id=wanted.token_id,
     )
-    try:
-        async with sessionmaker.begin() as session:
-            # Checked again inside the writing transaction: another request may have claimed
-            # the dataset or sent the same bytes since the first look.
-            if existing := await _known(session, wanted, file.sha256):
-                return existing, False
-            if await session.get(Dataset, wanted.dataset) is None:
-                session.add(Dataset(slug=wanted.dataset, organization=wanted.organization))
-                await session.flush()  # the claim row before the upload that refers to it
-            session.add(upload)
-            enqueue(
-                session,
-                Outbox,
-                events.FileReceived(
-                    source=source,
-                    upload_id=upload.id,
-                    organization=wanted.organization,
-                    dataset=wanted.dataset,
-                    title=wanted.title,
-                    schema_id=wanted.schema_id,
-                    encoding=wanted.encoding,
-                    delimiter=wanted.delimiter,
-                    fix=wanted.fix,
-                    mapping=wanted.mapping,
-                    release_id=wanted.release_id,
-                    uploaded_by=wanted.uploaded_by,
-                    token_id=wanted.token_id,
-                    file=file,
-                ),
-            )
-    except IntegrityError:
-        # On PostgreSQL two transactions can both pass the check; the unique keys decide.
-        async with reader() as session:
-            if existing := await _known(session, wanted, file.sha256):
-                return existing, False
-        raise
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            return await _record_once(sessionmaker, wanted, upload, file, source)
+        except IntegrityError:
+            # Two transactions passed the checks together (PostgreSQL runs them side by
+            # side): the same bytes sent twice at once, or a first upload to a new dataset
+            # racing another. Read again what the winner committed, and try once more.
+            async with reader() as session:
+                if existing := await _known(session, wanted, file.sha256):
+                    return existing, False
+            if attempt == ATTEMPTS:
+                raise
+            log.info("upload_record_retried", dataset=wanted.dataset, attempt=attempt)
+    raise AssertionError("unreachable")
+
+
+# How many times a first upload racing others is recorded before giving up (each retry follows
+# a transaction that lost to another one, so a second attempt nearly always succeeds).
+ATTEMPTS = 3
+
+
+async def _claim(session: AsyncSession, wanted: Wanted) -> None:
+    """Make the dataset ``wanted.organization``'s unless another organization holds it.
+
+    ``INSERT … ON CONFLICT DO NOTHING`` then a read: on PostgreSQL the insert waits for a
+    concurrent first upload to the same new dataset to commit, and the read then sees who won,
+    so the loser gets a clear answer instead of a unique-key failure.
+    """
+    await insert_ignoring(
+        session,
+        Dataset,
+        {"slug": wanted.dataset, "organization": wanted.organization, "created_at": utcnow()},
+        keys=["slug"],
+    )
+    owner = await session.scalar(select(Dataset.organization).where(Dataset.slug == wanted.dataset))
+    if owner != wanted.organization:
+        raise problems.DatasetNameTaken.of(wanted.dataset, wanted.organization)
+
+
+async def _record_once(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    wanted: Wanted,
+    upload: Upload,
+    file: events.FileRef,
+    source: str,
+) -> tuple[Upload, bool]:
+    async with sessionmaker.begin() as session:
+        # Checked again inside the writing transaction: another request may have claimed
+        # the dataset or sent the same bytes since the first look.
+        if existing := await _known(session, wanted, file.sha256):
+            return existing, False
+        await _claim(session, wanted)  # the claim row before the upload that refers to it
+        session.add(upload)
+        enqueue(
+            session,
+            Outbox,
+            events.FileReceived(
+                source=source,
+                upload_id=upload.id,
+                organization=wanted.organization,
+                dataset=wanted.dataset,
+                title=wanted.title,
+                schema_id=wanted.schema_id,
+                encoding=wanted.encoding,
+                delimiter=wanted.delimiter,
+                fix=wanted.fix,
+                mapping=wanted.mapping,
+                release_id=wanted.release_id,
+                uploaded_by=wanted.uploaded_by,
+                token_id=wanted.token_id,
+                file=file,
+            ),
+        )
     return upload, True
 
 
@@ -476,9 +514,12 @@ async def record_forwarded(
         async with sessionmaker.begin() as session:
             if await session.get(Upload, event.upload_id) is not None:
                 return
-            if await session.get(Dataset, event.dataset) is None:
-                session.add(Dataset(slug=event.dataset, organization=event.organization))
-                await session.flush()
+            await insert_ignoring(
+                session,
+                Dataset,
+                {"slug": event.dataset, "organization": event.organization, "created_at": utcnow()},
+                keys=["slug"],
+            )
             session.add(
                 Upload(
                     id=event.upload_id,
@@ -512,5 +553,9 @@ async def record_forwarded(
             )
             enqueue(session, Outbox, event)
     except IntegrityError:
-        # Another replica took it in at the same moment.
+        # Another replica took it in at the same moment; anything else comes back and is
+        # tried again, never dropped.
+        async with sessionmaker() as session:
+            if await session.get(Upload, event.upload_id) is None:
+                raise
         return
