@@ -21,6 +21,79 @@ SERVICES = ("ingest", "validate", "catalog", "events")
 DEFAULT_PORTS = {"ingest": 8081, "validate": 8082, "catalog": 8083, "events": 8084, "nats": 4223}
 
 
+# Settings each service must have its own value of: the launcher sets them, and a value exported
+# for all services at once is refused by ``environment_problems``.
+PER_SERVICE = ("HTTP__PORT", "HTTP__PUBLIC_URL")
+
+
+def own_settings(environ: Mapping[str, str], service: str) -> dict[str, str]:
+    """``DATACOMMUNE_<SERVICE>__<SETTING>`` variables, as that service's ``<SETTING>``."""
+    prefix = f"DATACOMMUNE_{service.upper()}__"
+    return {k[len(prefix) :]: v for k, v in environ.items() if k.startswith(prefix) and k != prefix}
+
+
+def environment_problems(environ: Mapping[str, str]) -> list[str]:
+    """Exported settings the launcher cannot honour as they are, each said with what to do."""
+    problems = []
+    for key in PER_SERVICE:
+        if key in environ:
+            problems.append(
+                f"{key} vaut pour les quatre services à la fois : utilisez "
+                f"DATACOMMUNE_<SERVICE>_PORT ou DATACOMMUNE_<SERVICE>__{key}. / {key} would "
+                f"apply to all four services: use DATACOMMUNE_<SERVICE>_PORT or "
+                f"DATACOMMUNE_<SERVICE>__{key}."
+            )
+    database = environ.get("DATABASE__URL")
+    own = all(f"DATACOMMUNE_{s.upper()}__DATABASE__URL" in environ for s in SERVICES)
+    if database and "{service}" not in database and not own:
+        problems.append(
+            "DATABASE__URL désignerait une seule base pour les quatre services, qui ont chacun "
+            "la leur : mettez {service} dans son nom (postgresql+asyncpg://…/dc_{service}) ou "
+            "donnez DATACOMMUNE_<SERVICE>__DATABASE__URL à chacun. / DATABASE__URL would give "
+            "the four services one database, and each has its own: put {service} in it "
+            "(postgresql+asyncpg://…/dc_{service}) or set DATACOMMUNE_<SERVICE>__DATABASE__URL "
+            "for each."
+        )
+    return problems
+
+
+def create_missing_databases(urls: list[str]) -> list[str]:
+    """Create the PostgreSQL databases among ``urls`` that do not exist yet, through the
+    server's ``postgres`` database with the same credentials; return what was created.
+
+    A person trying the launcher on PostgreSQL then needs only a server, as with SQLite only a
+    folder. Where the role may not create databases, the error names the database."""
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    created: list[str] = []
+
+    async def ensure(url: str) -> None:
+        parsed = make_url(url)
+        if parsed.get_backend_name() != "postgresql" or not parsed.database:
+            return
+        maintenance = parsed.set(drivername="postgresql", database="postgres")
+        conn = await asyncpg.connect(maintenance.render_as_string(hide_password=False))
+        try:
+            if not await conn.fetchval(
+                "SELECT 1 FROM pg_database WHERE datname = $1", parsed.database
+            ):
+                name = parsed.database.replace('"', '""')
+                await conn.execute(f'CREATE DATABASE "{name}"')
+                created.append(parsed.database)
+        finally:
+            await conn.close()
+
+    async def all_of_them() -> None:
+        for url in dict.fromkeys(urls):
+            await ensure(url)
+
+    asyncio.run(all_of_them())
+    return created
+
+
 def binary(name: str) -> str:
     """A program installed in this virtual environment (nats-server, rclone), else on PATH."""
     local = Path(sys.executable).parent / name
@@ -144,30 +217,44 @@ class Platform:
         )
 
     def service_env(self, name: str) -> dict[str, str]:
-        """The environment one service process is started with."""
-        env = dict(os.environ)
-        env.update(
-            {
-                "HTTP__HOST": self.host,
-                "HTTP__PORT": str(self.ports[name]),
-                "HTTP__PUBLIC_URL": self.url(name),
-                "NATS__URL": self.nats,
-                "NATS__CONNECT_TIMEOUT": "30",
-                "DATABASE__URL": self.databases.get(
-                    name, f"sqlite+aiosqlite:///{self.var / f'{name}.db'}"
-                ),
-                "STORAGE__ROOT": str(self.var / "files"),
-                "STAGING_DIR": str(self.var / "staging"),
-                "WORK_DIR": str(self.var / "work"),
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
+        """The environment one service process is started with.
+
+        From weakest to strongest: the embedded defaults; what the operator exported (a
+        ``DATABASE__URL`` holding ``{service}`` gives each service its own database); what the
+        caller passed (``databases``, ``env``); ``DATACOMMUNE_<SERVICE>__<SETTING>`` exported
+        for that service alone; and the caller's ``per_service_env``.
+        """
+        exported = dict(os.environ)
+        env = dict(exported)
+        defaults = {
+            "HTTP__HOST": self.host,
+            "HTTP__PORT": str(self.ports[name]),
+            "HTTP__PUBLIC_URL": self.url(name),
+            "NATS__URL": self.nats,
+            "NATS__CONNECT_TIMEOUT": "30",
+            "DATABASE__URL": f"sqlite+aiosqlite:///{self.var / f'{name}.db'}",
+            "STORAGE__ROOT": str(self.var / "files"),
+            "STAGING_DIR": str(self.var / "staging"),
+            "WORK_DIR": str(self.var / "work"),
+            "PYTHONUNBUFFERED": "1",
+        }
         if "validate" in self.ports:
-            env["VALIDATE_PUBLIC_URL"] = self.url("validate")
-        for service in ("catalog", "ingest", "events", "validate"):
+            defaults["VALIDATE_PUBLIC_URL"] = self.url("validate")
+        for service in SERVICES:
             if service in self.ports:
-                env[f"SITE__{service.upper()}_URL"] = self.url(service)
+                defaults[f"SITE__{service.upper()}_URL"] = self.url(service)
+        for key, value in defaults.items():
+            # The ports and addresses are the launcher's to give: one per service.
+            if key in PER_SERVICE or key not in exported:
+                env[key] = value
+        if "{service}" in exported.get("DATABASE__URL", ""):
+            env["DATABASE__URL"] = exported["DATABASE__URL"].replace("{service}", name)
+        if name in self.databases:
+            env["DATABASE__URL"] = self.databases[name]
+        if self.nats_url:
+            env["NATS__URL"] = self.nats_url
         env.update(self.env)
+        env.update(own_settings(exported, name))
         env.update(self.per_service_env.get(name, {}))
         return env
 

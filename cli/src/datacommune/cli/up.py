@@ -9,7 +9,13 @@ from types import FrameType
 
 import httpx
 
-from datacommune.cli.platform import DEFAULT_PORTS, SERVICES, Platform
+from datacommune.cli.platform import (
+    DEFAULT_PORTS,
+    SERVICES,
+    Platform,
+    create_missing_databases,
+    environment_problems,
+)
 from datacommune.shared import tokens
 
 DEMO = {"slug": "roques", "name": "Roques", "kind": "commune", "insee_code": "31458"}
@@ -37,12 +43,15 @@ def run(*, var: Path, demo: bool) -> int:
     from datacommune.cli import credentials
 
     var = var.resolve()
+    if problems := environment_problems(os.environ):
+        print("\n".join(["Configuration à corriger / settings to fix:", *problems]))
+        return 2
     admin = credentials.ensure_admin_token(var)
     platform = Platform(
         var=var,
         host=host(),
         ports=ports(),
-        nats_url=os.environ.get("DATACOMMUNE_NATS_URL"),
+        nats_url=os.environ.get("DATACOMMUNE_NATS_URL") or os.environ.get("NATS__URL"),
         # A hub for ingest nodes: a port for their leaf links, and the nodes it takes in.
         leaf_port=int(os.environ["DATACOMMUNE_LEAF_PORT"])
         if os.environ.get("DATACOMMUNE_LEAF_PORT")
@@ -67,6 +76,14 @@ def run(*, var: Path, demo: bool) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     print("datacommune : démarrage… / starting…", flush=True)
     try:
+        urls = [platform.service_env(name)["DATABASE__URL"] for name in SERVICES]
+        try:
+            for database in create_missing_databases(urls):
+                print(f"  base créée / database created: {database}")
+        except Exception as exc:
+            raise RuntimeError(
+                f"PostgreSQL : bases à créer à la main ? / databases to create by hand? ({exc!r})"
+            ) from exc
         platform.start()
         org = _demo_organization(var, platform) if demo else None
         _banner(platform, var, org)
