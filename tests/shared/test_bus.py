@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from datacommune.shared import events
-from datacommune.shared.bus import Bus
+from datacommune.shared.bus import MAX_DELIVER, Bus, NotYet
 from datacommune.shared.settings import NatsSettings
 from tests.servers import NatsServer
 
@@ -47,6 +47,27 @@ async def test_a_failed_handler_gets_the_event_again(bus: Bus) -> None:
     await bus.publish(event)
     await asyncio.wait_for(done.wait(), timeout=15)
     assert seen == [event.id, event.id]
+
+
+async def test_an_event_waiting_for_another_is_never_set_aside(bus: Bus) -> None:
+    """After a NATS restart the event it waits for may come minutes later: however many times
+    it is told « not yet », it comes back (it was once dropped after MAX_DELIVER attempts)."""
+    event = started()
+    seen: list[uuid.UUID] = []
+    done = asyncio.Event()
+
+    async def handler(received: events.AnyEvent) -> None:
+        if received.id != event.id:
+            return
+        seen.append(received.id)
+        if len(seen) <= MAX_DELIVER:
+            raise NotYet("the event this one follows has not been applied")
+        done.set()
+
+    await bus.subscribe(f"t{uuid.uuid4().hex[:8]}", handler, "file.validation_started.v1")
+    await bus.publish(event)
+    await asyncio.wait_for(done.wait(), timeout=30)
+    assert len(seen) == MAX_DELIVER + 1
 
 
 async def test_streams_are_created_idempotently(bus: Bus) -> None:

@@ -67,8 +67,12 @@ STREAMS = [
 ]
 MAX_AGE_SECONDS = 30 * 24 * 3600
 DUPLICATE_WINDOW_SECONDS = 15 * 60
-# After this many failed attempts a message is set aside (logged as `event_given_up`) rather than
-# retried forever; handlers turn what they can into a result before that.
+# A message is never set aside: one whose handler keeps failing is tried again every minute,
+# logged as `event_stuck` (an error, for the operator) once it has failed this many times, until
+# the cause is fixed. Setting it aside would lose what it carries, and a message that only waits
+# for another one (``NotYet``) must wait as long as that one takes: after a NATS restart, a
+# stream's backlog may take minutes to reach a consumer. Handlers turn what they can into a
+# result (a failed check is a report) rather than fail.
 MAX_DELIVER = 10
 
 
@@ -218,7 +222,7 @@ class Bus:
                 deliver_policy=DeliverPolicy.ALL,
                 ack_wait=ack_wait,
                 max_ack_pending=max(64, concurrency * 4),
-                max_deliver=MAX_DELIVER,
+                max_deliver=-1,
                 filter_subject=subject,
             )
             stream = "NODE_IN" if node else await js.find_stream_name_by_subject(type_)
@@ -276,11 +280,13 @@ class Bus:
                 return
             except Exception:
                 attempt = msg.metadata.num_delivered
-                if attempt >= MAX_DELIVER:
-                    log.exception("event_given_up", consumer=consumer, attempt=attempt)
-                    await _settle(msg.term())
-                    return
-                log.exception("handler_failed", consumer=consumer, attempt=attempt)
+                failed = log.error if attempt >= MAX_DELIVER else log.warning
+                failed(
+                    "event_stuck" if attempt >= MAX_DELIVER else "handler_failed",
+                    consumer=consumer,
+                    attempt=attempt,
+                    exc_info=True,
+                )
                 await _settle(msg.nak(delay=min(60.0, 0.5 * 2 ** min(attempt, 7))))
                 return
             await _settle(msg.ack_sync())
