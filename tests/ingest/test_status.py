@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -126,4 +127,65 @@ async def test_a_publication_waits_for_its_report(tmp_path: Path) -> None:
         upload = await session.get(Upload, upload_id)
         assert upload is not None
         assert (upload.status, upload.report_key) == ("published", "reports/x.json")
+    await engine.dispose()
+
+
+async def test_an_embargoed_publication_told_after_its_release_opened_is_published(
+    tmp_path: Path,
+) -> None:
+    """release.opened (events' stream) can overtake the embargoed resource.published
+    (catalog's): the upload must not wait for an opening that already happened."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'release.db'}"
+    await asyncio.to_thread(upgrade, MIGRATIONS, url)
+    engine = make_engine(DatabaseSettings(url=url))
+    sessionmaker = make_sessionmaker(engine)
+    upload_id, release_id = uuid.uuid4(), uuid.uuid4()
+    async with sessionmaker.begin() as session:
+        session.add(Organization(slug="roques", name="Roques", token_hash="0" * 64))
+        await session.flush()
+        session.add(Dataset(slug="d", organization="roques"))
+        await session.flush()
+        session.add(
+            Upload(
+                id=upload_id,
+                organization="roques",
+                dataset="d",
+                filename="f.csv",
+                media_type="text/csv",
+                size=1,
+                sha256="2" * 64,
+                object_key="k",
+                variant="",
+                status="valid",
+                report_key="reports/y.json",
+                release_id=release_id,
+            )
+        )
+    now = datetime.now(UTC)
+    opened = events.ReleaseOpened(
+        source="events",
+        release_id=release_id,
+        organization="roques",
+        title="Conseil",
+        due_at=now,
+        opened_at=now,
+    )
+    embargoed = events.ResourcePublished(
+        source="catalog",
+        upload_id=upload_id,
+        organization="roques",
+        dataset="d",
+        resource_id=uuid.uuid4(),
+        version_id=uuid.uuid4(),
+        download_url="http://x/d",
+        public=False,
+        release_id=release_id,
+    )
+    for event in (opened, embargoed):
+        async with sessionmaker.begin() as session:
+            await apply(session, event)
+    async with sessionmaker() as session:
+        upload = await session.get(Upload, upload_id)
+        assert upload is not None
+        assert upload.status == "published"
     await engine.dispose()

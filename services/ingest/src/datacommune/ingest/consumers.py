@@ -67,15 +67,19 @@ async def apply(session: AsyncSession, event: events.AnyEvent) -> None:
                 summary=event.summary.model_dump(),
             )
         case events.ResourcePublished():
+            public = event.public or (
+                event.release_id is not None
+                and await uploads.opened_already(session, event.release_id, event.organization)
+            )
             await uploads.settle(
                 session,
                 event.upload_id,
-                "published" if event.public else "scheduled",
+                "published" if public else "scheduled",
                 download_url=event.download_url,
                 release_id=event.release_id,
             )
         case events.ReleaseOpened():
-            await uploads.release_opened(session, event.release_id, event.organization)
+            await uploads.release_opened(session, event)
         case events.ReleaseHeld():
             await uploads.release_held(session, event.release_id, event.reason)
         case events.ReleasePlanned():

@@ -444,16 +444,39 @@ async def advance(session: AsyncSession, upload_id: uuid.UUID, status: str, **va
         upload.status = status
 
 
-async def release_opened(session: AsyncSession, release_id: uuid.UUID, organization: str) -> None:
-    """The uploads of its organization that waited for a release are public now."""
+async def release_opened(session: AsyncSession, event: events.ReleaseOpened) -> None:
+    """The uploads of its organization that waited for a release are public now; the release
+    is remembered as opened, for the uploads whose publication is told after this (the two
+    events travel on different streams, so either may come first)."""
+    known = await session.get(Release, event.release_id, with_for_update=True)
+    if known is None:
+        known = Release(id=event.release_id, timezone="UTC")
+        session.add(known)
+    known.organization = event.organization
+    known.title = event.title
+    known.status = "opened"
+    known.opens_at = event.due_at
+    known.local_event_title = event.local_event_title
+    # Later than any plan announced before the opening, so no such plan undoes it.
+    known.changed_at = max(event.opened_at, known.changed_at or event.opened_at)
     await session.execute(
         update(Upload)
         .where(
-            Upload.release_id == release_id,
-            Upload.organization == organization,
+            Upload.release_id == event.release_id,
+            Upload.organization == event.organization,
             Upload.status == "scheduled",
         )
         .values(status="published", detail=None, updated_at=utcnow())
+    )
+
+
+async def opened_already(session: AsyncSession, release_id: uuid.UUID, organization: str) -> bool:
+    """Whether ``release.opened`` for this organization's release has been applied here."""
+    release = await session.get(Release, release_id)
+    return (
+        release is not None
+        and release.status == "opened"
+        and (release.organization == organization)
     )
 
 
@@ -472,7 +495,8 @@ async def release_planned(session: AsyncSession, event: events.ReleasePlanned) -
     if known is None:
         known = Release(id=event.release_id, changed_at=event.changed_at)
         session.add(known)
-    elif known.changed_at >= event.changed_at:
+    elif known.changed_at >= event.changed_at or known.status == "opened":
+        # An opened release stays opened whatever plan is told afterwards.
         return
     known.organization = event.organization
     known.title = event.title
