@@ -221,3 +221,13 @@ def test_validate_writes_the_html_page(corpus: Path, tmp_path: Path) -> None:
     text = page.read_text(encoding="utf-8")
     assert "<html lang='fr'>" in text
     assert "Nombre de problèmes par type" in text
+
+
+def test_deep_json_refused_with_nonzero_exit(tmp_path: Path) -> None:
+    deep = tmp_path / "profond.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    result = cli("validate", str(deep))
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr
+    assert "plus de 64 niveaux" in result.stdout
+    assert "(The JSON nests lists or objects more than 64 levels deep" in result.stdout

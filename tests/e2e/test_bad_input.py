@@ -271,3 +271,17 @@ def test_openapi_declares_the_bearer_token_and_problem_answers(embedded: Running
     post = spec["paths"]["/api/v1/uploads"]["post"]
     assert post["security"] == [{"HTTPBearer": []}]
     assert "application/problem+json" in post["responses"]["4XX"]["content"]
+
+
+def test_deep_json_upload_ends_refused_not_retried(embedded: Running) -> None:
+    token = embedded.organization("profond")
+    content = b"[" * 100_000 + b"]" * 100_000
+    response = embedded.upload(token, content, dataset="profond", filename="profond.json")
+    assert response.status_code == 202, response.text
+    body = embedded.wait_status(token, response.json()["id"], {"invalid", "published"})
+    assert body["status"] == "invalid"
+    report = body["report"]
+    assert report["summary"]["error_types"] == {"limit-exceeded": 1}
+    assert report["issues"][0]["limit"] == "json-depth"
+    assert "plus de 64 niveaux" in report["message"]["fr"]
+    assert "more than 64 levels" in report["message"]["en"]

@@ -85,3 +85,20 @@ def test_nothing_named_in_a_file_is_fetched(tmp_path: Path) -> None:
     report = reports.check(path, schema=None)
     assert report["publishable"] is True
     assert report["summary"]["rows"] == 2  # type: ignore[index]
+
+
+def test_deep_json_is_a_limit_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "file.json"
+    deep_cell = "[" * 70 + "]" * 70
+    for content in ("[" * 100_000 + "]" * 100_000, f'[{{"a": 1, "b": {deep_cell}}}]'):
+        path.write_text(content)
+        report = reports.check(path, schema=None)
+        assert limit_of(report) == "json-depth"
+        assert "plus de 64 niveaux" in report["message"]["fr"]  # type: ignore[index]
+        assert "more than 64 levels" in report["message"]["en"]  # type: ignore[index]
+    # A GeoJSON geometry in a cell is a few levels deep: a table like any other.
+    polygon = '{"type": "MultiPolygon", "coordinates": [[[[1.4, 43.6], [1.5, 43.6], [1.4, 43.7]]]]}'
+    path.write_text(f'{{"data": [{{"nom": "Roques", "geometrie": {polygon}}}]}}')
+    report = reports.check(path, schema=None)
+    assert report["publishable"] is True
+    assert report["summary"]["rows"] == 1  # type: ignore[index]

@@ -25,6 +25,8 @@ def where(issue: dict[str, Any]) -> str:
 def report(body: dict[str, Any], *, limit: int = 30, out: TextIO = sys.stdout) -> None:
     """The summary sentence, then the first findings with what to do about each."""
     print(body["message"]["fr"], file=out)
+    if body["message"].get("en"):
+        print(f"({body['message']['en']})", file=out)
     for guess in body.get("schema_guess", [])[:1]:
         print(
             f"Schéma probable : {guess['id']} ({guess['title']}, score {guess['score']}) ; "
@@ -34,10 +36,10 @@ def report(body: dict[str, Any], *, limit: int = 30, out: TextIO = sys.stdout) -
     repair = body.get("repair")
     if repair and not repair.get("applied"):
         counts = ", ".join(f"{n} × {repair['kinds'][k]}" for k, n in repair["counts"].items())
+        changes = "; ".join(part for part in [*repair["file"], counts] if part)
         after = repair["after"]["summary"]["errors"]
         print(
-            f"Corrections sûres possibles (--fix) : {'; '.join(repair['file'] + [counts])}. "
-            f"Il resterait {after} erreurs.",
+            f"Corrections sûres possibles (--fix) : {changes}. Il resterait {after} erreurs.",
             file=out,
         )
     issues = body.get("issues", [])

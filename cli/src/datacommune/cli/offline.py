@@ -30,7 +30,8 @@ def run(
     delimiter: str | None = None,
     fix: bool = False,
 ) -> int:
-    """Exit code 0 if the file could be published, 1 if not, 2 if it cannot be read."""
+    """Exit code 0 if the file could be published, 1 if not, 2 if it cannot be read (refused
+    before its rows were checked, or the check itself failed)."""
     if not path.is_file():
         print(f"Fichier introuvable / file not found: {path}", file=sys.stderr)
         return 2
@@ -39,15 +40,19 @@ def run(
     with tempfile.TemporaryDirectory() as tmp:
         copy = Path(tmp) / f"file{path.suffix.lower() or '.csv'}"
         shutil.copyfile(path, copy)
-        report, fixed = reports.check_with_repair(
-            copy,
-            schema=entry,
-            schema_ref=ref,
-            encoding=encoding,
-            delimiter={"tab": "\t"}.get(delimiter or "", delimiter),
-            fix=fix,
-            candidates=Registry.from_dirs([BUILTIN]).all() if entry is None else None,
-        )
+        try:
+            report, fixed = reports.check_with_repair(
+                copy,
+                schema=entry,
+                schema_ref=ref,
+                encoding=encoding,
+                delimiter={"tab": "\t"}.get(delimiter or "", delimiter),
+                fix=fix,
+                candidates=Registry.from_dirs([BUILTIN]).all() if entry is None else None,
+            )
+        except Exception as exc:
+            # As the service does: a checker crash is a report that says so, never a traceback.
+            report, fixed = reports.failed(f"{type(exc).__name__}: {exc}"[:500]), None
         if fixed is not None:
             target = Path.cwd() / f"{path.stem}-corrige.csv"
             changes = Path.cwd() / f"{path.stem}-corrections.json"
@@ -71,6 +76,8 @@ def run(
         else:
             output.write_text(text, encoding="utf-8")
             print(f"{report['message']['fr']}\nRapport écrit dans {output}.")
+    if reports.refused(report):
+        return 2
     return 0 if report["publishable"] else 1
 
 

@@ -104,3 +104,15 @@ def json_size(limit: int) -> Exceeded:
         f"Un fichier JSON se lit en entier : au-delà de {limit // 2**20} Mio, déposez un CSV.",
         f"A JSON file is read whole: beyond {limit // 2**20} MiB, upload a CSV.",
     )
+
+
+def json_depth(limit: int) -> Exceeded:
+    """A JSON file nested deeper than any table (and than a parser's stack)."""
+    return Exceeded(
+        "json-depth",
+        f"Le JSON imbrique des listes ou des objets sur plus de {limit} niveaux, alors qu'un "
+        "tableau en demande deux ou trois. Déposez une liste d'objets (une ligne chacun), ou un "
+        "CSV.",
+        f"The JSON nests lists or objects more than {limit} levels deep, where a table needs "
+        "two or three. Upload a list of objects (one per row), or a CSV.",
+    )

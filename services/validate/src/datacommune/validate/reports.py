@@ -145,6 +145,8 @@ def check(
         converted = path.with_name(f"converted-{path.stem}.csv")
         try:
             jsondata.to_csv(path, converted)
+        except jsondata.TooDeep:
+            return _limit(limits.json_depth(jsondata.MAX_DEPTH))
         except (ValueError, jsondata.NotATable) as exc:
             return _fatal(
                 "format-error",
@@ -300,6 +302,8 @@ def _fatal(type_: str, message: str, summary: dict[str, str]) -> dict[str, Any]:
         seconds=0.0,
     )
     report["message"] = summary
+    # The finding itself says in French what the summary says: there is only this one.
+    report["issues"][0]["message_fr"] = summary["fr"]
     return report
 
 
@@ -411,6 +415,12 @@ def _message(
     }
 
 
+def refused(report: dict[str, Any]) -> bool:
+    """Whether the file was refused before it was read as a table (unreadable, over a limit,
+    or not checked at all): only a table that was read has a header in its report."""
+    return "header" not in (report.get("source") or {})
+
+
 def failed(reason: str) -> dict[str, Any]:
     """The report of a file the checker itself could not get through (a crash, not a finding)."""
     return _fatal(
@@ -461,7 +471,8 @@ def check_with_repair(
         candidates=candidates,
     )
     source = report.get("source") or {}
-    if path.suffix.lower() not in TEXT_FORMATS or "dialect" not in source:
+    # A refused file has nothing to repair, and no reason to be read again.
+    if path.suffix.lower() not in TEXT_FORMATS or refused(report):
         return report, None
     target = path.with_name(f"repaired-{path.stem}.csv")
     log = path.with_name(f"changes-{path.stem}.jsonl")
