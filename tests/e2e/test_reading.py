@@ -1,7 +1,9 @@
 """How a file was read is in its report, and the person can override it through the API."""
 
+import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from tests.platform import Running
@@ -73,3 +75,23 @@ def test_a_chosen_encoding_that_cannot_be_right_is_reported(
     assert body["status"] == "invalid"
     assert body["report"]["summary"]["error_types"] == {"encoding-error": 1}
     assert "CSV UTF-8" in body["report"]["message"]["fr"]
+
+
+def test_utf16_without_a_bom_is_published_and_its_rows_read_right(embedded: Running) -> None:
+    token = embedded.organization("sansbom")
+    text = "nom;ville;montant\n" + "Élodie;Roques;12\n" * 30
+    response = embedded.upload(token, text.encode("utf-16-le"), dataset="utf16-sans-bom")
+    body = embedded.wait_status(token, response.json()["id"], {"invalid", "published"})
+    assert body["status"] == "published", body["report"]["message"]
+    source = body["report"]["source"]
+    assert (source["encoding"]["name"], source["encoding"]["bom"]) == ("utf-16-le", None)
+    assert source["header"] == ["nom", "ville", "montant"]
+    assert httpx.get(body["download_url"]).content == text.encode("utf-16-le")
+    detail = httpx.get(embedded.url("catalog") + "/api/v1/datasets/utf16-sans-bom").json()
+    version = detail["resources"][-1]["versions"][-1]["id"]
+    url = f"{embedded.url('catalog')}/api/v1/versions/{version}/rows"
+    deadline = time.monotonic() + 20
+    while (rows := httpx.get(url)).status_code == 503 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert rows.status_code == 200, rows.text
+    assert rows.json()["rows"][0]["nom"] == "Élodie"

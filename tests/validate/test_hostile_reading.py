@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from datacommune.validate import reports, sniff
+from datacommune.validate import repairs, reports, sniff, transcoding
 from datacommune.validate.registry import BUILTIN, Registry
 
 REGISTRY = Registry.from_dirs([BUILTIN])
@@ -52,7 +52,7 @@ def test_a_windows_typographic_quote_far_down_the_file(tmp_path: Path) -> None:
     found = sniff.detect_encoding(path)
     assert found.name == "cp1252"
     target = tmp_path / "out.csv"
-    sniff.transcode(path, found, target)
+    transcoding.transcode(path, found, target)
     assert "l’été coûte 12 €" in target.read_text(encoding="utf-8")
 
 
@@ -181,3 +181,57 @@ def test_multi_line_cells_are_not_mistaken_for_one(reference: Path, tmp_path: Pa
         (reference / "real/com-poitiers-subventions-associations-2017.csv").read_bytes()
     )
     assert reports.check(path, schema=None)["publishable"] is True
+
+
+TEXT = "nom;ville;montant\n" + "Élodie;Roques;12\nJean;Muret;7,5\n" * 40
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"])
+def test_utf16_without_bom_is_read_or_refused(tmp_path: Path, codec: str) -> None:
+    path = tmp_path / "file.csv"
+    path.write_bytes(TEXT.encode(codec))
+    report, _ = reports.check_with_repair(path, schema=None)
+    encoding = report["source"]["encoding"]
+    assert (encoding["name"], encoding["bom"], encoding["lossless"]) == (codec, None, True)
+    assert report["source"]["header"] == ["nom", "ville", "montant"]
+    assert report["summary"]["rows"] == 80
+    # Re-encoding it is safe, and the repaired file is the same text.
+    assert report["repair"]["file"][0] == f"encodage {codec} → utf-8"
+    _, fixed = reports.check_with_repair(path, schema=None, fix=True)
+    assert fixed is not None
+    assert fixed.file.read_text(encoding="utf-8") == TEXT.replace(";", ",").replace("7,5", '"7,5"')
+    # Cut in the middle of a character: refused, saying where and in what, never guessed.
+    path.write_bytes(TEXT.encode(codec)[:-1])
+    report, fixed = reports.check_with_repair(path, schema=None)
+    assert report["summary"]["error_types"] == {"encoding-error": 1}
+    assert codec in report["message"]["fr"]
+    assert "tronqué" in report["message"]["fr"]
+    assert report["message"]["en"]
+    assert "repair" not in report
+    assert fixed is None
+
+
+def test_a_reencoding_is_safe_only_when_it_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "file.csv"
+    # Shift-JIS as Windows writes it (cp932) has two byte pairs for « ≒ »: read, then written
+    # back, 0x8790 becomes 0x81E0. The file reads, but rewriting it would change its bytes.
+    path.write_bytes(b"nom;signe\nA;\x87\x90\nB;\x81\xe0\n")
+    report = reports.check(path, schema=None, encoding="cp932")
+    assert report["source"]["encoding"]["lossless"] is False
+    assert "ne redonne pas les mêmes octets" in report["source"]["encoding"]["reason"]
+    report, fixed = reports.check_with_repair(path, schema=None, encoding="cp932", fix=True)
+    assert "repair" not in report
+    assert fixed is None
+    with pytest.raises(repairs.NotSafe), (tmp_path / "log").open("w") as log:
+        repairs.repair(
+            path,
+            encoding=sniff.detect_encoding(path, "cp932"),
+            dialect=sniff.detect_dialect("nom;signe\n"),
+            schema=None,
+            target=tmp_path / "out.csv",
+            log=log,
+        )
+    # Windows-1252's five unassigned bytes read as Windows reads them, and go back the same.
+    path.write_bytes("nom;ville\nA;Orléans\u20ac\n".encode("cp1252") + b"B;caf\x9d\n")
+    report = reports.check(path, schema=None)
+    assert report["source"]["encoding"]["lossless"] is True

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from datacommune.validate import sniff
+from datacommune.validate import sniff, transcoding
 
 # Letters that only appear when a French file is read in the wrong encoding.
 MOJIBAKE = ["č", "ď", "ű", "ő", "Ã©", "Ã¨", "ï»¿", "\ufffd"]
@@ -80,7 +80,7 @@ def test_files_are_read_as_they_were_written(
     dialect = sniff.detect_dialect(sniff.sample_text(path, found))
     assert (dialect.delimiter, dialect.line_endings) == (delimiter, endings)
     target = tmp_path / "utf8.csv"
-    sniff.transcode(path, found, target)
+    transcoding.transcode(path, found, target)
     text = target.read_text(encoding="utf-8")
     for word in words:
         assert word in text
@@ -96,7 +96,7 @@ def test_no_corpus_file_is_silently_altered(reference: Path, tmp_path: Path) -> 
         if found.name not in ("utf-8", "utf-16-le", "utf-16-be", "cp1252", "latin-1"):
             continue  # another script (the Greek file), checked by its own case above
         target = tmp_path / "out.csv"
-        sniff.transcode(path, found, target)
+        transcoding.transcode(path, found, target)
         text = target.read_text(encoding="utf-8")
         bad = [m for m in MOJIBAKE if m in text]
         assert not bad, f"{path.name}: {bad}"

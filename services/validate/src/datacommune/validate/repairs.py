@@ -17,6 +17,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
+from datacommune.validate import transcoding
 from datacommune.validate.registry import SchemaEntry
 from datacommune.validate.sniff import Dialect, Encoding
 
@@ -206,6 +207,10 @@ def _reader(path: Path, encoding: Encoding, dialect: Dialect) -> Any:
     return text, csv.reader(text, delimiter=dialect.delimiter)
 
 
+class NotSafe(Exception):
+    """The file's text, encoded back, does not give its bytes: rewriting it would lose some."""
+
+
 def repair(
     path: Path,
     *,
@@ -216,7 +221,15 @@ def repair(
     log: TextIO,
     mapping: dict[str, str] | None = None,
 ) -> Repair:
-    """Write the repaired file to ``target`` (UTF-8, ``,``) and every change made to ``log``."""
+    """Write the repaired file to ``target`` (UTF-8, ``,``) and every change made to ``log``.
+
+    Raises ``NotSafe`` if reading the file in ``encoding`` does not round-trip byte for byte.
+    """
+    lossless = encoding.lossless
+    if lossless is None:
+        lossless = transcoding.round_trips(path, encoding)
+    if not lossless:
+        raise NotSafe(f"{encoding.name} does not round-trip")
     result = Repair(log)
     if encoding.name != "utf-8":
         result.file.append(f"encodage {encoding.name} → utf-8")

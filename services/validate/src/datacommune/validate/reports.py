@@ -8,7 +8,7 @@ import csv
 import io
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from xml.etree.ElementTree import ParseError
@@ -24,7 +24,16 @@ from frictionless import (
 )
 from frictionless.resources import TableResource
 
-from datacommune.validate import hints, jsondata, limits, mapping, ods, repairs, sniff
+from datacommune.validate import (
+    hints,
+    jsondata,
+    limits,
+    mapping,
+    ods,
+    repairs,
+    sniff,
+    transcoding,
+)
 from datacommune.validate.registry import SchemaEntry
 
 REPORT_VERSION = 1
@@ -71,6 +80,9 @@ def check(
     if path.suffix.lower() in TEXT_FORMATS:
         try:
             found_encoding = sniff.detect_encoding(path, encoding)
+            # frictionless reads a UTF-8 copy with the dialect we found, never its own guesses.
+            normalized = path.with_name(f"normalized-{path.stem}.csv")
+            copied = transcoding.transcode(path, found_encoding, normalized)
         except LookupError:
             return _fatal(
                 "encoding-error",
@@ -96,10 +108,13 @@ def check(
         dialect = sniff.detect_dialect(sniff.sample_text(path, found_encoding), delimiter)
         if exceeded := limits.columns(dialect.columns):
             return _limit(exceeded)
-        source = sniff.describe(found_encoding, dialect)
-        # frictionless reads a UTF-8 copy with the dialect we found, never its own guesses.
-        normalized = path.with_name(f"normalized-{path.stem}.csv")
-        sniff.transcode(path, found_encoding, normalized)
+        if not copied.lossless:
+            found_encoding = replace(
+                found_encoding,
+                reason=f"{found_encoding.reason} ; relu ainsi, le texte ne redonne pas les mêmes "
+                "octets : aucune conversion n'est proposée",
+            )
+        source = sniff.describe(replace(found_encoding, lossless=copied.lossless), dialect)
         if (record := sniff.unclosed_quote(normalized, dialect.delimiter)) is not None:
             report = _fatal(
                 "unclosed-quote",
@@ -474,6 +489,8 @@ def check_with_repair(
     # A refused file has nothing to repair, and no reason to be read again.
     if path.suffix.lower() not in TEXT_FORMATS or refused(report):
         return report, None
+    if not source["encoding"].get("lossless"):
+        return report, None  # the file would be rewritten with bytes lost: no repair is safe
     target = path.with_name(f"repaired-{path.stem}.csv")
     log = path.with_name(f"changes-{path.stem}.jsonl")
     with log.open("w", encoding="utf-8") as out:

@@ -36,7 +36,8 @@ def table_shape(report: dict[str, Any]) -> events.TableShape | None:
 
 
 def _bom_bytes(bom: str | None) -> int:
-    return {"utf-8": 3, "utf-8-sig": 3, "utf-16-le": 2, "utf-16-be": 2}.get(bom or "", 0)
+    sizes = {"utf-8": 3, "utf-8-sig": 3, "utf-16-le": 2, "utf-16-be": 2}
+    return {**sizes, "utf-32-le": 4, "utf-32-be": 4}.get(bom or "", 0)
 
 
 def _plain(name: str) -> str:

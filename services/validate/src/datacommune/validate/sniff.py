@@ -1,9 +1,9 @@
 """What a file really is: its encoding and CSV dialect, with how sure we are and why.
 
 Communes send Windows-1252, Latin-1, UTF-8 with or without BOM, a UTF-8 BOM glued to a
-Windows-1252 body, UTF-16; `,` `;` tab or `|`; CRLF, LF or both. frictionless guesses the
-encoding from a sample with chardet, which reads some French files as ISO-8859-2 and turns « è »
-into « č » without a word. Here the whole file is read: strict UTF-8 first (a text that decodes
+Windows-1252 body, UTF-16 (even UTF-32) with or without BOM; `,` `;` tab or `|`; CRLF, LF or
+both. frictionless guesses the encoding from a sample with chardet, which reads some French files
+as ISO-8859-2 and turns « è » into « č » without a word. Here the whole file is read: strict UTF-8 first (a text that decodes
 as UTF-8 almost never is anything else), then the 8-bit encodings a French file can be in,
 scored by how French the decoded letters look; other scripts only when that score says so.
 The chosen encoding and delimiter are given to frictionless, never left to its guess.
@@ -24,8 +24,11 @@ CHUNK = 1024 * 1024
 SAMPLE = 256 * 1024
 # In this order when two split the sample equally well: a tab or a semicolon is rarely text.
 DELIMITERS = ["\t", ";", "|", ","]
+# UTF-32's little-endian BOM begins with UTF-16's: it is looked for first.
 BOMS = [
     (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 ]
@@ -36,11 +39,17 @@ FRENCH = set("éèêëàâäçîïôöûüùÿœæÉÈÊËÀÂÄÇÎÏÔÖÛÜÙ
 WINDOWS_UNDEFINED = "datacommune-cp1252"
 
 
-def _windows_undefined(exc: UnicodeError) -> tuple[str, int]:
+WINDOWS_HOLES = {0x81, 0x8D, 0x8F, 0x90, 0x9D}
+
+
+def _windows_undefined(exc: UnicodeError) -> tuple[str | bytes, int]:
     # cp1252 leaves five bytes unassigned (0x81, 0x8D, 0x8F, 0x90, 0x9D); Windows maps them to
-    # the same code points, and so do we, rather than fail a whole file on one stray byte.
+    # the same code points, and so do we, rather than fail a whole file on one stray byte. The
+    # way back maps them back, so that such a reading still round-trips byte for byte.
     if isinstance(exc, UnicodeDecodeError):
         return chr(exc.object[exc.start]), exc.start + 1
+    if isinstance(exc, UnicodeEncodeError) and ord(exc.object[exc.start]) in WINDOWS_HOLES:
+        return bytes([ord(exc.object[exc.start])]), exc.start + 1
     raise exc
 
 
@@ -56,6 +65,9 @@ class Encoding:
     confidence: float
     reason: str
     errors: str = "strict"
+    # Whether the text, encoded back, gives the very bytes of the file: known once the whole
+    # file was read (``transcoding``); re-encoding it is a safe repair only then.
+    lossless: bool | None = None
 
     @property
     def skip(self) -> int:
@@ -177,6 +189,34 @@ def _head(path: Path, skip: int) -> bytes:
         return src.read(4 * CHUNK)
 
 
+WIDE_SAMPLE = 64 * 1024
+WIDE = {"utf-16": ("utf-16-le", "utf-16-be"), "utf-32": ("utf-32-le", "utf-32-be")}
+
+
+def _wide(path: Path) -> str | None:
+    """UTF-16 or UTF-32 without a BOM, told by where the NUL bytes of mostly-ASCII text fall.
+
+    Every ASCII or Latin-1 character is one byte and one (UTF-16) or three (UTF-32) NUL bytes,
+    always at the same places; text in any 8-bit encoding or UTF-8 has no NUL byte at all.
+    """
+    with path.open("rb") as src:
+        head = src.read(WIDE_SAMPLE)
+    quarters = len(head) // 4
+    if quarters == 0:
+        return None
+    zero = [head[k : quarters * 4 : 4].count(0) / quarters for k in range(4)]
+    if zero[2] > 0.9 and zero[3] > 0.9 and zero[0] < 0.1:
+        return "utf-32-le"
+    if zero[0] > 0.9 and zero[1] > 0.9 and zero[3] < 0.1:
+        return "utf-32-be"
+    even, odd = (zero[0] + zero[2]) / 2, (zero[1] + zero[3]) / 2
+    if odd > 0.5 and even < 0.1:
+        return "utf-16-le"
+    if even > 0.5 and odd < 0.1:
+        return "utf-16-be"
+    return None
+
+
 def detect_encoding(path: Path, override: str | None = None) -> Encoding:
     """The encoding of the file at ``path``; ``override`` is the person's choice, checked."""
     with path.open("rb") as src:
@@ -185,19 +225,35 @@ def detect_encoding(path: Path, override: str | None = None) -> Encoding:
     skip = next((len(mark) for mark, name in BOMS if name == bom), 0)
     if override:
         codec = codecs.lookup(override).name
-        if codec == "utf-16":
-            # The byte order is the BOM's, or little-endian as Windows writes it.
-            codec = bom if bom in ("utf-16-le", "utf-16-be") else "utf-16-le"
+        if codec == "utf-8-sig":  # the BOM, if any, is skipped already
+            codec = "utf-8"
+        if codec in WIDE:
+            # The byte order is the BOM's, else the NUL bytes', else little-endian as Windows
+            # writes it.
+            orders = WIDE[codec]
+            codec = next((o for o in (bom, _wide(path)) if o in orders), orders[0])
         ok, position = _decodes(path, codec, skip)
         if not ok:
             raise Unreadable(codec, position, "choisi mais illisible")
         errors = WINDOWS_UNDEFINED if codec == "cp1252" else "strict"
         return Encoding(codec, bom, 1.0, "choisi par la personne qui dépose", errors)
-    if bom in ("utf-16-le", "utf-16-be"):
+    if bom in ("utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
         ok, position = _decodes(path, bom, skip)
         if not ok:
-            raise Unreadable(bom, position, "BOM UTF-16 mais contenu tronqué ou corrompu")
-        return Encoding(bom, bom, 1.0, "BOM UTF-16")
+            raise Unreadable(bom, position, "BOM UTF-16/32 mais contenu tronqué ou corrompu")
+        return Encoding(bom, bom, 1.0, f"BOM {bom.upper()}")
+    if bom is None and (wide := _wide(path)) is not None:
+        ok, position = _decodes(path, wide, 0)
+        if not ok:
+            raise Unreadable(
+                wide,
+                position,
+                f"sans BOM, des octets nuls réguliers disent {wide.upper()}, "
+                "mais le contenu est tronqué ou corrompu",
+            )
+        return Encoding(
+            wide, None, 0.95, f"sans BOM ; les octets nuls réguliers disent {wide.upper()}"
+        )
     ok, position = _decodes(path, "utf-8", skip)
     if not ok and _non_ascii_before(path, skip, position):
         # Valid UTF-8 accents first, then bytes that are not: two encodings in one file. Any
@@ -276,16 +332,6 @@ def detect_dialect(text: str, override: str | None = None) -> Dialect:
         f"{names[delimiter]} : {width} colonnes, {consistent:.0%} des lignes ont ce nombre",
         width,
     )
-
-
-def transcode(path: Path, encoding: Encoding, target: Path) -> None:
-    """Write the file as UTF-8 without BOM, streaming; the cells are unchanged."""
-    decoder = codecs.getincrementaldecoder(encoding.name)(errors=encoding.errors)
-    with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as out:
-        src.seek(encoding.skip)
-        while chunk := src.read(CHUNK):
-            out.write(decoder.decode(chunk))
-        out.write(decoder.decode(b"", final=True))
 
 
 def describe(encoding: Encoding, dialect: Dialect | None) -> dict[str, Any]:

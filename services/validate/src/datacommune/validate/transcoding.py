@@ -1,0 +1,77 @@
+"""The UTF-8 copy frictionless reads, and what making it learns of the text on the way.
+
+One pass over the file decodes it, writes it as UTF-8, and encodes each piece back to compare it
+with the bytes it came from: a reading that loses nothing can be rewritten safely.
+"""
+
+import codecs
+from dataclasses import dataclass
+from pathlib import Path
+
+from datacommune.validate.sniff import CHUNK, Encoding, Unreadable
+
+
+@dataclass(frozen=True)
+class Transcoded:
+    """What copying the file as UTF-8 learnt of its text."""
+
+    # The text, encoded back, gives the very bytes of the file: the reading loses nothing.
+    lossless: bool
+
+
+class _RoundTrip:
+    """Encodes each piece of decoded text back and compares it with the bytes it came from."""
+
+    def __init__(self, encoding: Encoding) -> None:
+        self._encoder = codecs.getincrementalencoder(encoding.name)(errors=encoding.errors)
+        # Bytes read but not yet given back: a character cut between two chunks.
+        self._pending = b""
+        self.lossless = True
+
+    def feed(self, chunk: bytes, text: str) -> None:
+        if self.lossless:
+            self._pending += chunk
+            back = self._encoder.encode(text, final=not chunk)
+            self.lossless = self._pending.startswith(back)
+            self._pending = self._pending[len(back) :]
+            if not chunk:
+                self.lossless = self.lossless and not self._pending
+
+
+def round_trips(path: Path, encoding: Encoding) -> bool:
+    """Whether the whole file, decoded and encoded back, gives the very same bytes."""
+    decoder = codecs.getincrementaldecoder(encoding.name)(errors=encoding.errors)
+    check = _RoundTrip(encoding)
+    with path.open("rb") as src:
+        src.seek(encoding.skip)
+        while True:
+            chunk = src.read(CHUNK)
+            try:
+                check.feed(chunk, decoder.decode(chunk, final=not chunk))
+            except UnicodeDecodeError:
+                return False
+            if not chunk:
+                return check.lossless
+
+
+def transcode(path: Path, encoding: Encoding, target: Path) -> Transcoded:
+    """Write the file as UTF-8 without BOM, streaming; the cells are unchanged.
+
+    Raises ``Unreadable`` where a byte does not decode (an encoding guessed from a sample).
+    """
+    decoder = codecs.getincrementaldecoder(encoding.name)(errors=encoding.errors)
+    check = _RoundTrip(encoding)
+    offset = encoding.skip
+    with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as out:
+        src.seek(encoding.skip)
+        while True:
+            chunk = src.read(CHUNK)
+            try:
+                text = decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                raise Unreadable(encoding.name, offset + exc.start, "octet illisible") from exc
+            out.write(text)
+            check.feed(chunk, text)
+            if not chunk:
+                return Transcoded(check.lossless)
+            offset += len(chunk)
