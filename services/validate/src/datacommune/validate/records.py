@@ -1,0 +1,118 @@
+"""The records of a CSV file, measured before any reader holds one: its rows as the table sees
+them, each perhaps over many lines of the file.
+
+A quoted cell can carry one record over thousands of lines and megabytes. Python's csv reader
+(and frictionless, which reads with it) builds each cell in a buffer of four bytes a character
+that doubles as it grows, so a 50 MB cell cost about 250 MB at each reading of the file, and the
+file is read three times. Here the records are found by one regular expression that follows the
+csv module's rules — a quote opens a quoted cell only at the start of a cell, ``""`` inside it is
+a quote, after the closing quote the cell goes on unquoted — over the UTF-8 copy's bytes, holding
+at most one chunk and one record at a time. A record over ``MAX_RECORD_BYTES`` is refused before
+anything reads the file as rows, so every later reading holds a bounded row.
+"""
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+CHUNK = 1024 * 1024
+# The same bound as a line of the file: a record may span lines, not exceed what one may hold.
+MAX_RECORD_BYTES = 1024 * 1024
+# A real cell holds a few lines (an address, a comment); thousands mean a quote left open.
+MAX_CELL_LINES = 1000
+# What a record holds when it holds no value: separators, quotes, spaces, line breaks.
+_NOTHING = b' \t\r\n"'
+
+
+@dataclass(frozen=True)
+class Span:
+    """One record: its number (the header is 1), the line of the file it starts at, how many
+    lines it spans and how many bytes it holds (at least, when ``whole`` is false)."""
+
+    record: int
+    line: int
+    lines: int
+    size: int
+    whole: bool
+
+
+@dataclass(frozen=True)
+class Records:
+    """What the scan found: the first record over a limit, else how the records look."""
+
+    count: int
+    largest: int
+    filled: bool
+    unclosed: Span | None = None
+    oversized: Span | None = None
+
+
+def _pattern(delimiter: str) -> re.Pattern[bytes]:
+    d = re.escape(delimiter.encode())
+    # Possessive quantifiers: a quote left open fails in one pass, without backtracking.
+    field = rb'(?:"(?:[^"]++|"")*+"[^D\r\n]*+|[^D"\r\n][^D\r\n]*+|)'.replace(b"D", d)
+    return re.compile(field + rb"(?:" + d + field + rb")*+(?:\r\n|\r|\n)")
+
+
+def _lines(data: bytes, start: int, end: int) -> int:
+    """How many lines of the file ``data[start:end]`` spans, its own line break aside."""
+    if data.endswith(b"\r\n", start, end):
+        end -= 2
+    elif data.endswith((b"\n", b"\r"), start, end):
+        end -= 1
+    if data.find(b"\r", start, end) < 0:
+        return 1 + data.count(b"\n", start, end)
+    crlf = data.count(b"\r\n", start, end)
+    return 1 + data.count(b"\n", start, end) + data.count(b"\r", start, end) - crlf
+
+
+def scan(path: Path, delimiter: str, *, chunk_size: int = CHUNK) -> Records:
+    """Measure the records of the UTF-8 file at ``path``; stop at the first one over a limit."""
+    record = _pattern(delimiter)
+    nothing = _NOTHING + delimiter.encode()
+    count = largest = 0
+    line = 1
+    filled = False
+    buffer = b""
+    with path.open("rb") as src:
+        while True:
+            chunk = src.read(chunk_size)
+            end_of_file = not chunk
+            buffer += chunk
+            if end_of_file and buffer and buffer[-1:] not in (b"\n", b"\r"):
+                buffer += b"\n"  # the last record may lack its line break
+            position = 0
+            # Anchored matches, one record after another: no match is a quote still open
+            # at the end of the buffer.
+            while match := record.match(buffer, position):
+                stop = match.end()
+                if stop == len(buffer) and not end_of_file:
+                    break  # a record ending the buffer on « \r » may go on with « \n »
+                count += 1
+                size = stop - position
+                quoted = buffer.find(b'"', position, stop) >= 0
+                lines = _lines(buffer, position, stop) if quoted else 1
+                span = Span(count, line, lines, size, True)
+                if lines > MAX_CELL_LINES:
+                    return Records(count - 1, largest, filled, unclosed=span)
+                if size > MAX_RECORD_BYTES:
+                    return Records(count - 1, largest, filled, oversized=span)
+                largest = max(largest, size)
+                filled = filled or bool(buffer[position:stop].translate(None, nothing))
+                line += lines
+                position = stop
+            if rest := len(buffer) - position:
+                # A record not ended yet: already past a limit, or running to the end of the
+                # file because its quote never closes.
+                lines = _lines(buffer, position, len(buffer))
+                span = Span(count + 1, line, lines, rest, end_of_file)
+                if lines > MAX_CELL_LINES or (end_of_file and lines > 1):
+                    return Records(count, largest, filled, unclosed=span)
+                if rest > MAX_RECORD_BYTES:
+                    return Records(count, largest, filled, oversized=span)
+            if end_of_file:
+                if rest:  # one line with an open quote: the reader takes it as one cell
+                    count, largest = count + 1, max(largest, rest)
+                    filled = filled or bool(buffer[position:].translate(None, nothing))
+                return Records(count, largest, filled)
+            buffer = buffer[position:]
