@@ -285,3 +285,16 @@ def test_deep_json_upload_ends_refused_not_retried(embedded: Running) -> None:
     assert report["issues"][0]["limit"] == "json-depth"
     assert "plus de 64 niveaux" in report["message"]["fr"]
     assert "more than 64 levels" in report["message"]["en"]
+
+
+def test_a_nul_bytes_upload_is_refused_not_published(embedded: Running) -> None:
+    token = embedded.organization("octetsnuls")
+    response = embedded.upload(token, b"\0" * 65536, dataset="octets-nuls")
+    assert response.status_code == 202, response.text
+    body = embedded.wait_status(token, response.json()["id"], {"invalid", "published"})
+    assert body["status"] == "invalid"
+    report = body["report"]
+    assert report["summary"]["error_types"] == {"format-error": 1}
+    assert "n'est fait que d'octets nuls" in report["message"]["fr"]
+    missing = httpx.get(embedded.url("catalog") + "/api/v1/datasets/octets-nuls")
+    assert missing.status_code == 404

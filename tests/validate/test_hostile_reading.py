@@ -2,6 +2,7 @@
 
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -235,3 +236,64 @@ def test_a_reencoding_is_safe_only_when_it_round_trips(tmp_path: Path) -> None:
     path.write_bytes("nom;ville\nA;Orléans\u20ac\n".encode("cp1252") + b"B;caf\x9d\n")
     report = reports.check(path, schema=None)
     assert report["source"]["encoding"]["lossless"] is True
+
+
+def refusal(path: Path, content: bytes) -> dict[str, Any]:
+    path.write_bytes(content)
+    report, fixed = reports.check_with_repair(path, schema=None)
+    assert report["publishable"] is False
+    assert fixed is None
+    assert "repair" not in report
+    assert reports.refused(report)
+    [issue] = report["issues"]
+    assert issue["message_fr"] == report["message"]["fr"]
+    return report
+
+
+def test_nul_bytes_file_refused(tmp_path: Path) -> None:
+    path = tmp_path / "file.csv"
+    report = refusal(path, b"\0" * 100_000)
+    assert report["summary"]["error_types"] == {"format-error": 1}
+    assert "n'est fait que d'octets nuls" in report["message"]["fr"]
+    assert "nothing but NUL bytes" in report["message"]["en"]
+    # Binary junk and a renamed workbook: not text either, and named when their first bytes say.
+    report = refusal(path, bytes(range(256)) * 40)
+    assert "caractère nul (octet 0) à la ligne 1" in report["message"]["fr"]
+    with zipfile.ZipFile(tmp_path / "book.zip", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("xl/workbook.xml", "<workbook>" + "é" * 1000 + "</workbook>")
+    report = refusal(path, (tmp_path / "book.zip").read_bytes())
+    assert "archive ZIP (un classeur XLSX ou ODS renommé ?)" in report["message"]["fr"]
+    # Bytes no encoding reads, NUL among them: not text, rather than « not UTF-8 ».
+    report = refusal(path, b"nom;montant\nA;\xc3\xa9t\xe9\0\n")
+    assert report["summary"]["error_types"] == {"format-error": 1}
+    assert "à la ligne 2" in report["message"]["fr"]
+    # One NUL in a real table: refused where it is, not published half-read.
+    report = refusal(path, b"nom;montant\r\nA;1\r\nB;2\0\r\nC;3\r\n")
+    assert "à la ligne 3" in report["message"]["fr"]
+    # The same as UTF-16: its NUL bytes are its encoding, its NUL characters are not text.
+    report = refusal(path, "nom;montant\nA;1\nB;\0\n".encode("utf-16-le"))
+    assert "à la ligne 3" in report["message"]["fr"]
+
+
+def test_a_file_without_a_value_is_refused_a_header_alone_is_not(tmp_path: Path) -> None:
+    path = tmp_path / "file.csv"
+    for content in (b"", b"\xef\xbb\xbf", b"\r\n\r\n", b"   \n\t\n", b';;;\n" ";"";\n'):
+        report = refusal(path, content)
+        assert report["summary"]["error_types"] == {"source-error": 1}
+        assert report["message"]["fr"].startswith("Le fichier est vide") or (
+            "aucune valeur" in report["message"]["fr"]
+        )
+    # A header alone is a table with no row yet (nothing granted this year): it may be
+    # published, and the report says it holds no data.
+    path.write_bytes(b"nom;montant\n")
+    report, _ = reports.check_with_repair(path, schema=None)
+    assert report["publishable"] is True
+    assert report["summary"]["rows"] == 0
+    assert "en-tête seul, aucune ligne de données" in report["message"]["fr"]
+    assert "header only, no data rows" in report["message"]["en"]
+    header = ";".join(f["name"] for f in REGISTRY.get("scdl-subventions").descriptor["fields"])
+    path.write_text(header + "\n", encoding="utf-8")
+    report = reports.check(path, schema=REGISTRY.get("scdl-subventions"))
+    assert report["publishable"] is True
+    assert "conforme" in report["message"]["fr"]
+    assert "en-tête seul" in report["message"]["fr"]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from datacommune.validate import reports
 from datacommune.validate.limits import MAX_COLUMNS, MAX_LINE_BYTES
+from datacommune.validate.records import MAX_RECORD_BYTES
 
 
 def limit_of(report: dict[str, object]) -> str:
@@ -69,6 +70,21 @@ def test_a_line_longer_than_any_table(tmp_path: Path) -> None:
     path = tmp_path / "file.csv"
     path.write_bytes(b"a,b\n" + b"x" * (MAX_LINE_BYTES + 10) + b",1\n")
     assert limit_of(reports.check(path, schema=None)) == "line-length"
+
+
+def test_a_row_over_the_limit_even_over_many_lines(tmp_path: Path) -> None:
+    path = tmp_path / "file.csv"
+    line = "x" * (MAX_RECORD_BYTES // 2) + "\n"
+    path.write_text('id;texte\n1;court\n2;"' + line * 3 + '"\n3;court\n')
+    report = reports.check(path, schema=None)
+    assert limit_of(report) == "row-size"
+    assert report["issues"][0]["row"] == 3  # type: ignore[index]
+    assert (
+        "La ligne 3 du tableau, qui commence à la ligne 3 du fichier, fait 1,5 Mio"
+        in (
+            report["message"]["fr"]  # type: ignore[index]
+        )
+    )
 
 
 def test_too_many_columns(tmp_path: Path) -> None:

@@ -10,6 +10,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from datacommune.validate.records import MAX_RECORD_BYTES, Span
+
 MAX_COLUMNS = 1_000
 MAX_LINE_BYTES = 1024 * 1024
 MAX_UNZIPPED_BYTES = 1024 * 1024 * 1024
@@ -115,4 +117,25 @@ def json_depth(limit: int) -> Exceeded:
         "CSV.",
         f"The JSON nests lists or objects more than {limit} levels deep, where a table needs "
         "two or three. Upload a list of objects (one per row), or a CSV.",
+    )
+
+
+def record(span: Span) -> Exceeded:
+    """A row of the table, over one or many lines of the file, larger than any reader should
+    hold (a whole text in one cell, or a misplaced quote)."""
+    mib = f"{span.size / 2**20:.1f}"
+    # A record still open when the scan stopped is at least that large.
+    over_fr, over_en = ("", "") if span.whole else ("plus de ", "over ")
+    return Exceeded(
+        "row-size",
+        f"La ligne {span.record} du tableau, qui commence à la ligne {span.line} du fichier, "
+        f"fait {over_fr}{mib.replace('.', ',')} Mio ; une ligne du tableau ne peut dépasser "
+        f"{MAX_RECORD_BYTES // 2**20} Mio, même sur plusieurs lignes du fichier. Une cellule "
+        "entre guillemets y contient sans doute un texte entier ou un guillemet mal placé : "
+        "raccourcissez-la (un tableur n'en garde que 32 767 caractères), ou publiez ce texte "
+        "à part.",
+        f"Row {span.record} of the table, starting at line {span.line} of the file, holds "
+        f"{over_en}{mib} MiB; a row may not exceed {MAX_RECORD_BYTES // 2**20} MiB, even "
+        "over several lines. A quoted cell probably holds a whole text or a misplaced quote: "
+        "shorten it, or publish that text separately.",
     )

@@ -30,9 +30,9 @@ from datacommune.validate import (
     limits,
     mapping,
     ods,
+    reading,
     repairs,
     sniff,
-    transcoding,
 )
 from datacommune.validate.registry import SchemaEntry
 
@@ -78,62 +78,15 @@ def check(
     options: dict[str, Any] = {}
     source: dict[str, Any] = {}
     if path.suffix.lower() in TEXT_FORMATS:
-        try:
-            found_encoding = sniff.detect_encoding(path, encoding)
-            # frictionless reads a UTF-8 copy with the dialect we found, never its own guesses.
-            normalized = path.with_name(f"normalized-{path.stem}.csv")
-            copied = transcoding.transcode(path, found_encoding, normalized)
-        except LookupError:
-            return _fatal(
-                "encoding-error",
-                f"Unknown encoding {encoding!r}",
-                {
-                    "fr": f"L'encodage « {encoding} » n'existe pas (ex. utf-8, cp1252, latin-1).",
-                    "en": f"There is no encoding {encoding!r} (e.g. utf-8, cp1252, latin-1).",
-                },
-            )
-        except sniff.Unreadable as exc:
-            return _fatal(
-                "encoding-error",
-                f"Cannot decode as {exc.encoding} at byte {exc.position}",
-                {
-                    "fr": f"Le fichier ne se lit pas en {exc.encoding} (octet {exc.position}) : "
-                    f"{exc.reason}. Réenregistrez-le en « CSV UTF-8 » depuis votre tableur.",
-                    "en": f"The file cannot be read as {exc.encoding} (byte {exc.position}). "
-                    "Save it again as 'CSV UTF-8' from your spreadsheet.",
-                },
-            )
-        if exceeded := limits.text(path, found_encoding.skip):
-            return _limit(exceeded)
-        dialect = sniff.detect_dialect(sniff.sample_text(path, found_encoding), delimiter)
-        if exceeded := limits.columns(dialect.columns):
-            return _limit(exceeded)
-        if not copied.lossless:
-            found_encoding = replace(
-                found_encoding,
-                reason=f"{found_encoding.reason} ; relu ainsi, le texte ne redonne pas les mêmes "
-                "octets : aucune conversion n'est proposée",
-            )
-        source = sniff.describe(replace(found_encoding, lossless=copied.lossless), dialect)
-        if (record := sniff.unclosed_quote(normalized, dialect.delimiter)) is not None:
-            report = _fatal(
-                "unclosed-quote",
-                f"A quote opened in record {record} is never closed",
-                {
-                    "fr": f"Un guillemet ouvert à la ligne {record} n'est jamais fermé : tout le "
-                    "reste du fichier tomberait dans une seule cellule. Fermez-le, ou retirez-le.",
-                    "en": f"A quote opened at line {record} is never closed: the rest of the "
-                    "file would fall into one cell. Close it, or remove it.",
-                },
-            )
-            report["issues"][0]["row"] = record
-            report["source"] = source
-            return report
-        path = normalized
+        read = reading.text(path, encoding=encoding, delimiter=delimiter)
+        if isinstance(read, reading.Refusal):
+            return _refused(read)
+        source = read.source
+        path = read.path
         options = {
             "encoding": "utf-8",
             "format": "csv",
-            "dialect": Dialect(controls=[formats.CsvControl(delimiter=dialect.delimiter)]),
+            "dialect": Dialect(controls=[formats.CsvControl(delimiter=read.delimiter)]),
         }
     elif path.suffix.lower() in limits.ARCHIVES and (exceeded := limits.archive(path)):
         return _limit(exceeded)
@@ -152,6 +105,9 @@ def check(
                 },
             )
         source = {"sheet": sheet, "converted_from": "ods"}
+        scanned = reading.table(converted, ",")
+        if isinstance(scanned, reading.Refusal):
+            return _refused(replace(scanned, source=source))
         path = converted
         options = {"encoding": "utf-8", "format": "csv"}
     elif path.suffix.lower() == ".json":
@@ -173,6 +129,9 @@ def check(
                 },
             )
         source = {"converted_from": "json"}
+        scanned = reading.table(converted, ",")
+        if isinstance(scanned, reading.Refusal):
+            return _refused(replace(scanned, source=source))
         path = converted
         options = {"encoding": "utf-8", "format": "csv"}
     elif path.suffix.lower() not in TABLE_FORMATS:
@@ -293,8 +252,17 @@ def _fields(resource: Resource) -> list[dict[str, str]]:
 
 
 def _limit(exceeded: limits.Exceeded) -> dict[str, Any]:
-    report = _fatal("limit-exceeded", exceeded.en, {"fr": exceeded.fr, "en": exceeded.en})
-    report["issues"][0]["limit"] = exceeded.limit
+    return _refused(reading.exceeded(exceeded))
+
+
+def _refused(refusal: reading.Refusal) -> dict[str, Any]:
+    """The report of a file refused before it was read as a table."""
+    report = _fatal(refusal.type, refusal.message, {"fr": refusal.fr, "en": refusal.en})
+    if refusal.row is not None:
+        report["issues"][0]["row"] = refusal.row
+    if refusal.limit is not None:
+        report["issues"][0]["limit"] = refusal.limit
+    report["source"] = refusal.source
     return report
 
 
@@ -399,13 +367,16 @@ def _message(
     )
     if truncated:
         # Reading stopped at the cap: the rows counted so far are not the file's.
-        rows_fr, rows_en = f"au moins {rows}", f"at least {rows}"
+        rows_fr, rows_en = f"au moins {rows} lignes", f"at least {rows} rows"
+    elif rows == 0:
+        # A header alone is a table with nothing in it yet: publishable, and said plainly.
+        rows_fr, rows_en = "en-tête seul, aucune ligne de données", "header only, no data rows"
     else:
-        rows_fr = rows_en = str(rows)
+        rows_fr, rows_en = f"{rows} lignes", f"{rows} rows"
     if schema and not n_errors:
         return {
-            "fr": f"Le fichier est conforme au schéma {schema.id} ({rows_fr} lignes){remarks[0]}.",
-            "en": f"The file conforms to the schema {schema.id} ({rows_en} rows){remarks[1]}.",
+            "fr": f"Le fichier est conforme au schéma {schema.id} ({rows_fr}){remarks[0]}.",
+            "en": f"The file conforms to the schema {schema.id} ({rows_en}){remarks[1]}.",
         }
     if schema:
         return {
@@ -416,13 +387,13 @@ def _message(
         }
     if not n_errors and not n_remarks:
         return {
-            "fr": f"Le fichier est un tableau lisible ({rows_fr} lignes) ; aucun schéma n'a été demandé.",
-            "en": f"The file is a readable table ({rows_en} rows); no schema was requested.",
+            "fr": f"Le fichier est un tableau lisible ({rows_fr}) ; aucun schéma n'a été demandé.",
+            "en": f"The file is a readable table ({rows_en}); no schema was requested.",
         }
     if not n_errors:
         return {
-            "fr": f"Le fichier est lisible ({rows_fr} lignes) et peut être publié{remarks[0]}.",
-            "en": f"The file is readable ({rows_en} rows) and can be published{remarks[1]}.",
+            "fr": f"Le fichier est lisible ({rows_fr}) et peut être publié{remarks[0]}.",
+            "en": f"The file is readable ({rows_en}) and can be published{remarks[1]}.",
         }
     return {
         "fr": f"Le fichier ne peut pas être lu comme un tableau : {errors_fr}.",

@@ -340,20 +340,3 @@ def describe(encoding: Encoding, dialect: Dialect | None) -> dict[str, Any]:
     if dialect is not None:
         body["dialect"] = asdict(dialect)
     return body
-
-
-# A real cell holds a few lines (an address, a comment); thousands mean a quote left open.
-MAX_CELL_LINES = 1000
-
-
-def unclosed_quote(path: Path, delimiter: str) -> int | None:
-    """The record (1-based, header = 1) where a quote opened and never closed, if any.
-
-    A quote left open makes every following line part of one cell; a reader then sees one
-    long row and no error at all.
-    """
-    with path.open(encoding="utf-8", newline="") as src:
-        for number, row in enumerate(csv.reader(src, delimiter=delimiter), start=1):
-            if any(cell.count("\n") > MAX_CELL_LINES for cell in row):
-                return number
-    return None

@@ -1,7 +1,8 @@
 """The UTF-8 copy frictionless reads, and what making it learns of the text on the way.
 
-One pass over the file decodes it, writes it as UTF-8, and encodes each piece back to compare it
-with the bytes it came from: a reading that loses nothing can be rewritten safely.
+One pass over the file decodes it, writes it as UTF-8, encodes each piece back to compare it
+with the bytes it came from (a reading that loses nothing can be rewritten safely), and stops at
+the first NUL character (no text holds one).
 """
 
 import codecs
@@ -17,6 +18,13 @@ class Transcoded:
 
     # The text, encoded back, gives the very bytes of the file: the reading loses nothing.
     lossless: bool
+    # The line of the first NUL character: no text holds one, so the file is not text. The
+    # copy stops there.
+    nul_line: int | None
+
+
+def _line_breaks(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
 class _RoundTrip:
@@ -61,6 +69,8 @@ def transcode(path: Path, encoding: Encoding, target: Path) -> Transcoded:
     """
     decoder = codecs.getincrementaldecoder(encoding.name)(errors=encoding.errors)
     check = _RoundTrip(encoding)
+    lines = 0
+    cr_before = False
     offset = encoding.skip
     with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as out:
         src.seek(encoding.skip)
@@ -70,8 +80,15 @@ def transcode(path: Path, encoding: Encoding, target: Path) -> Transcoded:
                 text = decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
                 raise Unreadable(encoding.name, offset + exc.start, "octet illisible") from exc
+            nul = text.find("\0")
+            seen = text if nul < 0 else text[:nul]
+            # A CRLF cut between two chunks is one line break, not two.
+            lines += _line_breaks(seen) - (seen[:1] == "\n" and cr_before)
+            if nul >= 0:
+                return Transcoded(check.lossless, lines + 1)
+            cr_before = text[-1:] == "\r"
             out.write(text)
             check.feed(chunk, text)
             if not chunk:
-                return Transcoded(check.lossless)
+                return Transcoded(check.lossless, None)
             offset += len(chunk)
