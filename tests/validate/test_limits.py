@@ -1,5 +1,8 @@
 """Hostile or oversized input gets a precise finding, never a crash or a hang."""
 
+import json
+import subprocess
+import sys
 import time
 import zipfile
 from pathlib import Path
@@ -101,6 +104,63 @@ def test_nothing_named_in_a_file_is_fetched(tmp_path: Path) -> None:
     report = reports.check(path, schema=None)
     assert report["publishable"] is True
     assert report["summary"]["rows"] == 2  # type: ignore[index]
+
+
+# Run apart, so that the peak is this check's alone: a warm-up first, for the lazy imports.
+MEASURE = """
+import json, resource, sys
+from pathlib import Path
+from datacommune.validate import reports
+
+def peak():
+    high = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return high if sys.platform == "darwin" else high * 1024
+
+reports.check_with_repair(Path(sys.argv[1]), schema=None)
+for name in sys.argv[2:]:
+    before = peak()
+    report, _ = reports.check_with_repair(Path(name), schema=None)
+    print(json.dumps({"growth": peak() - before, "report": report}))
+"""
+
+
+def test_multiline_cell_memory_bounded(tmp_path: Path) -> None:
+    # The operator's file: one quoted cell of 50 MB over a thousand lines.
+    cell = tmp_path / "cell.csv"
+    with cell.open("w") as out:
+        out.write('id,texte\n1,"')
+        for _ in range(999):
+            out.write("y" * 50_000 + "\n")
+        out.write('"\n2,fin\n')
+    # Rows just under the limit, each with a finding that frictionless keeps: accepted.
+    rows = tmp_path / "rows.csv"
+    with rows.open("w") as out:
+        out.write("id,texte,n\n")
+        for number in range(60):
+            out.write(f'{number},"' + ("z" * 45_000 + "\n") * 20 + f'",{number},en trop\n')
+    warm = tmp_path / "warm.csv"
+    warm.write_text('id,texte,n\n1,"a\nb",2,x\n')
+    measured = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(warm), str(cell), str(rows)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=300,
+    )
+    refused, accepted = (json.loads(line) for line in measured.stdout.splitlines())
+    assert limit_of(refused["report"]) == "row-size"
+    assert refused["report"]["issues"][0]["row"] == 2
+    assert (
+        "La ligne 2 du tableau, qui commence à la ligne 2 du fichier"
+        in (refused["report"]["message"]["fr"])
+    )
+    assert accepted["report"]["publishable"] is True
+    assert accepted["report"]["summary"]["warning_types"] == {"extra-cell": 60}
+    # Before, 540 MiB for the first (the csv module's 4-byte cells, read three times) and the
+    # whole file for the second (frictionless's sample, and every finding holding its row).
+    bound = 32 * MAX_RECORD_BYTES
+    assert refused["growth"] < bound, refused["growth"]
+    assert accepted["growth"] < bound, accepted["growth"]
 
 
 def test_deep_json_is_a_limit_not_a_crash(tmp_path: Path) -> None:

@@ -28,11 +28,23 @@ class Refusal:
 
 @dataclass(frozen=True)
 class Text:
-    """A text file ready for frictionless: its UTF-8 copy, and how it was read."""
+    """A text file ready for frictionless: its UTF-8 copy, how it was read, its largest row."""
 
     path: Path
     delimiter: str
     source: dict[str, Any]
+    largest: int
+
+
+# frictionless holds its first rows to find the header and infer types: 100 of them, unless
+# they are large, so that a sample of megabyte rows does not hold a hundred megabytes.
+SAMPLE_ROWS = 100
+SAMPLE_BYTES = 4 * 1024 * 1024
+
+
+def sample_rows(largest: int) -> int:
+    """How many rows frictionless may sample when the largest row holds ``largest`` bytes."""
+    return max(2, min(SAMPLE_ROWS, SAMPLE_BYTES // max(largest, 1)))
 
 
 def exceeded(limit: limits.Exceeded) -> Refusal:
@@ -82,7 +94,7 @@ def text(path: Path, *, encoding: str | None, delimiter: str | None) -> Text | R
     rows = table(normalized, dialect.delimiter)
     if isinstance(rows, Refusal):
         return replace(rows, source=source)
-    return Text(normalized, dialect.delimiter, source)
+    return Text(normalized, dialect.delimiter, source, rows.largest)
 
 
 def table(path: Path, delimiter: str) -> records.Records | Refusal:

@@ -14,7 +14,7 @@ from typing import Any
 from xml.etree.ElementTree import ParseError
 
 from frictionless import (
-    Checklist,
+    Detector,
     Dialect,
     FrictionlessException,
     Resource,
@@ -25,6 +25,7 @@ from frictionless import (
 from frictionless.resources import TableResource
 
 from datacommune.validate import (
+    findings,
     hints,
     jsondata,
     limits,
@@ -77,12 +78,14 @@ def check(
         )
     options: dict[str, Any] = {}
     source: dict[str, Any] = {}
+    largest = 0  # the largest row, once measured
     if path.suffix.lower() in TEXT_FORMATS:
         read = reading.text(path, encoding=encoding, delimiter=delimiter)
         if isinstance(read, reading.Refusal):
             return _refused(read)
         source = read.source
         path = read.path
+        largest = read.largest
         options = {
             "encoding": "utf-8",
             "format": "csv",
@@ -108,6 +111,7 @@ def check(
         scanned = reading.table(converted, ",")
         if isinstance(scanned, reading.Refusal):
             return _refused(replace(scanned, source=source))
+        largest = scanned.largest
         path = converted
         options = {"encoding": "utf-8", "format": "csv"}
     elif path.suffix.lower() == ".json":
@@ -132,6 +136,7 @@ def check(
         scanned = reading.table(converted, ",")
         if isinstance(scanned, reading.Refusal):
             return _refused(replace(scanned, source=source))
+        largest = scanned.largest
         path = converted
         options = {"encoding": "utf-8", "format": "csv"}
     elif path.suffix.lower() not in TABLE_FORMATS:
@@ -147,8 +152,13 @@ def check(
         if schema:
             options["schema"] = Schema.from_descriptor(schema.descriptor)
         # A TableResource never reads the file as a descriptor: nothing it names is opened.
-        resource = TableResource(path=path.name, basepath=str(path.parent), **options)
-        checklist = Checklist(checks=schema.checks()) if schema else None
+        resource = TableResource(
+            path=path.name,
+            basepath=str(path.parent),
+            detector=Detector(sample_size=reading.sample_rows(largest)),
+            **options,
+        )
+        checklist = findings.TrimmingChecklist(checks=schema.checks() if schema else [])
         frictionless_report = resource.validate(checklist, limit_errors=MAX_ERRORS)
     except FrictionlessException as exc:
         return _fatal(
