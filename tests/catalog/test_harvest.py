@@ -378,7 +378,17 @@ async def test_one_run_at_a_time_and_deleting_a_source_removes_its_datasets(
 
 
 async def test_private_addresses_are_refused_unless_allowed(sessions: Sessions) -> None:
-    for url in ("http://127.0.0.1/ckan", "http://10.0.0.8/", "file:///etc/passwd", "ftp://x.fr/"):
+    for url in (
+        "http://127.0.0.1/ckan",
+        "http://10.0.0.8/",
+        "file:///etc/passwd",
+        "ftp://x.fr/",
+        "http://[64:ff9b::7f00:1]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[2002:a9fe:a9fe::1]/",
+        "http://[2001::53aa:64c:7fff:fffe]/",
+        "http://x.fr:99999/",
+    ):
         async with sessions.begin() as session:
             with pytest.raises(HarvestRefused) as refused:
                 await harvests.create_source(

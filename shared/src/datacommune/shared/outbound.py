@@ -11,6 +11,7 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -45,6 +46,25 @@ class TooLarge(Exception):
         self.limit = limit
 
 
+async def check_url(url: str, *, allow_private: bool) -> None:
+    """``Refused`` unless ``url`` is http(s), names a server and a valid port, and that server
+    has only public addresses (``Unreachable`` when the name does not resolve)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Refused(
+            "L'adresse doit commencer par https:// (ou http://) et nommer un serveur.",
+            "The address must start with https:// (or http://) and name a server.",
+        )
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        raise Refused(
+            "Le port de l'adresse n'est pas un nombre entre 1 et 65535.",
+            "The address's port is not a number between 1 and 65535.",
+        ) from None
+    await check_address(parts.hostname, port, allow_private=allow_private)
+
+
 async def check_address(host: str, port: int, *, allow_private: bool) -> str:
     """The IP to connect to for ``host``; ``Refused`` if it is not a public address."""
     try:
@@ -64,15 +84,101 @@ async def check_address(host: str, port: int, *, allow_private: bool) -> str:
             f"Le nom « {host} » est introuvable.", f"Host {host!r} not found.", code="not-found"
         )
     for address in addresses:
-        mapped = getattr(address, "ipv4_mapped", None) or address
-        if not allow_private and (not mapped.is_global or mapped.is_multicast):
+        if not allow_private and (why := refusal(address)) is not None:
             raise Refused(
-                f"« {host} » désigne une adresse privée ou locale ({address}) : seules les "
-                "adresses publiques sont acceptées.",
-                f"{host!r} is a private or local address ({address}): only public addresses "
-                "are accepted.",
+                f"« {host} » désigne une adresse privée, locale ou réservée ({address}, {why}) : "
+                "seules les adresses publiques sont acceptées.",
+                f"{host!r} is a private, local or reserved address ({address}, {why}): only "
+                "public addresses are accepted.",
             )
     return str(addresses[0])
+
+
+# IANA's special-purpose address registries (IPv4 and IPv6, as of 2025), every entry, whatever
+# its "globally reachable" column says: none is where a portal, a calendar or a webhook receiver
+# lives, and several lead back into a network (translation prefixes reach IPv4 through a
+# gateway: on a NAT64 network 64:ff9b::a9fe:a9fe is 169.254.169.254). Python's ``ipaddress``
+# calls some of them global (64:ff9b::/96, 2002::/16 and ::/96 on every version), so it is not
+# the judge here; it only parses.
+_SPECIAL: tuple[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, str], ...] = tuple(
+    (ipaddress.ip_network(network), why)
+    for network, why in (
+        ("0.0.0.0/8", "this network"),
+        ("10.0.0.0/8", "private"),
+        ("100.64.0.0/10", "shared address space"),
+        ("127.0.0.0/8", "loopback"),
+        ("169.254.0.0/16", "link-local"),
+        ("172.16.0.0/12", "private"),
+        ("192.0.0.0/24", "IETF protocol assignments"),
+        ("192.0.2.0/24", "documentation"),
+        ("192.31.196.0/24", "AS112"),
+        ("192.52.193.0/24", "AMT"),
+        ("192.88.99.0/24", "6to4 relay anycast"),
+        ("192.168.0.0/16", "private"),
+        ("192.175.48.0/24", "AS112"),
+        ("198.18.0.0/15", "benchmarking"),
+        ("198.51.100.0/24", "documentation"),
+        ("203.0.113.0/24", "documentation"),
+        ("224.0.0.0/4", "multicast"),
+        ("240.0.0.0/4", "reserved"),
+        ("255.255.255.255/32", "broadcast"),
+        ("::/128", "unspecified"),
+        ("::1/128", "loopback"),
+        ("::/96", "IPv4-compatible"),
+        ("::ffff:0:0/96", "IPv4-mapped"),
+        ("::ffff:0:0:0/96", "IPv4-translated"),
+        ("64:ff9b::/96", "NAT64"),
+        ("64:ff9b:1::/48", "NAT64, local use"),
+        ("100::/64", "discard-only"),
+        ("100:0:0:1::/64", "dummy prefix"),
+        ("2001::/23", "IETF protocol assignments"),
+        ("2001::/32", "Teredo"),
+        ("2001:db8::/32", "documentation"),
+        ("2002::/16", "6to4"),
+        ("2620:4f:8000::/48", "AS112"),
+        ("3fff::/20", "documentation"),
+        ("5f00::/16", "SRv6 SIDs"),
+        ("fc00::/7", "unique local"),
+        ("fe80::/10", "link-local"),
+        ("fec0::/10", "site-local"),
+        ("ff00::/8", "multicast"),
+    )
+)
+# Global unicast IPv6 is 2000::/3; anything outside it is reserved or special.
+_GLOBAL_UNICAST = ipaddress.IPv6Network("2000::/3")
+
+
+def refusal(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    """Why ``address`` is not a public address we may call (``None``: it is one).
+
+    The most specific special range is named, and an IPv4 address carried inside an IPv6 one
+    (6to4, Teredo, NAT64, mapped or compatible forms) is shown, so the refusal says where the
+    request would really have gone.
+    """
+    matches = [(net, why) for net, why in _SPECIAL if address in net]
+    if matches:
+        net, why = max(matches, key=lambda match: match[0].prefixlen)
+        embedded = _embedded_ipv4(address)
+        return f"{why} {net}" + (f" → {embedded}" if embedded else "")
+    if isinstance(address, ipaddress.IPv6Address) and address not in _GLOBAL_UNICAST:
+        return "reserved (not 2000::/3)"
+    if not address.is_global or address.is_multicast:
+        return "not global"
+    return None
+
+
+def _embedded_ipv4(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str | None:
+    if not isinstance(address, ipaddress.IPv6Address):
+        return None
+    if address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    if address.sixtofour is not None:
+        return str(address.sixtofour)
+    if address.teredo is not None:
+        return str(address.teredo[1])
+    if address.packed[:12] in (bytes(12), bytes.fromhex("0064ff9b0000000000000000")):
+        return str(ipaddress.IPv4Address(address.packed[12:]))
+    return None
 
 
 async def _pinned(

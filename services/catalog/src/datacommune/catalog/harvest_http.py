@@ -5,7 +5,6 @@ and a French and English message, for the run log."""
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
@@ -43,15 +42,8 @@ class SourceError(Exception):
 async def address_problem(url: str, *, allow_private: bool) -> tuple[str, str] | None:
     """Why ``url`` may not be harvested (French, English), or None: http(s) to a public
     address, so that a source cannot make the catalogue call its own network."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return (
-            "L'adresse doit commencer par https:// (ou http://) et nommer un serveur.",
-            "The address must start with https:// (or http://) and name a server.",
-        )
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        await outbound.check_address(parts.hostname, port, allow_private=allow_private)
+        await outbound.check_url(url, allow_private=allow_private)
     except (outbound.Refused, outbound.Unreachable) as exc:
         return exc.fr, exc.en
     return None

@@ -17,7 +17,6 @@ import secrets
 import uuid
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 import structlog
 from sqlalchemy import or_, select, update
@@ -66,15 +65,8 @@ def new_secret() -> str:
 
 async def check_address(url: str, *, allow_private: bool) -> None:
     """Only http(s) URLs to public addresses: a webhook must not make us call our own network."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidWebhook(
-            "L'adresse doit commencer par https:// (ou http://) et nommer un serveur.",
-            "The address must start with https:// (or http://) and name a server.",
-        )
-    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        await outbound.check_address(parts.hostname, port, allow_private=allow_private)
+        await outbound.check_url(url, allow_private=allow_private)
     except (outbound.Refused, outbound.Unreachable) as exc:
         raise InvalidWebhook(exc.fr, exc.en) from None
 
