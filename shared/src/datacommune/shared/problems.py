@@ -137,6 +137,13 @@ class NotFound(Problem):
     status = 404
 
 
+class TooManyRequests(Problem):
+    type = "/problems/too-many-requests"
+    title = "Trop de requêtes"
+    title_en = "Too many requests"
+    status = 429
+
+
 class Conflict(Problem):
     type = "/problems/conflict"
     title = "Conflit"

@@ -5,6 +5,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
+from datacommune.shared import edge
 from datacommune.shared import logging as dc_logging
 from datacommune.shared.migrations import upgrade
 from datacommune.shared.settings import ServiceSettings
@@ -15,11 +16,16 @@ def run(app: FastAPI, settings: ServiceSettings, *, migrations: Path | None) -> 
     dc_logging.configure(service=settings.source)
     if migrations is not None:
         upgrade(migrations, settings.database.url)
+    limits = settings.http
     uvicorn.run(
-        app,
-        host=settings.http.host,
-        port=settings.http.port,
+        edge.Guard(app, limits),
+        host=limits.host,
+        port=limits.port,
         log_config=None,
         timeout_graceful_shutdown=10,
         proxy_headers=True,
+        # h11 with our limits, never httptools: see shared/edge.py.
+        http=edge.protocol(limits),
+        h11_max_incomplete_event_size=limits.max_header_bytes,
+        timeout_keep_alive=limits.keep_alive_timeout,
     )

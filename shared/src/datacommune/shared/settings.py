@@ -53,6 +53,17 @@ class HttpSettings(BaseModel):
     public_url: str = ""
     # Seconds between two relay passes over the outbox when nothing wakes it sooner.
     outbox_poll: float = Field(default=1.0, gt=0)
+    # What one request and one client may take (docs/configuration.md, « Limits on requests »).
+    max_header_bytes: int = Field(default=32 * 1024, ge=4096)
+    max_headers: int = Field(default=100, ge=10)
+    head_timeout: float = Field(default=10.0, gt=0)
+    min_body_rate: int = Field(default=1024, ge=0)
+    body_rate_window: float = Field(default=10.0, gt=0)
+    keep_alive_timeout: int = Field(default=5, ge=1)
+    max_connections: int = Field(default=1000, ge=1)
+    max_connections_per_client: int = Field(default=64, ge=1)
+    requests_per_second: float = Field(default=100.0, ge=0)
+    request_burst: float = Field(default=500.0, ge=1)
 
 
 class OutboxSettings(BaseModel):

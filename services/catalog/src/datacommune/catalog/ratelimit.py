@@ -13,14 +13,9 @@ import secrets
 import time
 from collections import deque
 
-from datacommune.shared.problems import Problem
+from datacommune.shared.problems import TooManyRequests
 
-
-class TooManyRequests(Problem):
-    type = "/problems/too-many-requests"
-    title = "Trop de requêtes"
-    title_en = "Too many requests"
-    status = 429
+__all__ = ["RateLimit", "TooManyRequests"]
 
 
 class RateLimit:
