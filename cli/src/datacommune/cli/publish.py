@@ -10,10 +10,11 @@ from typing import Any
 import httpx
 
 from datacommune.cli import display
+from datacommune.shared import fields
 
 CHUNK = 256 * 1024
 # The rule ingest applies, checked here first.
-DATASET_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,99}$")
+DATASET_SLUG = re.compile(fields.DATASET_SLUG)
 DONE = {"published", "invalid", "rejected", "scheduled"}
 LABELS = {
     "received": "reçu / received",

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from datacommune.catalog import problems
 from datacommune.catalog.tables import Delegation, Organization, Outbox, Token
 from datacommune.shared import events, tokens
+from datacommune.shared.fields import Instant, Line, OrganizationSlug
 from datacommune.shared.outbox import announcement_id, enqueue, enqueue_once, utcnow
 from datacommune.shared.problems import Forbidden, Problem
 
@@ -28,9 +29,9 @@ class TokenIn(BaseModel):
     """A token to issue."""
 
     role: Role = "publisher"
-    label: str = Field(default="", max_length=200, examples=["secrétariat de mairie"])
+    label: Line = Field(default="", max_length=200, examples=["secrétariat de mairie"])
     expires_in_days: int | None = Field(default=365, ge=1, le=3650, description="Vide : jamais")
-    expires_at: datetime | None = Field(
+    expires_at: Instant | None = Field(
         default=None, description="Ou bien cet instant précis (remplace expires_in_days)"
     )
 
@@ -45,7 +46,7 @@ class TokenIn(BaseModel):
 class DelegationIn(BaseModel):
     """The organization (EPCI, département) that may publish for this one."""
 
-    delegate: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$", examples=["sicoval"])
+    delegate: OrganizationSlug = Field(examples=["sicoval"])
 
 
 class NotAbove(Problem):

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Response
 
 from datacommune.catalog import access
 from datacommune.catalog.deps import OrganizationAdmin, Session, SettingsDep
+from datacommune.shared import fields
 from datacommune.shared.http import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/organizations/{slug}", tags=["droits / access"])
@@ -14,7 +15,7 @@ router = APIRouter(prefix="/api/v1/organizations/{slug}", tags=["droits / access
 
 @router.post("/tokens", status_code=201, summary="Créer un jeton / issue a token")
 async def issue_token(
-    slug: str,
+    slug: fields.OrganizationPath,
     data: access.TokenIn,
     admin: OrganizationAdmin,
     runtime: RuntimeDep,
@@ -28,13 +29,15 @@ async def issue_token(
 
 
 @router.get("/tokens", summary="Les jetons (sans leur secret) / tokens, without secrets")
-async def list_tokens(slug: str, admin: OrganizationAdmin, session: Session) -> dict[str, Any]:
+async def list_tokens(
+    slug: fields.OrganizationPath, admin: OrganizationAdmin, session: Session
+) -> dict[str, Any]:
     return {"items": [access.describe(t) for t in await access.list_tokens(session, admin)]}
 
 
 @router.delete("/tokens/{token_id}", status_code=204, summary="Révoquer / revoke a token")
 async def revoke_token(
-    slug: str,
+    slug: fields.OrganizationPath,
     token_id: uuid.UUID,
     admin: OrganizationAdmin,
     runtime: RuntimeDep,
@@ -48,7 +51,7 @@ async def revoke_token(
 
 @router.post("/delegations", status_code=201, summary="Déléguer / delegate publishing")
 async def delegate(
-    slug: str,
+    slug: fields.OrganizationPath,
     data: access.DelegationIn,
     admin: OrganizationAdmin,
     runtime: RuntimeDep,
@@ -62,14 +65,14 @@ async def delegate(
 
 
 @router.get("/delegations", summary="Qui publie pour elle / who publishes for it")
-async def list_delegations(slug: str, session: Session) -> dict[str, Any]:
+async def list_delegations(slug: fields.OrganizationPath, session: Session) -> dict[str, Any]:
     return {"organization": slug, "delegates": await access.delegations(session, slug)}
 
 
 @router.delete("/delegations/{delegate}", status_code=204, summary="Retirer / withdraw")
 async def undelegate(
-    slug: str,
-    delegate: str,
+    slug: fields.OrganizationPath,
+    delegate: fields.OrganizationPath,
     admin: OrganizationAdmin,
     runtime: RuntimeDep,
     settings: SettingsDep,

@@ -10,7 +10,7 @@ from datacommune.catalog import problems
 from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import Organization
 from datacommune.catalog.tables import Token as TokenRow
-from datacommune.shared import credentials, tokens
+from datacommune.shared import credentials, fields, tokens
 from datacommune.shared.http import RuntimeDep, Token
 from datacommune.shared.problems import Forbidden
 
@@ -47,7 +47,10 @@ async def organization(token: Token, rt: RuntimeDep) -> Organization:
 
 
 async def organization_admin(
-    slug: str, token: Token, rt: RuntimeDep, cfg: Annotated[Settings, Depends(settings)]
+    slug: fields.OrganizationPath,
+    token: Token,
+    rt: RuntimeDep,
+    cfg: Annotated[Settings, Depends(settings)],
 ) -> str:
     """The platform administrator, or an admin token of the organization ``slug``."""
     if cfg.admin_token_hash and tokens.matches(token, cfg.admin_token_hash):

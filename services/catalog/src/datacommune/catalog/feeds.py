@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog.deps import Session, SettingsDep
 from datacommune.catalog.tables import Dataset, OpenedRelease, Resource, Version
+from datacommune.shared import fields
 
 ATOM = "http://www.w3.org/2005/Atom"
 router = APIRouter(prefix="/api/v1", tags=["moissonnage / harvesting"])
@@ -92,11 +93,11 @@ def atom(entries: list[dict[str, Any]], *, public_url: str, title: str, self_url
 async def datasets_feed(
     session: Session,
     settings: SettingsDep,
-    organization: str | None = Query(default=None, max_length=64),
+    organization: fields.OrganizationQuery = None,
     limit: int = Query(default=50, ge=1, le=500),
 ) -> Response:
     """One entry per dataset each time files of it open (a release, or a publication)."""
-    entries = await openings(session, organization=organization, limit=limit)
+    entries = await openings(session, organization=organization or None, limit=limit)
     base = settings.http.public_url
     query = f"?{urlencode({'organization': organization})}" if organization else ""
     self_url = f"{base}/api/v1/feeds/datasets.atom{query}"

@@ -11,6 +11,7 @@ from datacommune.catalog import harvests, problems
 from datacommune.catalog.deps import OrganizationAdmin, Session, SettingsDep
 from datacommune.catalog.harvester import Harvester
 from datacommune.catalog.tables import HarvestRun
+from datacommune.shared import fields
 from datacommune.shared.http import RuntimeDep
 
 router = APIRouter(
@@ -35,7 +36,7 @@ async def _last_run(session: Any, source_id: uuid.UUID) -> HarvestRun | None:
 
 @router.post("", status_code=201, summary="Moissonner un portail / harvest a portal")
 async def create_source(
-    slug: str,
+    slug: fields.OrganizationPath,
     data: harvests.SourceIn,
     admin: OrganizationAdmin,
     runtime: RuntimeDep,
@@ -54,7 +55,9 @@ async def create_source(
 
 
 @router.get("", summary="Les sources moissonnées / harvest sources")
-async def list_sources(slug: str, admin: OrganizationAdmin, session: Session) -> dict[str, Any]:
+async def list_sources(
+    slug: fields.OrganizationPath, admin: OrganizationAdmin, session: Session
+) -> dict[str, Any]:
     return {
         "items": [
             harvests.describe_source(s, await _last_run(session, s.id))
@@ -65,7 +68,7 @@ async def list_sources(slug: str, admin: OrganizationAdmin, session: Session) ->
 
 @router.get("/{source_id}", summary="Une source / a harvest source")
 async def get_source(
-    slug: str, source_id: uuid.UUID, admin: OrganizationAdmin, session: Session
+    slug: fields.OrganizationPath, source_id: uuid.UUID, admin: OrganizationAdmin, session: Session
 ) -> dict[str, Any]:
     source = await harvests.get_source(session, admin, source_id)
     return harvests.describe_source(source, await _last_run(session, source.id))
@@ -73,7 +76,10 @@ async def get_source(
 
 @router.delete("/{source_id}", summary="Ne plus moissonner / stop harvesting")
 async def delete_source(
-    slug: str, source_id: uuid.UUID, admin: OrganizationAdmin, runtime: RuntimeDep
+    slug: fields.OrganizationPath,
+    source_id: uuid.UUID,
+    admin: OrganizationAdmin,
+    runtime: RuntimeDep,
 ) -> dict[str, Any]:
     """The datasets it brought leave the catalogue with it (as if deleted at the source)."""
     async with runtime.sessionmaker.begin() as session:
@@ -84,7 +90,7 @@ async def delete_source(
 
 @router.post("/{source_id}/run", status_code=202, summary="Moissonner maintenant / run now")
 async def run_now(
-    slug: str,
+    slug: fields.OrganizationPath,
     source_id: uuid.UUID,
     admin: OrganizationAdmin,
     runtime: RuntimeDep,
@@ -110,7 +116,7 @@ async def run_now(
 
 @router.get("/{source_id}/runs", summary="Journal / run log")
 async def list_runs(
-    slug: str,
+    slug: fields.OrganizationPath,
     source_id: uuid.UUID,
     admin: OrganizationAdmin,
     session: Session,

@@ -34,6 +34,7 @@ from datacommune.catalog.tables import (
     RemoteResource,
     Resource,
 )
+from datacommune.shared.fields import Line
 from datacommune.shared.outbox import utcnow
 
 log = structlog.get_logger()
@@ -47,13 +48,13 @@ class SourceIn(BaseModel):
     """A portal or catalogue to harvest, and how often."""
 
     kind: Literal["ckan", "opendatasoft", "dcat"] = Field(examples=["ckan"])
-    url: str = Field(
+    url: Line = Field(
         min_length=8,
         max_length=1000,
         description="L'adresse du portail (CKAN, OpenDataSoft) ou du catalogue DCAT.",
         examples=["https://data.exemple.fr"],
     )
-    filter: str | None = Field(
+    filter: Line | None = Field(
         default=None,
         max_length=1000,
         description="CKAN : un `fq` ; OpenDataSoft : un `where` (rien pour DCAT).",

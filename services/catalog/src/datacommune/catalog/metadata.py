@@ -1,13 +1,13 @@
 """What a collectivité says about its dataset, in the DCAT-AP / DCAT-AP FR vocabulary."""
 
 import re
-from datetime import date
 from typing import Any, Literal
 
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, Field, model_validator
 
 from datacommune.catalog.tables import Dataset
+from datacommune.shared.fields import Day, Line, Text
 
 # The EU's data themes (publications office « data-theme » authority table).
 THEMES = {
@@ -54,15 +54,15 @@ def render(markdown: str) -> str:
 class DatasetPatch(BaseModel):
     """Metadata to change; fields left out stay as they are."""
 
-    title: str | None = Field(default=None, min_length=1, max_length=300)
-    description: str | None = Field(default=None, max_length=50_000)
-    keywords: list[str] | None = Field(default=None, max_length=50)
+    title: Line | None = Field(default=None, min_length=1, max_length=300)
+    description: Text | None = Field(default=None, max_length=50_000)
+    keywords: list[Line] | None = Field(default=None, max_length=50)
     theme: Literal[tuple(THEMES)] | None = None  # type: ignore[valid-type]
     licence: Literal[tuple(LICENCES)] | None = None  # type: ignore[valid-type]
-    contact_point: str | None = Field(default=None, max_length=300)
+    contact_point: Line | None = Field(default=None, max_length=300)
     spatial: list[str] | None = Field(default=None, max_length=1000)
-    temporal_start: date | None = None
-    temporal_end: date | None = None
+    temporal_start: Day | None = None
+    temporal_end: Day | None = None
     frequency: Frequency | None = None
 
     @model_validator(mode="after")

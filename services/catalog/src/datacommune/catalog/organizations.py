@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from datacommune.catalog import access, problems
 from datacommune.catalog.tables import Organization, Outbox
 from datacommune.shared import events, tokens
+from datacommune.shared.fields import Line, OrganizationSlug
 from datacommune.shared.outbox import enqueue
 
 Kind = Literal["commune", "epci", "departement", "region", "syndicat", "autre"]
@@ -17,16 +18,15 @@ Kind = Literal["commune", "epci", "departement", "region", "syndicat", "autre"]
 class OrganizationIn(BaseModel):
     """What registering an organization takes."""
 
-    slug: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,63}$", examples=["roques"])
-    name: str = Field(min_length=1, max_length=200, examples=["Roques"])
+    slug: OrganizationSlug = Field(examples=["roques"])
+    name: Line = Field(min_length=1, max_length=200, examples=["Roques"])
     kind: Kind = "commune"
     siren: str | None = Field(default=None, pattern=r"^\d{9}$", examples=["213104571"])
     insee_code: str | None = Field(
         default=None, pattern=r"^(\d{5}|2[AB]\d{3})$", examples=["31457"]
     )
-    parent: str | None = Field(
+    parent: OrganizationSlug | None = Field(
         default=None,
-        pattern=r"^[a-z0-9][a-z0-9-]{1,63}$",
         description="Le territoire au-dessus : l'EPCI d'une commune, le département d'un EPCI.",
         examples=["sicoval"],
     )

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,7 +30,7 @@ from datacommune.catalog import (
 from datacommune.catalog.deps import Session, SettingsDep
 from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import Dataset, Organization, Version
-from datacommune.shared import events, web
+from datacommune.shared import events, fields, web
 from datacommune.shared.problems import NotFound, Problem
 
 HERE = Path(__file__).parent / "pages"
@@ -194,14 +194,14 @@ def _web_link(url: str | None) -> str | None:
 async def home(
     request: Request,
     session: Session,
-    q: str | None = Query(default=None, max_length=200),
-    organization: str | None = Query(default=None, max_length=64),
-    schema: str | None = Query(default=None, max_length=200),
-    theme: str | None = Query(default=None, max_length=16),
-    licence: str | None = Query(default=None, max_length=64),
-    format: str | None = Query(default=None, max_length=16),
-    cursor: str | None = Query(default=None, max_length=500),
-    lang: str | None = Query(default=None, max_length=8),
+    q: str | None = fields.line_query(200),
+    organization: fields.OrganizationQuery = None,
+    schema: str | None = fields.line_query(200),
+    theme: str | None = fields.line_query(16),
+    licence: str | None = fields.line_query(64),
+    format: str | None = fields.line_query(16),
+    cursor: str | None = fields.line_query(500),
+    lang: str | None = fields.line_query(8),
 ) -> HTMLResponse:
     """The search form, the results with their facets, and the next page."""
     language = _language(lang)
@@ -217,7 +217,7 @@ async def home(
             session,
             search.Query(
                 q=q or "",
-                organization=organization,
+                organization=organization or None,
                 theme=theme,
                 licence=licence,
                 schema=schema,
@@ -249,17 +249,17 @@ async def home(
     responses={404: {"content": {"text/html": {}}}},
 )
 async def dataset_page(
-    slug: str,
+    slug: fields.DatasetPath,
     request: Request,
     session: Session,
     settings: SettingsDep,
-    lang: str | None = Query(default=None, max_length=8),
-    version: str | None = Query(default=None, max_length=64),
-    colonne: str | None = Query(default=None, max_length=200),
-    op: str = Query(default="exact", max_length=10),
-    valeur: str = Query(default="", max_length=500),
-    tri: str | None = Query(default=None, max_length=201),
-    curseur: str | None = Query(default=None, max_length=2000),
+    lang: str | None = fields.line_query(8),
+    version: str | None = fields.line_query(64),
+    colonne: str | None = fields.line_query(200),
+    op: str = fields.line_query(10, default="exact"),
+    valeur: str = fields.line_query(500, default=""),
+    tri: str | None = fields.line_query(201),
+    curseur: str | None = fields.line_query(2000),
 ) -> HTMLResponse:
     """Description, files and versions, exports, the rows with a filter (the row API's own
     parameters, from a plain form), and API snippets."""
@@ -325,11 +325,11 @@ async def dataset_page(
     responses={404: {"content": {"text/html": {}}}},
 )
 async def organization_page(
-    slug: str,
+    slug: fields.OrganizationPath,
     request: Request,
     session: Session,
-    cursor: str | None = Query(default=None, max_length=500),
-    lang: str | None = Query(default=None, max_length=8),
+    cursor: str | None = fields.line_query(500),
+    lang: str | None = fields.line_query(8),
 ) -> HTMLResponse:
     """Who the organization is, and its public datasets."""
     language = _language(lang)

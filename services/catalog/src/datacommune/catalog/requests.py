@@ -23,21 +23,22 @@ from datacommune.catalog.tables import (
     Version,
     Vote,
 )
+from datacommune.shared.fields import Line, OrganizationSlug, Text
 
 
 class RequestIn(BaseModel):
     """What a reuser asks for."""
 
-    title: str = Field(min_length=3, max_length=300, examples=["Les délibérations de Roques"])
-    description: str = Field(default="", max_length=5000)
-    territory: str | None = Field(default=None, max_length=64, examples=["roques"])
-    schema_id: str | None = Field(default=None, max_length=200, examples=["scdl-deliberations"])
+    title: Line = Field(min_length=3, max_length=300, examples=["Les délibérations de Roques"])
+    description: Text = Field(default="", max_length=5000)
+    territory: OrganizationSlug | None = Field(default=None, examples=["roques"])
+    schema_id: Line | None = Field(default=None, max_length=200, examples=["scdl-deliberations"])
 
 
 class VoteIn(BaseModel):
     """An opaque key the voter's client keeps; only its hash is stored."""
 
-    voter: str = Field(min_length=8, max_length=200)
+    voter: Line = Field(min_length=8, max_length=200)
 
 
 def describe(request: DataRequest, votes: int) -> dict[str, Any]:

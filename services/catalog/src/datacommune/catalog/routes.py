@@ -20,6 +20,7 @@ from datacommune.catalog import (
 )
 from datacommune.catalog.deps import Admin, CurrentOrganization, Session, SettingsDep
 from datacommune.catalog.tables import Version
+from datacommune.shared import fields
 from datacommune.shared.http import RuntimeDep
 from datacommune.shared.runtime import Runtime
 from datacommune.shared.storage import ObjectMissing
@@ -51,7 +52,7 @@ async def list_organizations(session: Session) -> dict[str, Any]:
 
 
 @router.get("/organizations/{slug}", tags=["organisations / organizations"])
-async def get_organization(slug: str, session: Session) -> dict[str, Any]:
+async def get_organization(slug: fields.OrganizationPath, session: Session) -> dict[str, Any]:
     """One organization."""
     return organizations.describe(await organizations.get(session, slug))
 
@@ -60,17 +61,15 @@ async def get_organization(slug: str, session: Session) -> dict[str, Any]:
 async def list_datasets(
     session: Session,
     settings: SettingsDep,
-    q: str | None = Query(default=None, max_length=200, description="Mots cherchés / words"),
-    organization: str | None = Query(default=None, max_length=64),
-    territory: str | None = Query(
-        default=None, max_length=64, description="Une organisation et tout ce qui est en dessous"
-    ),
-    schema: str | None = Query(default=None, max_length=200),
-    theme: str | None = Query(default=None, max_length=16),
-    licence: str | None = Query(default=None, max_length=64),
-    format: str | None = Query(default=None, max_length=16),
+    q: str | None = fields.line_query(200, "Mots cherchés / words"),
+    organization: fields.OrganizationQuery = None,
+    territory: fields.TerritoryQuery = None,
+    schema: str | None = fields.line_query(200),
+    theme: str | None = fields.line_query(16),
+    licence: str | None = fields.line_query(64),
+    format: str | None = fields.line_query(16),
     sort: Literal["relevance", "date"] = "relevance",
-    cursor: str | None = Query(default=None, max_length=500),
+    cursor: str | None = fields.line_query(500),
     page_size: int = Query(default=20, ge=1, le=1000),
 ) -> dict[str, Any]:
     """Search in French (accents, case and word endings ignored), with filters and facets.
@@ -82,8 +81,8 @@ async def list_datasets(
             session,
             search.Query(
                 q=q or "",
-                organization=organization,
-                territory=territory,
+                organization=organization or None,
+                territory=territory or None,
                 schema=schema,
                 theme=theme,
                 licence=licence,
@@ -105,7 +104,9 @@ async def list_datasets(
 
 
 @router.get("/datasets/{slug}", tags=["jeux de données / datasets"])
-async def get_dataset(slug: str, session: Session, settings: SettingsDep) -> dict[str, Any]:
+async def get_dataset(
+    slug: fields.DatasetPath, session: Session, settings: SettingsDep
+) -> dict[str, Any]:
     """One dataset with its resources and all their versions."""
     dataset = await datasets.get(session, slug)
     return datasets.describe(dataset, settings.http.public_url, full=True)
@@ -178,7 +179,7 @@ async def get_changes(version_id: uuid.UUID, runtime: RuntimeDep) -> Response:
     summary="Décrire un jeu de données (DCAT-AP) / describe a dataset",
 )
 async def patch_dataset(
-    slug: str,
+    slug: fields.DatasetPath,
     changes: metadata.DatasetPatch,
     org: CurrentOrganization,
     runtime: RuntimeDep,
@@ -194,7 +195,9 @@ async def patch_dataset(
 
 
 @router.get("/datasets/{slug}/history", tags=["jeux de données / datasets"])
-async def dataset_history(slug: str, session: Session, settings: SettingsDep) -> dict[str, Any]:
+async def dataset_history(
+    slug: fields.DatasetPath, session: Session, settings: SettingsDep
+) -> dict[str, Any]:
     """Every version ever published, newest first."""
     dataset = await datasets.get(session, slug)
     return {"items": datasets.history(dataset, settings.http.public_url)}
@@ -206,7 +209,9 @@ async def dataset_history(slug: str, session: Session, settings: SettingsDep) ->
     response_class=StreamingResponse,
     summary="La dernière version d'un fichier / a file's latest version",
 )
-async def download_latest(slug: str, key: str, runtime: RuntimeDep, settings: SettingsDep) -> Any:
+async def download_latest(
+    slug: fields.DatasetPath, key: fields.ResourcePath, runtime: RuntimeDep, settings: SettingsDep
+) -> Any:
     """A URL that always serves the newest version (each version keeps its own URL too)."""
     async with runtime.reader() as session:
         version = datasets.latest(await datasets.get(session, slug), key)
@@ -257,7 +262,9 @@ async def dcat_catalog(
     tags=["moissonnage / harvesting"],
     summary="Le jeu de données en Data Package / the dataset as a Data Package",
 )
-async def datapackage(slug: str, session: Session, settings: SettingsDep) -> dict[str, Any]:
+async def datapackage(
+    slug: fields.DatasetPath, session: Session, settings: SettingsDep
+) -> dict[str, Any]:
     """A Frictionless Data Package: ``frictionless validate`` checks it against its schemas."""
     dataset = await datasets.get(session, slug)
     return datasets.datapackage(dataset, settings.http.public_url, settings.validate_public_url)
@@ -273,10 +280,10 @@ async def create_request(data: requests.RequestIn, runtime: RuntimeDep) -> dict[
 
 @router.get("/requests", tags=["demandes / requests"])
 async def list_requests(
-    session: Session, territory: str | None = Query(default=None, max_length=64)
+    session: Session, territory: fields.TerritoryQuery = None
 ) -> dict[str, Any]:
     """Requests, most wanted first; a territory includes the organizations below it."""
-    return {"items": await requests.ranked(session, territory)}
+    return {"items": await requests.ranked(session, territory or None)}
 
 
 @router.post("/requests/{request_id}/votes", tags=["demandes / requests"])
@@ -295,8 +302,6 @@ async def vote(
 
 
 @router.get("/coverage", tags=["demandes / requests"])
-async def coverage(
-    session: Session, territory: str | None = Query(default=None, max_length=64)
-) -> dict[str, Any]:
+async def coverage(session: Session, territory: fields.TerritoryQuery = None) -> dict[str, Any]:
     """Organizations × standard schemas: who publishes what, who lacks what."""
-    return await requests.coverage(session, territory)
+    return await requests.coverage(session, territory or None)

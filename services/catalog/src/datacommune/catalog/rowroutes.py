@@ -18,7 +18,7 @@ from datacommune.catalog import (
 )
 from datacommune.catalog.deps import SettingsDep
 from datacommune.catalog.tables import RowTable, Version
-from datacommune.shared import events
+from datacommune.shared import events, fields
 from datacommune.shared.http import RuntimeDep
 from datacommune.shared.runtime import Runtime
 
@@ -54,10 +54,10 @@ async def rows(
     request: Request,
     runtime: RuntimeDep,
     settings: SettingsDep,
-    _sort: str | None = Query(default=None, description="colonne, ou -colonne (décroissant)"),
-    _columns: str | None = Query(default=None, description="colonnes voulues, ex. nom,montant"),
+    _sort: str | None = fields.line_query(201, "colonne, ou -colonne (décroissant)"),
+    _columns: str | None = fields.line_query(20_000, "colonnes voulues, ex. nom,montant"),
     _size: int = Query(default=rowquery.DEFAULT_SIZE, ge=1, le=rowquery.MAX_SIZE),
-    _cursor: str | None = Query(default=None, max_length=2000),
+    _cursor: str | None = fields.line_query(2000),
     _count: bool = Query(default=True, description="compter les lignes trouvées"),
 ) -> dict[str, Any]:
     """Filter by column, sort, choose columns; pages follow ``next_cursor`` with no ceiling;
@@ -98,8 +98,8 @@ async def export(
     extension: Literal["csv", "json", "geojson", "parquet", "xlsx"],
     request: Request,
     runtime: RuntimeDep,
-    _sort: str | None = Query(default=None),
-    _columns: str | None = Query(default=None),
+    _sort: str | None = fields.line_query(201),
+    _columns: str | None = fields.line_query(20_000),
 ) -> StreamingResponse:
     """The whole table, or the filtered part of it, in one file."""
     version, table = await _ready(runtime, version_id)

@@ -10,14 +10,14 @@ import secrets
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from datacommune.catalog import organizations, ratelimit, requests
 from datacommune.catalog.deps import Session
 from datacommune.catalog.pages import KINDS
-from datacommune.shared import web
+from datacommune.shared import fields, web
 from datacommune.shared.http import RuntimeDep
 from datacommune.shared.problems import NotFound, Problem
 
@@ -81,8 +81,8 @@ router = APIRouter(tags=["pages (HTML)"], default_response_class=HTMLResponse)
 async def requests_page(
     request: Request,
     session: Session,
-    territoire: str | None = Query(default=None, max_length=64),
-    fait: str | None = Query(default=None, max_length=16),
+    territoire: fields.TerritoryQuery = None,
+    fait: str | None = fields.line_query(16),
 ) -> HTMLResponse:
     """Requests, most wanted first, each with a vote button; and a form to ask."""
     lang = web.language(request.query_params.get("lang"))
@@ -91,9 +91,9 @@ async def requests_page(
         request,
         "requests.html",
         lang,
-        items=await requests.ranked(session, territoire),
+        items=await requests.ranked(session, territoire or None),
         organizations=await organizations.list_all(session),
-        territory=territoire,
+        territory=territoire or None,
         done=fait,
         csrf=web.csrf_for(voter),
     )
@@ -153,7 +153,9 @@ def _check_voter(request: Request, fields: dict[str, str]) -> str:
     summary="Un territoire : couverture et demandes / a territory: coverage and requests",
     responses={404: {"content": {"text/html": {}}}},
 )
-async def territory_page(slug: str, request: Request, session: Session) -> HTMLResponse:
+async def territory_page(
+    slug: fields.OrganizationPath, request: Request, session: Session
+) -> HTMLResponse:
     """Who publishes which national schema under this organization, and what people ask."""
     lang = web.language(request.query_params.get("lang"))
     try:

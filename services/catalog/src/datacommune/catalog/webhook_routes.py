@@ -11,6 +11,7 @@ from sqlalchemy import select
 from datacommune.catalog import ratelimit, webhooks
 from datacommune.catalog.deps import Session, SettingsDep
 from datacommune.catalog.tables import WebhookDelivery, WebhookSubscription
+from datacommune.shared.fields import Line
 from datacommune.shared.http import RuntimeDep
 from datacommune.shared.problems import NotFound
 
@@ -21,9 +22,9 @@ class WebhookIn(BaseModel):
     """Where to post, and for what: one organization, a territory (it and all below), or a
     standard schema."""
 
-    url: str = Field(max_length=1000, examples=["https://exemple.fr/datacommune"])
+    url: Line = Field(max_length=1000, examples=["https://exemple.fr/datacommune"])
     scope: Literal["organization", "territory", "schema"] = "organization"
-    value: str = Field(min_length=1, max_length=200, examples=["roques"])
+    value: Line = Field(min_length=1, max_length=200, examples=["roques"])
 
 
 def _describe(subscription: WebhookSubscription) -> dict[str, Any]:

@@ -3,7 +3,7 @@
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from datacommune.events import calendars, local_events, releases
 from datacommune.events.deps import CurrentOrganization, MaybeOrganization, SettingsDep
 from datacommune.events.tables import LocalEvent
+from datacommune.shared import fields
 from datacommune.shared.http import RuntimeDep
 from datacommune.shared.problems import Problem
 
@@ -109,14 +110,13 @@ def _ics(content: bytes, filename: str) -> Response:
 async def releases_ics(
     runtime: RuntimeDep,
     org: MaybeOrganization,
-    organization: str | None = Query(default=None, max_length=64),
-    territory: str | None = Query(
-        default=None, max_length=64, description="Une organisation et tout ce qui est en dessous"
-    ),
+    organization: fields.OrganizationQuery = None,
+    territory: fields.TerritoryQuery = None,
 ) -> Response:
     """Announced releases (title and date only) to subscribe to, of an organization or a whole
     territory; with the organization's token, all of its scheduled releases, with their event's
     place."""
+    organization, territory = organization or None, territory or None
     full = org is not None and organization in (None, org.slug) and territory is None
     async with runtime.reader() as session:
         if full:
@@ -150,9 +150,10 @@ async def releases_ics(
     responses={200: {"content": {"text/calendar": {}}}},
 )
 async def local_events_ics(
-    runtime: RuntimeDep, organization: str | None = Query(default=None, max_length=64)
+    runtime: RuntimeDep, organization: fields.OrganizationQuery = None
 ) -> Response:
     """Upcoming local events, cancelled ones included (STATUS:CANCELLED)."""
+    organization = organization or None
     async with runtime.reader() as session:
         items = await local_events.upcoming(session, organization=organization)
     name = f"Événements — {organization}" if organization else "Événements locaux"

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.events.tables import LocalEvent, Organization, Outbox
 from datacommune.shared import events
+from datacommune.shared.fields import Instant, Line, Text
 from datacommune.shared.outbox import enqueue
 from datacommune.shared.problems import Forbidden, NotFound, Problem
 
@@ -41,25 +42,25 @@ class InvalidTime(Problem):
 class LocalEventIn(BaseModel):
     """A local event as a person describes it."""
 
-    title: str = Field(min_length=1, max_length=300, examples=["Conseil municipal de décembre"])
+    title: Line = Field(min_length=1, max_length=300, examples=["Conseil municipal de décembre"])
     kind: Kind = "conseil-municipal"
-    starts_at: datetime = Field(examples=["2026-12-15T20:00:00"])
-    timezone: str = Field(default="Europe/Paris", max_length=64, examples=["Europe/Paris"])
-    location: str | None = Field(default=None, max_length=300, examples=["Mairie de Roques"])
-    description: str = Field(default="", max_length=10_000)
-    ends_at: datetime | None = Field(default=None, examples=["2026-12-15T22:00:00"])
+    starts_at: Instant = Field(examples=["2026-12-15T20:00:00"])
+    timezone: Line = Field(default="Europe/Paris", max_length=64, examples=["Europe/Paris"])
+    location: Line | None = Field(default=None, max_length=300, examples=["Mairie de Roques"])
+    description: Text = Field(default="", max_length=10_000)
+    ends_at: Instant | None = Field(default=None, examples=["2026-12-15T22:00:00"])
 
 
 class LocalEventPatch(BaseModel):
     """Fields to change; the others stay."""
 
-    title: str | None = Field(default=None, min_length=1, max_length=300)
+    title: Line | None = Field(default=None, min_length=1, max_length=300)
     kind: Kind | None = None
-    starts_at: datetime | None = None
-    timezone: str | None = Field(default=None, max_length=64)
-    location: str | None = Field(default=None, max_length=300)
-    description: str | None = Field(default=None, max_length=10_000)
-    ends_at: datetime | None = None
+    starts_at: Instant | None = None
+    timezone: Line | None = Field(default=None, max_length=64)
+    location: Line | None = Field(default=None, max_length=300)
+    description: Text | None = Field(default=None, max_length=10_000)
+    ends_at: Instant | None = None
     status: Literal["planned", "cancelled"] | None = Field(
         default=None, description="« cancelled » annule : ses publications attendent"
     )

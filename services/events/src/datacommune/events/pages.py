@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
@@ -17,7 +17,7 @@ from datacommune.events import local_events, releases
 from datacommune.events.deps import SettingsDep
 from datacommune.events.settings import Settings
 from datacommune.events.tables import Organization, Token
-from datacommune.shared import web
+from datacommune.shared import fields, web
 from datacommune.shared.http import RuntimeDep
 from datacommune.shared.problems import Problem
 
@@ -119,7 +119,7 @@ async def calendar(
     request: Request,
     runtime: RuntimeDep,
     settings: SettingsDep,
-    programme: str | None = Query(default=None, max_length=64, description="Celle créée"),
+    programme: str | None = fields.line_query(64, "Celle créée"),
 ) -> Response:
     """The organization's coming events, each with a form to time a release to it."""
     lang = web.language(request.query_params.get("lang"))
@@ -215,7 +215,7 @@ async def _form(request: Request, runtime: Any) -> tuple[str, Any, dict[str, str
 async def coming(
     request: Request,
     runtime: RuntimeDep,
-    organization: str | None = Query(default=None, max_length=64),
+    organization: fields.OrganizationQuery = None,
 ) -> HTMLResponse:
     """What collectivités announced, with its date, and the feeds to follow it."""
     lang = web.language(request.query_params.get("lang"))

@@ -3,11 +3,12 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from datacommune.events import releases
 from datacommune.events.deps import CurrentOrganization, ReadingOrganization
 from datacommune.events.scheduler import Scheduler
+from datacommune.shared import fields
 from datacommune.shared.http import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/releases", tags=["publications programmées / releases"])
@@ -49,10 +50,8 @@ async def mine(org: ReadingOrganization, runtime: RuntimeDep) -> dict[str, Any]:
 @router.get("/upcoming", summary="À paraître / coming releases (announced ones)")
 async def announced(
     runtime: RuntimeDep,
-    organization: str | None = Query(default=None, max_length=64),
-    territory: str | None = Query(
-        default=None, max_length=64, description="Une organisation et tout ce qui est en dessous"
-    ),
+    organization: fields.OrganizationQuery = None,
+    territory: fields.TerritoryQuery = None,
 ) -> dict[str, Any]:
     """What is announced to open, with its title and date only."""
     async with runtime.reader() as session:

@@ -27,6 +27,7 @@ from datacommune.events import local_events
 from datacommune.events.local_events import InvalidTime
 from datacommune.events.tables import LocalEvent, Organization, Outbox, Release
 from datacommune.shared import events, territories
+from datacommune.shared.fields import Instant, Line
 from datacommune.shared.outbox import enqueue, utcnow
 from datacommune.shared.problems import Forbidden, NotFound
 
@@ -42,15 +43,15 @@ _IDS = uuid.UUID("9d3c1f0e-2b7a-4e55-8f61-0c4a3e9b7d12")
 class ReleaseIn(BaseModel):
     """A release plan as a person describes it: at an event, or at a time."""
 
-    title: str = Field(min_length=1, max_length=300, examples=["Budget 2027"])
+    title: Line = Field(min_length=1, max_length=300, examples=["Budget 2027"])
     local_event_id: uuid.UUID | None = Field(default=None, description="Ouvrir à cet événement")
     offset_minutes: int = Field(
         default=0, ge=-7 * 24 * 60, le=7 * 24 * 60, description="-60 : une heure avant le début"
     )
-    at: datetime | None = Field(
+    at: Instant | None = Field(
         default=None, description="Ou bien à cette heure locale", examples=["2026-12-15T20:00"]
     )
-    timezone: str = Field(default="Europe/Paris", max_length=64)
+    timezone: Line = Field(default="Europe/Paris", max_length=64)
     announce: bool = Field(
         default=False, description="Annoncer « à paraître » (titre et date seulement)"
     )

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from datacommune.events import local_events, releases
 from datacommune.events.deps import CurrentOrganization, SettingsDep
+from datacommune.shared import fields
 from datacommune.shared.http import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/local-events", tags=["événements locaux / local events"])
@@ -28,7 +29,7 @@ async def create(
 @router.get("", summary="Événements à venir / upcoming events")
 async def list_events(
     runtime: RuntimeDep,
-    organization: str | None = Query(default=None, max_length=64),
+    organization: fields.OrganizationQuery = None,
     past_days: int = Query(default=0, ge=0, le=3660),
 ) -> dict[str, Any]:
     async with runtime.reader() as session:

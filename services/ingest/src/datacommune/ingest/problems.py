@@ -129,6 +129,16 @@ class InvalidField(Problem):
         )
 
     @classmethod
+    def control_character(cls, name: str) -> "InvalidField":
+        return cls(
+            f"Le champ « {name} » contient un caractère de contrôle (retour à la ligne, "
+            "tabulation, NUL…) : écrivez-le sur une seule ligne.",
+            f"The field '{name}' holds a control character (line break, tab, NUL…): write it "
+            "on one line.",
+            field=name,
+        )
+
+    @classmethod
     def encoding(cls, value: str) -> "InvalidField":
         return cls(
             f"L'encodage « {value[:50]} » n'existe pas. Exemples : utf-8, cp1252 (Windows), "

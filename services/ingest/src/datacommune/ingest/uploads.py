@@ -24,7 +24,7 @@ from datacommune.ingest.tables import (
     Release,
     Upload,
 )
-from datacommune.shared import credentials, events
+from datacommune.shared import credentials, events, fields
 from datacommune.shared.bus import NotYet
 from datacommune.shared.db import insert_ignoring
 from datacommune.shared.outbox import enqueue, utcnow
@@ -32,7 +32,7 @@ from datacommune.shared.storage import ObjectMissing, ObjectStore
 
 log = structlog.get_logger()
 
-DATASET_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,99}$")
+DATASET_SLUG = re.compile(fields.DATASET_SLUG)
 
 # Statuses only move forward; events from different streams may arrive out of order.
 RANK = {
@@ -103,6 +103,8 @@ def wanted_from(form: Form, organization: str) -> Wanted:
     for name, value, limit in (("schema", schema_id, 200), ("title", title, 300)):
         if value is not None and len(value) > limit:
             raise problems.InvalidField.too_long(name, limit)
+        if value is not None and not fields.is_line(value):
+            raise problems.InvalidField.control_character(name)
     encoding, delimiter = reading_overrides(form.fields)
     fix = form.fields.get("fix", "").strip().lower() in {"1", "true", "oui", "yes", "on"}
     release_id = None
