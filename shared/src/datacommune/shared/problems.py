@@ -50,6 +50,19 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
 }
 
+# Pages for people answer a browser's errors as a page (the same problem, in French), scripts'
+# as problem JSON; a form sent well is followed by a redirect (303, no body).
+PAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    303: {"description": "Redirection vers la page suivante / redirect to the next page"},
+    "4XX": {
+        "description": "Erreur du client : une page pour un navigateur, sinon problem JSON",
+        "content": {
+            "text/html": {"schema": {"type": "string"}},
+            MEDIA_TYPE: {"schema": ProblemDoc.model_json_schema()},
+        },
+    },
+}
+
 
 class Problem(Exception):
     """An error with a stable type URI; subclasses set the class attributes."""

@@ -18,8 +18,31 @@ from datacommune.catalog import metadata, search
 from datacommune.catalog.deps import Session, SettingsDep
 from datacommune.catalog.tables import Dataset, Organization, RemoteResource, Resource, Version
 
+# CKAN's error envelope, as its clients read it; declared so the OpenAPI document says what a
+# CKAN route really answers (not a problem document).
+_CKAN_ERROR: dict[str, Any] = {
+    "description": "Erreur dans l'enveloppe de CKAN / CKAN's error envelope",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["success", "error"],
+                "properties": {
+                    "help": {"type": "string"},
+                    "success": {"const": False},
+                    "error": {
+                        "type": "object",
+                        "required": ["__type", "message"],
+                        "properties": {"__type": {"type": "string"}, "message": {"type": "string"}},
+                    },
+                },
+            }
+        }
+    },
+}
+
 # Mounted at /api/3/action and at /api/action, as CKAN does (ckanapi calls the latter).
-router = APIRouter(tags=["CKAN (lecture / read)"])
+router = APIRouter(tags=["CKAN (lecture / read)"], responses={404: _CKAN_ERROR, 409: _CKAN_ERROR})
 PREFIXES = ("/api/3/action", "/api/action")
 FORMATS = {v: k.upper() for k, v in search.FORMATS.items()}
 
@@ -198,7 +221,8 @@ def _fq(fq: str) -> dict[str, str]:
     return filters
 
 
-@router.api_route("/status_show", methods=["GET", "POST"])
+@router.get("/status_show")
+@router.post("/status_show")
 async def status_show(request: Request, settings: SettingsDep) -> JSONResponse:
     return _envelope(
         request,
@@ -213,7 +237,8 @@ async def status_show(request: Request, settings: SettingsDep) -> JSONResponse:
     )
 
 
-@router.api_route("/package_list", methods=["GET", "POST"])
+@router.get("/package_list")
+@router.post("/package_list")
 async def package_list(request: Request, session: Session) -> JSONResponse:
     params = await _params(request)
     try:
@@ -231,7 +256,8 @@ async def package_list(request: Request, session: Session) -> JSONResponse:
     return _envelope(request, list(slugs.all()))
 
 
-@router.api_route("/package_search", methods=["GET", "POST"])
+@router.get("/package_search")
+@router.post("/package_search")
 async def package_search(request: Request, session: Session, settings: SettingsDep) -> JSONResponse:
     params = await _params(request)
     try:
@@ -263,7 +289,8 @@ async def package_search(request: Request, session: Session, settings: SettingsD
     )
 
 
-@router.api_route("/package_show", methods=["GET", "POST"])
+@router.get("/package_show")
+@router.post("/package_show")
 async def package_show(request: Request, session: Session, settings: SettingsDep) -> JSONResponse:
     params = await _params(request)
     key = str(params.get("id") or params.get("name") or "")
@@ -281,7 +308,8 @@ async def package_show(request: Request, session: Session, settings: SettingsDep
     return _envelope(request, package_dict(dataset, org, settings.http.public_url))
 
 
-@router.api_route("/resource_show", methods=["GET", "POST"])
+@router.get("/resource_show")
+@router.post("/resource_show")
 async def resource_show(request: Request, session: Session, settings: SettingsDep) -> JSONResponse:
     params = await _params(request)
     try:
@@ -308,7 +336,8 @@ async def _remote_resource_show(request: Request, session: Any, key: str) -> JSO
     return _envelope(request, remote_resource_dict(remote, dataset))
 
 
-@router.api_route("/organization_list", methods=["GET", "POST"])
+@router.get("/organization_list")
+@router.post("/organization_list")
 async def organization_list(request: Request, session: Session) -> JSONResponse:
     params = await _params(request)
     orgs = sorted((await _organizations(session)).values(), key=lambda o: o.slug)
@@ -317,7 +346,8 @@ async def organization_list(request: Request, session: Session) -> JSONResponse:
     return _envelope(request, [o.slug for o in orgs])
 
 
-@router.api_route("/organization_show", methods=["GET", "POST"])
+@router.get("/organization_show")
+@router.post("/organization_show")
 async def organization_show(
     request: Request, session: Session, settings: SettingsDep
 ) -> JSONResponse:

@@ -31,7 +31,7 @@ from datacommune.catalog.deps import Session, SettingsDep
 from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import Dataset, Organization, Version
 from datacommune.shared import events, fields, web
-from datacommune.shared.problems import NotFound, Problem
+from datacommune.shared.problems import PAGE_RESPONSES, NotFound, Problem
 
 HERE = Path(__file__).parent / "pages"
 PREVIEW_ROWS = 20
@@ -162,7 +162,11 @@ KINDS = {
     "en": {"commune": "Municipality", "epci": "Inter-municipality (EPCI)", "departement": "County"},
 }
 
-router = APIRouter(tags=["pages (HTML)"], default_response_class=HTMLResponse)
+router = APIRouter(
+    tags=["pages (HTML)"],
+    default_response_class=HTMLResponse,
+    responses=PAGE_RESPONSES,
+)
 _language = web.language
 
 

@@ -19,7 +19,7 @@ from datacommune.catalog.deps import Session
 from datacommune.catalog.pages import KINDS
 from datacommune.shared import fields, web
 from datacommune.shared.http import RuntimeDep
-from datacommune.shared.problems import NotFound, Problem
+from datacommune.shared.problems import PAGE_RESPONSES, NotFound, Problem
 
 VOTER = "datacommune_votant"
 
@@ -74,7 +74,11 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-router = APIRouter(tags=["pages (HTML)"], default_response_class=HTMLResponse)
+router = APIRouter(
+    tags=["pages (HTML)"],
+    default_response_class=HTMLResponse,
+    responses=PAGE_RESPONSES,
+)
 
 
 @router.get("/demandes", summary="Les demandes de données / data requests")
@@ -102,7 +106,12 @@ async def requests_page(
     return response
 
 
-@router.post("/demandes", summary="Demander des données / ask for data", status_code=303)
+@router.post(
+    "/demandes",
+    summary="Demander des données / ask for data",
+    status_code=303,
+    response_class=RedirectResponse,
+)
 async def ask(request: Request, runtime: RuntimeDep) -> Response:
     lang = web.language(request.query_params.get("lang"))
     fields = await web.small_form(request)
@@ -125,7 +134,10 @@ async def ask(request: Request, runtime: RuntimeDep) -> Response:
 
 
 @router.post(
-    "/demandes/{request_id}/votes", summary="Voter pour une demande / vote", status_code=303
+    "/demandes/{request_id}/votes",
+    summary="Voter pour une demande / vote",
+    status_code=303,
+    response_class=RedirectResponse,
 )
 async def vote(request_id: uuid.UUID, request: Request, runtime: RuntimeDep) -> Response:
     lang = web.language(request.query_params.get("lang"))

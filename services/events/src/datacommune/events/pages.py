@@ -19,7 +19,7 @@ from datacommune.events.settings import Settings
 from datacommune.events.tables import Organization, Token
 from datacommune.shared import fields, web
 from datacommune.shared.http import RuntimeDep
-from datacommune.shared.problems import Problem
+from datacommune.shared.problems import PAGE_RESPONSES, Problem
 
 HERE = Path(__file__).parent / "pages"
 # Offsets offered for a release, in minutes from the event's start.
@@ -103,7 +103,11 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-router = APIRouter(tags=["pages (HTML)"], default_response_class=HTMLResponse)
+router = APIRouter(
+    tags=["pages (HTML)"],
+    default_response_class=HTMLResponse,
+    responses=PAGE_RESPONSES,
+)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -158,6 +162,7 @@ async def calendar(
     "/espace/calendrier/evenements",
     summary="Ajouter un événement / add an event",
     status_code=303,
+    response_class=RedirectResponse,
 )
 async def add_event(request: Request, runtime: RuntimeDep, settings: SettingsDep) -> Response:
     lang, principal, fields = await _form(request, runtime)
@@ -180,6 +185,7 @@ async def add_event(request: Request, runtime: RuntimeDep, settings: SettingsDep
     "/espace/calendrier/publications",
     summary="Programmer une publication / plan a release",
     status_code=303,
+    response_class=RedirectResponse,
 )
 async def plan_release(request: Request, runtime: RuntimeDep, settings: SettingsDep) -> Response:
     lang, principal, fields = await _form(request, runtime)

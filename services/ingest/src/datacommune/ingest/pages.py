@@ -29,7 +29,7 @@ from datacommune.ingest.settings import Settings
 from datacommune.ingest.tables import Dataset, Organization, Release, Token, Upload
 from datacommune.shared import credentials, web
 from datacommune.shared.http import RuntimeDep
-from datacommune.shared.problems import Problem
+from datacommune.shared.problems import PAGE_RESPONSES, Problem
 from datacommune.shared.runtime import Runtime
 
 log = structlog.get_logger()
@@ -252,7 +252,12 @@ LABELS: dict[str, dict[str, str]] = {
 }
 STEPS = ["received", "validating", "checked", "published"]
 
-router = APIRouter(prefix="/espace", tags=["pages (HTML)"], default_response_class=HTMLResponse)
+router = APIRouter(
+    prefix="/espace",
+    tags=["pages (HTML)"],
+    default_response_class=HTMLResponse,
+    responses=PAGE_RESPONSES,
+)
 
 
 def install(app: FastAPI, settings: Settings) -> None:
@@ -312,7 +317,9 @@ async def sign_in_page(request: Request) -> HTMLResponse:
     return web.pages_of(request).render(request, "sign_in.html", _lang(request), error=None)
 
 
-@router.post("/connexion", summary="Se connecter / sign in", status_code=303)
+@router.post(
+    "/connexion", summary="Se connecter / sign in", status_code=303, response_class=RedirectResponse
+)
 async def sign_in(request: Request, runtime: RuntimeDep, settings: SettingsDep) -> Response:
     """Check the token, then keep it in an HttpOnly cookie for this browser."""
     lang = _lang(request)
@@ -335,7 +342,12 @@ async def sign_in(request: Request, runtime: RuntimeDep, settings: SettingsDep) 
     return response
 
 
-@router.post("/deconnexion", summary="Se déconnecter / sign out", status_code=303)
+@router.post(
+    "/deconnexion",
+    summary="Se déconnecter / sign out",
+    status_code=303,
+    response_class=RedirectResponse,
+)
 async def sign_out(request: Request, settings: SettingsDep) -> Response:
     web.check_origin(request, settings.site)
     response = RedirectResponse(web.linker(_lang(request))("/espace/connexion"), status_code=303)
@@ -371,7 +383,12 @@ async def upload_page(request: Request, runtime: RuntimeDep) -> Response:
     )
 
 
-@router.post("/deposer", summary="Déposer un fichier / upload a file", status_code=303)
+@router.post(
+    "/deposer",
+    summary="Déposer un fichier / upload a file",
+    status_code=303,
+    response_class=RedirectResponse,
+)
 async def upload(request: Request, runtime: RuntimeDep, settings: SettingsDep) -> Response:
     """The same path as ``POST /api/v1/uploads``, then the upload's page."""
     lang = _lang(request)
@@ -473,6 +490,7 @@ async def upload_status(
     "/depots/{upload_id}/nouvel-essai",
     summary="Vérifier à nouveau : corrections, schéma, publication / check again",
     status_code=303,
+    response_class=RedirectResponse,
 )
 async def check_again(
     upload_id: uuid.UUID, request: Request, runtime: RuntimeDep, settings: SettingsDep
@@ -530,7 +548,11 @@ async def check_again(
     return RedirectResponse(web.linker(lang)(f"/espace/depots/{again.id}"), status_code=303)
 
 
-nodes_router = APIRouter(tags=["pages (HTML)"], default_response_class=HTMLResponse)
+nodes_router = APIRouter(
+    tags=["pages (HTML)"],
+    default_response_class=HTMLResponse,
+    responses=PAGE_RESPONSES,
+)
 
 
 @nodes_router.get(
