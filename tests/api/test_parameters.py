@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
+from datacommune.catalog import rowquery
+from datacommune.catalog.problems import InvalidFilter
 from datacommune.events import calendars
 from datacommune.events.tables import LocalEvent, Release
 from tests.platform import Running
@@ -159,3 +161,21 @@ def test_calendars_never_carry_a_raw_line_break_from_stored_text() -> None:
         )
         assert not any(line.startswith((b"X-A", b"X-INJECTED", b"Y")) for line in lines)
         assert lines.count(b"BEGIN:VEVENT") == 1
+
+
+@pytest.mark.postgres
+def test_a_nul_never_reaches_postgresql(on_postgres: Running) -> None:
+    # PostgreSQL text cannot hold NUL: each is refused before the database is asked.
+    catalog = on_postgres.url("catalog")
+    for action in ("package_show", "organization_show", "resource_show"):
+        response = on_postgres.client.get(f"{catalog}/api/3/action/{action}?id=a%00b")
+        assert response.status_code == 409, response.text
+        assert response.json()["error"]["__type"] == "Validation Error"
+    response = on_postgres.client.get(f"{catalog}/api/v1/datasets?q=a%00b")
+    assert_invalid(response, "query", "q")
+
+
+def test_a_row_filter_with_a_nul_is_a_problem() -> None:
+    columns = [{"name": "commune", "column": "c0", "type": "string", "stored": "string"}]
+    with pytest.raises(InvalidFilter):
+        rowquery.parse([("commune", "Roques\x00")], columns)

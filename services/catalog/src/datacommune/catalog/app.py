@@ -105,6 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(harvest_routes.router)
     for prefix in ckan.PREFIXES:
         app.include_router(ckan.router, prefix=prefix)
+    app.add_exception_handler(ckan.InvalidParameters, ckan.on_invalid_parameters)
     app.include_router(pages.router)
     app.include_router(territory_pages.router)
     pages.install(app, settings, territory_pages.LABELS)

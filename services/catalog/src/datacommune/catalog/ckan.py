@@ -60,6 +60,15 @@ def _error(request: Request, kind: str, message: str, status: int) -> JSONRespon
     return JSONResponse(body, status_code=status)
 
 
+class InvalidParameters(Exception):
+    """A parameter no CKAN action can take (a NUL, which PostgreSQL text cannot hold)."""
+
+
+async def on_invalid_parameters(request: Request, exc: Exception) -> JSONResponse:
+    """CKAN's own answer to a bad parameter: a « Validation Error » in its envelope."""
+    return _error(request, "Validation Error", str(exc), 409)
+
+
 async def _params(request: Request) -> dict[str, Any]:
     """CKAN clients send parameters in the query string (GET) or a JSON body (POST)."""
     params: dict[str, Any] = dict(request.query_params)
@@ -72,6 +81,9 @@ async def _params(request: Request) -> dict[str, Any]:
                 body = {}
             if isinstance(body, dict):
                 params.update(body)
+    for key, value in params.items():
+        if "\x00" in key or (isinstance(value, str) and "\x00" in value):
+            raise InvalidParameters(f"parameter {key!r} holds a NUL character")
     return params
 
 

@@ -87,6 +87,11 @@ def parse(params: Iterable[tuple[str, str]], columns: list[dict[str, str]]) -> Q
     convert = dict(zip(_names(columns), rowtables.converters(columns), strict=True))
     cursor: str | None = None
     for key, raw in params:
+        if "\x00" in key or "\x00" in raw:
+            # PostgreSQL text cannot hold NUL: say so rather than fail in the database.
+            raise _bad(
+                "Un filtre contient le caractère NUL.", "A filter holds the NUL character.", columns
+            )
         if key in RESERVED:
             if key == "_sort":
                 name = raw.removeprefix("-")
