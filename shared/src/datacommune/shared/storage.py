@@ -18,9 +18,12 @@ from typing import BinaryIO, Protocol
 from minio import Minio
 from minio.error import InvalidResponseError, S3Error
 
+from datacommune.shared import scratch
 from datacommune.shared.settings import StorageSettings
 
 CHUNK = 256 * 1024
+# Half-written objects of the local store, in its .tmp folder.
+SCRATCH_PREFIX = "writing-"
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 
 
@@ -89,6 +92,9 @@ class LocalObjectStore:
         self.root.mkdir(parents=True, exist_ok=True)
         self._tmp = self.root / ".tmp"
         self._tmp.mkdir(exist_ok=True)
+        # Writes a killed process left half-done; those of live processes sharing the root
+        # (every service of an embedded platform) are held, and stay.
+        scratch.sweep(self._tmp, prefix=SCRATCH_PREFIX)
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
@@ -96,8 +102,9 @@ class LocalObjectStore:
     def _write(self, key: str, copy: Callable[[BinaryIO], object]) -> None:
         target = self._path(key)
         self._make_dirs(target.parent)
-        fd, tmp = tempfile.mkstemp(dir=self._tmp)
+        fd, tmp = tempfile.mkstemp(dir=self._tmp, prefix=SCRATCH_PREFIX)
         try:
+            scratch.hold(fd)
             with os.fdopen(fd, "wb") as out:
                 copy(out)
                 out.flush()

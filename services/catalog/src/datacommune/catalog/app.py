@@ -12,11 +12,13 @@ from datacommune.catalog import (
     access_routes,
     ckan,
     consumers,
+    exports,
     feeds,
     harvest_routes,
     pages,
     ratelimit,
     routes,
+    rowloader,
     rowroutes,
     search,
     territory_pages,
@@ -28,6 +30,7 @@ from datacommune.catalog.release_clock import ReleaseClock
 from datacommune.catalog.rowloader import RowLoader
 from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import Outbox, ProcessedEvent
+from datacommune.shared import scratch
 from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
 from datacommune.shared.runtime import open_runtime
@@ -43,6 +46,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # What a killed catalog left half-written; what a live one holds stays.
+        for prefix in (rowloader.SCRATCH_PREFIX, exports.SCRATCH_PREFIX):
+            scratch.sweep(prefix=prefix)
         async with open_runtime(settings, outbox=Outbox, processed=ProcessedEvent) as runtime:
             app.state.runtime = runtime
             app.state.settings = settings

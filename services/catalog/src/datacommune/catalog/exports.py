@@ -15,7 +15,6 @@ import csv
 import io
 import json
 import re
-import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from datetime import date
@@ -30,8 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog import problems, rowquery
 from datacommune.shared import events
+from datacommune.shared.scratch import held_dir
 
 PAGE = 5000
+# Scratch folders of XLSX exports being written (swept at start-up).
+SCRATCH_PREFIX = "datacommune-xlsx-"
 XLSX_MAX_ROWS = 1_048_575  # a sheet's rows, less the header
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Characters XML 1.0 (so XLSX) cannot hold.
@@ -270,7 +272,7 @@ async def to_xlsx(
     rows: AsyncIterator[list[sa.Row[Any]]], query: rowquery.Query
 ) -> AsyncIterator[bytes]:
     """A one-sheet workbook, written to a temporary file (bounded memory), then streamed."""
-    with tempfile.TemporaryDirectory(prefix="datacommune-xlsx-") as tmp:
+    with held_dir(prefix=SCRATCH_PREFIX) as tmp:
         path = Path(tmp) / "export.xlsx"
         workbook = Workbook(write_only=True)
         sheet = workbook.create_sheet("données")

@@ -9,7 +9,6 @@ the other; a new attempt starts the table over.
 import asyncio
 import csv
 import io
-import tempfile
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -25,11 +24,14 @@ from datacommune.catalog.tables import RowTable, Version
 from datacommune.shared import events
 from datacommune.shared.background import Waker
 from datacommune.shared.outbox import utcnow
+from datacommune.shared.scratch import held_dir
 from datacommune.shared.storage import ObjectMissing, ObjectStore
 
 log = structlog.get_logger()
 
 BATCH = 10_000
+# Scratch folders of tables being loaded (swept at start-up).
+SCRATCH_PREFIX = "datacommune-rows-"
 LEASE = timedelta(seconds=60)
 POLL_SECONDS = 5.0
 # A cell of a few megabytes is a text, not a mistake; the validation report judged the file.
@@ -113,7 +115,7 @@ class RowLoader:
             return False
         version_id, object_key, shape = claimed
         try:
-            with tempfile.TemporaryDirectory(prefix="datacommune-rows-") as tmp:
+            with held_dir(prefix=SCRATCH_PREFIX) as tmp:
                 path = Path(tmp) / "table.csv"
                 await self._store.download(object_key, path)
                 await self._load(version_id, path, shape)

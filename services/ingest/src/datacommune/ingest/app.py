@@ -7,9 +7,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from datacommune.ingest import consumers, federation, pages, routes
+from datacommune.ingest import consumers, federation, form, pages, routes
 from datacommune.ingest.settings import Settings
 from datacommune.ingest.tables import Outbox
+from datacommune.shared import scratch
 from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
 from datacommune.shared.runtime import open_runtime
@@ -25,9 +26,10 @@ def create_app(settings: Settings) -> FastAPI:
     """The ingest HTTP app; nothing connects until the lifespan starts."""
 
     settings.staging_dir.mkdir(parents=True, exist_ok=True)
-    # Whatever a killed process left half-received was never answered with 2xx.
-    for leftover in settings.staging_dir.glob("upload-*"):
-        leftover.unlink(missing_ok=True)
+    # Whatever a killed process left half-received was never answered with 2xx; what a live
+    # replica sharing the folder receives is held, and stays.
+    scratch.sweep(settings.staging_dir, prefix=form.STAGING_PREFIX)
+    scratch.sweep(prefix=federation.SCRATCH_PREFIX)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

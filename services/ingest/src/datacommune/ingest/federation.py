@@ -19,7 +19,6 @@ import contextlib
 import copy
 import hashlib
 import json
-import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
@@ -36,9 +35,12 @@ from datacommune.shared import events
 from datacommune.shared.bus import Bus, federation_source, node_stream
 from datacommune.shared.outbox import utcnow
 from datacommune.shared.runtime import Runtime
+from datacommune.shared.scratch import held_dir
 from datacommune.shared.storage import ObjectStore
 
 log = structlog.get_logger()
+# The hub's scratch folders for a node's file being put together (swept at start-up).
+SCRATCH_PREFIX = "datacommune-node-"
 
 CHUNK = 256 * 1024
 CHUNK_HEADER = "Datacommune-Chunk"
@@ -249,7 +251,7 @@ class Forwarder:
                 return  # already taken in
         store = self.runtime.store
         if not await store.exists(event.file.object_key):
-            with tempfile.TemporaryDirectory(prefix="datacommune-node-") as tmp:
+            with held_dir(prefix=SCRATCH_PREFIX) as tmp:
                 path = Path(tmp) / "file"
                 await self._assemble(node, event, path)
                 await store.put_file(event.file.object_key, path, media_type=event.file.media_type)

@@ -6,8 +6,6 @@ first byte over the limit and delete what it staged.
 """
 
 import hashlib
-import os
-import tempfile
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +14,10 @@ from typing import BinaryIO
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from datacommune.ingest import problems
+from datacommune.shared.scratch import held_file
+
+# Staging files are named so; those a killed ingest left behind are swept when it starts again.
+STAGING_PREFIX = "upload-"
 
 # Text fields (dataset, schema, title) are short; anything longer is a mistake or an attack.
 MAX_FIELD_BYTES = 4096
@@ -31,6 +33,8 @@ class StagedFile:
     content_type: str
     size: int
     sha256: str
+    # Open until the upload is settled: it holds the file against a sweep by another replica.
+    held: BinaryIO | None = None
 
 
 @dataclass
@@ -44,6 +48,8 @@ class Form:
         """Delete the staging file, if any."""
         if self.file is not None:
             self.file.path.unlink(missing_ok=True)
+            if self.file.held is not None:
+                self.file.held.close()
 
 
 class _Reader:
@@ -92,10 +98,7 @@ class _Reader:
         if self._name == "file":
             if self.form.file is not None or self._out is not None:
                 raise problems.MalformedUpload.two_files()
-            fd, path = tempfile.mkstemp(dir=self.staging, prefix="upload-")
-            os.close(fd)
-            self._out_path = Path(path)
-            self._out = self._out_path.open("wb")
+            self._out_path, self._out = held_file(self.staging, prefix=STAGING_PREFIX)
             self._hash = hashlib.sha256()
             self._size = 0
 
@@ -115,7 +118,7 @@ class _Reader:
     def on_part_end(self) -> None:
         if self._out is not None:
             # No fsync: the staged copy is not the durable one; the object store's is.
-            self._out.close()
+            self._out.flush()
             content_type = self._headers.get(b"content-type", b"application/octet-stream")
             assert self._out_path is not None
             self.form.file = StagedFile(
@@ -124,6 +127,7 @@ class _Reader:
                 content_type=content_type.decode("latin-1").strip(),
                 size=self._size,
                 sha256=self._hash.hexdigest(),
+                held=self._out,
             )
             self._out = None
         elif self._name:

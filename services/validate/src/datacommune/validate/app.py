@@ -6,12 +6,12 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Response
 
-from datacommune.shared import events
+from datacommune.shared import events, scratch
 from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
 from datacommune.shared.problems import NotFound
 from datacommune.shared.runtime import open_runtime
-from datacommune.validate import templates
+from datacommune.validate import templates, validations
 from datacommune.validate.registry import Registry, SchemaEntry
 from datacommune.validate.settings import Settings
 from datacommune.validate.tables import Outbox
@@ -31,6 +31,9 @@ def create_app(settings: Settings) -> FastAPI:
     for catalogue in settings.schemas_catalogues:
         registry = registry.merged(Registry.from_catalogue(catalogue, settings.schemas_mirror))
     settings.work_dir.mkdir(parents=True, exist_ok=True)
+    # What a killed validate left mid-check (``tmp…``: as named before the folders were held).
+    for prefix in (validations.SCRATCH_PREFIX, "tmp"):
+        scratch.sweep(settings.work_dir, prefix=prefix)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

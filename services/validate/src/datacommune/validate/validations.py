@@ -5,7 +5,6 @@ import contextlib
 import hashlib
 import json
 import posixpath
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from datacommune.shared import events
 from datacommune.shared.bus import Bus
 from datacommune.shared.outbox import OutboxRelay, enqueue
+from datacommune.shared.scratch import held_dir
 from datacommune.shared.storage import ObjectStore
 from datacommune.validate import rendering, reports, shapes
 from datacommune.validate.registry import Registry
@@ -28,6 +28,8 @@ log = structlog.get_logger()
 # same ids, which JetStream and every consumer drop.
 _IDS = uuid.UUID("5b0f7a1e-3c1d-4c8e-9a55-2f1d8f0c7e21")
 MAX_ISSUES_IN_EVENT = 20
+# Each file is checked in a scratch folder of the work dir so named (swept at start-up).
+SCRATCH_PREFIX = "check-"
 
 EXTENSIONS = {
     "text/csv": ".csv",
@@ -81,7 +83,7 @@ async def validate_received(
             )
         )
     schema = registry.get(event.schema_id) if event.schema_id else None
-    with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+    with held_dir(work_dir, prefix=SCRATCH_PREFIX) as tmp:
         path = Path(tmp) / f"file{extension(event.file)}"
         await store.download(event.file.object_key, path)
         repaired: events.FileRef | None = None
