@@ -100,14 +100,19 @@ class Running:
 
     def count(self, service: str, sql: str) -> int:
         """One number read from a service's own database (a test's look behind the API)."""
+        url = self.platform.databases.get(
+            service, f"sqlite+aiosqlite:///{self.platform.var / f'{service}.db'}"
+        )
+        return self.count_at(url, sql)
+
+    @staticmethod
+    def count_at(url: str, sql: str) -> int:
+        """One number read from the database at ``url``."""
         from sqlalchemy import text
 
         from datacommune.shared.db import make_engine
         from datacommune.shared.settings import DatabaseSettings
 
-        url = self.platform.databases.get(
-            service, f"sqlite+aiosqlite:///{self.platform.var / f'{service}.db'}"
-        )
         found = 0
 
         async def read() -> None:
@@ -139,6 +144,7 @@ def running_platform(
     env: dict[str, str] | None = None,
     per_service_env: dict[str, dict[str, str]] | None = None,
     nats_url: str | None = None,
+    leaf_port: int | None = None,
 ) -> Iterator[Running]:
     """Start nats-server and the four services on free ports; stop them all afterwards."""
     extra = per_service_env or {}
@@ -154,6 +160,7 @@ def running_platform(
         per_service_env=extra,
         quiet=True,
         nats_url=nats_url,
+        leaf_port=leaf_port,
     )
     try:
         platform.start(timeout=60)
