@@ -266,7 +266,8 @@ def cases(
                     "files": {"file": ("b.csv", f"a,b\n{unique()},1\n".encode(), "text/csv")},
                 },
             ),
-            expect(other=403, viewer=403, publisher=202, delegated=202, admin=202),
+            # Another organization is told the name is taken (409), not whose it is.
+            expect(other=409, viewer=403, publisher=202, delegated=202, admin=202),
         ),
         ("ingest", "POST", "/api/v1/uploads/{upload_id}/mapping"): (
             lambda caller: (
@@ -292,7 +293,7 @@ def cases(
                     "files": {"file": ("b.csv", f"a,b\n{unique()},1\n".encode(), "text/csv")},
                 },
             ),
-            expect(other=403, viewer=403, publisher=303, delegated=303, admin=303),
+            expect(other=409, viewer=403, publisher=303, delegated=303, admin=303),
         ),
         ("ingest", "POST", "/espace/depots/{upload_id}/nouvel-essai"): (
             lambda caller: (
