@@ -5,7 +5,7 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from datacommune.shared import edge
+from datacommune.shared import edge, memory
 from datacommune.shared import logging as dc_logging
 from datacommune.shared.migrations import upgrade
 from datacommune.shared.settings import ServiceSettings
@@ -14,6 +14,7 @@ from datacommune.shared.settings import ServiceSettings
 def run(app: FastAPI, settings: ServiceSettings, *, migrations: Path | None) -> None:
     """Migrate the service's database to head, then serve until SIGTERM or SIGINT."""
     dc_logging.configure(service=settings.source)
+    memory.install()
     if migrations is not None:
         upgrade(migrations, settings.database.url)
     limits = settings.http
