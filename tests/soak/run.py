@@ -20,6 +20,7 @@ from tests.soak.chaos import Chaos
 from tests.soak.traffic import ENDED, Journal, Sent, Traffic, plain_rows, post
 
 NODE = "soak"
+EXPORTS = ("csv", "json", "geojson", "parquet", "xlsx")
 # Outbox rows kept only a few seconds, so that the run can see the tables come back to their
 # steady size (in production: JetStream's duplicate window, 15 minutes).
 # The run's many clients all come from 127.0.0.1: no limit of requests per client address.
@@ -112,23 +113,52 @@ class Soak:
         self.journal.answered(sent.via, path, answer.status_code)
         if answer.status_code != 200:
             return
-        sent.status = answer.json()["status"]
+        body = answer.json()
+        sent.status = body["status"]
+        if body.get("download_url"):
+            sent.version_id = body["download_url"].rstrip("/").split("/")[-2]
         if sent.status in ENDED:
             sent.ended_at = time.monotonic()
 
     def reader(self) -> None:
-        """A reuser reading the catalogue meanwhile; and, before the release opens, checking
-        that its dataset is nowhere to be seen."""
+        """A reuser reading the catalogue meanwhile, every kind of read path in turn (search,
+        pages, feeds, CKAN, rows and every export of a published version); and, before the
+        release opens, checking that its dataset is nowhere to be seen."""
         catalog = self.hub.url("catalog")
-        with httpx.Client(timeout=10) as client:
+        with httpx.Client(timeout=30) as client:
+            turn = 0
             while not self.stop.is_set():
-                for path in ("/api/v1/datasets?q=soak", "/api/v1/datasets/soak-valide-0", "/"):
+                for path in self._reads(turn):
                     self._read(client, catalog, path)
+                turn += 1
                 if time.monotonic() < self.traffic.opens_at - 0.5:
                     code = self._read(client, catalog, "/api/v1/datasets/soak-embargo")
                     if code == 200 and time.monotonic() < self.traffic.opens_at - 0.5:
                         self.early.append(time.monotonic() - self.started)
                 self.stop.wait(0.5)
+
+    def _reads(self, turn: int) -> list[str]:
+        with self.journal.lock:
+            published = [
+                s for s in self.journal.sent if s.status == "published" and s.kind == "repaired"
+            ]
+        paths = [
+            "/api/v1/datasets?q=subventions&facet=organization",
+            "/",
+            "/?q=soak",
+            "/api/v1/catalog.ttl" if turn % 10 == 0 else "/api/v1/datasets/soak-valide-0",
+            "/feeds/datasets.atom",
+            "/api/3/action/package_search?q=soak&rows=5",
+        ]
+        if published:
+            chosen = published[turn % len(published)]
+            version = chosen.version_id
+            paths += [
+                f"/jeux-de-donnees/{chosen.dataset}",
+                f"/api/v1/versions/{version}/rows?_size=20",
+                f"/api/v1/versions/{version}/rows.{EXPORTS[turn % len(EXPORTS)]}",
+            ]
+        return paths
 
     def _read(self, client: httpx.Client, base: str, path: str) -> int | None:
         try:

@@ -46,6 +46,7 @@ class Sent:
     upload_id: str | None = None
     attempts: int = 0
     status: str | None = None
+    version_id: str | None = None
     ended_at: float | None = None
     body: dict[str, Any] = field(default_factory=dict)
 
