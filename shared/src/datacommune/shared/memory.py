@@ -1,12 +1,15 @@
 """What a service's memory holds, for an operator who sees it grow.
 
-Started with ``PYTHONTRACEMALLOC=1`` (``DATACOMMUNE_<SERVICE>__PYTHONTRACEMALLOC=1`` under
-``datacommune up``), a service logs, at each ``SIGUSR1``, the source lines that allocated the
-most memory still held, and how much each grew since the previous signal (docs/operations.md).
-Without it the signal is ignored; tracing costs about a third of the speed, so it is off.
+At each ``SIGUSR1`` a service writes Python's allocator statistics (arenas, pools and blocks in
+use, ``sys._debugmallocstats``) to its standard error, that is its log. Started with
+``PYTHONTRACEMALLOC=1`` (``DATACOMMUNE_<SERVICE>__PYTHONTRACEMALLOC=1`` under ``datacommune
+up``), it also logs the source lines that allocated the most memory still held, and how much
+each grew since the previous signal (docs/operations.md). Tracing costs about a third of the
+speed, so it is off unless asked for.
 """
 
 import signal
+import sys
 import tracemalloc
 from types import FrameType
 
@@ -21,6 +24,9 @@ class _Tracer:
         self.previous: tracemalloc.Snapshot | None = None
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
+        sys._debugmallocstats()
+        if not tracemalloc.is_tracing():
+            return
         snapshot = tracemalloc.take_snapshot().filter_traces(
             [tracemalloc.Filter(False, tracemalloc.__file__)]
         )
@@ -39,6 +45,5 @@ class _Tracer:
 
 
 def install() -> None:
-    """Log what memory holds at each SIGUSR1, when tracemalloc traces."""
-    if tracemalloc.is_tracing():
-        signal.signal(signal.SIGUSR1, _Tracer())
+    """Log what memory holds at each SIGUSR1."""
+    signal.signal(signal.SIGUSR1, _Tracer())
