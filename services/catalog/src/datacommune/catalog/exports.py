@@ -32,6 +32,9 @@ from datacommune.shared import events
 from datacommune.shared.scratch import held_dir
 
 PAGE = 5000
+# What one page of an export may hold, about: a table of large cells is read in fewer rows a
+# page, so that an export holds a bounded amount whatever the table (docs/operations.md).
+PAGE_BYTES = 1024 * 1024
 # Scratch folders of XLSX exports being written (swept at start-up).
 SCRATCH_PREFIX = "datacommune-xlsx-"
 XLSX_MAX_ROWS = 1_048_575  # a sheet's rows, less the header
@@ -62,11 +65,20 @@ def neutralise(value: Any) -> Any:
     return value
 
 
+def page_size(file_bytes: int, row_count: int) -> int:
+    """Rows a page of an export reads, from the table's average row (its file's bytes per row)."""
+    average = max(1, file_bytes // max(1, row_count))
+    return max(1, min(PAGE, PAGE_BYTES // average))
+
+
 async def pages(
-    reader: async_sessionmaker[AsyncSession], tbl: sa.Table, query: rowquery.Query
+    reader: async_sessionmaker[AsyncSession],
+    tbl: sa.Table,
+    query: rowquery.Query,
+    size: int = PAGE,
 ) -> AsyncIterator[list[sa.Row[Any]]]:
-    """Every matching row, page by page, in the query's order, from the first."""
-    current = replace(query, size=PAGE, after=None)
+    """Every matching row, ``size`` at a time, in the query's order, from the first."""
+    current = replace(query, size=size, after=None)
     while True:
         async with reader() as session:
             rows, after = await rowquery.fetch(session, tbl, current)

@@ -30,6 +30,9 @@ from datacommune.shared.storage import ObjectMissing, ObjectStore
 log = structlog.get_logger()
 
 BATCH = 10_000
+# A batch also stops past this much text, so that a table of large cells is loaded in small
+# batches: what the loader holds is bounded by this, not by the file (docs/operations.md).
+BATCH_BYTES = 1024 * 1024
 # Scratch folders of tables being loaded (swept at start-up).
 SCRATCH_PREFIX = "datacommune-rows-"
 LEASE = timedelta(seconds=60)
@@ -56,8 +59,16 @@ class Records:
     def header(self) -> list[str]:
         return next(self._reader, [])
 
-    def batch(self, size: int) -> list[list[str]]:
-        return [record for _, record in zip(range(size), self._reader, strict=False)]
+    def batch(self, size: int, max_bytes: int = BATCH_BYTES) -> list[list[str]]:
+        """Up to ``size`` records, fewer once they hold ``max_bytes`` characters."""
+        records: list[list[str]] = []
+        held = 0
+        for record in self._reader:
+            records.append(record)
+            held += sum(len(cell) for cell in record)
+            if len(records) >= size or held >= max_bytes:
+                break
+        return records
 
     def close(self) -> None:
         self._text.close()

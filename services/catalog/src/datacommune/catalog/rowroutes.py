@@ -66,6 +66,8 @@ async def rows(
     assert table.columns is not None
     assert table.row_count is not None
     query = rowquery.parse(request.query_params.multi_items(), table.columns)
+    # Rows of large cells come fewer to a page (about 1 MiB), the rest by ``next_cursor``.
+    query.size = min(query.size, exports.page_size(version.size, table.row_count))
     tbl = rowtables.table(version.id, table.columns)
     async with runtime.reader() as session:
         total = await rowquery.count(session, tbl, query, table.row_count) if query.count else None
@@ -109,6 +111,7 @@ async def export(
     params += [(k, v) for k, v in request.query_params.multi_items() if not k.startswith("_")]
     query = rowquery.parse(params, table.columns)
     tbl = rowtables.table(version.id, table.columns)
+    size = exports.page_size(version.size, table.row_count)
     if extension == "xlsx":
         async with runtime.reader() as session:
             exports.check_xlsx(await rowquery.count(session, tbl, query, table.row_count))
@@ -121,7 +124,7 @@ async def export(
         shown = query.selected
         query.selected = [*shown, *geo_columns]
         stream = exports.to_geojson(
-            exports.pages(runtime.reader, tbl, query), query, shown, geo_columns, make
+            exports.pages(runtime.reader, tbl, query, size), query, shown, geo_columns, make
         )
     else:
         writer = {
@@ -130,7 +133,7 @@ async def export(
             "parquet": exports.to_parquet,
             "xlsx": exports.to_xlsx,
         }[extension]
-        stream = writer(exports.pages(runtime.reader, tbl, query), query)
+        stream = writer(exports.pages(runtime.reader, tbl, query, size), query)
     async with runtime.sessionmaker.begin() as session:
         await downloads_count.count(session, version.id)
     stem = downloads.safe_filename(version.filename, str(version.id)).rsplit(".", 1)[0]
