@@ -15,6 +15,7 @@ def run(app: FastAPI, settings: ServiceSettings, *, migrations: Path | None) -> 
     """Migrate the service's database to head, then serve until SIGTERM or SIGINT."""
     dc_logging.configure(service=settings.source)
     memory.install()
+    memory.trim_in_background()
     if migrations is not None:
         upgrade(migrations, settings.database.url)
     limits = settings.http
