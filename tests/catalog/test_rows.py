@@ -1,12 +1,13 @@
 """The row API on both databases: loading, filters, sorted keyset pages, counts, exports."""
 
+import asyncio
 import csv
 import io
 import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from datacommune.catalog import datasets, exports, problems, rowquery, rowtables
+from datacommune.catalog import datasets, exports, problems, rowloader, rowquery, rowtables
 from datacommune.catalog.rowloader import RowLoader
 from datacommune.catalog.tables import Organization, RowTable, Version
 from datacommune.shared import events, tokens
@@ -116,11 +117,12 @@ class Loaded:
             cursor = page.next_cursor
 
 
-@pytest.fixture
-async def loaded(catalog_url: str, tmp_path: Path) -> AsyncIterator[Loaded]:
+async def publish_table(
+    catalog_url: str, store: LocalObjectStore
+) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
+    """The catalogue after one tabular version was published: its row table waits."""
     engine = make_engine(DatabaseSettings(url=catalog_url))
     sessionmaker = make_sessionmaker(engine)
-    store = LocalObjectStore(tmp_path / "files")
     content = cp1252_csv(records())
     await store.put_bytes("files/table", content, media_type="text/csv")
     event = events.FileValidated(
@@ -154,6 +156,13 @@ async def loaded(catalog_url: str, tmp_path: Path) -> AsyncIterator[Loaded]:
         )
         await session.flush()
         await datasets.publish(session, event, source="test", public_url="http://x")
+    return engine, sessionmaker
+
+
+@pytest.fixture
+async def loaded(catalog_url: str, tmp_path: Path) -> AsyncIterator[Loaded]:
+    store = LocalObjectStore(tmp_path / "files")
+    engine, sessionmaker = await publish_table(catalog_url, store)
     loader = RowLoader(engine, sessionmaker, store)
     assert await loader.load_next()
     assert not await loader.load_next()
@@ -397,3 +406,72 @@ async def test_a_filter_on_the_sort_column_and_the_total_in_the_cursor(loaded: L
     assert second.after is not None
     assert second.after["t"] == total
     assert rowquery.rowtables.table(loaded.version.id, loaded.columns) is loaded.tbl()
+
+
+class SlowStore(LocalObjectStore):
+    """A store whose downloads take a while, or never end: a loader caught mid-load."""
+
+    def __init__(self, root: Path, seconds: float) -> None:
+        super().__init__(root)
+        self.seconds = seconds
+        self.started = asyncio.Event()
+
+    async def download(self, key: str, path: Path) -> None:
+        self.started.set()
+        await asyncio.sleep(self.seconds)
+        await super().download(key, path)
+
+
+async def lease(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[str, datetime | None]:
+    async with sessionmaker() as session:
+        table = await session.scalar(select(RowTable))
+    assert table is not None
+    return table.status, table.lease_until
+
+
+async def test_a_loader_keeps_its_lease_however_long_the_load(
+    catalog_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lease is short (a crashed loader's table waits that long) and renewed meanwhile, so
+    a second replica never takes over a table that is still being loaded."""
+    monkeypatch.setattr(rowloader, "LEASE", timedelta(seconds=1))
+    monkeypatch.setattr(rowloader, "RENEW_SECONDS", 0.2)
+    store = SlowStore(tmp_path / "files", seconds=2.5)
+    engine, sessionmaker = await publish_table(catalog_url, store)
+    first = asyncio.create_task(RowLoader(engine, sessionmaker, store).load_next())
+    await store.started.wait()
+    status, claimed_until = await lease(sessionmaker)
+    assert status == "loading"
+    await asyncio.sleep(1.5)  # longer than the lease
+    assert not await RowLoader(engine, sessionmaker, store).load_next()
+    _, renewed_until = await lease(sessionmaker)
+    assert renewed_until is not None
+    assert claimed_until is not None
+    assert renewed_until > claimed_until
+    assert await first
+    assert (await lease(sessionmaker)) == ("ready", None)
+    await engine.dispose()
+
+
+async def test_a_stopped_loader_hands_its_table_back_and_a_crashed_one_within_its_lease(
+    catalog_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rowloader, "LEASE", timedelta(seconds=1))
+    store = SlowStore(tmp_path / "files", seconds=3600)
+    engine, sessionmaker = await publish_table(catalog_url, store)
+    # SIGTERM: the service cancels its loader, which gives the table back at once.
+    stopped = asyncio.create_task(RowLoader(engine, sessionmaker, store).load_next())
+    await store.started.wait()
+    stopped.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await stopped
+    assert (await lease(sessionmaker)) == ("pending", None)
+    # SIGKILL: nothing is given back; another loader takes the table when the lease ends.
+    killed = RowLoader(engine, sessionmaker, store)
+    assert await killed._claim() is not None
+    store.seconds = 0
+    assert not await RowLoader(engine, sessionmaker, store).load_next()
+    await asyncio.sleep(1.1)
+    assert await RowLoader(engine, sessionmaker, store).load_next()
+    assert (await lease(sessionmaker))[0] == "ready"
+    await engine.dispose()

@@ -2,14 +2,17 @@
 
 Publication does not wait for this: a version is public at once, and its row API and exports
 follow when its table is ready (``row_tables.status``). The loader claims one table at a time
-with a lease, so two catalog replicas share the work and one that dies mid-load leaves it to
-the other; a new attempt starts the table over.
+with a lease, renewed while it loads, so two catalog replicas share the work and one that dies
+mid-load leaves it to the other (or to itself, restarted) within ``LEASE``; a new attempt
+starts the table over.
 """
 
 import asyncio
+import contextlib
 import csv
 import io
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,7 +38,11 @@ BATCH = 10_000
 BATCH_BYTES = 1024 * 1024
 # Scratch folders of tables being loaded (swept at start-up).
 SCRATCH_PREFIX = "datacommune-rows-"
-LEASE = timedelta(seconds=60)
+# A table's rows answer 503 `rows-not-ready` while it loads: after a crash, for up to LEASE
+# more. The lease is renewed every RENEW_SECONDS by the loader holding it, however long one
+# step takes (a download, a batch, an index), so it can be short.
+LEASE = timedelta(seconds=20)
+RENEW_SECONDS = 5.0
 POLL_SECONDS = 5.0
 # A cell of a few megabytes is a text, not a mistake; the validation report judged the file.
 csv.field_size_limit(16 * 1024 * 1024)
@@ -126,13 +133,19 @@ class RowLoader:
             return False
         version_id, object_key, shape = claimed
         try:
-            with held_dir(prefix=SCRATCH_PREFIX) as tmp:
-                path = Path(tmp) / "table.csv"
-                await self._store.download(object_key, path)
-                await self._load(version_id, path, shape)
+            async with self._holding(version_id):
+                with held_dir(prefix=SCRATCH_PREFIX) as tmp:
+                    path = Path(tmp) / "table.csv"
+                    await self._store.download(object_key, path)
+                    await self._load(version_id, path, shape)
         except (ObjectMissing, csv.Error, UnicodeError, LookupError) as exc:
             # Nothing a retry changes: say why on the version, and move on.
             await self._fail(version_id, f"{type(exc).__name__}: {exc}"[:500])
+        except asyncio.CancelledError:
+            # Stopping (SIGTERM): hand the table back at once rather than when the lease ends.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._give_back(version_id))
+            raise
         return True
 
     async def _claim(self) -> tuple[uuid.UUID, str, events.TableShape] | None:
@@ -159,6 +172,31 @@ class RowLoader:
                 .values(status="loading", lease_until=now + LEASE, error=None)
             )
         return row.version_id, row.object_key, events.TableShape.model_validate(row.shape)
+
+    @contextlib.asynccontextmanager
+    async def _holding(self, version_id: uuid.UUID) -> AsyncIterator[None]:
+        """Keep the lease on ``version_id`` while the block runs."""
+        renewer = asyncio.create_task(self._renew(version_id))
+        try:
+            yield
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+
+    async def _renew(self, version_id: uuid.UUID) -> None:
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            try:
+                async with self._sessionmaker.begin() as session:
+                    await session.execute(
+                        update(RowTable)
+                        .where(RowTable.version_id == version_id, RowTable.status == "loading")
+                        .values(lease_until=utcnow() + LEASE)
+                    )
+            except Exception:
+                # The next renewal may succeed; if none does, another loader takes over.
+                log.warning("row_lease_not_renewed", version=str(version_id), exc_info=True)
 
     async def _load(self, version_id: uuid.UUID, path: Path, shape: events.TableShape) -> None:
         records = Records(path, shape)
@@ -222,14 +260,17 @@ class RowLoader:
                 count += len(typed)
                 async with self._sessionmaker.begin() as session:
                     await _insert(session, tbl, typed)
-                    await session.execute(
-                        update(RowTable)
-                        .where(RowTable.version_id == version_id)
-                        .values(lease_until=utcnow() + LEASE)
-                    )
         finally:
             records.close()
         return count
+
+    async def _give_back(self, version_id: uuid.UUID) -> None:
+        async with self._sessionmaker.begin() as session:
+            await session.execute(
+                update(RowTable)
+                .where(RowTable.version_id == version_id, RowTable.status == "loading")
+                .values(status="pending", lease_until=None)
+            )
 
     async def _fail(self, version_id: uuid.UUID, error: str) -> None:
         log.warning("rows_not_loaded", version=str(version_id), error=error)
