@@ -162,11 +162,17 @@ class Soak:
 
     def _read(self, client: httpx.Client, base: str, path: str) -> int | None:
         try:
-            code = client.get(base + path).status_code
+            answer = client.get(base + path)
         except httpx.HTTPError:
-            code = None
-        self.journal.answered("catalog", path, code)
-        return code
+            self.journal.answered("catalog", path, None)
+            return None
+        problem = ""
+        if answer.status_code >= 500 and answer.headers.get("content-type", "").startswith(
+            "application/problem+json"
+        ):
+            problem = str(answer.json().get("type", ""))
+        self.journal.answered("catalog", path, answer.status_code, problem)
+        return answer.status_code
 
     def sampler(self, every: float) -> None:
         """Each process's resident memory, every ``every`` seconds."""

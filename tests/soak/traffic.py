@@ -67,6 +67,7 @@ class Answer:
     service: str
     path: str
     code: int | None  # None: no answer at all (refused, reset)
+    problem: str = ""  # the problem type of a 5xx answered with one
 
 
 class Journal:
@@ -78,11 +79,11 @@ class Journal:
         self.failures: list[Answer] = []
         self.requests = 0
 
-    def answered(self, service: str, path: str, code: int | None) -> None:
+    def answered(self, service: str, path: str, code: int | None, problem: str = "") -> None:
         with self.lock:
             self.requests += 1
             if code is None or code >= 500:
-                self.failures.append(Answer(time.monotonic(), service, path, code))
+                self.failures.append(Answer(time.monotonic(), service, path, code, problem))
 
 
 def scdl_rows(seed: int, *, valid: bool = True) -> list[list[str]]:
