@@ -17,6 +17,7 @@ from sqlalchemy import String, Text, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
+from datacommune.shared import tasks
 from datacommune.shared.bus import DUPLICATE_WINDOW_SECONDS, MAX_AGE_SECONDS, Bus
 from datacommune.shared.db import UTCDateTime, insert_ignoring
 from datacommune.shared.events import Event
@@ -174,9 +175,7 @@ class OutboxRelay:
         """Stop at once; a row published but not yet marked is published again next start,
         and JetStream drops the repeat by its id."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await tasks.stop([self._task])
 
     async def _run(self) -> None:
         while True:

@@ -1,7 +1,6 @@
 """catalog's application factory: routes, lifespan, consumer."""
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -31,6 +30,7 @@ from datacommune.catalog.rowloader import RowLoader
 from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import Outbox, ProcessedEvent
 from datacommune.shared import scratch
+from datacommune.shared import tasks as background_tasks
 from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
 from datacommune.shared.runtime import open_runtime
@@ -94,10 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
             try:
                 yield
             finally:
-                for task in tasks:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                await background_tasks.stop(tasks)
 
     app = make_app(service="catalog", description=DESCRIPTION, lifespan=lifespan)
     app.state.vote_limit = ratelimit.RateLimit(settings.votes_per_hour, 3600)

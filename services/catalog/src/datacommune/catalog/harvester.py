@@ -12,6 +12,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog import harvest_http, harvests
+from datacommune.shared import tasks as background_tasks
 from datacommune.shared.background import Waker
 from datacommune.shared.outbox import utcnow
 
@@ -53,11 +54,7 @@ class Harvester:
                     log.exception("harvest_scheduling_failed")
                 await self._waker.sleep(POLL_SECONDS)
         finally:
-            for task in list(self._tasks):
-                task.cancel()
-            for task in list(self._tasks):
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await background_tasks.stop(list(self._tasks))
 
     async def start(self, source_id: uuid.UUID) -> uuid.UUID | None:
         """Claim the source and harvest it in the background; the run's id, or None if a run

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from datacommune.catalog import rowtables
 from datacommune.catalog.tables import RowTable, Version
 from datacommune.shared import events
+from datacommune.shared import tasks as background_tasks
 from datacommune.shared.background import Waker
 from datacommune.shared.outbox import utcnow
 from datacommune.shared.scratch import held_dir
@@ -176,13 +177,11 @@ class RowLoader:
     @contextlib.asynccontextmanager
     async def _holding(self, version_id: uuid.UUID) -> AsyncIterator[None]:
         """Keep the lease on ``version_id`` while the block runs."""
-        renewer = asyncio.create_task(self._renew(version_id))
+        renewer = asyncio.create_task(self._renew(version_id), name="row-lease")
         try:
             yield
         finally:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            await background_tasks.stop([renewer])
 
     async def _renew(self, version_id: uuid.UUID) -> None:
         while True:

@@ -1,7 +1,6 @@
 """events' application factory: routes, lifespan, the organization consumer."""
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -12,6 +11,7 @@ from datacommune.events.scheduler import Scheduler
 from datacommune.events.settings import Settings
 from datacommune.events.tables import Organization, Outbox, Token
 from datacommune.shared import credentials, events
+from datacommune.shared import tasks as background_tasks
 from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
 from datacommune.shared.runtime import open_runtime
@@ -57,9 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
             try:
                 yield
             finally:
-                ticking.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ticking
+                await background_tasks.stop([ticking])
 
     app = make_app(service="events", description=DESCRIPTION, lifespan=lifespan)
     app.include_router(health_router("events", lambda: app.state.runtime.readiness()))

@@ -1,7 +1,6 @@
 """ingest's application factory: routes, lifespan, consumers."""
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,6 +10,7 @@ from datacommune.ingest import consumers, federation, form, pages, routes
 from datacommune.ingest.settings import Settings
 from datacommune.ingest.tables import Outbox
 from datacommune.shared import scratch
+from datacommune.shared import tasks as background_tasks
 from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
 from datacommune.shared.runtime import open_runtime
@@ -57,10 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
             try:
                 yield
             finally:
-                for task in tasks:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await task
+                await background_tasks.stop(tasks)
 
     app = make_app(service="ingest", description=DESCRIPTION, lifespan=lifespan)
     app.include_router(health_router("ingest", lambda: app.state.runtime.readiness()))
