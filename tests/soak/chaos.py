@@ -3,6 +3,7 @@ nats-server, restart everything; every fault timed, so that a 5xx can be told ap
 that happened while nothing was down."""
 
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable
@@ -64,8 +65,15 @@ class Chaos:
                 self.faults.append(fault)
             faults.append(fault)
             platform.processes[name].send_signal(how)
-        for name, _ in blows:
-            platform.processes.pop(name).wait(timeout=30)
+        for name, how in blows:
+            process = platform.processes.pop(name)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                # A shutdown that hangs is a finding; leave no process behind to say so.
+                process.kill()
+                process.wait()
+                raise AssertionError(f"{where}{name} still running 30 s after {how.name}") from None
         for name, _ in blows:
             platform.start_service(name)
         for fault, (name, _) in zip(faults, blows, strict=True):
