@@ -43,6 +43,8 @@ class Soak:
     traffic: Traffic
     journal: Journal = field(default_factory=Journal)
     stop: threading.Event = field(default_factory=threading.Event)
+    # Set once the run stops waiting for uploads to end (or has failed): the follower stops.
+    drained: threading.Event = field(default_factory=threading.Event)
     races: list[tuple[str, list[int], list[str]]] = field(default_factory=list)
     early: list[float] = field(default_factory=list)
     rss: list[tuple[float, str, int]] = field(default_factory=list)
@@ -92,7 +94,7 @@ class Soak:
     def follower(self) -> None:
         """Follow every accepted upload to its end, as `datacommune publish` does."""
         with httpx.Client(timeout=10) as client:
-            while not self.stop.is_set() or self.pending():
+            while not self.drained.is_set() and (not self.stop.is_set() or self.pending()):
                 for sent in self.pending():
                     self._follow(client, sent)
                 time.sleep(0.2)
@@ -263,29 +265,35 @@ def play(
     drain: float = 180,
 ) -> None:
     """Run the clients while ``plan`` plays its faults; then let every upload end."""
+    # Daemons: should one hang, a failed run still ends its process (pytest waits for the
+    # others at exit).
     threads = [
-        threading.Thread(target=soak.uploader, args=(pause, limit)) for _ in range(uploaders)
+        threading.Thread(target=soak.uploader, args=(pause, limit), daemon=True)
+        for _ in range(uploaders)
     ]
     threads += [
-        threading.Thread(target=soak.reader),
-        threading.Thread(target=soak.sampler, args=(sample_every,)),
+        threading.Thread(target=soak.reader, daemon=True),
+        threading.Thread(target=soak.sampler, args=(sample_every,), daemon=True),
     ]
-    follower = threading.Thread(target=soak.follower)
+    follower = threading.Thread(target=soak.follower, daemon=True)
     for thread in [*threads, follower]:
         thread.start()
     try:
-        plan(soak)
-        # The release must have opened before the run stops sending.
-        while time.monotonic() < soak.traffic.opens_at + 2:
-            time.sleep(0.2)
+        try:
+            plan(soak)
+            # The release must have opened before the run stops sending.
+            while time.monotonic() < soak.traffic.opens_at + 2:
+                time.sleep(0.2)
+        finally:
+            soak.stop.set()
+            for thread in threads:
+                thread.join(timeout=180)
+        deadline = time.monotonic() + drain
+        while soak.pending() and time.monotonic() < deadline:
+            time.sleep(0.5)
     finally:
-        soak.stop.set()
-        for thread in threads:
-            thread.join(timeout=180)
-    deadline = time.monotonic() + drain
-    while soak.pending() and time.monotonic() < deadline:
-        time.sleep(0.5)
-    follower.join(timeout=5)
+        soak.drained.set()
+        follower.join(timeout=15)
 
 
 def ci_plan(soak: Soak) -> None:
