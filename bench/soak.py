@@ -64,10 +64,19 @@ def plan(minutes: float, fault_every: float) -> Callable[[Soak], None]:
     return run
 
 
-def windows(soak: Soak, found: ledger.Ledger, width: float) -> list[str]:
+def ended(soak: Soak) -> list[tuple[float, float]]:
+    """(sent at, upload→final) of every accepted upload that has ended, in seconds."""
+    return [
+        (s.sent_at - soak.started, s.ended_at - s.sent_at)
+        for s in soak.journal.sent
+        if s.accepted and s.ended_at is not None
+    ]
+
+
+def windows(soak: Soak, width: float) -> list[str]:
     """Latency and memory per window of ``width`` seconds."""
     latency: dict[int, list[float]] = defaultdict(list)
-    for at, waited in found.latencies:
+    for at, waited in ended(soak):
         latency[int(at // width)].append(waited)
     memory: dict[int, dict[str, int]] = defaultdict(dict)
     for at, name, rss in soak.rss:
@@ -111,18 +120,20 @@ def main() -> None:
             limit=args.uploads,
             sample_every=10,
         )
-        found = ledger.check(soak, rest=30)
-        print(ledger.report(soak, found, title=f"{args.engine}, {args.minutes:.0f} min"))
-        print("\n".join(windows(soak, found, args.window)))
+        # The figures first: the ledger reads every file back and may take long.
+        print(f"load average at end of traffic: {os.getloadavg()}")
+        print("\n".join(windows(soak, args.window)))
         posts = [s.answered_at - s.sent_at for s in soak.journal.sent if s.answered_at]
-        finals = [waited for _, waited in found.latencies]
+        finals = [waited for _, waited in ended(soak)]
         if posts and finals:
             base, whole = statistics.median(posts), statistics.median(finals)
             print(
                 f"baseline, ingest's answer to the POST (same run, same HTTP): p50 {base:.3f} s;"
                 f" upload→final p50 {whole:.2f} s = {whole / base:.1f}× the baseline"
             )
-        print(f"load average at end: {os.getloadavg()}")
+        print(f"not ended 3 minutes after the traffic stopped: {len(soak.pending())}", flush=True)
+        found = ledger.check(soak, rest=30)
+        print(ledger.report(soak, found, title=f"{args.engine}, {args.minutes:.0f} min"))
     sys.exit(1 if found.broken else 0)
 
 
