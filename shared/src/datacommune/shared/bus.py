@@ -27,6 +27,7 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError
 
+from datacommune.shared import tasks
 from datacommune.shared.events import AnyEvent, Event, parse
 from datacommune.shared.settings import NatsSettings
 
@@ -298,12 +299,9 @@ class Bus:
 
     async def close(self) -> None:
         """Stop the consumers and drain the connection."""
+        # A fetch may swallow a cancellation: the closing flag ends its loop too.
         self._closing = True
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            # A fetch may swallow the cancellation; the closing flag ends its loop instead.
-            await asyncio.wait(self._tasks, timeout=5)
+        await tasks.stop(self._tasks)
         self._tasks.clear()
         if self.nc is not None and not self.nc.is_closed:
             # Every publish was already acknowledged and unacked messages come back by design,
