@@ -162,16 +162,19 @@ def running_platform(
         nats_url=nats_url,
         leaf_port=leaf_port,
     )
+    running = None
     try:
         platform.start(timeout=60)
         running = Running(platform)
         yield running
-        running.client.close()
     except BaseException:
         for log in sorted((var / "logs").glob("*.log")):
             print(f"==== {log.name}\n{log.read_text()[-4000:]}")  # noqa: T201 - shown on failure
         raise
     finally:
+        # Closed on failure too: a client left to the garbage collector warns in a later test.
+        if running is not None:
+            running.client.close()
         platform.stop()
 
 

@@ -4,7 +4,9 @@ Each launcher picks a free port, waits for the server to answer, and stops it in
 """
 
 import contextlib
+import itertools
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -22,10 +24,29 @@ SERVICES_ROOT = Path(__file__).resolve().parents[1] / "services"
 PG_URL = os.environ.get("DATACOMMUNE_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+# Ports handed to servers come from below Linux's ephemeral range (32768-60999), where the
+# kernel never puts the local end of an outgoing connection, and each is handed out once per
+# test session: a port picked with bind(0) could be picked again, or be taken by a client
+# socket, before its server binds it (CI once saw catalog lose its port to another service).
+_START = 20000 + random.randrange(12000)
+_PORTS = itertools.cycle([*range(_START, 32000), *range(20000, _START)])
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A port nothing listens on, never returned before in this test session."""
+    for _ in range(12000):
+        port = next(_PORTS)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError("no free port left between 20000 and 32000")
 
 
 def wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 20) -> None:

@@ -3,6 +3,7 @@ NATS; and refuses, saying what to do, a setting that cannot apply to four servic
 
 import os
 import signal
+import socket
 import subprocess
 import time
 import uuid
@@ -42,6 +43,19 @@ def test_settings_that_cannot_apply_to_all_four_are_refused_with_what_to_do() ->
     answered = cli("up", env=dict(os.environ, DATABASE__URL="sqlite+aiosqlite:///one.db"))
     assert answered.returncode == 2
     assert "DATABASE__URL" in answered.stdout
+
+
+def test_up_refuses_a_port_another_program_holds_and_says_which(tmp_path: Path) -> None:
+    env = dict(os.environ, DATACOMMUNE_VAR=str(tmp_path / "var"))
+    for name in (*SERVICES, "nats"):
+        env[f"DATACOMMUNE_{name.upper()}_PORT"] = str(servers.free_port())
+    taken = int(env["DATACOMMUNE_CATALOG_PORT"])
+    with socket.create_server(("127.0.0.1", taken)):
+        answered = cli("up", "--no-demo", env=env)
+    assert answered.returncode == 1
+    assert f"port {taken} (catalog)" in answered.stdout
+    assert "DATACOMMUNE_CATALOG_PORT" in answered.stdout
+    assert not (tmp_path / "var" / "nats").exists(), "nothing starts before the ports are free"
 
 
 @pytest.mark.e2e

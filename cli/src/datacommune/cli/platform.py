@@ -8,6 +8,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -135,6 +136,8 @@ class Platform:
     leaf_remote: str | None = None
     node_name: str | None = None
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    # Which service each replica runs ("events-2" -> "events"), for ``wait_ready``.
+    replicas: dict[str, str] = field(default_factory=dict)
 
     def url(self, service: str) -> str:
         """The base URL of a service."""
@@ -266,6 +269,7 @@ class Platform:
         """Another process of service ``name`` on its own port, sharing its database and its
         consumers (production runs several; tests use it)."""
         self.ports[replica] = port
+        self.replicas[replica] = name
         env = self.service_env(name)
         env.update(HTTP__PORT=str(port), HTTP__PUBLIC_URL=self.url(replica))
         self._spawn(replica, [sys.executable, "-m", f"datacommune.{name}"], env)
@@ -273,21 +277,58 @@ class Platform:
     def start(self, *, timeout: float = 60) -> None:
         """Start everything and wait until each service says it is ready."""
         self.var.mkdir(parents=True, exist_ok=True)
+        taken = self.taken_ports()
+        if taken:
+            raise RuntimeError(
+                "; ".join(
+                    f"le port {port} ({name}) est déjà pris par un autre programme : arrêtez-le "
+                    f"ou choisissez un autre port avec DATACOMMUNE_{name.upper()}_PORT / port "
+                    f"{port} ({name}) is taken by another program: stop it or choose another "
+                    f"port with DATACOMMUNE_{name.upper()}_PORT"
+                    for name, port in taken
+                )
+            )
         self.start_nats()
         for name in SERVICES:
             self.start_service(name)
         for name in SERVICES:
             self.wait_ready(name, timeout=timeout)
 
+    def taken_ports(self) -> list[tuple[str, int]]:
+        """The ports this platform would listen on that something else already holds.
+
+        Checked before anything starts: a service that cannot bind its port exits only after
+        its start-up, and meanwhile whatever holds the port would answer in its place."""
+        wanted = {name: self.ports[name] for name in SERVICES}
+        if not self.nats_url:
+            wanted["nats"] = self.ports["nats"]
+            if self.leaf_port:
+                wanted["nats-leaf"] = self.leaf_port
+        taken = []
+        for name, port in wanted.items():
+            # The leaf port listens on every address (see nats_config).
+            host = "0.0.0.0" if name == "nats-leaf" else self.host
+            with socket.socket() as probe:
+                # As the servers bind: a port left in TIME_WAIT by a stopped one is free.
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind((host, port))
+                except OSError:
+                    taken.append((name, port))
+        return taken
+
     def wait_ready(self, name: str, *, timeout: float = 60) -> None:
-        """Poll ``/readyz`` until 200; raise if the process dies or time runs out."""
+        """Poll ``/readyz`` until that service, and no other program, answers 200; raise if the
+        process dies or time runs out."""
         deadline = time.monotonic() + timeout
         process = self.processes.get(name)
+        service = self.replicas.get(name, name)
         while True:
             if process is not None and process.poll() is not None:
                 raise RuntimeError(f"{name} exited with code {process.returncode}")
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url(name) + "/readyz", timeout=2).status_code == 200:
+            with contextlib.suppress(httpx.HTTPError, ValueError):
+                answer = httpx.get(self.url(name) + "/readyz", timeout=2)
+                if answer.status_code == 200 and answer.json().get("service") == service:
                     return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{name} not ready after {timeout} s")
@@ -324,8 +365,6 @@ class Platform:
 
 
 def _wait_port(host: str, port: int, *, timeout: float, process: subprocess.Popen[bytes]) -> None:
-    import socket
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
