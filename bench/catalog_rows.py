@@ -52,6 +52,7 @@ sys.path.insert(0, str(ROOT))
 
 from datacommune.catalog import datasets, rowquery, rowtables  # noqa: E402
 from datacommune.catalog.rowloader import RowLoader  # noqa: E402
+from datacommune.catalog.rowstore import RowStore  # noqa: E402
 from datacommune.catalog.tables import Organization, RowTable  # noqa: E402
 from datacommune.shared import events, tokens  # noqa: E402
 from datacommune.shared.db import make_engine, make_reader, make_sessionmaker  # noqa: E402
@@ -235,9 +236,10 @@ async def load(
 
 
 async def request(
-    reader: async_sessionmaker[AsyncSession], version_id: uuid.UUID, params: Params
+    reader: async_sessionmaker[AsyncSession], rows: RowStore, version_id: uuid.UUID, params: Params
 ) -> tuple[rowquery.Page, int | None]:
-    """What GET /api/v1/versions/{id}/rows does, without HTTP and JSON encoding."""
+    """What GET /api/v1/versions/{id}/rows does, without HTTP and JSON encoding: the version
+    from catalog's database, its rows from where the row store keeps them."""
     async with reader() as session:
         version = await datasets.get_version(session, version_id)
     table = version.row_table
@@ -246,14 +248,18 @@ async def request(
     assert table.row_count is not None
     query = rowquery.parse(params, table.columns)
     tbl = rowtables.table(version.id, table.columns)
-    async with reader() as session:
+    async with rows.reader(version.id)() as session:
         page = await rowquery.page(session, tbl, query)
         total = await rowquery.count(session, tbl, query, table.row_count) if query.count else None
     return page, total
 
 
 async def deep_cursor(
-    reader: async_sessionmaker[AsyncSession], version_id: uuid.UUID, params: Params, stop: int
+    reader: async_sessionmaker[AsyncSession],
+    rows: RowStore,
+    version_id: uuid.UUID,
+    params: Params,
+    stop: int,
 ) -> tuple[str, int, Any, float]:
     """Walk pages of up to 1,000 rows until `stop` rows are behind: the cursor there, the last `_row`,
     its sort value, and the walk's duration."""
@@ -263,6 +269,7 @@ async def deep_cursor(
     while seen < stop:
         page, _ = await request(
             reader,
+            rows,
             version_id,
             [*params, ("_size", str(min(1000, max(1, stop // 20)))), ("_count", "false")]
             + ([("_cursor", cursor)] if cursor else []),
@@ -291,13 +298,14 @@ async def measure_ours(
     """Time every kind on one database; the totals each filter found, to check Datasette's."""
     engine = make_engine(DatabaseSettings(url=url))
     reader = make_reader(engine)
+    store = RowStore(engine)
     async with reader() as session:
         rows = (await session.scalar(select(RowTable.row_count))) or 0
     stop = int(rows * 0.9)
-    cursor, deep.row, _, seconds = await deep_cursor(reader, version_id, [], stop)
+    cursor, deep.row, _, seconds = await deep_cursor(reader, store, version_id, [], stop)
     deep.walk_rate = stop / seconds
     sorted_cursor, deep.sorted_row, deep.value, seconds = await deep_cursor(
-        reader, version_id, [("_sort", "montant")], stop
+        reader, store, version_id, [("_sort", "montant")], stop
     )
     deep.sorted_walk_rate = stop / seconds
     print(
@@ -315,7 +323,7 @@ async def measure_ours(
         for n in range(WARMUP + repeat):
             params = kind.params[n % len(kind.params)]
             started = time.perf_counter()
-            page, total = await request(reader, version_id, params)
+            page, total = await request(reader, store, version_id, params)
             elapsed = time.perf_counter() - started
             if n >= WARMUP:
                 timings.append(elapsed)

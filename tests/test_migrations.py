@@ -1,5 +1,6 @@
 """Each service's Alembic history builds exactly its models, on SQLite and on PostgreSQL."""
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,37 @@ async def test_migrations_match_the_models(service: str, database_url: str) -> N
     async with engine.connect() as conn:
         assert await conn.run_sync(diff) == []
     await engine.dispose()
+
+
+async def test_sqlite_rows_leave_catalog_s_database_and_are_loaded_again(tmp_path: Path) -> None:
+    """0017: a catalogue that kept a table per version in its SQLite database drops them, and
+    its loaded versions wait to be loaded into their own files."""
+    import asyncio
+    import sqlite3
+    import uuid
+
+    from alembic import command
+
+    from datacommune.shared.migrations import alembic_config
+
+    path = tmp_path / "catalog.db"
+    config = alembic_config(
+        ROOT / "catalog" / "src" / "datacommune" / "catalog" / "migrations",
+        f"sqlite+aiosqlite:///{path}",
+    )
+    await asyncio.to_thread(command.upgrade, config, "0016")
+    version = uuid.uuid4()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        db.execute(f"CREATE TABLE rows_{version.hex} (_row INTEGER PRIMARY KEY, c0 TEXT)")
+        db.execute(f"CREATE INDEX ix_rows_{version.hex}_c0 ON rows_{version.hex} (c0, _row)")
+        # The version it belongs to is left out: foreign keys are not checked here.
+        db.execute(
+            "INSERT INTO row_tables (version_id, status, shape) VALUES (?, 'ready', '{}')",
+            (version.hex,),
+        )
+    await asyncio.to_thread(command.upgrade, config, "head")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        names = [n for (n,) in db.execute("SELECT name FROM sqlite_master")]
+        assert not [n for n in names if n.startswith(("rows_", "ix_rows_"))]
+        assert "row_tables" in names
+        assert db.execute("SELECT status FROM row_tables").fetchall() == [("pending",)]

@@ -4,6 +4,8 @@ import asyncio
 import csv
 import io
 import json
+import os
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,11 +16,20 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from datacommune.catalog import datasets, exports, problems, rowloader, rowquery, rowtables
+from datacommune.catalog import (
+    datasets,
+    exports,
+    problems,
+    rowloader,
+    rowquery,
+    rowstore,
+    rowtables,
+)
 from datacommune.catalog.rowloader import RowLoader
+from datacommune.catalog.rowstore import RowStore
 from datacommune.catalog.tables import Organization, RowTable, Version
 from datacommune.shared import events, tokens
 from datacommune.shared.db import make_engine, make_reader, make_sessionmaker
@@ -171,7 +182,7 @@ async def loaded(catalog_url: str, tmp_path: Path) -> AsyncIterator[Loaded]:
         version = await session.scalar(select(Version))
     assert version is not None
     assert version.row_table is not None
-    yield Loaded(reader, engine, version.row_table, version)
+    yield Loaded(RowStore(engine).reader(version.id), engine, version.row_table, version)
     await engine.dispose()
 
 
@@ -474,4 +485,61 @@ async def test_a_stopped_loader_hands_its_table_back_and_a_crashed_one_within_it
     await asyncio.sleep(1.1)
     assert await RowLoader(engine, sessionmaker, store).load_next()
     assert (await lease(sessionmaker))[0] == "ready"
+    await engine.dispose()
+
+
+async def test_on_sqlite_a_version_s_rows_are_a_file_of_their_own(loaded: Loaded) -> None:
+    """catalog's database keeps a fixed schema: a table per version there made every new
+    connection re-read thousands of tables (docs/operations.md)."""
+    if loaded.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps rows in its database")
+    async with loaded.engine.connect() as connection:
+        names = (await connection.exec_driver_sql("SELECT name FROM sqlite_master")).scalars()
+        assert not [n for n in names if n.startswith(("rows_", "ix_rows_"))]
+    rows = RowStore(loaded.engine)
+    assert rows.directory is not None
+    assert [p.name for p in rows.directory.iterdir()] == [rows.path(loaded.version.id).name]
+
+
+async def test_rows_lost_from_disk_are_loaded_again(
+    catalog_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = LocalObjectStore(tmp_path / "files")
+    engine, sessionmaker = await publish_table(catalog_url, store)
+    loader = RowLoader(engine, sessionmaker, store)
+    assert await loader.load_next()
+    rows = RowStore(engine)
+    if rows.directory is None:
+        pytest.skip("PostgreSQL keeps rows in its database")
+    async with sessionmaker() as session:
+        version_id = await session.scalar(select(RowTable.version_id))
+    assert version_id is not None
+    # A database restored without its rows folder, or the folder deleted.
+    rows.path(version_id).unlink()
+    with pytest.raises(rowstore.RowsMissing):
+        rows.reader(version_id)
+    assert await loader.reload_missing() == 1
+    assert (await lease(sessionmaker))[0] == "pending"
+    assert await loader.load_next()
+    async with rows.reader(version_id)() as session:
+        assert (
+            await session.scalar(select(func.count()).select_from(text(f"rows_{version_id.hex}")))
+            == ROWS
+        )
+    assert await loader.reload_missing() == 0
+    await engine.dispose()
+
+
+async def test_a_partial_file_is_swept_once_no_loader_can_be_writing_it(tmp_path: Path) -> None:
+    engine = make_engine(DatabaseSettings(url=f"sqlite+aiosqlite:///{tmp_path / 'catalog.db'}"))
+    rows = RowStore(engine)
+    assert rows.directory == tmp_path / "catalog-rows"
+    stale = rows.directory / f"{uuid.uuid4().hex}.{uuid.uuid4().hex}{rowstore.PARTIAL}"
+    fresh = rows.directory / f"{uuid.uuid4().hex}.{uuid.uuid4().hex}{rowstore.PARTIAL}"
+    stale.write_bytes(b"x")
+    fresh.write_bytes(b"x")
+    old = time.time() - rowstore.STALE_SECONDS - 1
+    os.utime(stale, (old, old))
+    assert rows.sweep() == [stale.name]
+    assert fresh.exists()
     await engine.dispose()

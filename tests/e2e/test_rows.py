@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
 
-from tests.platform import Running
+from tests.platform import Running, csv_rows
 
 pytestmark = pytest.mark.e2e
 
@@ -154,3 +155,22 @@ def test_versions_without_rows_say_why(platform: Running) -> None:
     answer = httpx.get(f"{catalog}/versions/{version}/rows")
     assert answer.status_code == 404
     assert answer.json()["type"] == "/problems/no-rows"
+
+
+def test_rows_lost_from_disk_answer_not_ready_then_come_back(platform: Running) -> None:
+    """An operator who restores catalog's database without its rows folder (or loses it)
+    gets 503 rows-not-ready, not a 500, and the rows back from the stored file."""
+    rows_dir = platform.platform.var / "catalog-rows"
+    if not rows_dir.exists():
+        pytest.skip("on PostgreSQL the rows are in the database")
+    token = platform.organization("roques-lignes-perdues")
+    upload = platform.upload(token, csv_rows(40, "perdu"), dataset="lignes-perdues")
+    version = published_version(platform, token, upload.json()["id"], "lignes-perdues")
+    assert ready_rows(platform, version)["total"] == 40
+    (rows_dir / f"{uuid.UUID(version).hex}.sqlite").unlink()
+    lost = httpx.get(f"{platform.url('catalog')}/api/v1/versions/{version}/rows")
+    assert lost.status_code == 503
+    assert lost.json()["type"] == "/problems/rows-not-ready"
+    page = httpx.get(f"{platform.url('catalog')}/jeux-de-donnees/lignes-perdues")
+    assert page.status_code == 200
+    assert ready_rows(platform, version)["total"] == 40

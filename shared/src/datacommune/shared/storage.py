@@ -76,8 +76,10 @@ class ObjectStore(Protocol):
         """Raise if the store cannot be reached."""
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """fsync a file or a folder by its name: a folder's, so that a rename into it survives a
+    crash."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
@@ -113,7 +115,7 @@ class LocalObjectStore:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        _fsync_dir(target.parent)
+        fsync_path(target.parent)
 
     def _make_dirs(self, folder: Path) -> None:
         # Each new folder is fsynced in its parent, so a file answered with 2xx survives an OS
@@ -122,7 +124,7 @@ class LocalObjectStore:
             return
         self._make_dirs(folder.parent)
         folder.mkdir(exist_ok=True)
-        _fsync_dir(folder.parent)
+        fsync_path(folder.parent)
 
     async def put_file(self, key: str, path: Path, *, media_type: str) -> None:
         def copy(out: BinaryIO) -> None:

@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -27,6 +28,7 @@ from datacommune.catalog import (
 from datacommune.catalog.harvester import Harvester
 from datacommune.catalog.release_clock import ReleaseClock
 from datacommune.catalog.rowloader import RowLoader
+from datacommune.catalog.rowstore import RowStore
 from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import Outbox, ProcessedEvent
 from datacommune.shared import scratch
@@ -56,7 +58,9 @@ def create_app(settings: Settings) -> FastAPI:
             async with runtime.sessionmaker.begin() as session:
                 await access.announce_all(session, source=settings.source)
             runtime.relay.wake()
-            loader = RowLoader(runtime.engine, runtime.sessionmaker, runtime.store)
+            rows = RowStore(runtime.engine, Path(settings.rows_dir) if settings.rows_dir else None)
+            app.state.rows = rows
+            loader = RowLoader(runtime.engine, runtime.sessionmaker, runtime.store, rows)
             sender = webhooks.WebhookSender(
                 runtime.sessionmaker, allow_private=settings.allow_private_webhooks
             )

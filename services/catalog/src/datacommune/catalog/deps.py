@@ -7,6 +7,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog import problems
+from datacommune.catalog.rowstore import RowStore
 from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import Organization
 from datacommune.catalog.tables import Token as TokenRow
@@ -26,6 +27,10 @@ async def session(rt: RuntimeDep) -> AsyncIterator[AsyncSession]:
         yield s
 
 
+def rows(request: Request) -> RowStore:
+    return request.app.state.rows  # type: ignore[no-any-return]
+
+
 def admin(token: Token, cfg: Annotated[Settings, Depends(settings)]) -> None:
     if not cfg.admin_token_hash or not tokens.matches(token, cfg.admin_token_hash):
         raise problems.not_admin()
@@ -33,6 +38,7 @@ def admin(token: Token, cfg: Annotated[Settings, Depends(settings)]) -> None:
 
 SettingsDep = Annotated[Settings, Depends(settings)]
 Session = Annotated[AsyncSession, Depends(session)]
+RowsDep = Annotated[RowStore, Depends(rows)]
 Admin = Depends(admin)
 
 

@@ -15,7 +15,6 @@ import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog import (
     datasets,
@@ -27,7 +26,8 @@ from datacommune.catalog import (
     rowtables,
     search,
 )
-from datacommune.catalog.deps import Session, SettingsDep
+from datacommune.catalog.deps import RowsDep, Session, SettingsDep
+from datacommune.catalog.rowstore import RowsMissing, RowStore
 from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import Dataset, Organization, Version
 from datacommune.shared import events, fields, web
@@ -257,6 +257,7 @@ async def dataset_page(
     request: Request,
     session: Session,
     settings: SettingsDep,
+    rows: RowsDep,
     lang: str | None = fields.line_query(8),
     version: str | None = fields.line_query(64),
     colonne: str | None = fields.line_query(200),
@@ -282,14 +283,14 @@ async def dataset_page(
     if curseur:
         wanted.append(("_cursor", curseur))
     maps = {
-        str(resource.versions[-1].id): await _map(session, resource.versions[-1])
+        str(resource.versions[-1].id): await _map(rows, resource.versions[-1])
         for resource in dataset.resources
         if resource.versions
     }
     # The filter applies to the version its form was for (each file has its own columns).
     previews = {
         str(resource.versions[-1].id): await _preview(
-            session,
+            rows,
             resource.versions[-1],
             wanted if version in (None, str(resource.versions[-1].id)) else [],
         )
@@ -379,7 +380,7 @@ _MAPS: OrderedDict[uuid.UUID, dict[str, Any] | None] = OrderedDict()
 MAPS_KEPT = 128
 
 
-async def _map(session: AsyncSession, version: Version) -> dict[str, Any] | None:
+async def _map(rows: RowStore, version: Version) -> dict[str, Any] | None:
     """The points of a version with coordinates, drawn as an SVG the server writes: no script,
     no tile server, nothing loaded from elsewhere (the first ``MAP_POINTS`` rows)."""
     table = version.row_table
@@ -388,14 +389,17 @@ async def _map(session: AsyncSession, version: Version) -> dict[str, Any] | None
     if version.id in _MAPS:
         _MAPS.move_to_end(version.id)
         return _MAPS[version.id]
-    drawn = await _draw(session, version)
+    try:
+        drawn = await _draw(rows, version)
+    except RowsMissing:
+        return None  # the row API queues it again; the page shows no map meanwhile
     _MAPS[version.id] = drawn
     if len(_MAPS) > MAPS_KEPT:
         _MAPS.popitem(last=False)
     return drawn
 
 
-async def _draw(session: AsyncSession, version: Version) -> dict[str, Any] | None:
+async def _draw(rows: RowStore, version: Version) -> dict[str, Any] | None:
     table = version.row_table
     assert table is not None
     assert table.columns is not None
@@ -406,7 +410,10 @@ async def _draw(session: AsyncSession, version: Version) -> dict[str, Any] | Non
     geo_columns, make = reading
     tbl = rowtables.table(version.id, table.columns)
     selected = [tbl.c[c["column"]] for c in geo_columns]
-    found = await session.execute(sa.select(*selected).order_by(tbl.c._row).limit(MAP_POINTS))
+    async with rows.reader(version.id)() as session:
+        found = (
+            await session.execute(sa.select(*selected).order_by(tbl.c._row).limit(MAP_POINTS))
+        ).all()
     points = []
     for row in found:
         geometry = make(list(row))
@@ -445,7 +452,7 @@ async def _draw(session: AsyncSession, version: Version) -> dict[str, Any] | Non
 
 
 async def _preview(
-    session: AsyncSession, version: Version, wanted: list[tuple[str, str]]
+    rows: RowStore, version: Version, wanted: list[tuple[str, str]]
 ) -> dict[str, Any] | None:
     """A page of the rows of a version whose table is loaded (None otherwise), filtered as
     asked; a filter the row API refuses is shown with its reason, over the first rows."""
@@ -458,7 +465,11 @@ async def _preview(
     except Problem as problem:
         error = problem
         query = rowquery.parse([("_size", str(PREVIEW_ROWS))], table.columns)
-    page = await rowquery.page(session, rowtables.table(version.id, table.columns), query)
+    try:
+        async with rows.reader(version.id)() as session:
+            page = await rowquery.page(session, rowtables.table(version.id, table.columns), query)
+    except RowsMissing:
+        return None
     return {
         "columns": [c["name"] for c in query.selected],
         "rows": page.rows,

@@ -1,5 +1,7 @@
 """Load each published tabular version's rows into its own table, in the background.
 
+Where that table lives (catalog's database, or a SQLite file of its own) is ``rowstore``'s.
+
 Publication does not wait for this: a version is public at once, and its row API and exports
 follow when its table is ready (``row_tables.status``). The loader claims one table at a time
 with a lease, renewed while it loads, so two catalog replicas share the work and one that dies
@@ -11,6 +13,8 @@ import asyncio
 import contextlib
 import csv
 import io
+import math
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -23,6 +27,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from datacommune.catalog import rowtables
+from datacommune.catalog.rowstore import RowStore, Target
 from datacommune.catalog.tables import RowTable, Version
 from datacommune.shared import events
 from datacommune.shared import tasks as background_tasks
@@ -45,6 +50,7 @@ SCRATCH_PREFIX = "datacommune-rows-"
 LEASE = timedelta(seconds=20)
 RENEW_SECONDS = 5.0
 POLL_SECONDS = 5.0
+SWEEP_SECONDS = 300.0
 # A cell of a few megabytes is a text, not a mistake; the validation report judged the file.
 csv.field_size_limit(16 * 1024 * 1024)
 
@@ -109,18 +115,28 @@ class RowLoader:
         engine: AsyncEngine,
         sessionmaker: async_sessionmaker[AsyncSession],
         store: ObjectStore,
+        rows: RowStore | None = None,
     ) -> None:
-        self._engine = engine
         self._sessionmaker = sessionmaker
         self._store = store
+        self._rows = rows or RowStore(engine)
         self._waker = Waker()
 
     def wake(self) -> None:
         self._waker.wake()
 
     async def run(self) -> None:
+        try:
+            await self.reload_missing()
+        except Exception:
+            log.exception("row_files_not_checked")
+        swept = -math.inf
         while True:
             try:
+                if time.monotonic() - swept > SWEEP_SECONDS:
+                    # What a killed loader (this one, before a restart, or a replica) left.
+                    swept = time.monotonic()
+                    await asyncio.to_thread(self._rows.sweep)
                 while await self.load_next():
                     pass
             except Exception:
@@ -148,6 +164,20 @@ class RowLoader:
                 await asyncio.shield(self._give_back(version_id))
             raise
         return True
+
+    async def reload_missing(self) -> int:
+        """Queue again the tables recorded as loaded whose rows are not there (a rows folder
+        lost or not restored with the database); how many."""
+        async with self._sessionmaker() as session:
+            ready = (
+                await session.scalars(select(RowTable.version_id).where(RowTable.status == "ready"))
+            ).all()
+        missing = [v for v in ready if not self._rows.has(v)]
+        for version_id in missing:
+            await reload(self._sessionmaker, version_id)
+        if missing:
+            self.wake()
+        return len(missing)
 
     async def _claim(self) -> tuple[uuid.UUID, str, events.TableShape] | None:
         now = utcnow()
@@ -204,24 +234,25 @@ class RowLoader:
         finally:
             records.close()
         columns = initial_columns(header, shape)
-        while True:
-            try:
-                count = await self._fill(version_id, path, shape, columns)
-                break
-            except rowtables.NotConvertible as exc:
-                # Keep every cell: a column that is not all of its type is loaded as text.
-                log.info("row_column_as_text", version=str(version_id), column=exc.column)
-                columns[exc.column]["stored"] = "string"
-        tbl = rowtables.table(version_id, columns)
-        async with self._sessionmaker.begin() as session:
-            connection = await session.connection()
-            for index in rowtables.indexes(version_id, tbl):
-                await connection.run_sync(index.create)
-        if self._engine.dialect.name == "postgresql":
-            # Fresh statistics and a visibility map: counts become index-only scans.
-            async with self._engine.connect() as connection:
-                autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-                await autocommit.execute(sa.text(f'VACUUM ANALYZE "{tbl.name}"'))
+        async with self._rows.loading(version_id) as target:
+            while True:
+                try:
+                    count = await self._fill(target, version_id, path, shape, columns)
+                    break
+                except rowtables.NotConvertible as exc:
+                    # Keep every cell: a column that is not all of its type is loaded as text.
+                    log.info("row_column_as_text", version=str(version_id), column=exc.column)
+                    columns[exc.column]["stored"] = "string"
+            tbl = rowtables.table(version_id, columns)
+            async with target.sessionmaker.begin() as session:
+                connection = await session.connection()
+                for index in rowtables.indexes(version_id, tbl):
+                    await connection.run_sync(index.create)
+            if target.engine.dialect.name == "postgresql":
+                # Fresh statistics and a visibility map: counts become index-only scans.
+                async with target.engine.connect() as connection:
+                    autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                    await autocommit.execute(sa.text(f'VACUUM ANALYZE "{tbl.name}"'))
         async with self._sessionmaker.begin() as session:
             await session.execute(
                 update(RowTable)
@@ -238,6 +269,7 @@ class RowLoader:
 
     async def _fill(
         self,
+        target: Target,
         version_id: uuid.UUID,
         path: Path,
         shape: events.TableShape,
@@ -245,10 +277,10 @@ class RowLoader:
     ) -> int:
         tbl = rowtables.table(version_id, columns)
         convert = rowtables.converters(columns)
-        async with self._sessionmaker.begin() as session:
+        async with target.sessionmaker.begin() as session:
             connection = await session.connection()
-            await connection.run_sync(lambda c: tbl.drop(c, checkfirst=True))
-            await connection.run_sync(tbl.create)
+            await connection.execute(rowtables.drop_table(tbl))
+            await connection.execute(rowtables.create_table(tbl))
         records = Records(path, shape)
         count, number = 0, 2
         try:
@@ -257,7 +289,7 @@ class RowLoader:
                 typed = await asyncio.to_thread(rowtables.convert_rows, number, batch, convert)
                 number += len(batch)
                 count += len(typed)
-                async with self._sessionmaker.begin() as session:
+                async with target.sessionmaker.begin() as session:
                     await _insert(session, tbl, typed)
         finally:
             records.close()
@@ -279,6 +311,17 @@ class RowLoader:
                 .where(RowTable.version_id == version_id)
                 .values(status="failed", error=error, lease_until=None)
             )
+
+
+async def reload(sessionmaker: async_sessionmaker[AsyncSession], version_id: uuid.UUID) -> None:
+    """Queue a loaded table to be loaded again (its rows went missing)."""
+    log.warning("rows_missing_reloading", version=str(version_id))
+    async with sessionmaker.begin() as session:
+        await session.execute(
+            update(RowTable)
+            .where(RowTable.version_id == version_id, RowTable.status == "ready")
+            .values(status="pending", lease_until=None)
+        )
 
 
 async def _insert(session: AsyncSession, tbl: sa.Table, rows: list[tuple[Any, ...]]) -> None:

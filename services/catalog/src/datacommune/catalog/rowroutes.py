@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog import (
     datasets,
@@ -13,10 +14,12 @@ from datacommune.catalog import (
     downloads_count,
     exports,
     problems,
+    rowloader,
     rowquery,
     rowtables,
 )
-from datacommune.catalog.deps import SettingsDep
+from datacommune.catalog.deps import RowsDep, SettingsDep
+from datacommune.catalog.rowstore import RowsMissing, RowStore
 from datacommune.catalog.tables import RowTable, Version
 from datacommune.shared import events, fields
 from datacommune.shared.http import RuntimeDep
@@ -31,7 +34,10 @@ Filtres / filters: ``colonne=valeur`` (=), ``colonne__ne`` (!=), ``__lt`` (<), `
 """
 
 
-async def _ready(runtime: Runtime, version_id: uuid.UUID) -> tuple[Version, RowTable]:
+async def _ready(
+    runtime: Runtime, rows: RowStore, version_id: uuid.UUID
+) -> tuple[Version, RowTable, async_sessionmaker[AsyncSession]]:
+    """The version, its loaded table, and sessions that read its rows."""
     async with runtime.reader() as session:
         version = await datasets.get_version(session, version_id)
     table = version.row_table
@@ -41,7 +47,12 @@ async def _ready(runtime: Runtime, version_id: uuid.UUID) -> tuple[Version, RowT
         raise problems.no_rows(table.error)
     if table.status != "ready" or table.columns is None:
         raise problems.rows_not_ready()
-    return version, table
+    try:
+        return version, table, rows.reader(version.id)
+    except RowsMissing:
+        # Lost from disk since: loaded again from the stored file, as at a first publication.
+        await rowloader.reload(runtime.sessionmaker, version.id)
+        raise problems.rows_not_ready() from None
 
 
 @router.get(
@@ -53,6 +64,7 @@ async def rows(
     version_id: uuid.UUID,
     request: Request,
     runtime: RuntimeDep,
+    rows_store: RowsDep,
     settings: SettingsDep,
     _sort: str | None = fields.line_query(201, "colonne, ou -colonne (décroissant)"),
     _columns: str | None = fields.line_query(20_000, "colonnes voulues, ex. nom,montant"),
@@ -62,14 +74,14 @@ async def rows(
 ) -> dict[str, Any]:
     """Filter by column, sort, choose columns; pages follow ``next_cursor`` with no ceiling;
     ``total`` is exact."""
-    version, table = await _ready(runtime, version_id)
+    version, table, reader = await _ready(runtime, rows_store, version_id)
     assert table.columns is not None
     assert table.row_count is not None
     query = rowquery.parse(request.query_params.multi_items(), table.columns)
     # Rows of large cells come fewer to a page (about 1 MiB), the rest by ``next_cursor``.
     query.size = min(query.size, exports.page_size(version.size, table.row_count))
     tbl = rowtables.table(version.id, table.columns)
-    async with runtime.reader() as session:
+    async with reader() as session:
         total = await rowquery.count(session, tbl, query, table.row_count) if query.count else None
         page = await rowquery.page(session, tbl, query, total=total)
     base = f"{settings.http.public_url}/api/v1/versions/{version.id}"
@@ -100,11 +112,12 @@ async def export(
     extension: Literal["csv", "json", "geojson", "parquet", "xlsx"],
     request: Request,
     runtime: RuntimeDep,
+    rows_store: RowsDep,
     _sort: str | None = fields.line_query(201),
     _columns: str | None = fields.line_query(20_000),
 ) -> StreamingResponse:
     """The whole table, or the filtered part of it, in one file."""
-    version, table = await _ready(runtime, version_id)
+    version, table, reader = await _ready(runtime, rows_store, version_id)
     assert table.columns is not None
     assert table.row_count is not None
     params = [(k, v) for k, v in request.query_params.multi_items() if k in ("_sort", "_columns")]
@@ -113,7 +126,7 @@ async def export(
     tbl = rowtables.table(version.id, table.columns)
     size = exports.page_size(version.size, table.row_count)
     if extension == "xlsx":
-        async with runtime.reader() as session:
+        async with reader() as session:
             exports.check_xlsx(await rowquery.count(session, tbl, query, table.row_count))
     if extension == "geojson":
         shape = events.TableShape.model_validate(table.shape)
@@ -124,7 +137,7 @@ async def export(
         shown = query.selected
         query.selected = [*shown, *geo_columns]
         stream = exports.to_geojson(
-            exports.pages(runtime.reader, tbl, query, size), query, shown, geo_columns, make
+            exports.pages(reader, tbl, query, size), query, shown, geo_columns, make
         )
     else:
         writer = {
@@ -133,7 +146,7 @@ async def export(
             "parquet": exports.to_parquet,
             "xlsx": exports.to_xlsx,
         }[extension]
-        stream = writer(exports.pages(runtime.reader, tbl, query, size), query)
+        stream = writer(exports.pages(reader, tbl, query, size), query)
     async with runtime.sessionmaker.begin() as session:
         await downloads_count.count(session, version.id)
     stem = downloads.safe_filename(version.filename, str(version.id)).rsplit(".", 1)[0]

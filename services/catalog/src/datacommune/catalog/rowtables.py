@@ -65,10 +65,24 @@ def _table(version_id: uuid.UUID, columns: tuple[tuple[str, str], ...]) -> sa.Ta
     )
 
 
+@functools.lru_cache(maxsize=256)
 def indexes(version_id: uuid.UUID, tbl: sa.Table) -> list[sa.Index]:
-    """One index per column (up to a limit), each ending with ``_row`` for keyset pages."""
+    """One index per column (up to a limit), each ending with ``_row`` for keyset pages.
+
+    Made once per table object: an index attaches itself to its table, and more than one of
+    the same name would be created twice. Create the table with ``create_table``, which leaves
+    them out, so that they are built after the rows (faster than kept up row by row)."""
     columns = [c for c in tbl.columns if c.name != "_row"][:MAX_INDEXED_COLUMNS]
     return [sa.Index(f"ix_rows_{version_id.hex}_{c.name}", c, tbl.c._row) for c in columns]
+
+
+def create_table(tbl: sa.Table) -> sa.schema.CreateTable:
+    """The table alone, without the indexes ``indexes`` attached to it."""
+    return sa.schema.CreateTable(tbl)
+
+
+def drop_table(tbl: sa.Table) -> sa.schema.DropTable:
+    return sa.schema.DropTable(tbl, if_exists=True)
 
 
 def column_names(header: list[str]) -> list[str]:

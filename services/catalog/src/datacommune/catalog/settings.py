@@ -28,3 +28,7 @@ class Settings(ServiceSettings):
     # Limits of each request a harvest makes: seconds to answer, bytes of one page.
     harvest_timeout_seconds: float = 10.0
     harvest_max_page_bytes: int = 20 * 1024 * 1024
+    # On SQLite, the folder of each version's rows (a SQLite file per version, rebuilt from
+    # storage if lost); empty: beside the database, ``var/catalog.db`` -> ``var/catalog-rows/``.
+    # On PostgreSQL rows stay in the database and this is not used.
+    rows_dir: str = ""

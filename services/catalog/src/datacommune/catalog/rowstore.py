@@ -1,0 +1,183 @@
+"""Where versions' rows are kept: in catalog's own database on PostgreSQL, in a SQLite file of
+their own per version on SQLite.
+
+Why a file per version on SQLite: a SQLite database has one schema, and every connection reads
+all of it again after any change to it. With a table and its indexes per version in catalog's
+database, a 35-minute soak left 2,537 tables and 21,154 indexes there, each new connection
+spent a second and 7-10 MiB parsing them, and catalog fell ever further behind
+(docs/operations.md). In a file of its own, a version's table changes nobody's schema, is
+written once, and is only read afterwards. PostgreSQL keeps its catalogue of tables in tables
+of its own and was measured flat at the same rate, so there rows stay in the database, where
+``COPY`` and ``VACUUM ANALYZE`` serve them.
+
+A file is written under a name of its own (``<version>.<attempt>.loading``) with SQLite's
+journal and syncing off, flushed to disk, then renamed into place: a reader sees a whole file
+or none, and a loader that dies leaves only a partial file that nothing reads.
+"""
+
+import contextlib
+import os
+import tempfile
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import NullPool
+
+from datacommune.shared.db import make_reader, make_sessionmaker
+from datacommune.shared.storage import fsync_path
+
+log = structlog.get_logger()
+
+SUFFIX = ".sqlite"
+PARTIAL = ".loading"
+# A partial file untouched for this long belongs to no live loader (one writes every batch).
+STALE_SECONDS = 600
+# Versions whose reading engines are kept; an engine holds no connection (NullPool), only its
+# compiled-statement cache, so this bounds memory, not files.
+ENGINES_KEPT = 256
+
+
+class RowsMissing(LookupError):
+    """A version's rows are recorded as loaded but their file is not there (deleted, or a
+    database restored without its rows folder): they must be loaded again."""
+
+    def __init__(self, version_id: uuid.UUID) -> None:
+        super().__init__(str(version_id))
+        self.version_id = version_id
+
+
+@dataclass
+class Target:
+    """Where a loader writes one version's rows."""
+
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+
+
+class RowStore:
+    """The rows of every version, read per version and written by the row loader."""
+
+    def __init__(self, engine: AsyncEngine, directory: Path | None = None) -> None:
+        self._engine = engine
+        self._reader = make_reader(engine)
+        self._writer = make_sessionmaker(engine)
+        self.directory: Path | None = None
+        if engine.dialect.name == "sqlite":
+            self.directory = directory or beside(engine)
+            self.directory.mkdir(parents=True, exist_ok=True)
+        self._engines: OrderedDict[uuid.UUID, async_sessionmaker[AsyncSession]] = OrderedDict()
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    def path(self, version_id: uuid.UUID) -> Path:
+        assert self.directory is not None
+        return self.directory / f"{version_id.hex}{SUFFIX}"
+
+    def has(self, version_id: uuid.UUID) -> bool:
+        """Whether the version's rows can be read (always, on PostgreSQL)."""
+        return self.directory is None or self.path(version_id).exists()
+
+    def reader(self, version_id: uuid.UUID) -> async_sessionmaker[AsyncSession]:
+        """Sessions reading one version's rows; ``RowsMissing`` if its file is gone."""
+        if self.directory is None:
+            return self._reader
+        if not self.has(version_id):
+            self._engines.pop(version_id, None)
+            raise RowsMissing(version_id)
+        if version_id in self._engines:
+            self._engines.move_to_end(version_id)
+            return self._engines[version_id]
+        made = async_sessionmaker(_file_engine(self.path(version_id), writing=False))
+        self._engines[version_id] = made
+        if len(self._engines) > ENGINES_KEPT:
+            self._engines.popitem(last=False)
+        return made
+
+    @contextlib.asynccontextmanager
+    async def loading(self, version_id: uuid.UUID) -> AsyncIterator[Target]:
+        """Where to write a version's rows; on SQLite they are in place, whole and on disk,
+        when the block ends without error, and nowhere otherwise."""
+        if self.directory is None:
+            yield Target(self._engine, self._writer)
+            return
+        partial = self.directory / f"{version_id.hex}.{uuid.uuid4().hex}{PARTIAL}"
+        engine = _file_engine(partial, writing=True)
+        try:
+            yield Target(engine, make_sessionmaker(engine))
+            await engine.dispose()
+            fsync_path(partial)
+            os.replace(partial, self.path(version_id))
+            fsync_path(self.directory)
+            # Readers open the file anew each time (NullPool): the next one sees this one.
+            self._engines.pop(version_id, None)
+        finally:
+            await engine.dispose()
+            partial.unlink(missing_ok=True)
+
+    def sweep(self) -> list[str]:
+        """Remove partial files no live loader writes (a loader killed mid-load left them)."""
+        if self.directory is None:
+            return []
+        removed = []
+        now = time.time()
+        for partial in self.directory.glob(f"*{PARTIAL}"):
+            with contextlib.suppress(OSError):
+                if now - partial.stat().st_mtime > STALE_SECONDS:
+                    partial.unlink()
+                    removed.append(partial.name)
+        if removed:
+            log.info("row_files_swept", files=len(removed))
+        return removed
+
+
+def beside(engine: AsyncEngine) -> Path:
+    """The rows folder of a SQLite database: ``catalog.db`` keeps them in ``catalog-rows/``."""
+    database = make_url(str(engine.url)).database
+    if not database or database == ":memory:":
+        return Path(tempfile.mkdtemp(prefix="datacommune-rows-"))
+    path = Path(database)
+    return path.with_name(f"{path.stem}-rows")
+
+
+def _file_engine(path: Path, *, writing: bool) -> AsyncEngine:
+    # NullPool: a connection per session, closed after it, so no file stays open for versions
+    # nobody reads and a file replaced by a new load is read anew.
+    engine = create_async_engine(f"sqlite+aiosqlite:///{path}", poolclass=NullPool)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if writing:
+            # Nothing to roll back to and nothing to sync per batch: a failed load is thrown
+            # away whole, and a finished one is flushed once before it is renamed into place.
+            cursor.execute("PRAGMA journal_mode=OFF")
+            cursor.execute("PRAGMA synchronous=OFF")
+        else:
+            cursor.execute("PRAGMA query_only=ON")
+        cursor.close()
+
+    if writing:
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            # One transaction per batch, as on the catalogue's own database.
+            connection.exec_driver_sql("BEGIN")
+
+    return engine
