@@ -104,10 +104,14 @@ async def test_never_early_and_once_however_many_schedulers(
     now = utcnow()
     async with sessions.begin() as session:
         for n in range(60):
+            # All just past, and well within the minute a past time is accepted, however slowly
+            # the sixty are created (one second apart, the last ones failed on a busy machine).
             await releases.create(
                 session,
                 org,
-                releases.ReleaseIn(title=f"R{n}", at=now - timedelta(seconds=n), timezone=PARIS),
+                releases.ReleaseIn(
+                    title=f"R{n}", at=now - timedelta(milliseconds=100 * n), timezone=PARIS
+                ),
                 source="test",
             )
         later = await releases.create(
