@@ -501,16 +501,15 @@ async def test_on_sqlite_a_version_s_rows_are_a_file_of_their_own(loaded: Loaded
     assert [p.name for p in rows.directory.iterdir()] == [rows.path(loaded.version.id).name]
 
 
-async def test_rows_lost_from_disk_are_loaded_again(
-    catalog_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_rows_lost_from_disk_are_loaded_again(catalog_url: str, tmp_path: Path) -> None:
+    if not catalog_url.startswith("sqlite"):
+        # Before any engine is made: one left undisposed would warn in a later test.
+        pytest.skip("PostgreSQL keeps rows in its database")
     store = LocalObjectStore(tmp_path / "files")
     engine, sessionmaker = await publish_table(catalog_url, store)
     loader = RowLoader(engine, sessionmaker, store)
     assert await loader.load_next()
     rows = RowStore(engine)
-    if rows.directory is None:
-        pytest.skip("PostgreSQL keeps rows in its database")
     async with sessionmaker() as session:
         version_id = await session.scalar(select(RowTable.version_id))
     assert version_id is not None
