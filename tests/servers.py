@@ -4,7 +4,6 @@ Each launcher picks a free port, waits for the server to answer, and stops it in
 """
 
 import contextlib
-import itertools
 import os
 import random
 import shutil
@@ -25,26 +24,21 @@ PG_URL = os.environ.get("DATACOMMUNE_TEST_POSTGRES", "postgresql://postgres@127.
 
 
 # Ports handed to servers come from below Linux's ephemeral range (32768-60999), where the
-# kernel never puts the local end of an outgoing connection, and each is handed out once per
-# test session: a port picked with bind(0) could be picked again, or be taken by a client
-# socket, before its server binds it (CI once saw catalog lose its port to another service).
+# kernel never puts the local end of an outgoing connection, each once per test session, in one
+# pass from a random start: a port picked with bind(0) could be picked again, or be taken by a
+# client socket, before its server binds it (CI once saw catalog lose its port to another one).
 _START = 20000 + random.randrange(12000)
-_PORTS = itertools.cycle([*range(_START, 32000), *range(20000, _START)])
-_HANDED_OUT: set[int] = set()
+_PORTS = iter([*range(_START, 32000), *range(20000, _START)])
 
 
 def free_port() -> int:
     """A port nothing listens on, never returned before in this test session."""
-    for _ in range(12000):
-        port = next(_PORTS)
-        if port in _HANDED_OUT:
-            continue
+    for port in _PORTS:
         with socket.socket() as probe:
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
                 continue
-        _HANDED_OUT.add(port)
         return port
     raise RuntimeError("no free port left between 20000 and 32000")
 

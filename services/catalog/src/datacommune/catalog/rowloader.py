@@ -173,9 +173,8 @@ class RowLoader:
                 await session.scalars(select(RowTable.version_id).where(RowTable.status == "ready"))
             ).all()
         missing = [v for v in ready if not self._rows.has(v)]
-        for version_id in missing:
-            await reload(self._sessionmaker, version_id)
         if missing:
+            await reload(self._sessionmaker, missing)
             self.wake()
         return len(missing)
 
@@ -313,13 +312,17 @@ class RowLoader:
             )
 
 
-async def reload(sessionmaker: async_sessionmaker[AsyncSession], version_id: uuid.UUID) -> None:
-    """Queue a loaded table to be loaded again (its rows went missing)."""
-    log.warning("rows_missing_reloading", version=str(version_id))
+async def reload(
+    sessionmaker: async_sessionmaker[AsyncSession], version_ids: list[uuid.UUID]
+) -> None:
+    """Queue loaded tables to be loaded again (their rows went missing), in one statement."""
+    log.warning(
+        "rows_missing_reloading", count=len(version_ids), first=[str(v) for v in version_ids[:20]]
+    )
     async with sessionmaker.begin() as session:
         await session.execute(
             update(RowTable)
-            .where(RowTable.version_id == version_id, RowTable.status == "ready")
+            .where(RowTable.version_id.in_(version_ids), RowTable.status == "ready")
             .values(status="pending", lease_until=None)
         )
 

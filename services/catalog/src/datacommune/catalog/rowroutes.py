@@ -51,7 +51,7 @@ async def _ready(
         return version, table, rows.reader(version.id)
     except RowsMissing:
         # Lost from disk since: loaded again from the stored file, as at a first publication.
-        await rowloader.reload(runtime.sessionmaker, version.id)
+        await rowloader.reload(runtime.sessionmaker, [version.id])
         raise problems.rows_not_ready() from None
 
 
