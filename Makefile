@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint typecheck bench clean
+.PHONY: install run test test-fast lint typecheck bench clean
 
 install: $(STAMP)
 
@@ -25,6 +25,11 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy shared/src services/*/src cli/src
 	$(BIN)/pytest
+
+# The inner loop: every test but those that start the four services as processes.
+test-fast: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "not e2e" -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -4,6 +4,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,6 +68,40 @@ def postgres_url(postgres_available: None) -> Iterator[str]:
     """A fresh PostgreSQL database for one test."""
     with servers.postgres_database() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[servers.MigratedDatabases]:
+    """Each service's database migrated once for the session, copied for each test."""
+    databases = servers.MigratedDatabases(tmp_path_factory.mktemp("migrated"))
+    try:
+        yield databases
+    finally:
+        databases.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_engine(request: pytest.FixtureRequest) -> str:
+    """Each test that takes it runs once on SQLite and once on PostgreSQL."""
+    if request.param == "postgresql":
+        request.getfixturevalue("postgres_available")
+    return str(request.param)
+
+
+def _migrated_url(service: str) -> Any:
+    @pytest.fixture
+    def url(
+        database_engine: str, migrated: servers.MigratedDatabases, tmp_path: Path
+    ) -> Iterator[str]:
+        with migrated.database(service, database_engine, tmp_path) as url:
+            yield url
+
+    url.__doc__ = f"The URL of a fresh {service} database at the latest migration."
+    return url
+
+
+catalog_url = _migrated_url("catalog")
+events_url = _migrated_url("events")
 
 
 @pytest.fixture(scope="session")

@@ -156,38 +156,77 @@ def postgres_reason() -> str | None:
     return None
 
 
-@contextlib.contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh, empty database on the PostgreSQL server; its async SQLAlchemy URL."""
+async def _postgres(sql: str) -> None:
+    """Run one statement on the server's maintenance database."""
     import asyncpg
 
-    name = f"dc_test_{uuid.uuid4().hex[:12]}"
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(PG_URL, timeout=5)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    _run(lambda: run(f'CREATE DATABASE "{name}"'))
-    base = PG_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    conn = await asyncpg.connect(PG_URL, timeout=5)
     try:
-        yield f"{base}/{name}"
+        await conn.execute(sql)
     finally:
-        _run(lambda: run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await conn.close()
 
 
-async def migrated_database(service: str, engine: str, tmp_path: Path, postgres_url: str) -> str:
-    """The URL of a fresh database of ``service`` at its latest migration, on ``engine``
-    (``sqlite`` in ``tmp_path``, or the given PostgreSQL database)."""
-    import asyncio
+def _postgres_url(name: str) -> str:
+    base = PG_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return f"{base}/{name}"
 
-    from datacommune.shared.migrations import upgrade
 
-    migrations = SERVICES_ROOT / f"{service}/src/datacommune/{service}/migrations"
-    url = postgres_url
-    if engine == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / f'{service}.db'}"
-    await asyncio.to_thread(upgrade, migrations, url)
-    return url
+@contextlib.contextmanager
+def postgres_database(template: str = "template1") -> Iterator[str]:
+    """A fresh database on the PostgreSQL server, a copy of ``template`` (by default empty);
+    its async SQLAlchemy URL."""
+    name = f"dc_test_{uuid.uuid4().hex[:12]}"
+    _run(lambda: _postgres(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield _postgres_url(name)
+    finally:
+        _run(lambda: _postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class MigratedDatabases:
+    """Databases at their latest migration, migrated once per test session and copied per test.
+
+    Running every migration for every test cost most of the suite's time. A SQLite template is
+    a file copied for each test; a PostgreSQL template is a database each test's own is created
+    from (``CREATE DATABASE … TEMPLATE``, a file copy on the server).
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._templates: dict[tuple[str, str], str] = {}
+
+    def _template(self, service: str, engine: str) -> str:
+        from datacommune.shared.migrations import upgrade
+
+        key = (service, engine)
+        if key not in self._templates:
+            migrations = SERVICES_ROOT / f"{service}/src/datacommune/{service}/migrations"
+            if engine == "sqlite":
+                path = self._root / f"{service}.db"
+                upgrade(migrations, f"sqlite+aiosqlite:///{path}")
+                self._templates[key] = str(path)
+            else:
+                name = f"dc_tpl_{service}_{uuid.uuid4().hex[:12]}"
+                _run(lambda: _postgres(f'CREATE DATABASE "{name}"'))
+                upgrade(migrations, _postgres_url(name))
+                self._templates[key] = name
+        return self._templates[key]
+
+    @contextlib.contextmanager
+    def database(self, service: str, engine: str, tmp_path: Path) -> Iterator[str]:
+        """A fresh copy of ``service``'s migrated database on ``engine``; its async URL."""
+        template = self._template(service, engine)
+        if engine == "sqlite":
+            path = tmp_path / f"{service}.db"
+            shutil.copyfile(template, path)
+            yield f"sqlite+aiosqlite:///{path}"
+            return
+        with postgres_database(template) as url:
+            yield url
+
+    def close(self) -> None:
+        for (_, engine), template in self._templates.items():
+            if engine == "postgresql":
+                _run(lambda t=template: _postgres(f'DROP DATABASE IF EXISTS "{t}" WITH (FORCE)'))
+        self._templates.clear()

@@ -4,7 +4,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 
 import httpx
 import pytest
@@ -15,26 +14,15 @@ from datacommune.catalog import downloads_count
 from datacommune.catalog.tables import Dataset, Organization, Resource, Version
 from datacommune.shared import tokens
 from datacommune.shared.db import make_engine, make_sessionmaker
-from datacommune.shared.migrations import upgrade
 from datacommune.shared.settings import DatabaseSettings
 from tests.platform import Running
 
-MIGRATIONS = (
-    Path(__file__).resolve().parents[2] / "services/catalog/src/datacommune/catalog/migrations"
-)
 
-
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture
 async def version(
-    request: pytest.FixtureRequest, tmp_path: Path
+    catalog_url: str,
 ) -> AsyncIterator[tuple[async_sessionmaker[AsyncSession], uuid.UUID]]:
-    url = (
-        f"sqlite+aiosqlite:///{tmp_path / 'c.db'}"
-        if request.param == "sqlite"
-        else str(request.getfixturevalue("postgres_url"))
-    )
-    await asyncio.to_thread(upgrade, MIGRATIONS, url)
-    engine = make_engine(DatabaseSettings(url=url))
+    engine = make_engine(DatabaseSettings(url=catalog_url))
     sessionmaker = make_sessionmaker(engine)
     version_id = uuid.uuid4()
     async with sessionmaker.begin() as session:

@@ -1,9 +1,7 @@
 """French search, facets and cursor pages: the same results on SQLite and PostgreSQL."""
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -13,12 +11,8 @@ from datacommune.catalog import datasets, metadata, search
 from datacommune.catalog.tables import Dataset, Organization, Resource, Version
 from datacommune.shared import tokens
 from datacommune.shared.db import make_engine, make_sessionmaker
-from datacommune.shared.migrations import upgrade
 from datacommune.shared.settings import DatabaseSettings
 
-MIGRATIONS = (
-    Path(__file__).resolve().parents[2] / "services/catalog/src/datacommune/catalog/migrations"
-)
 TITLES = {
     "deliberations-roques": ("roques", "Délibérations du conseil municipal", "GOVE"),
     "subventions-roques": ("roques", "Subventions aux associations", "ECON"),
@@ -27,16 +21,9 @@ TITLES = {
 }
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def sessions(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'catalog.db'}"
-    else:
-        url = str(request.getfixturevalue("postgres_url"))
-    await asyncio.to_thread(upgrade, MIGRATIONS, url)
-    engine = make_engine(DatabaseSettings(url=url))
+@pytest.fixture
+async def sessions(catalog_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(DatabaseSettings(url=catalog_url))
     sessionmaker = make_sessionmaker(engine)
     async with sessionmaker.begin() as session:
         for slug, parent in (

@@ -70,12 +70,22 @@ class World:
         while datetime.now(UTC) < datetime.fromisoformat(self.expired_at):
             time.sleep(0.1)
         # The commune's own things the writes aim at.
-        uploaded = self.upload("publisher", b"poste,montant\nvoirie,1\n")
+        first = b"poste,montant\nvoirie,1\n"
+        uploaded = self.upload("publisher", first)
         assert uploaded.status_code == 202, uploaded.text
         self.upload_id = uploaded.json()["id"]
         running.wait_status(self.publisher, self.upload_id, {"published", "invalid"})
         self.event_id = self.local_event()
-        time.sleep(0.5)  # the delegation reaches ingest
+        self.wait_delegated(first)
+
+    def wait_delegated(self, known: bytes) -> None:
+        """Until ingest knows the delegation: the EPCI re-posting the commune's own bytes for it
+        is refused (403) before, and answered with that same upload after (nothing new made)."""
+        deadline = time.monotonic() + 10
+        while (answer := self.upload("delegated", known, on_behalf_of=COMMUNE)).status_code == 403:
+            assert time.monotonic() < deadline, "the delegation never reached ingest"
+            time.sleep(0.05)
+        assert answer.json()["id"] == self.upload_id, answer.text
 
     @property
     def catalog(self) -> str:

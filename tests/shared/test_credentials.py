@@ -2,7 +2,7 @@
 revocation wins over the issue it revokes, and the latest of a grant and a withdrawal wins."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,8 +21,14 @@ T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 @pytest.fixture
-async def sessions(tmp_path: Path) -> AsyncIterator[Sessions]:
-    url = await servers.migrated_database("ingest", "sqlite", tmp_path, "")
+def ingest_url(migrated: servers.MigratedDatabases, tmp_path: Path) -> Iterator[str]:
+    with migrated.database("ingest", "sqlite", tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+async def sessions(ingest_url: str) -> AsyncIterator[Sessions]:
+    url = ingest_url
     engine = make_engine(DatabaseSettings(url=url))
     maker = make_sessionmaker(engine)
     async with maker.begin() as session:
