@@ -50,15 +50,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from datacommune.catalog import datasets, rowquery, rowtables  # noqa: E402
-from datacommune.catalog.rowloader import RowLoader  # noqa: E402
-from datacommune.catalog.rowstore import RowStore  # noqa: E402
-from datacommune.catalog.tables import Organization, RowTable  # noqa: E402
-from datacommune.shared import events, tokens  # noqa: E402
+from datacommune.catalog.core import datasets  # noqa: E402
+from datacommune.catalog.rows import columns as rowtables  # noqa: E402
+from datacommune.catalog.rows import query as rowquery  # noqa: E402
+from datacommune.catalog.rows.loader import RowLoader  # noqa: E402
+from datacommune.catalog.rows.store import RowStore  # noqa: E402
+from datacommune.catalog.tables import RowTable  # noqa: E402
+from datacommune.shared import events  # noqa: E402
 from datacommune.shared.db import make_engine, make_reader, make_sessionmaker  # noqa: E402
 from datacommune.shared.migrations import upgrade  # noqa: E402
 from datacommune.shared.settings import DatabaseSettings  # noqa: E402
 from datacommune.shared.storage import LocalObjectStore  # noqa: E402
+from tests.catalog.publishing import publish_csv  # noqa: E402
 from tests.servers import free_port, wait_port  # noqa: E402
 
 MIGRATIONS = ROOT / "services/catalog/src/datacommune/catalog/migrations"
@@ -191,37 +194,15 @@ async def load(
     sessionmaker = make_sessionmaker(engine)
     store = LocalObjectStore(store_root)
     await store.put_file("files/subventions", source, media_type="text/csv")
-    event = events.FileValidated(
+    await publish_csv(
+        sessionmaker,
+        object_key="files/subventions",
+        size=size,
+        rows=rows,
+        fields=FIELDS,
+        encoding="utf-8",
         source="bench",
-        upload_id=uuid.uuid4(),
-        organization="roques",
-        dataset="subventions",
-        file=events.FileRef(
-            object_key="files/subventions",
-            sha256="0" * 64,
-            size=size,
-            filename="subventions.csv",
-            media_type="text/csv",
-        ),
-        valid=True,
-        publishable=True,
-        report_key="reports/x.json",
-        summary=events.ReportSummary(rows=rows),
-        table=events.TableShape(
-            encoding="utf-8",
-            delimiter=";",
-            fields=FIELDS,
-            geo=events.GeoColumns(latitude="lat", longitude="long"),
-        ),
     )
-    async with sessionmaker.begin() as session:
-        session.add(
-            Organization(
-                slug="roques", name="Roques", kind="commune", token_hash=tokens.hash_token("r")
-            )
-        )
-        await session.flush()
-        await datasets.publish(session, event, source="bench", public_url="http://bench")
     started = time.perf_counter()
     if not await RowLoader(engine, sessionmaker, store).load_next():
         raise SystemExit("the row loader found nothing to load")

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from datacommune.catalog import rowquery
 from datacommune.catalog.problems import InvalidFilter
+from datacommune.catalog.rows import query as rowquery
 from datacommune.events import calendars
 from datacommune.events.tables import LocalEvent, Release
 from tests.platform import Running

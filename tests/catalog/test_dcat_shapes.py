@@ -4,7 +4,7 @@ import pyshacl
 import pytest
 from rdflib import Graph
 
-from datacommune.catalog.dcat import SHAPES
+from datacommune.catalog.interop.dcat import SHAPES
 
 PREFIXES = """
 @prefix dcat: <http://www.w3.org/ns/dcat#> .

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from datacommune.catalog import downloads_count
+from datacommune.catalog.core import downloads_count
 from datacommune.catalog.tables import Dataset, Organization, Resource, Version
 from datacommune.shared import tokens
 from datacommune.shared.db import make_engine, make_sessionmaker

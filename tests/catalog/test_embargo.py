@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from datacommune.catalog import datasets, search, visibility
+from datacommune.catalog import search
+from datacommune.catalog.core import datasets, visibility
 from datacommune.catalog.tables import Organization
 from datacommune.shared import events, tokens
 from datacommune.shared.db import make_engine, make_sessionmaker

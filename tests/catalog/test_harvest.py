@@ -12,7 +12,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from datacommune.catalog import ckan, datasets, dcat, harvest_http, harvests, search
+from datacommune.catalog import search
+from datacommune.catalog.core import datasets
+from datacommune.catalog.harvest import http as harvest_http
+from datacommune.catalog.harvest import runs
+from datacommune.catalog.interop import ckan, dcat
 from datacommune.catalog.problems import HarvestRefused, HarvestRunning
 from datacommune.catalog.tables import (
     Dataset,
@@ -56,24 +60,24 @@ async def add_source(
     sessions: Sessions, kind: str, url: str, organization: str = "roques", **extra: Any
 ) -> uuid.UUID:
     async with sessions.begin() as session:
-        source = await harvests.create_source(
+        source = await runs.create_source(
             session,
             organization,
-            harvests.SourceIn(kind=kind, url=url, **extra),
+            runs.SourceIn(kind=kind, url=url, **extra),
             allow_private=True,
         )
         return source.id
 
 
 async def run(sessions: Sessions, source_id: uuid.UUID) -> HarvestRun:
-    run_id = await harvests.claim(sessions, source_id, due_only=False)
+    run_id = await runs.claim(sessions, source_id, due_only=False)
     assert run_id is not None
     fetcher = harvest_http.Fetcher(10, allow_private=True)
-    return await harvests.harvest(sessions, run_id, fetcher)
+    return await runs.harvest(sessions, run_id, fetcher)
 
 
 def counts(run_: HarvestRun) -> dict[str, int]:
-    return harvests.describe_run(run_)["counts"]  # type: ignore[no-any-return]
+    return runs.describe_run(run_)["counts"]  # type: ignore[no-any-return]
 
 
 async def shown(sessions: Sessions, slug: str) -> dict[str, Any] | None:
@@ -354,24 +358,22 @@ async def test_one_run_at_a_time_and_deleting_a_source_removes_its_datasets(
 ) -> None:
     portal.ckan = [ckan_package("budget")]
     source = await add_source(sessions, "ckan", f"{portal.base}/ckan")
-    first = await harvests.claim(sessions, source, due_only=False)
+    first = await runs.claim(sessions, source, due_only=False)
     assert first is not None
     # Another replica (or another click) gets nothing while the lease is held.
-    assert await harvests.claim(sessions, source, due_only=False) is None
+    assert await runs.claim(sessions, source, due_only=False) is None
     async with sessions.begin() as session:
         with pytest.raises(HarvestRunning):
-            await harvests.delete_source(
-                session, await harvests.get_source(session, "roques", source)
-            )
-    await harvests.harvest(sessions, first, harvest_http.Fetcher(10, allow_private=True))
+            await runs.delete_source(session, await runs.get_source(session, "roques", source))
+    await runs.harvest(sessions, first, harvest_http.Fetcher(10, allow_private=True))
     # Done: not due before its interval, but free to run now.
-    assert await harvests.claim(sessions, source, due_only=True) is None
+    assert await runs.claim(sessions, source, due_only=True) is None
     async with sessions() as session:
-        assert await harvests.due(sessions, utcnow()) == []
-        assert [r.status for r in await harvests.runs(session, source)] == ["succeeded"]
+        assert await runs.due(sessions, utcnow()) == []
+        assert [r.status for r in await runs.runs(session, source)] == ["succeeded"]
     async with sessions.begin() as session:
-        removed = await harvests.delete_source(
-            session, await harvests.get_source(session, "roques", source)
+        removed = await runs.delete_source(
+            session, await runs.get_source(session, "roques", source)
         )
     assert removed == 1
     assert await shown(sessions, "roques-budget") is None
@@ -391,10 +393,10 @@ async def test_private_addresses_are_refused_unless_allowed(sessions: Sessions) 
     ):
         async with sessions.begin() as session:
             with pytest.raises(HarvestRefused) as refused:
-                await harvests.create_source(
+                await runs.create_source(
                     session,
                     "roques",
-                    harvests.SourceIn(kind="ckan", url=url),
+                    runs.SourceIn(kind="ckan", url=url),
                     allow_private=False,
                 )
         assert refused.value.detail

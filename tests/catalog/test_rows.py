@@ -19,22 +19,20 @@ from openpyxl import load_workbook
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from datacommune.catalog import (
-    datasets,
-    exports,
-    problems,
-    rowloader,
-    rowquery,
-    rowstore,
-    rowtables,
-)
-from datacommune.catalog.rowloader import RowLoader
-from datacommune.catalog.rowstore import RowStore
-from datacommune.catalog.tables import Organization, RowTable, Version
-from datacommune.shared import events, tokens
+from datacommune.catalog import problems
+from datacommune.catalog.rows import columns as rowtables
+from datacommune.catalog.rows import exports
+from datacommune.catalog.rows import loader as rowloader
+from datacommune.catalog.rows import query as rowquery
+from datacommune.catalog.rows import store as rowstore
+from datacommune.catalog.rows.loader import RowLoader
+from datacommune.catalog.rows.store import RowStore
+from datacommune.catalog.tables import RowTable, Version
+from datacommune.shared import events
 from datacommune.shared.db import make_engine, make_reader, make_sessionmaker
 from datacommune.shared.settings import DatabaseSettings
 from datacommune.shared.storage import LocalObjectStore
+from tests.catalog.publishing import publish_csv
 
 ROWS = 137
 FIELDS = [
@@ -136,37 +134,15 @@ async def publish_table(
     sessionmaker = make_sessionmaker(engine)
     content = cp1252_csv(records())
     await store.put_bytes("files/table", content, media_type="text/csv")
-    event = events.FileValidated(
+    await publish_csv(
+        sessionmaker,
+        object_key="files/table",
+        size=len(content),
+        rows=ROWS,
+        fields=FIELDS,
+        encoding="cp1252",
         source="test",
-        upload_id=uuid.uuid4(),
-        organization="roques",
-        dataset="subventions",
-        file=events.FileRef(
-            object_key="files/table",
-            sha256="0" * 64,
-            size=len(content),
-            filename="subventions.csv",
-            media_type="text/csv",
-        ),
-        valid=True,
-        publishable=True,
-        report_key="reports/x.json",
-        summary=events.ReportSummary(rows=ROWS),
-        table=events.TableShape(
-            encoding="cp1252",
-            delimiter=";",
-            fields=FIELDS,
-            geo=events.GeoColumns(latitude="lat", longitude="long"),
-        ),
     )
-    async with sessionmaker.begin() as session:
-        session.add(
-            Organization(
-                slug="roques", name="Roques", kind="commune", token_hash=tokens.hash_token("r")
-            )
-        )
-        await session.flush()
-        await datasets.publish(session, event, source="test", public_url="http://x")
     return engine, sessionmaker
 
 

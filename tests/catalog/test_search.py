@@ -7,7 +7,8 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from datacommune.catalog import datasets, metadata, search
+from datacommune.catalog import search
+from datacommune.catalog.core import datasets, metadata
 from datacommune.catalog.tables import Dataset, Organization, Resource, Version
 from datacommune.shared import tokens
 from datacommune.shared.db import make_engine, make_sessionmaker

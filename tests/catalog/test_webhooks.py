@@ -2,7 +2,7 @@
 
 import pytest
 
-from datacommune.catalog import webhooks
+from datacommune.catalog.webhooks import deliveries
 
 NAT64_AND_FRIENDS = [
     "http://[64:ff9b::7f00:1]/",
@@ -17,11 +17,11 @@ NAT64_AND_FRIENDS = [
 
 @pytest.mark.parametrize("url", NAT64_AND_FRIENDS)
 async def test_translated_addresses_are_refused(url: str) -> None:
-    with pytest.raises(webhooks.InvalidWebhook):
-        await webhooks.check_address(url, allow_private=False)
+    with pytest.raises(deliveries.InvalidWebhook):
+        await deliveries.check_address(url, allow_private=False)
 
 
 @pytest.mark.parametrize("url", ["http://example.fr:99999/", "http://example.fr:port/"])
 async def test_a_port_out_of_range_is_a_problem_not_a_crash(url: str) -> None:
-    with pytest.raises(webhooks.InvalidWebhook):
-        await webhooks.check_address(url, allow_private=False)
+    with pytest.raises(deliveries.InvalidWebhook):
+        await deliveries.check_address(url, allow_private=False)

@@ -4,7 +4,7 @@ import ckanapi
 import httpx
 import pytest
 
-from datacommune.catalog.ckan import ckan_tag
+from datacommune.catalog.interop.ckan import ckan_tag
 from tests.platform import Running
 
 pytestmark = pytest.mark.e2e

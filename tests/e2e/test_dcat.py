@@ -9,7 +9,7 @@ import pytest
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, SH, SKOS
 
-from datacommune.catalog.dcat import SHAPES
+from datacommune.catalog.interop.dcat import SHAPES
 from tests.platform import Running
 
 pytestmark = pytest.mark.e2e

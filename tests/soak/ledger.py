@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from datacommune.catalog import rowloader
+from datacommune.catalog.rows import loader as rowloader
 from datacommune.cli.platform import SERVICES
 from tests.soak.run import Soak
 from tests.soak.traffic import FINAL, Answer, Sent

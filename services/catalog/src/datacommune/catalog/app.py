@@ -7,30 +7,21 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from datacommune.catalog import (
-    access,
-    access_routes,
-    ckan,
-    consumers,
-    exports,
-    feeds,
-    harvest_routes,
-    pages,
-    ratelimit,
-    routes,
-    rowloader,
-    rowroutes,
-    search,
-    territory_pages,
-    webhook_routes,
-    webhooks,
-)
-from datacommune.catalog.harvester import Harvester
-from datacommune.catalog.release_clock import ReleaseClock
-from datacommune.catalog.rowloader import RowLoader
-from datacommune.catalog.rowstore import RowStore
+from datacommune.catalog import features, ratelimit, search
+from datacommune.catalog.access import rights
+from datacommune.catalog.core import consumers
+from datacommune.catalog.core.release_clock import ReleaseClock
+from datacommune.catalog.harvest.worker import Harvester
+from datacommune.catalog.interop import ckan
+from datacommune.catalog.pages import catalogue as catalogue_pages
+from datacommune.catalog.pages import territory as territory_pages
+from datacommune.catalog.rows import exports
+from datacommune.catalog.rows import loader as rowloader
+from datacommune.catalog.rows.loader import RowLoader
+from datacommune.catalog.rows.store import RowStore
 from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import Outbox, ProcessedEvent
+from datacommune.catalog.webhooks import deliveries
 from datacommune.shared import scratch
 from datacommune.shared import tasks as background_tasks
 from datacommune.shared.health import health_router
@@ -56,12 +47,12 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.settings = settings
             await search.reindex_stale(runtime.sessionmaker)
             async with runtime.sessionmaker.begin() as session:
-                await access.announce_all(session, source=settings.source)
+                await rights.announce_all(session, source=settings.source)
             runtime.relay.wake()
             rows = RowStore(runtime.engine, Path(settings.rows_dir) if settings.rows_dir else None)
             app.state.rows = rows
             loader = RowLoader(runtime.engine, runtime.sessionmaker, runtime.store, rows)
-            sender = webhooks.WebhookSender(
+            sender = deliveries.WebhookSender(
                 runtime.sessionmaker, allow_private=settings.allow_private_webhooks
             )
 
@@ -100,20 +91,17 @@ def create_app(settings: Settings) -> FastAPI:
             finally:
                 await background_tasks.stop(tasks)
 
+    features.install()
     app = make_app(service="catalog", description=DESCRIPTION, lifespan=lifespan)
     app.state.vote_limit = ratelimit.RateLimit(settings.votes_per_hour, 3600)
     app.state.webhook_limit = ratelimit.RateLimit(settings.webhooks_per_hour, 3600)
     app.include_router(health_router("catalog", lambda: app.state.runtime.readiness()))
-    app.include_router(routes.router)
-    app.include_router(access_routes.router)
-    app.include_router(rowroutes.router)
-    app.include_router(feeds.router)
-    app.include_router(webhook_routes.router)
-    app.include_router(harvest_routes.router)
+    for router in features.ROUTERS:
+        app.include_router(router)
     for prefix in ckan.PREFIXES:
         app.include_router(ckan.router, prefix=prefix)
     app.add_exception_handler(ckan.InvalidParameters, ckan.on_invalid_parameters)
-    app.include_router(pages.router)
+    app.include_router(catalogue_pages.router)
     app.include_router(territory_pages.router)
-    pages.install(app, settings, territory_pages.LABELS)
+    catalogue_pages.install(app, settings, territory_pages.LABELS)
     return app

@@ -1,0 +1,318 @@
+"""Datasets, resources and versions: publish a validated file, and read the catalogue."""
+
+import posixpath
+import re
+import unicodedata
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from datacommune.catalog import problems
+from datacommune.catalog.core import metadata, visibility
+from datacommune.catalog.core.hooks import HOOKS, Opened
+from datacommune.catalog.tables import (
+    Dataset,
+    Organization,
+    Outbox,
+    RemoteResource,
+    Resource,
+    RowTable,
+    Version,
+)
+from datacommune.shared import events
+from datacommune.shared.outbox import enqueue, utcnow
+
+
+def slugify(text: str) -> str:
+    """Lower-case ASCII words joined by dashes: « Subventions 2024 » → ``subventions-2024``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:200] or "fichier"
+
+
+def resource_key(event: events.FileValidated) -> tuple[str, str]:
+    """Which resource an upload is a version of: its title, else its file name without extension.
+
+    Posting « subventions-2024.csv » again makes a new version of the same resource; posting
+    « subventions-2025.csv » makes a second resource of the dataset.
+    """
+    if event.title:
+        return slugify(event.title), event.title
+    base = posixpath.basename(event.file.filename.replace("\\", "/"))
+    stem = posixpath.splitext(base)[0] or base
+    return slugify(stem), stem
+
+
+def download_path(version_id: uuid.UUID) -> str:
+    """Where a version's bytes are served."""
+    return f"/api/v1/versions/{version_id}/download"
+
+
+async def publish(
+    session: AsyncSession, event: events.FileValidated, *, source: str, public_url: str
+) -> None:
+    """Make a validated file a new version of its resource, or refuse it; idempotent.
+
+    The dataset is created on its first publishable upload and belongs to that organization.
+    """
+    if await session.scalar(select(Version.id).where(Version.upload_id == event.upload_id)):
+        return
+    if not event.publishable:
+        return
+    org = await session.get(Organization, event.organization)
+    dataset = await session.scalar(select(Dataset).where(Dataset.slug == event.dataset))
+    if org is None or (dataset is not None and dataset.organization != event.organization):
+        reason = "unknown-organization" if org is None else "dataset-of-another-organization"
+        enqueue(session, Outbox, _rejection(event, reason, source))
+        return
+    public = await visibility.opens_now(session, event.release_id, org.slug)
+    if dataset is None:
+        dataset = Dataset(
+            slug=event.dataset,
+            organization=org.slug,
+            # An embargoed upload does not name the dataset: its title would show as soon as
+            # another file makes the dataset public (it gets its title when it opens).
+            title=(event.title or event.dataset) if public else event.dataset,
+            public=False,
+        )
+        session.add(dataset)
+        await session.flush()
+    key, title = resource_key(event)
+    resource = await session.scalar(
+        select(Resource).where(Resource.dataset_id == dataset.id, Resource.key == key)
+    )
+    if resource is None:
+        resource = Resource(dataset_id=dataset.id, key=key, title=title, public=False)
+        session.add(resource)
+        await session.flush()
+    # An embargoed version gets a provisional negative number and its public one when it
+    # opens, so the public numbers have no gap that would betray it.
+    if public:
+        number = await visibility.next_number(session, resource.id)
+    else:
+        lowest = await session.scalar(
+            select(func.min(Version.number)).where(Version.resource_id == resource.id)
+        )
+        number = min(lowest or 0, 0) - 1
+    version = Version(
+        id=uuid.uuid4(),
+        resource_id=resource.id,
+        number=number,
+        upload_id=event.upload_id,
+        object_key=event.file.object_key,
+        sha256=event.file.sha256,
+        size=event.file.size,
+        filename=event.file.filename,
+        media_type=event.file.media_type,
+        schema_id=event.schema_id,
+        valid=event.valid,
+        report_key=event.report_key,
+        changes_key=event.changes_key,
+        public=False,
+        release_id=event.release_id,
+        uploaded_by=event.uploaded_by,
+        token_id=event.token_id,
+        **(
+            {
+                "original_object_key": event.original.object_key,
+                "original_sha256": event.original.sha256,
+                "original_size": event.original.size,
+                "original_filename": event.original.filename,
+                "original_media_type": event.original.media_type,
+            }
+            if event.original
+            else {}
+        ),
+    )
+    session.add(version)
+    await session.flush()
+    if public:
+        await visibility.make_public(session, dataset, resource, version, utcnow())
+    if event.table is not None:
+        # The shape the rows will be read with; the row loader takes it from here.
+        session.add(
+            RowTable(version_id=version.id, status="pending", shape=event.table.model_dump())
+        )
+    if public:
+        await HOOKS.dataset_opened(
+            session, Opened(dataset, [(resource, version)], release=None, public_url=public_url)
+        )
+    await session.flush()
+    await HOOKS.dataset_changed(session, dataset)
+    enqueue(
+        session,
+        Outbox,
+        events.ResourcePublished(
+            source=source,
+            upload_id=event.upload_id,
+            organization=org.slug,
+            dataset=dataset.slug,
+            resource_id=resource.id,
+            version_id=version.id,
+            download_url=public_url + download_path(version.id),
+            public=public,
+            release_id=event.release_id,
+        ),
+    )
+
+
+def _rejection(event: events.FileValidated, reason: str, source: str) -> events.UploadRejected:
+    if reason == "unknown-organization":
+        fr = f"L'organisation « {event.organization} » n'est pas inscrite au catalogue."
+        en = f"The organization {event.organization!r} is not registered in the catalogue."
+    else:
+        fr = f"Le jeu de données « {event.dataset} » appartient à une autre organisation."
+        en = f"The dataset {event.dataset!r} belongs to another organization."
+    return events.UploadRejected(
+        source=source,
+        upload_id=event.upload_id,
+        organization=event.organization,
+        dataset=event.dataset,
+        reason=reason,
+        detail=fr,
+        detail_en=en,
+    )
+
+
+async def get(session: AsyncSession, slug: str, *, owner: str | None = None) -> Dataset:
+    """One public dataset with its public resources and versions; a 404 problem if unknown or
+    not public yet — except to its ``owner`` (who may describe it before its release)."""
+    dataset = await session.scalar(select(Dataset).where(Dataset.slug == slug))
+    if dataset is None or not (dataset.public or dataset.organization == owner):
+        raise problems.dataset_not_found(slug)
+    return dataset
+
+
+async def get_version(session: AsyncSession, version_id: uuid.UUID) -> Version:
+    """One public version; a 404 problem if unknown or embargoed (the same answer: an
+    embargoed version's existence is not told either)."""
+    version = await session.get(Version, version_id)
+    if version is None or not version.public:
+        raise problems.version_not_found()
+    return version
+
+
+def describe_version(version: Version, public_url: str) -> dict[str, Any]:
+    """The public view of a version, with its download link (and the original's, if repaired)."""
+    repaired = None
+    if version.original_object_key:
+        base = f"{public_url}/api/v1/versions/{version.id}"
+        repaired = {
+            "original_filename": version.original_filename,
+            "original_sha256": version.original_sha256,
+            "original_download_url": f"{base}/original",
+            "changes_url": f"{base}/changes",
+        }
+    return {
+        "repaired": repaired,
+        "id": str(version.id),
+        "number": version.number,
+        "filename": version.filename,
+        "media_type": version.media_type,
+        "size": version.size,
+        "sha256": version.sha256,
+        "schema": version.schema_id,
+        "valid": version.valid,
+        "published_at": version.published_at.isoformat(),
+        # The organization that published it for the dataset's own, if another (an EPCI).
+        "uploaded_by": version.uploaded_by,
+        "download_url": public_url + download_path(version.id),
+        **HOOKS.version_view(version, public_url),
+    }
+
+
+def describe(dataset: Dataset, public_url: str, *, full: bool) -> dict[str, Any]:
+    """The public view of a dataset; ``full`` adds its resources and every version."""
+    body: dict[str, Any] = {
+        "slug": dataset.slug,
+        "title": dataset.title,
+        "organization": dataset.organization,
+        **metadata.describe(dataset),
+        "created_at": dataset.created_at.isoformat(),
+        "updated_at": dataset.updated_at.isoformat(),
+        "url": f"{public_url}/api/v1/datasets/{dataset.slug}",
+        "resources_count": len(dataset.resources) + len(dataset.remote_resources),
+        "harvested_from": harvested_from(dataset),
+    }
+    if full:
+        body["conforms_to"] = sorted(
+            {v.schema_id for r in dataset.resources for v in r.versions if v.schema_id}
+        )
+        body["resources"] = []
+        for resource in dataset.resources:
+            versions = [describe_version(v, public_url) for v in resource.versions]
+            latest = versions[-1] if versions else None
+            body["resources"].append(
+                {
+                    "id": str(resource.id),
+                    "key": resource.key,
+                    "title": resource.title,
+                    "download_url": latest["download_url"] if latest else None,
+                    # Always the newest version; each version's own URL never changes.
+                    "latest_url": f"{body['url']}/resources/{resource.key}/latest",
+                    "latest": latest,
+                    "versions": versions,
+                }
+            )
+        body["resources"] += [describe_remote(r) for r in dataset.remote_resources]
+    return body
+
+
+def harvested_from(dataset: Dataset) -> dict[str, Any] | None:
+    """Where a harvested dataset comes from (None for one published here)."""
+    record = dataset.harvest
+    if record is None:
+        return None
+    return {
+        "source": str(record.source_id),
+        "kind": record.source.kind,
+        "url": record.source.url,
+        "remote_id": record.remote_id,
+        "remote_url": record.identity,
+        "remote_modified": record.remote_modified.isoformat() if record.remote_modified else None,
+        "harvested_at": record.harvested_at.isoformat(),
+    }
+
+
+def describe_remote(resource: RemoteResource) -> dict[str, Any]:
+    """A harvested file: a link to where its source serves it; no version is kept here."""
+    return {
+        "id": str(resource.id),
+        "key": None,
+        "title": resource.title,
+        "remote": True,
+        "format": resource.format,
+        "media_type": resource.media_type,
+        "size": resource.size,
+        "download_url": resource.url,
+        "latest_url": None,
+        "latest": None,
+        "versions": [],
+    }
+
+
+async def patch(session: AsyncSession, dataset: Dataset, changes: metadata.DatasetPatch) -> Dataset:
+    """Change a dataset's metadata and its search words."""
+    metadata.apply(dataset, changes)
+    await session.flush()
+    await HOOKS.dataset_changed(session, dataset)
+    return dataset
+
+
+def history(dataset: Dataset, public_url: str) -> list[dict[str, Any]]:
+    """Every version of every resource, newest first: nothing is ever overwritten."""
+    entries = [
+        {"resource": resource.key, **describe_version(version, public_url)}
+        for resource in dataset.resources
+        for version in resource.versions
+    ]
+    return sorted(entries, key=lambda e: e["published_at"], reverse=True)
+
+
+def latest(dataset: Dataset, resource_key: str) -> Version:
+    """The newest version of a resource; a 404 problem if there is none."""
+    for resource in dataset.resources:
+        if resource.key == resource_key and resource.versions:
+            return resource.versions[-1]
+    raise problems.version_not_found()

@@ -1,0 +1,1 @@
+"""Harvesting other portals (CKAN, OpenDataSoft, DCAT) into an organization's datasets."""

@@ -1,0 +1,52 @@
+"""The catalogue as DCAT-AP, and a dataset as a Data Package, for harvesters and tools."""
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from datacommune.catalog.core import datasets
+from datacommune.catalog.deps import Session, SettingsDep
+from datacommune.catalog.interop import datapackage as data_package
+from datacommune.catalog.interop import dcat
+from datacommune.shared import fields
+
+router = APIRouter(prefix="/api/v1")
+
+
+@router.get(
+    "/catalog.{extension}",
+    tags=["moissonnage / harvesting"],
+    response_class=Response,
+    responses={200: {"content": {"application/ld+json": {}, "text/turtle": {}}}},
+    summary="Le catalogue en DCAT-AP / the catalogue as DCAT-AP",
+)
+async def dcat_catalog(
+    extension: Literal["jsonld", "ttl"],
+    session: Session,
+    settings: SettingsDep,
+    page: int = Query(default=1, ge=1),
+    page_size: int = Query(default=100, ge=1, le=1000),
+) -> Response:
+    """DCAT-AP (FR) for harvesters such as data.gouv.fr's, paged with hydra."""
+    graph = await dcat.catalog(
+        session,
+        public_url=settings.http.public_url,
+        page=page,
+        page_size=page_size,
+        title=settings.catalog_title,
+    )
+    media_type = "text/turtle" if extension == "ttl" else "application/ld+json"
+    return Response(dcat.serialize(graph, extension), media_type=f"{media_type}; charset=utf-8")
+
+
+@router.get(
+    "/datasets/{slug}/datapackage.json",
+    tags=["moissonnage / harvesting"],
+    summary="Le jeu de données en Data Package / the dataset as a Data Package",
+)
+async def datapackage(
+    slug: fields.DatasetPath, session: Session, settings: SettingsDep
+) -> dict[str, Any]:
+    """A Frictionless Data Package: ``frictionless validate`` checks it against its schemas."""
+    dataset = await datasets.get(session, slug)
+    return data_package.describe(dataset, settings.http.public_url, settings.validate_public_url)

@@ -1,0 +1,1 @@
+"""Pages for people: the catalogue and its territories as server-rendered HTML."""

@@ -1,0 +1,1 @@
+"""Rows of tabular versions: loaded into their own tables, queried, exported."""

@@ -1,0 +1,158 @@
+"""The row API and the exports of a version's table."""
+
+import uuid
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from datacommune.catalog import problems
+from datacommune.catalog.core import datasets, downloads, downloads_count
+from datacommune.catalog.deps import SettingsDep
+from datacommune.catalog.rows import columns as rowtables
+from datacommune.catalog.rows import exports, loader
+from datacommune.catalog.rows import query as rowquery
+from datacommune.catalog.rows.deps import RowsDep
+from datacommune.catalog.rows.store import RowsMissing, RowStore
+from datacommune.catalog.tables import RowTable, Version
+from datacommune.shared import events, fields
+from datacommune.shared.http import RuntimeDep
+from datacommune.shared.runtime import Runtime
+
+router = APIRouter(prefix="/api/v1", tags=["lignes / rows"])
+
+FILTERS = """
+Filtres / filters: ``colonne=valeur`` (=), ``colonne__ne`` (!=), ``__lt`` (<), ``__lte`` (<=),
+``__gt`` (>), ``__gte`` (>=), ``__in`` (valeurs séparées par des virgules, ou tableau JSON),
+``__contains`` (contient, sans tenir compte de la casse). Ex. ``montant__gte=1000&commune=Roques``.
+"""
+
+
+async def _ready(
+    runtime: Runtime, rows: RowStore, version_id: uuid.UUID
+) -> tuple[Version, RowTable, async_sessionmaker[AsyncSession]]:
+    """The version, its loaded table, and sessions that read its rows."""
+    async with runtime.reader() as session:
+        version = await datasets.get_version(session, version_id)
+    table = version.row_table
+    if table is None:
+        raise problems.no_rows(None)
+    if table.status == "failed":
+        raise problems.no_rows(table.error)
+    if table.status != "ready" or table.columns is None:
+        raise problems.rows_not_ready()
+    try:
+        return version, table, rows.reader(version.id)
+    except RowsMissing:
+        # Lost from disk since: loaded again from the stored file, as at a first publication.
+        await loader.reload(runtime.sessionmaker, [version.id])
+        raise problems.rows_not_ready() from None
+
+
+@router.get(
+    "/versions/{version_id}/rows",
+    summary="Les lignes d'une version, filtrées et triées / a version's rows",
+    description=FILTERS,
+)
+async def rows(
+    version_id: uuid.UUID,
+    request: Request,
+    runtime: RuntimeDep,
+    rows_store: RowsDep,
+    settings: SettingsDep,
+    _sort: str | None = fields.line_query(201, "colonne, ou -colonne (décroissant)"),
+    _columns: str | None = fields.line_query(20_000, "colonnes voulues, ex. nom,montant"),
+    _size: int = Query(default=rowquery.DEFAULT_SIZE, ge=1, le=rowquery.MAX_SIZE),
+    _cursor: str | None = fields.line_query(2000),
+    _count: bool = Query(default=True, description="compter les lignes trouvées"),
+) -> dict[str, Any]:
+    """Filter by column, sort, choose columns; pages follow ``next_cursor`` with no ceiling;
+    ``total`` is exact."""
+    version, table, reader = await _ready(runtime, rows_store, version_id)
+    assert table.columns is not None
+    assert table.row_count is not None
+    query = rowquery.parse(request.query_params.multi_items(), table.columns)
+    # Rows of large cells come fewer to a page (about 1 MiB), the rest by ``next_cursor``.
+    query.size = min(query.size, exports.page_size(version.size, table.row_count))
+    tbl = rowtables.table(version.id, table.columns)
+    async with reader() as session:
+        total = await rowquery.count(session, tbl, query, table.row_count) if query.count else None
+        page = await rowquery.page(session, tbl, query, total=total)
+    base = f"{settings.http.public_url}/api/v1/versions/{version.id}"
+    next_url = None
+    if page.next_cursor:
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "_cursor"]
+        next_url = f"{base}/rows?{urlencode([*params, ('_cursor', page.next_cursor)])}"
+    return {
+        "version": str(version.id),
+        "columns": [{"name": c["name"], "type": c["type"]} for c in query.selected],
+        "total": total,
+        "rows": page.rows,
+        "next_cursor": page.next_cursor,
+        "next_url": next_url,
+    }
+
+
+@router.get(
+    "/versions/{version_id}/rows.{extension}",
+    response_class=StreamingResponse,
+    summary="Exporter les lignes / export the rows",
+    description="Les mêmes filtres, tri et colonnes que /rows ; tout le résultat, en flux."
+    + FILTERS,
+    responses={200: {"content": {t: {} for t in exports.MEDIA_TYPES.values()}}},
+)
+async def export(
+    version_id: uuid.UUID,
+    extension: Literal["csv", "json", "geojson", "parquet", "xlsx"],
+    request: Request,
+    runtime: RuntimeDep,
+    rows_store: RowsDep,
+    _sort: str | None = fields.line_query(201),
+    _columns: str | None = fields.line_query(20_000),
+) -> StreamingResponse:
+    """The whole table, or the filtered part of it, in one file."""
+    version, table, reader = await _ready(runtime, rows_store, version_id)
+    assert table.columns is not None
+    assert table.row_count is not None
+    params = [(k, v) for k, v in request.query_params.multi_items() if k in ("_sort", "_columns")]
+    params += [(k, v) for k, v in request.query_params.multi_items() if not k.startswith("_")]
+    query = rowquery.parse(params, table.columns)
+    tbl = rowtables.table(version.id, table.columns)
+    size = exports.page_size(version.size, table.row_count)
+    if extension == "xlsx":
+        async with reader() as session:
+            exports.check_xlsx(await rowquery.count(session, tbl, query, table.row_count))
+    if extension == "geojson":
+        shape = events.TableShape.model_validate(table.shape)
+        reading = exports.geometry_reader(shape.geo, table.columns)
+        if reading is None:
+            raise problems.no_coordinates()
+        geo_columns, make = reading
+        shown = query.selected
+        query.selected = [*shown, *geo_columns]
+        stream = exports.to_geojson(
+            exports.pages(reader, tbl, query, size), query, shown, geo_columns, make
+        )
+    else:
+        writer = {
+            "csv": exports.to_csv,
+            "json": exports.to_json,
+            "parquet": exports.to_parquet,
+            "xlsx": exports.to_xlsx,
+        }[extension]
+        stream = writer(exports.pages(reader, tbl, query, size), query)
+    async with runtime.sessionmaker.begin() as session:
+        await downloads_count.count(session, version.id)
+    stem = downloads.safe_filename(version.filename, str(version.id)).rsplit(".", 1)[0]
+    filtered = "-extrait" if query.filters else ""
+    return StreamingResponse(
+        stream,
+        media_type=exports.MEDIA_TYPES[extension],
+        headers={
+            "Content-Disposition": downloads.content_disposition(f"{stem}{filtered}.{extension}"),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "public, max-age=3600",
+        },
+    )

@@ -1,0 +1,17 @@
+"""French full-text search over datasets, with facets and cursor pages: ``index`` keeps the
+words and facet counts of each dataset, ``query`` finds and pages them."""
+
+from datacommune.catalog.search.index import FACETS, FORMATS, LABELS, reindex, reindex_stale, words
+from datacommune.catalog.search.query import Query, Results, find
+
+__all__ = [
+    "FACETS",
+    "FORMATS",
+    "LABELS",
+    "Query",
+    "Results",
+    "find",
+    "reindex",
+    "reindex_stale",
+    "words",
+]

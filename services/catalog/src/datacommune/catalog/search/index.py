@@ -1,0 +1,194 @@
+"""The search index over datasets: French words, stemmed and unaccented, and facet counts.
+
+Words are stemmed with Snowball's French stemmer and stripped of accents in Python, for the
+documents and the queries alike, so « délibération » finds « deliberations » and both engines
+see the same tokens: SQLite indexes them with FTS5, PostgreSQL with a GIN index over a
+``simple`` tsvector. A dataset is indexed again in the transaction that changes it.
+"""
+
+import re
+import unicodedata
+from typing import Any
+
+import snowballstemmer
+from sqlalchemy import (
+    delete,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from datacommune.catalog.tables import (
+    Dataset,
+    DatasetFacet,
+    FacetCount,
+    Organization,
+    RemoteResource,
+    Resource,
+    Version,
+)
+
+_STEMMER = snowballstemmer.stemmer("french")
+FORMATS = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "ods": "application/vnd.oasis.opendocument.spreadsheet",
+    "json": "application/json",
+}
+LABELS = {media_type: name for name, media_type in FORMATS.items()}
+FACETS = ("organization", "theme", "licence", "schema", "format")
+# The facets a dataset may have several values of: they live in ``Dataset.facet_values``.
+MULTI = ("schema", "format")
+
+
+def _unaccent(word: str) -> str:
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode()
+
+
+def dialect(session: AsyncSession) -> str:
+    bind = session.get_bind()
+    return str(bind.dialect.name)
+
+
+def words(text_: str) -> list[str]:
+    """The search tokens of a text: lower-case, stemmed in French, without accents."""
+    tokens = re.findall(r"\w+", text_.lower())
+    # Stripping accents can leave punctuation (« ⑴ » → « (1) »): keep letters and digits only,
+    # so that no engine ever sees query syntax.
+    return [
+        piece
+        for stem in _STEMMER.stemWords(tokens)
+        for piece in re.findall(r"[a-z0-9]+", _unaccent(stem).lower())
+        if len(piece) > 1
+    ]
+
+
+def document(dataset: Dataset, organization_name: str, schemas: list[str]) -> str:
+    """What a dataset is found by: its words, its organization's name, its schemas."""
+    parts = [
+        dataset.title,
+        dataset.slug.replace("-", " "),
+        dataset.description or "",
+        " ".join(dataset.keywords or []),
+        organization_name,
+        " ".join(s.split("@")[0].replace("-", " ") for s in schemas),
+    ]
+    return " ".join(words(" ".join(parts)))
+
+
+async def reindex(session: AsyncSession, dataset: Dataset) -> None:
+    """Recompute a dataset's search text (and its FTS5 row on SQLite) in this transaction."""
+    org_name = await session.scalar(
+        select(Organization.name).where(Organization.slug == dataset.organization)
+    )
+    schemas = list(
+        (
+            await session.scalars(
+                select(Version.schema_id)
+                .join(Resource, Resource.id == Version.resource_id)
+                .where(
+                    Resource.dataset_id == dataset.id,
+                    Version.schema_id.is_not(None),
+                    # What an embargoed version conforms to is not told before it opens.
+                    Version.public.is_(True),
+                )
+                .distinct()
+            )
+        ).all()
+    )
+    dataset.search_text = document(dataset, org_name or "", [s for s in schemas if s])
+    formats = (
+        await session.scalars(
+            select(Version.media_type)
+            .join(Resource, Resource.id == Version.resource_id)
+            .where(Resource.dataset_id == dataset.id, Version.public.is_(True))
+            .distinct()
+        )
+    ).all()
+    # A harvested dataset's formats are those of its remote files.
+    remote_formats = (
+        await session.scalars(
+            select(RemoteResource.format)
+            .where(RemoteResource.dataset_id == dataset.id, RemoteResource.format.is_not(None))
+            .distinct()
+        )
+    ).all()
+    # An embargoed dataset has no facet values (so the catalogue's counts do not count it)
+    # and no full-text row: nothing of it can be found before it opens.
+    values = (
+        set()
+        if not dataset.public
+        else {
+            ("organization", dataset.organization),
+            ("licence", dataset.licence),
+            *({("theme", dataset.theme)} if dataset.theme else set()),
+            *{("schema", s) for s in schemas if s},
+            *{("format", LABELS.get(f, f)) for f in formats},
+            *{("format", f) for f in remote_formats if f},
+        }
+    )
+    dataset.facet_values = "\n".join(f"{f}={v}" for f, v in sorted(values) if f in MULTI)
+    before = {
+        (f, v)
+        for f, v in await session.execute(
+            select(DatasetFacet.facet, DatasetFacet.value).where(
+                DatasetFacet.dataset_id == dataset.id
+            )
+        )
+    }
+    gone, added = before - values, values - before
+    if gone:
+        await session.execute(
+            delete(DatasetFacet).where(
+                DatasetFacet.dataset_id == dataset.id,
+                tuple_(DatasetFacet.facet, DatasetFacet.value).in_(sorted(gone)),
+            )
+        )
+    session.add_all(DatasetFacet(facet=f, value=v, dataset_id=dataset.id) for f, v in added)
+    await _count(session, {**dict.fromkeys(gone, -1), **dict.fromkeys(added, 1)})
+    if dialect(session) == "sqlite":
+        await session.execute(
+            text("DELETE FROM datasets_fts WHERE dataset_id = :id"), {"id": dataset.id.hex}
+        )
+        if dataset.public:
+            await session.execute(
+                text("INSERT INTO datasets_fts (dataset_id, search_text) VALUES (:id, :text)"),
+                {"id": dataset.id.hex, "text": dataset.search_text},
+            )
+
+
+async def _count(session: AsyncSession, changes: dict[tuple[str, str], int]) -> None:
+    """Add each change to the catalogue's count of that facet value. Only the values a dataset
+    gained or lost are touched (in sorted order), so writers seldom wait on each other."""
+    insert = postgresql.insert if dialect(session) == "postgresql" else sqlite.insert
+    for (facet, value), change in sorted(changes.items()):
+        statement = insert(FacetCount).values(facet=facet, value=value, count=change)
+        await session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[FacetCount.facet, FacetCount.value],
+                set_={"count": FacetCount.count + statement.excluded.count},
+            )
+        )
+
+
+async def reindex_stale(sessionmaker: Any, batch: int = 500) -> int:
+    """Index the datasets no search text covers yet (e.g. published before the index existed)."""
+    done = 0
+    while True:
+        async with sessionmaker.begin() as session:
+            stale = list(
+                (
+                    await session.scalars(
+                        select(Dataset).where(Dataset.search_text == "").limit(batch)
+                    )
+                ).all()
+            )
+            for dataset in stale:
+                await reindex(session, dataset)
+                if not dataset.search_text:
+                    dataset.search_text = " "  # nothing to index: do not look at it again
+        done += len(stale)
+        if len(stale) < batch:
+            return done

@@ -1,0 +1,37 @@
+"""The state of each tabular version's rows: its shape, and where loading it stands."""
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from datacommune.catalog.tables.base import Base
+from datacommune.shared.db import UTCDateTime
+
+
+class RowTable(Base):
+    """A tabular version's rows, loaded into a table of their own (``rows_<version hex>``) for
+    the row API and the exports. Loading happens after publication, in the background."""
+
+    __tablename__ = "row_tables"
+
+    version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("versions.id"), primary_key=True)
+    # pending → loading → ready, or failed (the error says why); loading has a lease, so a
+    # catalog that died mid-load leaves the work to another.
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    # How to read the file, as validate found it (``events.TableShape``).
+    shape: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # The columns as loaded: name, Table Schema type, SQL column.
+    columns: Mapped[list[dict[str, str]] | None] = mapped_column(JSON)
+    row_count: Mapped[int | None] = mapped_column(BigInteger)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    loaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,1 @@
+"""Signed webhooks: subscriptions, and the deliveries that tell reusers what opened."""
