@@ -1,4 +1,4 @@
-"""events' application factory: routes, lifespan, the organization consumer."""
+"""events' application factory: routes, lifespan, consumers and the release scheduler."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -6,11 +6,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from datacommune.events import calendar_routes, pages, release_routes, releases, routes
+from datacommune.events import calendar_routes, consumers, pages, release_routes, releases, routes
 from datacommune.events.scheduler import Scheduler
 from datacommune.events.settings import Settings
-from datacommune.events.tables import Organization, Outbox, Token
-from datacommune.shared import credentials, events
+from datacommune.events.tables import Outbox
 from datacommune.shared import tasks as background_tasks
 from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
@@ -20,7 +19,6 @@ DESCRIPTION = """
 Les événements locaux (conseil municipal, hackathon, fête…) et les publications programmées qui
 s'ouvrent à leur début. / Local events, and the releases that open when they start.
 """
-DURABLE = "events"
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -32,20 +30,7 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.runtime = runtime
             app.state.settings = settings
 
-            async def on_organization(event: events.AnyEvent) -> None:
-                assert isinstance(event, events.OrganizationCreated)
-                async with runtime.sessionmaker.begin() as session:
-                    await credentials.record(session, Organization, event)
-                    org = await session.get(Organization, event.organization)
-                    assert org is not None
-                    org.parent = event.parent
-
-            async def on_token(event: events.AnyEvent) -> None:
-                async with runtime.sessionmaker.begin() as session:
-                    await credentials.apply(session, event, tokens_model=Token)
-
-            await runtime.bus.subscribe(DURABLE, on_organization, "organization.created.v1")
-            await runtime.bus.subscribe(DURABLE, on_token, "token.issued.v1", "token.revoked.v1")
+            await consumers.subscribe(runtime.bus, runtime.sessionmaker)
             scheduler = Scheduler(
                 runtime.sessionmaker, runtime.reader, runtime.relay, source=settings.source
             )
