@@ -3,9 +3,15 @@ just committed) or until the next poll, whichever comes first."""
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import NoReturn
+
+import structlog
 
 from datacommune.shared.outbox import utcnow
+
+log = structlog.get_logger()
 
 
 class Waker:
@@ -30,3 +36,20 @@ def until(due: datetime | None, poll: float) -> float:
     if due is None:
         return poll
     return min(poll, max(0.0, (due - utcnow()).total_seconds()))
+
+
+async def forever(
+    one_pass: Callable[[], Awaitable[float | None]], waker: Waker, *, poll: float, failed: str
+) -> NoReturn:
+    """The loop of every background worker: run ``one_pass``, then sleep until woken or for the
+    delay it returns (``poll`` when it returns None). A pass that fails is logged as ``failed``
+    and tried again at the next poll: a worker outlives a database or a peer that is down."""
+    while True:
+        delay = poll
+        try:
+            wanted = await one_pass()
+            if wanted is not None:
+                delay = wanted
+        except Exception:
+            log.exception(failed)
+        await waker.sleep(delay)

@@ -50,13 +50,12 @@ class Scheduler:
         return opened
 
     async def run(self) -> None:
-        while True:
-            delay = POLL_SECONDS  # after a failure, try again at the next poll
-            try:
-                await self.tick()
-                async with self._reader() as session:
-                    due = await releases.next_due(session)
-                delay = background.until(due, POLL_SECONDS)
-            except Exception:
-                log.exception("scheduler_tick_failed")
-            await self._waker.sleep(delay)
+        async def one_pass() -> float:
+            await self.tick()
+            async with self._reader() as session:
+                due = await releases.next_due(session)
+            return background.until(due, POLL_SECONDS)
+
+        await background.forever(
+            one_pass, self._waker, poll=POLL_SECONDS, failed="scheduler_tick_failed"
+        )

@@ -46,14 +46,13 @@ class ReleaseClock:
         return len(changed)
 
     async def run(self) -> None:
-        while True:
-            delay = POLL_SECONDS  # after a failure, try again at the next poll
-            try:
-                if await self.tick():
-                    log.info("release_applied_by_clock")
-                async with self._reader() as session:
-                    due = await visibility.next_due(session)
-                delay = background.until(due, POLL_SECONDS)
-            except Exception:
-                log.exception("release_clock_failed")
-            await self._waker.sleep(delay)
+        async def one_pass() -> float:
+            if await self.tick():
+                log.info("release_applied_by_clock")
+            async with self._reader() as session:
+                due = await visibility.next_due(session)
+            return background.until(due, POLL_SECONDS)
+
+        await background.forever(
+            one_pass, self._waker, poll=POLL_SECONDS, failed="release_clock_failed"
+        )

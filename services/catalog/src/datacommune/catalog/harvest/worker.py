@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog.harvest import http
 from datacommune.catalog.harvest import runs as harvests
+from datacommune.shared import background
 from datacommune.shared import tasks as background_tasks
 from datacommune.shared.background import Waker
 from datacommune.shared.outbox import utcnow
@@ -44,16 +45,16 @@ class Harvester:
         self._waker.wake()
 
     async def run(self) -> None:
+        async def one_pass() -> None:
+            for source_id in await harvests.due(self._sessionmaker, utcnow()):
+                run_id = await harvests.claim(self._sessionmaker, source_id, due_only=True)
+                if run_id is not None:
+                    await self._carry_out(run_id)
+
         try:
-            while True:
-                try:
-                    for source_id in await harvests.due(self._sessionmaker, utcnow()):
-                        run_id = await harvests.claim(self._sessionmaker, source_id, due_only=True)
-                        if run_id is not None:
-                            await self._carry_out(run_id)
-                except Exception:
-                    log.exception("harvest_scheduling_failed")
-                await self._waker.sleep(POLL_SECONDS)
+            await background.forever(
+                one_pass, self._waker, poll=POLL_SECONDS, failed="harvest_scheduling_failed"
+            )
         finally:
             await background_tasks.stop(list(self._tasks))
 

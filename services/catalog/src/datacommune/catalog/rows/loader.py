@@ -1,6 +1,6 @@
 """Load each published tabular version's rows into its own table, in the background.
 
-Where that table lives (catalog's database, or a SQLite file of its own) is ``rowstore``'s.
+Where that table lives (catalog's database, or a SQLite file of its own) is ``rows.store``'s.
 
 Publication does not wait for this: a version is public at once, and its row API and exports
 follow when its table is ready (``row_tables.status``). The loader claims one table at a time
@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from datacommune.catalog.rows import columns as rowtables
 from datacommune.catalog.rows.store import RowStore, Target
 from datacommune.catalog.tables import RowTable, Version
-from datacommune.shared import events
+from datacommune.shared import background, events
 from datacommune.shared import tasks as background_tasks
 from datacommune.shared.background import Waker
 from datacommune.shared.outbox import utcnow
@@ -131,17 +131,19 @@ class RowLoader:
         except Exception:
             log.exception("row_files_not_checked")
         swept = -math.inf
-        while True:
-            try:
-                if time.monotonic() - swept > SWEEP_SECONDS:
-                    # What a killed loader (this one, before a restart, or a replica) left.
-                    swept = time.monotonic()
-                    await asyncio.to_thread(self._rows.sweep)
-                while await self.load_next():
-                    pass
-            except Exception:
-                log.exception("row_loading_failed")
-            await self._waker.sleep(POLL_SECONDS)
+
+        async def one_pass() -> None:
+            nonlocal swept
+            if time.monotonic() - swept > SWEEP_SECONDS:
+                # What a killed loader (this one, before a restart, or a replica) left.
+                swept = time.monotonic()
+                await asyncio.to_thread(self._rows.sweep)
+            while await self.load_next():
+                pass
+
+        await background.forever(
+            one_pass, self._waker, poll=POLL_SECONDS, failed="row_loading_failed"
+        )
 
     async def load_next(self) -> bool:
         """Load one waiting table; False when none waits."""

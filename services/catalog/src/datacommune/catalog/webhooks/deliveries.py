@@ -29,7 +29,7 @@ from datacommune.catalog.tables import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from datacommune.shared import outbound, territories
+from datacommune.shared import background, outbound, territories
 from datacommune.shared.background import Waker
 from datacommune.shared.outbox import utcnow
 from datacommune.shared.problems import Problem
@@ -165,13 +165,13 @@ class WebhookSender:
         self._waker.wake()
 
     async def run(self) -> None:
-        while True:
-            try:
-                while await self.send_due():
-                    pass
-            except Exception:
-                log.exception("webhook_sending_failed")
-            await self._waker.sleep(POLL_SECONDS)
+        async def one_pass() -> None:
+            while await self.send_due():
+                pass
+
+        await background.forever(
+            one_pass, self._waker, poll=POLL_SECONDS, failed="webhook_sending_failed"
+        )
 
     async def send_due(self) -> int:
         """Send the deliveries whose time has come (a batch); how many were tried."""
