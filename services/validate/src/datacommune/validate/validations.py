@@ -17,7 +17,7 @@ from datacommune.shared import events
 from datacommune.shared.bus import Bus
 from datacommune.shared.outbox import OutboxRelay, enqueue
 from datacommune.shared.scratch import held_dir
-from datacommune.shared.storage import ObjectStore
+from datacommune.shared.storage import ObjectStore, content_key
 from datacommune.validate import rendering, reports, shapes
 from datacommune.validate.registry import Registry
 from datacommune.validate.tables import Outbox, Validation
@@ -179,7 +179,7 @@ async def _store_repair(
 ) -> events.FileRef:
     """Store the repaired file (content-addressed, like uploads) and its full change list."""
     sha256, size = await asyncio.to_thread(_digest, fixed.file)
-    key = f"files/sha256/{sha256[:2]}/{sha256}"
+    key = content_key(sha256)
     if not await store.exists(key):
         await store.put_file(key, fixed.file, media_type="text/csv")
     await store.put_file(changes_key(event.upload_id), fixed.changes, media_type="application/json")
