@@ -38,6 +38,12 @@ def _is_missing(exc: Exception) -> bool:
     return isinstance(exc, InvalidResponseError) and exc._code == 404
 
 
+def content_key(sha256: str) -> str:
+    """Where bytes are kept, by their content: the same bytes (an upload, or the repair of one)
+    are stored once, under one key, and never overwritten."""
+    return f"files/sha256/{sha256[:2]}/{sha256}"
+
+
 def check_key(key: str) -> str:
     """Refuse any key that could climb out of its folder or is not one we make."""
     if not _KEY.match(key) or ".." in key.split("/"):

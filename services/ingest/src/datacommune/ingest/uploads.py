@@ -28,7 +28,7 @@ from datacommune.shared import credentials, events, fields
 from datacommune.shared.bus import NotYet
 from datacommune.shared.db import insert_ignoring
 from datacommune.shared.outbox import enqueue, utcnow
-from datacommune.shared.storage import ObjectMissing, ObjectStore
+from datacommune.shared.storage import ObjectMissing, ObjectStore, content_key
 
 log = structlog.get_logger()
 
@@ -45,11 +45,6 @@ RANK = {
     "published": 4,
     "rejected": 4,
 }
-
-
-def object_key(sha256: str) -> str:
-    """Files are stored by content: the same bytes are stored once, and never overwritten."""
-    return f"files/sha256/{sha256[:2]}/{sha256}"
 
 
 @dataclass(frozen=True)
@@ -158,7 +153,7 @@ async def accept(
 
     filename = filenames.escape(staged.filename)
     stored = events.FileRef(
-        object_key=object_key(staged.sha256),
+        object_key=content_key(staged.sha256),
         sha256=staged.sha256,
         size=staged.size,
         filename=filename,
