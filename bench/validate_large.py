@@ -71,7 +71,7 @@ print(json.dumps({"seconds": time.perf_counter() - start, "errors": len(report.t
 OURS = """
 import json, sys, time
 from pathlib import Path
-from datacommune.validate import reports
+from datacommune.validate.reports import report as reports
 from datacommune.validate.registry import load_entry
 schema = load_entry("scdl-subventions", json.load(open(sys.argv[2])))
 start = time.perf_counter()

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from datacommune.validate import reports
 from datacommune.validate.registry import BUILTIN, Registry, SchemaEntry, load_entry
+from datacommune.validate.reports import report as reports
 
 REGISTRY = Registry.from_dirs([BUILTIN])
 ARRAYS = {

@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
-from datacommune.validate import reports
-from datacommune.validate.custom_checks import build, insee_ok, siren_ok, siret_ok, territory
+from datacommune.validate.checks.custom import build, insee_ok, siren_ok, siret_ok, territory
 from datacommune.validate.registry import BUILTIN, Registry, load_entry
+from datacommune.validate.reports import report as reports
 
 REGISTRY = Registry.from_dirs([BUILTIN])
 

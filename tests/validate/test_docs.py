@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from datacommune.validate import hints
+from datacommune.validate.reports import hints
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "validation.md"
 

@@ -6,8 +6,10 @@ from typing import Any
 
 import pytest
 
-from datacommune.validate import repairs, reports, sniff, transcoding
+from datacommune.validate.checks import repairs
+from datacommune.validate.reading import sniff, transcoding
 from datacommune.validate.registry import BUILTIN, Registry
+from datacommune.validate.reports import report as reports
 
 REGISTRY = Registry.from_dirs([BUILTIN])
 

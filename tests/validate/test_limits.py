@@ -7,9 +7,9 @@ import time
 import zipfile
 from pathlib import Path
 
-from datacommune.validate import reports
-from datacommune.validate.limits import MAX_COLUMNS, MAX_LINE_BYTES
-from datacommune.validate.records import MAX_RECORD_BYTES
+from datacommune.validate.reading.limits import MAX_COLUMNS, MAX_LINE_BYTES
+from datacommune.validate.reading.records import MAX_RECORD_BYTES
+from datacommune.validate.reports import report as reports
 
 
 def limit_of(report: dict[str, object]) -> str:
@@ -110,7 +110,7 @@ def test_nothing_named_in_a_file_is_fetched(tmp_path: Path) -> None:
 MEASURE = """
 import json, resource, sys
 from pathlib import Path
-from datacommune.validate import reports
+from datacommune.validate.reports import report as reports
 
 def peak():
     high = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from datacommune.validate import records
+from datacommune.validate.reading import records
 
 TRICKY = [
     # quoted cells over lines, doubled quotes, a quote inside an unquoted cell (24" screen),

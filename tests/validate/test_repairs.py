@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from datacommune.validate import repairs, reports, sniff
+from datacommune.validate.checks import repairs
+from datacommune.validate.reading import sniff
 from datacommune.validate.registry import BUILTIN, Registry, SchemaEntry, load_entry
+from datacommune.validate.reports import report as reports
 
 REGISTRY = Registry.from_dirs([BUILTIN])
 REAL = [

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from datacommune.validate import reports
 from datacommune.validate.registry import BUILTIN, Registry, load_entry
+from datacommune.validate.reports import report as reports
 
 REGISTRY = Registry.from_dirs([BUILTIN])
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from datacommune.validate import sniff, transcoding
+from datacommune.validate.reading import sniff, transcoding
 
 # Letters that only appear when a French file is read in the wrong encoding.
 MOJIBAKE = ["č", "ď", "ű", "ő", "Ã©", "Ã¨", "ï»¿", "\ufffd"]

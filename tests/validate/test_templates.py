@@ -7,8 +7,9 @@ import httpx
 import openpyxl
 import pytest
 
-from datacommune.validate import reports, templates
+from datacommune.validate import templates
 from datacommune.validate.registry import BUILTIN, Registry
+from datacommune.validate.reports import report as reports
 from tests.platform import Running
 
 REGISTRY = Registry.from_dirs([BUILTIN])

@@ -7,8 +7,9 @@ import tempfile
 from pathlib import Path
 
 from datacommune.cli import display
-from datacommune.validate import rendering, reports
 from datacommune.validate.registry import BUILTIN, Registry, SchemaEntry, load_entry
+from datacommune.validate.reports import rendering
+from datacommune.validate.reports import report as reports
 
 
 def _schema(ref: str | None) -> tuple[SchemaEntry | None, str | None]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from datacommune.validate import custom_checks
+from datacommune.validate.checks import custom as custom_checks
 
 NAME_PATTERN = re.compile(r"^([-a-z0-9._/])+$")
 BUILTIN = Path(__file__).parent / "schemas"

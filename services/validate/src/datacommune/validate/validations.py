@@ -18,8 +18,10 @@ from datacommune.shared.bus import Bus
 from datacommune.shared.outbox import OutboxRelay, enqueue
 from datacommune.shared.scratch import held_dir
 from datacommune.shared.storage import ObjectStore, content_key
-from datacommune.validate import rendering, reports, shapes
+from datacommune.validate.checks import shapes
 from datacommune.validate.registry import Registry
+from datacommune.validate.reports import rendering
+from datacommune.validate.reports import report as reports
 from datacommune.validate.tables import Outbox, Validation
 
 log = structlog.get_logger()

@@ -9,7 +9,7 @@ import codecs
 from dataclasses import dataclass
 from pathlib import Path
 
-from datacommune.validate.sniff import CHUNK, Encoding, Unreadable
+from datacommune.validate.reading.sniff import CHUNK, Encoding, Unreadable
 
 
 @dataclass(frozen=True)

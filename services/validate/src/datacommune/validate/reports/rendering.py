@@ -4,7 +4,7 @@ import html
 from collections import defaultdict
 from typing import Any
 
-from datacommune.validate import hints
+from datacommune.validate.reports import hints
 
 STYLE = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;

@@ -24,18 +24,11 @@ from frictionless import (
 )
 from frictionless.resources import TableResource
 
-from datacommune.validate import (
-    findings,
-    hints,
-    jsondata,
-    limits,
-    mapping,
-    ods,
-    reading,
-    repairs,
-    sniff,
-)
+from datacommune.validate.checks import findings, mapping, repairs
+from datacommune.validate.reading import jsondata, limits, ods, sniff
+from datacommune.validate.reading import prepare as reading
 from datacommune.validate.registry import SchemaEntry
+from datacommune.validate.reports import hints
 
 REPORT_VERSION = 1
 EXAMPLES_PER_TYPE = 100

@@ -17,9 +17,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TextIO
 
-from datacommune.validate import transcoding
+from datacommune.validate.reading import transcoding
+from datacommune.validate.reading.sniff import Dialect, Encoding
 from datacommune.validate.registry import SchemaEntry
-from datacommune.validate.sniff import Dialect, Encoding
 
 TRUE_WORDS = {"oui", "vrai", "yes", "true", "o", "y", "1"}
 FALSE_WORDS = {"non", "faux", "no", "false", "n", "0"}

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from datacommune.validate import limits, records, sniff, transcoding
+from datacommune.validate.reading import limits, records, sniff, transcoding
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 from frictionless import Check, Error, Row, errors
 
-from datacommune.validate import opening_hours
+from datacommune.validate.checks import opening_hours
 
 LA_POSTE_SIREN = "356000000"
 ACTES = {

@@ -10,7 +10,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from datacommune.validate.records import MAX_RECORD_BYTES, Span
+from datacommune.validate.reading.records import MAX_RECORD_BYTES, Span
 
 MAX_COLUMNS = 1_000
 MAX_LINE_BYTES = 1024 * 1024
