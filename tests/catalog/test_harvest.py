@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from datacommune.catalog import search
 from datacommune.catalog.core import datasets
 from datacommune.catalog.harvest import http as harvest_http
-from datacommune.catalog.harvest import runs
+from datacommune.catalog.harvest import runs, sources
 from datacommune.catalog.interop import ckan, dcat
 from datacommune.catalog.problems import HarvestRefused, HarvestRunning
 from datacommune.catalog.tables import (
@@ -60,10 +60,10 @@ async def add_source(
     sessions: Sessions, kind: str, url: str, organization: str = "roques", **extra: Any
 ) -> uuid.UUID:
     async with sessions.begin() as session:
-        source = await runs.create_source(
+        source = await sources.create_source(
             session,
             organization,
-            runs.SourceIn(kind=kind, url=url, **extra),
+            sources.SourceIn(kind=kind, url=url, **extra),
             allow_private=True,
         )
         return source.id
@@ -77,7 +77,7 @@ async def run(sessions: Sessions, source_id: uuid.UUID) -> HarvestRun:
 
 
 def counts(run_: HarvestRun) -> dict[str, int]:
-    return runs.describe_run(run_)["counts"]  # type: ignore[no-any-return]
+    return sources.describe_run(run_)["counts"]  # type: ignore[no-any-return]
 
 
 async def shown(sessions: Sessions, slug: str) -> dict[str, Any] | None:
@@ -364,16 +364,18 @@ async def test_one_run_at_a_time_and_deleting_a_source_removes_its_datasets(
     assert await runs.claim(sessions, source, due_only=False) is None
     async with sessions.begin() as session:
         with pytest.raises(HarvestRunning):
-            await runs.delete_source(session, await runs.get_source(session, "roques", source))
+            await sources.delete_source(
+                session, await sources.get_source(session, "roques", source)
+            )
     await runs.harvest(sessions, first, harvest_http.Fetcher(10, allow_private=True))
     # Done: not due before its interval, but free to run now.
     assert await runs.claim(sessions, source, due_only=True) is None
     async with sessions() as session:
-        assert await runs.due(sessions, utcnow()) == []
-        assert [r.status for r in await runs.runs(session, source)] == ["succeeded"]
+        assert await sources.due(sessions, utcnow()) == []
+        assert [r.status for r in await sources.last_runs(session, source)] == ["succeeded"]
     async with sessions.begin() as session:
-        removed = await runs.delete_source(
-            session, await runs.get_source(session, "roques", source)
+        removed = await sources.delete_source(
+            session, await sources.get_source(session, "roques", source)
         )
     assert removed == 1
     assert await shown(sessions, "roques-budget") is None
@@ -393,10 +395,10 @@ async def test_private_addresses_are_refused_unless_allowed(sessions: Sessions) 
     ):
         async with sessions.begin() as session:
             with pytest.raises(HarvestRefused) as refused:
-                await runs.create_source(
+                await sources.create_source(
                     session,
                     "roques",
-                    runs.SourceIn(kind="ckan", url=url),
+                    sources.SourceIn(kind="ckan", url=url),
                     allow_private=False,
                 )
         assert refused.value.detail

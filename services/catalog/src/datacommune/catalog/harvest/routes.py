@@ -10,7 +10,7 @@ from sqlalchemy import select
 from datacommune.catalog import problems
 from datacommune.catalog.access.deps import OrganizationAdmin
 from datacommune.catalog.deps import Session, SettingsDep
-from datacommune.catalog.harvest import runs as harvests
+from datacommune.catalog.harvest import sources
 from datacommune.catalog.harvest.worker import Harvester
 from datacommune.catalog.tables import HarvestRun
 from datacommune.shared import fields
@@ -39,7 +39,7 @@ async def _last_run(session: Any, source_id: uuid.UUID) -> HarvestRun | None:
 @router.post("", status_code=201, summary="Moissonner un portail / harvest a portal")
 async def create_source(
     slug: fields.OrganizationPath,
-    data: harvests.SourceIn,
+    data: sources.SourceIn,
     admin: OrganizationAdmin,
     runtime: RuntimeDep,
     settings: SettingsDep,
@@ -48,10 +48,10 @@ async def create_source(
     """A CKAN or OpenDataSoft portal, or a DCAT catalogue, harvested at once and then every
     ``interval_hours``; its datasets become the organization's, linked to their files."""
     async with runtime.sessionmaker.begin() as session:
-        source = await harvests.create_source(
+        source = await sources.create_source(
             session, admin, data, allow_private=settings.allow_private_harvest
         )
-        body = harvests.describe_source(source, None)
+        body = sources.describe_source(source, None)
     _harvester(request).wake()
     return body
 
@@ -62,8 +62,8 @@ async def list_sources(
 ) -> dict[str, Any]:
     return {
         "items": [
-            harvests.describe_source(s, await _last_run(session, s.id))
-            for s in await harvests.sources(session, admin)
+            sources.describe_source(s, await _last_run(session, s.id))
+            for s in await sources.list_sources(session, admin)
         ]
     }
 
@@ -72,8 +72,8 @@ async def list_sources(
 async def get_source(
     slug: fields.OrganizationPath, source_id: uuid.UUID, admin: OrganizationAdmin, session: Session
 ) -> dict[str, Any]:
-    source = await harvests.get_source(session, admin, source_id)
-    return harvests.describe_source(source, await _last_run(session, source.id))
+    source = await sources.get_source(session, admin, source_id)
+    return sources.describe_source(source, await _last_run(session, source.id))
 
 
 @router.delete("/{source_id}", summary="Ne plus moissonner / stop harvesting")
@@ -85,8 +85,8 @@ async def delete_source(
 ) -> dict[str, Any]:
     """The datasets it brought leave the catalogue with it (as if deleted at the source)."""
     async with runtime.sessionmaker.begin() as session:
-        source = await harvests.get_source(session, admin, source_id)
-        deleted = await harvests.delete_source(session, source)
+        source = await sources.get_source(session, admin, source_id)
+        deleted = await sources.delete_source(session, source)
     return {"id": str(source_id), "deleted_datasets": deleted}
 
 
@@ -101,7 +101,7 @@ async def run_now(
 ) -> JSONResponse:
     """Starts a run and answers at once; follow it in ``…/runs``. 409 while one is running."""
     async with runtime.reader() as session:
-        source = await harvests.get_source(session, admin, source_id)
+        source = await sources.get_source(session, admin, source_id)
         running = source.run_id
     run_id = await _harvester(request).start(source_id)
     if run_id is None:
@@ -125,7 +125,9 @@ async def list_runs(
     limit: int = Query(default=20, ge=1, le=200),
 ) -> dict[str, Any]:
     """The last runs, newest first: counts, and the cause of every failure."""
-    source = await harvests.get_source(session, admin, source_id)
+    source = await sources.get_source(session, admin, source_id)
     return {
-        "items": [harvests.describe_run(r) for r in await harvests.runs(session, source.id, limit)]
+        "items": [
+            sources.describe_run(r) for r in await sources.last_runs(session, source.id, limit)
+        ]
     }

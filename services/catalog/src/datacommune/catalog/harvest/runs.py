@@ -13,163 +13,35 @@ source, so two replicas never harvest it at once.
 import contextlib
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from datetime import timedelta
+from typing import Any
 
 import structlog
-from pydantic import BaseModel, Field
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from datacommune.catalog import problems, search
-from datacommune.catalog.core.datasets import slugify
-from datacommune.catalog.harvest import http
-from datacommune.catalog.harvest.listings import KINDS
+from datacommune.catalog.harvest import http, mirror
+from datacommune.catalog.harvest.dcat_listing import DcatListing
+from datacommune.catalog.harvest.listings import CkanListing, Listing, OdsListing
 from datacommune.catalog.harvest.records import Failure, Remote
 from datacommune.catalog.tables import (
-    Dataset,
     HarvestRecord,
     HarvestRun,
     HarvestSource,
-    RemoteResource,
-    Resource,
 )
-from datacommune.shared.fields import Line
 from datacommune.shared.outbox import utcnow
 
 log = structlog.get_logger()
 
 LEASE = timedelta(minutes=2)
+KINDS: dict[str, type[Listing]] = {
+    "ckan": CkanListing,
+    "opendatasoft": OdsListing,
+    "dcat": DcatListing,
+}
 RENEW_EVERY = 50  # records
 MAX_LOGGED = 1000  # failures kept in a run's log
-
-
-class SourceIn(BaseModel):
-    """A portal or catalogue to harvest, and how often."""
-
-    kind: Literal["ckan", "opendatasoft", "dcat"] = Field(examples=["ckan"])
-    url: Line = Field(
-        min_length=8,
-        max_length=1000,
-        description="L'adresse du portail (CKAN, OpenDataSoft) ou du catalogue DCAT.",
-        examples=["https://data.exemple.fr"],
-    )
-    filter: Line | None = Field(
-        default=None,
-        max_length=1000,
-        description="CKAN : un `fq` ; OpenDataSoft : un `where` (rien pour DCAT).",
-        examples=["organization:ville-de-roques"],
-    )
-    interval_hours: float = Field(
-        default=24, ge=0.25, le=24 * 31, description="Tous les combien d'heures"
-    )
-
-
-def describe_source(source: HarvestSource, last_run: HarvestRun | None) -> dict[str, Any]:
-    return {
-        "id": str(source.id),
-        "organization": source.organization,
-        "kind": source.kind,
-        "url": source.url,
-        "filter": source.filter,
-        "interval_hours": source.interval_minutes / 60,
-        "next_run_at": source.next_run_at.isoformat(),
-        "running": source.run_id is not None and _held(source),
-        "created_at": source.created_at.isoformat(),
-        "last_run": describe_run(last_run) if last_run else None,
-    }
-
-
-def describe_run(run: HarvestRun) -> dict[str, Any]:
-    return {
-        "id": str(run.id),
-        "source": str(run.source_id),
-        "status": run.status,
-        "started_at": run.started_at.isoformat(),
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "counts": {
-            "created": run.created,
-            "updated": run.updated,
-            "unchanged": run.unchanged,
-            "deleted": run.deleted,
-            "failed": run.failed,
-        },
-        "error": run.error,
-        "failures": run.failures,
-    }
-
-
-def _held(source: HarvestSource) -> bool:
-    return source.lease_until is not None and source.lease_until > utcnow()
-
-
-async def create_source(
-    session: AsyncSession, organization: str, data: SourceIn, *, allow_private: bool
-) -> HarvestSource:
-    """Register a source; the scheduler harvests it at once, then every interval."""
-    refused = await http.address_problem(data.url, allow_private=allow_private)
-    if refused:
-        raise problems.HarvestRefused(*refused)
-    source = HarvestSource(
-        id=uuid.uuid4(),
-        organization=organization,
-        kind=data.kind,
-        url=data.url,
-        filter=data.filter or None,
-        interval_minutes=round(data.interval_hours * 60),
-        next_run_at=utcnow(),
-        created_at=utcnow(),
-    )
-    session.add(source)
-    await session.flush()
-    return source
-
-
-async def sources(session: AsyncSession, organization: str) -> list[HarvestSource]:
-    found = await session.scalars(
-        select(HarvestSource)
-        .where(HarvestSource.organization == organization)
-        .order_by(HarvestSource.created_at)
-    )
-    return list(found.all())
-
-
-async def get_source(
-    session: AsyncSession, organization: str, source_id: uuid.UUID
-) -> HarvestSource:
-    """One source of the organization; a 404 problem otherwise (another's included)."""
-    source = await session.get(HarvestSource, source_id)
-    if source is None or source.organization != organization:
-        raise problems.harvest_source_not_found()
-    return source
-
-
-async def runs(session: AsyncSession, source_id: uuid.UUID, limit: int = 50) -> list[HarvestRun]:
-    """The source's last runs, newest first."""
-    found = await session.scalars(
-        select(HarvestRun)
-        .where(HarvestRun.source_id == source_id)
-        .order_by(HarvestRun.started_at.desc())
-        .limit(limit)
-    )
-    return list(found.all())
-
-
-async def delete_source(session: AsyncSession, source: HarvestSource) -> int:
-    """Forget a source, its log and the datasets it brought (mirrored: they are gone from the
-    catalogue with it); how many datasets were deleted. Refused while it is being harvested."""
-    if _held(source):
-        raise problems.harvest_running(str(source.run_id) if source.run_id else None)
-    held = (
-        await session.scalars(select(HarvestRecord).where(HarvestRecord.source_id == source.id))
-    ).all()
-    for record in held:
-        await _remove(session, record)
-    await session.execute(delete(HarvestRun).where(HarvestRun.source_id == source.id))
-    await session.delete(source)
-    await session.flush()
-    return len(held)
 
 
 async def claim(
@@ -334,10 +206,10 @@ async def _take(
         return
     try:
         async with sessionmaker.begin() as session:
-            outcome = await _apply(session, run, entry)
+            outcome = await mirror.apply(session, run, entry)
     except IntegrityError:
         # Another source (or an upload) took the same dataset or slug at the same moment.
-        outcome = _duplicate(
+        outcome = mirror.duplicate(
             entry,
             f"le jeu « {entry.name} » a été pris au même moment par une autre source",
             f"the dataset {entry.name!r} was taken at the same moment by another source",
@@ -374,144 +246,6 @@ async def _mark_seen(session: AsyncSession, run: _Run, remote_id: str) -> None:
     )
 
 
-def _duplicate(remote: Remote, why: str, why_en: str) -> Failure:
-    return Failure(
-        remote.remote_id,
-        "duplicate",
-        f"Doublon, non moissonné : {why}. Rien n'a été écrasé.",
-        f"Duplicate, not harvested: {why_en}. Nothing was overwritten.",
-    )
-
-
-def _slug(organization: str, name: str) -> str:
-    """``<organization>-<remote name>``, as slugs are written here."""
-    base = slugify(name)
-    if not base.startswith(f"{organization}-") and base != organization:
-        base = f"{organization}-{base}"
-    return base[:100].strip("-")
-
-
-async def _apply(
-    session: AsyncSession, run: _Run, remote: Remote
-) -> Literal["created", "updated", "unchanged"] | Failure:
-    digest = remote.digest()
-    record = await session.get(HarvestRecord, (run.source_id, remote.remote_id))
-    if record is not None:
-        record.last_seen_run = run.id
-        if record.digest == digest:
-            return "unchanged"
-    twin = await session.scalar(
-        select(HarvestRecord).where(
-            HarvestRecord.identity == remote.identity,
-            or_(
-                HarvestRecord.source_id != run.source_id,
-                HarvestRecord.remote_id != remote.remote_id,
-            ),
-        )
-    )
-    if twin is not None:
-        where = (
-            "cette même source le liste deux fois"
-            if twin.source_id == run.source_id
-            else f"une autre source ({twin.source.url}) l'apporte déjà"
-        )
-        where_en = (
-            "this very source lists it twice"
-            if twin.source_id == run.source_id
-            else f"another source ({twin.source.url}) brings it already"
-        )
-        return _duplicate(remote, f"{remote.identity} — {where}", f"{remote.identity} — {where_en}")
-    if record is None:
-        slug = _slug(run.organization, remote.name)
-        taken = await session.scalar(select(Dataset).where(Dataset.slug == slug))
-        if taken is not None:
-            harvested = await session.scalar(
-                select(HarvestRecord.remote_id).where(HarvestRecord.dataset_id == taken.id)
-            )
-            whose = "moissonné d'un autre jeu" if harvested else "publié ici"
-            whose_en = "harvested from another dataset" if harvested else "published here"
-            return _duplicate(
-                remote,
-                f"l'identifiant « {slug} » est celui d'un jeu de données {whose} "
-                f"({taken.organization})",
-                f"the identifier {slug!r} is that of a dataset {whose_en} ({taken.organization})",
-            )
-        dataset = Dataset(id=uuid.uuid4(), slug=slug, organization=run.organization, public=True)
-        _fill(dataset, remote)
-        session.add(dataset)
-        await session.flush()
-        record = HarvestRecord(source_id=run.source_id, remote_id=remote.remote_id)
-        record.dataset_id = dataset.id
-        session.add(record)
-        outcome: Literal["created", "updated"] = "created"
-    else:
-        found = await session.get(Dataset, record.dataset_id)
-        assert found is not None
-        dataset = found
-        _fill(dataset, remote)
-        await session.execute(delete(RemoteResource).where(RemoteResource.dataset_id == dataset.id))
-        outcome = "updated"
-    record.identity = remote.identity
-    record.remote_modified = remote.modified
-    record.digest = digest
-    record.last_seen_run = run.id
-    record.harvested_at = utcnow()
-    session.add_all(
-        RemoteResource(
-            id=uuid.uuid4(),
-            dataset_id=dataset.id,
-            position=position,
-            title=f.title,
-            url=f.url,
-            format=f.format,
-            media_type=f.media_type,
-            size=f.size,
-        )
-        for position, f in enumerate(remote.files)
-    )
-    await session.flush()
-    await search.reindex(session, dataset)
-    return outcome
-
-
-def _fill(dataset: Dataset, remote: Remote) -> None:
-    """The dataset's metadata as the source gives it: an update replaces all of it."""
-    dataset.title = remote.title
-    dataset.description = remote.description
-    dataset.keywords = remote.keywords
-    dataset.theme = remote.theme
-    dataset.licence = remote.licence
-    dataset.spatial = remote.spatial or None
-    dataset.temporal_start = remote.temporal_start
-    dataset.temporal_end = remote.temporal_end
-    dataset.public = True
-    dataset.updated_at = remote.modified or utcnow()
-
-
-async def _remove(session: AsyncSession, record: HarvestRecord) -> None:
-    """Take a harvested dataset out of the catalogue. One that was also published to here
-    (an upload to its slug) stays, as a dataset of its own, without its remote files."""
-    dataset = await session.get(Dataset, record.dataset_id)
-    await session.execute(
-        delete(RemoteResource).where(RemoteResource.dataset_id == record.dataset_id)
-    )
-    await session.delete(record)
-    await session.flush()
-    if dataset is None:
-        return
-    uploaded = await session.scalar(
-        select(func.count()).select_from(Resource).where(Resource.dataset_id == dataset.id)
-    )
-    if uploaded:
-        await search.reindex(session, dataset)
-        return
-    # Not public any more: reindex takes it out of the facet counts and the full-text index.
-    dataset.public = False
-    await search.reindex(session, dataset)
-    await session.flush()
-    await session.delete(dataset)
-
-
 async def _mirror(
     sessionmaker: async_sessionmaker[AsyncSession], run: _Run
 ) -> dict[str, Any] | None:
@@ -541,7 +275,7 @@ async def _mirror(
         async with sessionmaker.begin() as session:
             record = await session.get(HarvestRecord, (run.source_id, remote_id))
             if record is not None and record.last_seen_run != run.id:
-                await _remove(session, record)
+                await mirror.remove(session, record)
                 run.deleted += 1
     return None
 
@@ -629,18 +363,3 @@ async def interrupt(
             .where(HarvestSource.run_id == run_id)
             .values(lease_until=None, run_id=None)
         )
-
-
-async def due(sessionmaker: async_sessionmaker[AsyncSession], now: datetime) -> list[uuid.UUID]:
-    """The sources whose time has come and that nobody is harvesting."""
-    async with sessionmaker() as session:
-        found = await session.scalars(
-            select(HarvestSource.id)
-            .where(
-                HarvestSource.next_run_at <= now,
-                or_(HarvestSource.lease_until.is_(None), HarvestSource.lease_until < now),
-            )
-            .order_by(HarvestSource.next_run_at)
-            .limit(20)
-        )
-        return list(found.all())

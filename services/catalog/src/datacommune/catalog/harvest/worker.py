@@ -11,7 +11,7 @@ import uuid
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from datacommune.catalog.harvest import http
+from datacommune.catalog.harvest import http, sources
 from datacommune.catalog.harvest import runs as harvests
 from datacommune.shared import background
 from datacommune.shared import tasks as background_tasks
@@ -46,7 +46,7 @@ class Harvester:
 
     async def run(self) -> None:
         async def one_pass() -> None:
-            for source_id in await harvests.due(self._sessionmaker, utcnow()):
+            for source_id in await sources.due(self._sessionmaker, utcnow()):
                 run_id = await harvests.claim(self._sessionmaker, source_id, due_only=True)
                 if run_id is not None:
                     await self._carry_out(run_id)
