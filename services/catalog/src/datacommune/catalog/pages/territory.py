@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from datacommune.catalog import ratelimit
 from datacommune.catalog.access import organizations
 from datacommune.catalog.deps import Session
-from datacommune.catalog.pages.catalogue import KINDS
+from datacommune.catalog.pages.labels import KINDS
 from datacommune.catalog.requests import data_requests
 from datacommune.shared import fields, web
 from datacommune.shared.http import RuntimeDep
