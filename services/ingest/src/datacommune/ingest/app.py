@@ -6,7 +6,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from datacommune.ingest import consumers, federation, form, pages, routes
+from datacommune.ingest import consumers, federation, form, routes
+from datacommune.ingest.pages import routes as pages
 from datacommune.ingest.settings import Settings
 from datacommune.ingest.tables import Outbox
 from datacommune.shared import scratch

@@ -7,9 +7,6 @@ Every form answers with a redirection (303) to the page that shows the result, s
 never sends a file twice.
 """
 
-import contextlib
-import csv
-import io
 import uuid
 from dataclasses import replace
 from datetime import datetime
@@ -25,6 +22,8 @@ from sqlalchemy import or_, select
 from datacommune.ingest import problems, uploads
 from datacommune.ingest.deps import SettingsDep
 from datacommune.ingest.form import receive
+from datacommune.ingest.pages import excerpts
+from datacommune.ingest.pages.labels import LABELS
 from datacommune.ingest.settings import Settings
 from datacommune.ingest.tables import Dataset, Organization, Release, Token, Upload
 from datacommune.shared import credentials, web
@@ -33,223 +32,11 @@ from datacommune.shared.problems import PAGE_RESPONSES, Problem
 from datacommune.shared.runtime import Runtime
 
 log = structlog.get_logger()
-HERE = Path(__file__).parent / "pages"
+HERE = Path(__file__).parent
 # How much of a file is read to show the rows the report points at.
-EXCERPT_ROWS = 12
-EXCERPT_MAX_BYTES = 4 * 1024 * 1024
 SHOWN_ISSUES = 200
 SHOWN_CHANGES = 50
 
-LABELS: dict[str, dict[str, str]] = {
-    "fr": {
-        "space": "Espace de publication",
-        "sign_in": "Se connecter",
-        "sign_in_intro": "Collez le jeton de votre organisation. Il vous a été remis par "
-        "l'administrateur de la plateforme ou de votre organisation ; il reste enregistré sur "
-        "ce navigateur jusqu'à sa fermeture.",
-        "token": "Jeton de l'organisation",
-        "upload_title": "Déposer un fichier",
-        "dataset": "Jeu de données",
-        "dataset_help": "Un nom court, en minuscules et tirets (ex. subventions-2025). Le même "
-        "nom pour une nouvelle version du même jeu.",
-        "title": "Titre (facultatif)",
-        "schema": "Schéma national (facultatif)",
-        "schema_help": "Par exemple scdl-subventions. Laissez vide : le rapport proposera le "
-        "schéma qui ressemble le plus à votre fichier.",
-        "file": "Fichier (CSV, tableur XLSX ou ODS, JSON)",
-        "when": "Quand publier ?",
-        "now": "Dès que le fichier est conforme",
-        "plan_link": "Programmer une publication à un événement (conseil municipal…)",
-        "chosen_release": "La publication programmée déjà choisie",
-        "my_datasets": "Mes jeux de données publiés et leurs versions",
-        "all_schemas": "la liste de tous les schémas nationaux (JSON)",
-        "my_requests": "Les demandes des réutilisateurs pour mon territoire",
-        "send": "Envoyer le fichier",
-        "sending": "Envoi en cours…",
-        "sent": "Fichier envoyé, vérification…",
-        "send_failed": "L'envoi a échoué : vérifiez votre connexion, puis recommencez.",
-        "my_uploads": "Mes dépôts",
-        "no_uploads": "Aucun dépôt pour l'instant.",
-        "status": "État",
-        "date": "Date",
-        "file_name": "Fichier",
-        "status_received": "Reçu",
-        "status_validating": "Vérification en cours",
-        "status_valid": "Conforme",
-        "status_invalid": "À corriger",
-        "status_scheduled": "Programmé",
-        "status_published": "Publié",
-        "status_rejected": "Refusé",
-        "progress": "Avancement",
-        "checking": "Le fichier est en cours de vérification. Cette page se met à jour "
-        "toute seule.",
-        "report": "Rapport de vérification",
-        "how_read": "Comment le fichier a été lu",
-        "encoding": "Encodage",
-        "delimiter": "Séparateur",
-        "rows": "Lignes",
-        "problems": "Ce qu'il faut corriger",
-        "remarks": "Remarques",
-        "row": "Ligne",
-        "column": "Colonne",
-        "value": "Valeur",
-        "what": "Problème",
-        "todo": "Que faire",
-        "where": "Où, dans le fichier",
-        "where_help": "Les lignes concernées, telles qu'elles sont dans votre fichier ; la "
-        "cellule en cause est surlignée.",
-        "repair": "Corrections proposées",
-        "repair_intro": "Ces corrections sont sûres : elles ne changent pas le sens des "
-        "valeurs. Votre fichier d'origine est conservé à côté.",
-        "repair_after": "Après correction",
-        "before": "Avant",
-        "after": "Après",
-        "accept_repair": "Accepter les corrections",
-        "more_changes": "autres modifications",
-        "mapping": "Correspondance de colonnes proposée",
-        "mapping_intro": "Certaines colonnes portent un autre nom que celui du schéma. "
-        "Confirmez une fois : les prochains dépôts de ce jeu l'utiliseront.",
-        "file_column": "Colonne du fichier",
-        "schema_field": "Champ du schéma",
-        "accept_mapping": "Confirmer la correspondance",
-        "guess": "Ce fichier ressemble à",
-        "use_schema": "Vérifier avec ce schéma",
-        "published_at": "Publié : voir dans le catalogue",
-        "scheduled_for": "Publication programmée",
-        "opens_at": "s'ouvrira le",
-        "waiting_for": "Ce fichier attend sa publication",
-        "valid_text": "Le fichier est conforme.",
-        "full_report": "Le rapport complet, à imprimer ou à transmettre",
-        "new_upload": "Déposer un autre fichier",
-        "back": "Retour à mes dépôts",
-        "templates": "Modèles à remplir",
-        "templates_text": "Pour partir d'un fichier juste, téléchargez le modèle du schéma :",
-        "calendar": "Mon calendrier et mes publications programmées",
-        "at": "à",
-        "none_planned": "Aucune publication programmée.",
-        "detail": "Précision",
-        "nodes": "Nœuds des collectivités",
-        "nodes_intro": "Chaque collectivité qui a son propre nœud de dépôt : son lien avec la "
-        "plateforme, et les fichiers qui attendent d'y arriver.",
-        "no_nodes": "Aucun nœud : toutes les collectivités déposent directement ici.",
-        "node": "Nœud",
-        "link": "Lien",
-        "link_up": "en ligne",
-        "link_down": "coupé",
-        "last_contact": "Dernier contact",
-        "waiting_files": "Fichiers en attente",
-        "oldest": "Le plus ancien attend depuis",
-        "lag": "Messages à recopier",
-        "seconds": "s",
-        "step_received": "Fichier reçu",
-        "step_validating": "Vérification",
-        "step_checked": "Rapport",
-        "step_published": "Publication",
-    },
-    "en": {
-        "space": "Publishing space",
-        "sign_in": "Sign in",
-        "sign_in_intro": "Paste your organization's token, as given by the platform's or your "
-        "organization's administrator; this browser keeps it until it is closed.",
-        "token": "Organization token",
-        "upload_title": "Upload a file",
-        "dataset": "Dataset",
-        "dataset_help": "A short name in lower case with dashes (e.g. grants-2025). The same "
-        "name for a new version of the same dataset.",
-        "title": "Title (optional)",
-        "schema": "National schema (optional)",
-        "schema_help": "For instance scdl-subventions. Left empty, the report proposes the "
-        "schema your file looks most like.",
-        "file": "File (CSV, XLSX or ODS spreadsheet, JSON)",
-        "when": "When to publish?",
-        "now": "As soon as the file conforms",
-        "plan_link": "Plan a release at an event (council meeting…)",
-        "chosen_release": "The release already chosen",
-        "my_datasets": "My published datasets and their versions",
-        "all_schemas": "the list of every national schema (JSON)",
-        "my_requests": "What reusers ask of my territory",
-        "send": "Send the file",
-        "sending": "Sending…",
-        "sent": "File sent, checking…",
-        "send_failed": "Sending failed: check your connection, then try again.",
-        "my_uploads": "My uploads",
-        "no_uploads": "No upload yet.",
-        "status": "Status",
-        "date": "Date",
-        "file_name": "File",
-        "status_received": "Received",
-        "status_validating": "Being checked",
-        "status_valid": "Conforms",
-        "status_invalid": "To be fixed",
-        "status_scheduled": "Scheduled",
-        "status_published": "Published",
-        "status_rejected": "Refused",
-        "progress": "Progress",
-        "checking": "The file is being checked. This page updates itself.",
-        "report": "Validation report",
-        "how_read": "How the file was read",
-        "encoding": "Encoding",
-        "delimiter": "Delimiter",
-        "rows": "Rows",
-        "problems": "What to fix",
-        "remarks": "Remarks",
-        "row": "Row",
-        "column": "Column",
-        "value": "Value",
-        "what": "Problem",
-        "todo": "What to do",
-        "where": "Where, in the file",
-        "where_help": "The rows concerned, as they are in your file; the faulty cell is "
-        "highlighted.",
-        "repair": "Proposed repairs",
-        "repair_intro": "These repairs are safe: they do not change what the values mean. Your "
-        "original file is kept beside the repaired one.",
-        "repair_after": "After repair",
-        "before": "Before",
-        "after": "After",
-        "accept_repair": "Accept the repairs",
-        "more_changes": "more changes",
-        "mapping": "Proposed column mapping",
-        "mapping_intro": "Some columns have another name than the schema's. Confirm once: the "
-        "next uploads of this dataset will use it.",
-        "file_column": "File column",
-        "schema_field": "Schema field",
-        "accept_mapping": "Confirm the mapping",
-        "guess": "This file looks like",
-        "use_schema": "Check against this schema",
-        "published_at": "Published: see it in the catalogue",
-        "scheduled_for": "Scheduled release",
-        "opens_at": "opens on",
-        "waiting_for": "This file waits for its release",
-        "valid_text": "The file conforms.",
-        "full_report": "The full report, to print or pass on",
-        "new_upload": "Upload another file",
-        "back": "Back to my uploads",
-        "templates": "Templates to fill in",
-        "templates_text": "To start from a correct file, download the schema's template:",
-        "calendar": "My calendar and planned releases",
-        "at": "at",
-        "none_planned": "No release planned.",
-        "detail": "Detail",
-        "nodes": "Local authorities' nodes",
-        "nodes_intro": "Each local authority with its own ingest node: its link to the "
-        "platform, and the files waiting to arrive.",
-        "no_nodes": "No node: every local authority uploads here directly.",
-        "node": "Node",
-        "link": "Link",
-        "link_up": "up",
-        "link_down": "down",
-        "last_contact": "Last contact",
-        "waiting_files": "Files waiting",
-        "oldest": "Oldest waiting for",
-        "lag": "Messages to copy",
-        "seconds": "s",
-        "step_received": "File received",
-        "step_validating": "Checking",
-        "step_checked": "Report",
-        "step_published": "Publication",
-    },
-}
 STEPS = ["received", "validating", "checked", "published"]
 
 router = APIRouter(
@@ -458,7 +245,7 @@ async def upload_status(
         if waiting is not None and waiting.organization != upload.organization:
             waiting = None
     report = await uploads.report_of(runtime.store, upload)
-    excerpt = await _excerpt(runtime, upload, report) if report else None
+    excerpt = await excerpts.excerpt(runtime, upload, report) if report else None
     checking = upload.status in ("received", "validating")
     return web.pages_of(request).render(
         request,
@@ -564,50 +351,6 @@ async def nodes_page(request: Request) -> HTMLResponse:
     status = getattr(request.app.state, "node_status", None)
     items = await status.describe() if status else []
     return web.pages_of(request).render(request, "nodes.html", _lang(request), items=items)
-
-
-async def _excerpt(
-    runtime: Runtime, upload: Upload, report: dict[str, Any]
-) -> dict[str, Any] | None:
-    """The first rows the report points at, read from the file as validate read it."""
-    source = report.get("source") or {}
-    if source.get("format") != "csv" or source.get("converted_from"):
-        # A spreadsheet or JSON file was read as a table, not as lines of text.
-        return None
-    wanted = sorted(
-        {i["row"] for i in report.get("issues", []) if i.get("row") and i.get("field")}
-    )[:EXCERPT_ROWS]
-    if not wanted:
-        return None
-    encoding = (source.get("encoding") or {}).get("name") or "utf-8"
-    delimiter = (source.get("dialect") or {}).get("delimiter") or ","
-    data = bytearray()
-    # With the repairs accepted, the report describes the repaired file, stored beside.
-    key = (report.get("file") or {}).get("object_key") or upload.object_key
-    async with contextlib.aclosing(runtime.store.stream(key)) as chunks:
-        async for chunk in chunks:
-            data += chunk
-            if len(data) >= EXCERPT_MAX_BYTES:
-                break
-    try:
-        text = bytes(data).decode(encoding, errors="replace")
-    except LookupError:
-        text = bytes(data).decode("utf-8", errors="replace")
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff")), delimiter=delimiter)
-    header: list[str] = []
-    rows: dict[int, list[str]] = {}
-    try:
-        for number, cells in enumerate(reader, start=1):
-            if number == 1:
-                header = cells
-            elif number in wanted:
-                rows[number] = cells
-            if number >= wanted[-1]:
-                break
-    except csv.Error:
-        return None
-    bad = {(i["row"], i["field"]) for i in report.get("issues", []) if i.get("row")}
-    return {"header": header, "rows": sorted(rows.items()), "bad": bad}
 
 
 def _steps(status: str) -> list[tuple[str, str]]:
