@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from datacommune.ingest import uploads
+from datacommune.ingest import progress
 from datacommune.ingest.consumers import apply
 from datacommune.ingest.tables import Dataset, Organization, Upload
 from datacommune.shared import events
@@ -55,7 +55,7 @@ async def test_concurrent_events_never_move_a_status_back(database_url: str) -> 
 
     async def apply(upload_id: uuid.UUID, status: str) -> None:
         async with sessionmaker.begin() as session:
-            await uploads.advance(session, upload_id, status)
+            await progress.advance(session, upload_id, status)
 
     await asyncio.gather(*(apply(u, s) for u in ids for s in ("validating", "published", "valid")))
     async with sessionmaker() as session:

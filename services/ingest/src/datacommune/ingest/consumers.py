@@ -2,7 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from datacommune.ingest import uploads
+from datacommune.ingest import progress
 from datacommune.ingest.tables import Delegation, Organization, Token
 from datacommune.shared import credentials, events
 from datacommune.shared.bus import Bus
@@ -56,9 +56,9 @@ async def apply(session: AsyncSession, event: events.AnyEvent) -> None:
                 session, event, tokens_model=Token, delegations_model=Delegation
             )
         case events.FileValidationStarted():
-            await uploads.advance(session, event.upload_id, "validating")
+            await progress.advance(session, event.upload_id, "validating")
         case events.FileValidated():
-            await uploads.advance(
+            await progress.advance(
                 session,
                 event.upload_id,
                 "valid" if event.publishable else "invalid",
@@ -69,9 +69,9 @@ async def apply(session: AsyncSession, event: events.AnyEvent) -> None:
         case events.ResourcePublished():
             public = event.public or (
                 event.release_id is not None
-                and await uploads.opened_already(session, event.release_id, event.organization)
+                and await progress.opened_already(session, event.release_id, event.organization)
             )
-            await uploads.settle(
+            await progress.settle(
                 session,
                 event.upload_id,
                 "published" if public else "scheduled",
@@ -79,10 +79,10 @@ async def apply(session: AsyncSession, event: events.AnyEvent) -> None:
                 release_id=event.release_id,
             )
         case events.ReleaseOpened():
-            await uploads.release_opened(session, event)
+            await progress.release_opened(session, event)
         case events.ReleaseHeld():
-            await uploads.release_held(session, event.release_id, event.reason)
+            await progress.release_held(session, event.release_id, event.reason)
         case events.ReleasePlanned():
-            await uploads.release_planned(session, event)
+            await progress.release_planned(session, event)
         case events.UploadRejected():
-            await uploads.settle(session, event.upload_id, "rejected", detail=event.detail)
+            await progress.settle(session, event.upload_id, "rejected", detail=event.detail)

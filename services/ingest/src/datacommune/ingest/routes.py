@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from datacommune.ingest import problems, uploads
+from datacommune.ingest import problems, uploads, views
 from datacommune.ingest.deps import (
     CurrentOrganization,
     CurrentPrincipal,
@@ -105,7 +105,7 @@ async def post_upload(
     if created:
         runtime.relay.wake()
         log.info("file_received", upload_id=str(upload.id), size=upload.size)
-    body = uploads.describe(upload, public_url=settings.http.public_url)
+    body = views.describe(upload, public_url=settings.http.public_url)
     body["duplicate"] = not created
     return JSONResponse(
         body, status_code=202 if created else 200, headers={"Location": body["status_url"]}
@@ -121,11 +121,11 @@ async def get_upload(
 ) -> dict[str, Any]:
     """Where the upload stands, with its validation report once there is one."""
     async with runtime.reader() as session:
-        upload = await uploads.get_upload(
+        upload = await views.get_upload(
             session, organization=organization.slug, upload_id=upload_id
         )
-    body = uploads.describe(upload, public_url=settings.http.public_url)
-    body["report"] = await uploads.report_of(runtime.store, upload)
+    body = views.describe(upload, public_url=settings.http.public_url)
+    body["report"] = await views.report_of(runtime.store, upload)
     return body
 
 
@@ -158,7 +158,7 @@ async def get_report(
 ) -> Response:
     """The report as JSON, as a page in plain French, or in Validata's shape."""
     async with runtime.reader() as session:
-        upload = await uploads.get_upload(
+        upload = await views.get_upload(
             session, organization=organization.slug, upload_id=upload_id
         )
     key = upload.report_key if format == "json" else (upload.report_renditions or {}).get(format)
@@ -203,7 +203,7 @@ async def confirm_mapping(
 ) -> JSONResponse:
     """Remember the mapping for this dataset and schema, and check this file again with it."""
     async with runtime.reader() as session:
-        upload = await uploads.get_upload(
+        upload = await views.get_upload(
             session, organization=organization.slug, upload_id=upload_id
         )
     if upload.organization != organization.slug:
@@ -212,7 +212,7 @@ async def confirm_mapping(
     columns = (
         body.columns
         if body and body.columns
-        else await uploads.proposed_mapping(runtime.store, upload)
+        else await views.proposed_mapping(runtime.store, upload)
     )
     if any(len(k) > 200 or len(v) > 200 for k, v in columns.items()):
         raise problems.InvalidField.too_long("columns", 200)
@@ -225,7 +225,7 @@ async def confirm_mapping(
     )
     if created:
         runtime.relay.wake()
-    answer = uploads.describe(again, public_url=settings.http.public_url)
+    answer = views.describe(again, public_url=settings.http.public_url)
     answer["mapping"] = columns
     return JSONResponse(answer, status_code=202 if created else 200)
 

@@ -19,7 +19,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 
-from datacommune.ingest import problems, uploads
+from datacommune.ingest import problems, progress, uploads, views
 from datacommune.ingest.deps import SettingsDep
 from datacommune.ingest.form import receive
 from datacommune.ingest.pages import excerpts
@@ -87,7 +87,7 @@ async def space(request: Request, runtime: RuntimeDep, settings: SettingsDep) ->
                 .limit(100)
             )
         ).all()
-        planned = await uploads.coming_releases(session, slug)
+        planned = await progress.coming_releases(session, slug)
     return web.pages_of(request).render(
         request,
         "space.html",
@@ -157,7 +157,7 @@ async def upload_page(request: Request, runtime: RuntimeDep) -> Response:
                 .order_by(Dataset.slug)
             )
         ).all()
-        planned = await uploads.coming_releases(session, principal.slug)
+        planned = await progress.coming_releases(session, principal.slug)
     return web.pages_of(request).render(
         request,
         "upload.html",
@@ -232,19 +232,19 @@ async def upload_status(
         return _to_sign_in(lang)
     async with runtime.reader() as session:
         try:
-            upload = await uploads.get_upload(
+            upload = await views.get_upload(
                 session, organization=principal.slug, upload_id=upload_id
             )
         except Problem:
             return web.pages_of(request).not_found(request, lang)
         # Plans are their organization's business: a delegate sees none of them.
         own = upload.organization == principal.slug
-        planned = await uploads.coming_releases(session, upload.organization) if own else []
+        planned = await progress.coming_releases(session, upload.organization) if own else []
         chosen = str(uploads.wanted_again(upload).release_id or "")
         waiting = await session.get(Release, uuid.UUID(chosen)) if chosen else None
         if waiting is not None and waiting.organization != upload.organization:
             waiting = None
-    report = await uploads.report_of(runtime.store, upload)
+    report = await views.report_of(runtime.store, upload)
     excerpt = await excerpts.excerpt(runtime, upload, report) if report else None
     checking = upload.status in ("received", "validating")
     return web.pages_of(request).render(
@@ -290,7 +290,7 @@ async def check_again(
     fields = await web.small_form(request)
     web.check_form(request, fields)
     async with runtime.reader() as session:
-        upload = await uploads.get_upload(session, organization=principal.slug, upload_id=upload_id)
+        upload = await views.get_upload(session, organization=principal.slug, upload_id=upload_id)
     if upload.organization != principal.slug:
         raise problems.not_owner(upload.organization)
     # Checked again by whoever sends the form now: the new version is theirs.
@@ -313,7 +313,7 @@ async def check_again(
         except ValueError:
             raise problems.InvalidField.release(release) from None
     if fields.get("mapping"):
-        columns = await uploads.proposed_mapping(runtime.store, upload)
+        columns = await views.proposed_mapping(runtime.store, upload)
         again, created = await uploads.confirm_mapping(
             runtime.sessionmaker,
             runtime.reader,
