@@ -5,7 +5,8 @@ from typing import Any
 
 import pytest
 
-from datacommune.validate.checks.custom import build, insee_ok, siren_ok, siret_ok, territory
+from datacommune.validate.checks.custom import build
+from datacommune.validate.checks.french_rules import insee_ok, siren_ok, siret_ok, territory
 from datacommune.validate.registry import BUILTIN, Registry, load_entry
 from datacommune.validate.reports import report as reports
 

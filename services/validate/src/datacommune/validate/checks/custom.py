@@ -13,78 +13,31 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import attrs
-from frictionless import Check, Error, Row, errors
+from frictionless import Check, Error, Row
 
 from datacommune.validate.checks import opening_hours
-
-LA_POSTE_SIREN = "356000000"
-ACTES = {
-    "commande publique",
-    "urbanisme",
-    "domaine et patrimoine",
-    "fonction publique",
-    "institutions et vie politique",
-    "libertes publiques et pouvoirs de police",
-    "finances locales",
-    "domaines de competences par themes",
-    "autres domaines de competences",
-}
-# (name, west, east, south, north): France's territories, generous by a few kilometres.
-TERRITORIES = [
-    ("métropole et Corse", -5.3, 9.7, 41.2, 51.2),
-    ("Guadeloupe", -61.9, -60.9, 15.8, 16.6),
-    ("Martinique", -61.3, -60.7, 14.3, 14.9),
-    ("Guyane", -54.7, -51.5, 2.1, 5.9),
-    ("La Réunion", 55.1, 55.9, -21.5, -20.8),
-    ("Mayotte", 44.9, 45.4, -13.1, -12.5),
-    ("Saint-Pierre-et-Miquelon", -56.5, -56.1, 46.7, 47.2),
-    ("Saint-Martin et Saint-Barthélemy", -63.2, -62.7, 17.8, 18.2),
-    ("Polynésie française", -154.8, -134.8, -27.8, -7.8),
-    ("Nouvelle-Calédonie", 163.5, 168.3, -22.9, -19.5),
-    ("Wallis-et-Futuna", -178.3, -176.0, -14.4, -13.1),
-]
-
-
-def luhn(digits: str) -> bool:
-    """The Luhn checksum SIREN and SIRET numbers carry."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def siren_ok(value: str) -> bool:
-    """Nine digits with a valid Luhn key."""
-    return re.fullmatch(r"[0-9]{9}", value) is not None and luhn(value)
-
-
-def siret_ok(value: str) -> bool:
-    """Fourteen digits with a valid Luhn key; La Poste's establishments sum to a multiple of 5."""
-    if re.fullmatch(r"[0-9]{14}", value) is None:  # not isdigit(): « ² » is a digit to it
-        return False
-    if value.startswith(LA_POSTE_SIREN):
-        return sum(int(d) for d in value) % 5 == 0
-    return luhn(value)
-
-
-# Départements: 01–19, 21–95, Corsica 2A/2B; overseas 971–976, written 97x + 2 digits.
-_INSEE = re.compile(r"^(?:(?:0[1-9]|1\d|[3-8]\d|9[0-5]|2[1-9])\d{3}|2[AB]\d{3}|97[1-6]\d{2})$")
-
-
-def insee_ok(value: str) -> bool:
-    """A commune code of the Code officiel géographique: 5 characters, a real département."""
-    return _INSEE.match(value) is not None
-
-
-def territory(lon: float, lat: float) -> str | None:
-    """The French territory containing the point, if any."""
-    for name, west, east, south, north in TERRITORIES:
-        if west <= lon <= east and south <= lat <= north:
-            return name
-    return None
+from datacommune.validate.checks.custom_errors import (
+    CohesiveColumnsError,
+    CompareColumnsError,
+    FrenchGpsError,
+    FrenchSirenError,
+    FrenchSiretError,
+    InseeCodeError,
+    MissingColumnsError,
+    NomenclatureActesError,
+    OneOfRequiredError,
+    OpeningHoursError,
+    ReversedGpsError,
+    SumColumnsError,
+    YearIntervalError,
+)
+from datacommune.validate.checks.french_rules import (
+    ACTES,
+    insee_ok,
+    siren_ok,
+    siret_ok,
+    territory,
+)
 
 
 def _plain(text: str) -> str:
@@ -94,100 +47,6 @@ def _plain(text: str) -> str:
 
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
-
-
-# Errors, with Validata's types and French templates.
-
-
-class FrenchSiretError(errors.CellError):
-    type = "french-siret-value"
-    title = "SIRET invalide"
-    description = "Un SIRET a 14 chiffres et une clé de contrôle (algorithme de Luhn)."
-    template = "La valeur {cell} n'est pas un numéro SIRET français valide."
-
-
-class FrenchSirenError(errors.CellError):
-    type = "french-siren-value"
-    title = "SIREN invalide"
-    description = "Un SIREN a 9 chiffres et une clé de contrôle (algorithme de Luhn)."
-    template = "La valeur {cell} n'est pas un numéro SIREN français valide."
-
-
-class OpeningHoursError(errors.CellError):
-    type = "opening-hours-value"
-    title = "Horaires d'ouverture invalides"
-    description = "Les horaires suivent la syntaxe opening_hours d'OpenStreetMap."
-    template = "La valeur {cell} n'est pas une définition d'horaires d'ouverture correcte."
-
-
-class YearIntervalError(errors.CellError):
-    type = "year-interval-value"
-    title = "Intervalle d'années invalide"
-    description = "Une année, ou deux années séparées par « / », la première avant la seconde."
-    template = "La valeur {cell} n'est pas un intervalle d'années valide : {note}."
-
-
-class NomenclatureActesError(errors.CellError):
-    type = "nomenclature-actes-value"
-    title = "Nomenclature des actes invalide"
-    description = "« Matière/sous-matière » selon la nomenclature Actes."
-    template = "La valeur {cell} ne respecte pas la nomenclature des actes : {note}."
-
-
-class FrenchGpsError(errors.CellError):
-    type = "french-gps-coordinates"
-    title = "Coordonnées hors de France"
-    description = "Les coordonnées GPS indiquées ne se trouvent pas en France."
-    template = "La valeur {cell} ne correspond pas à des coordonnées GPS françaises : {note}."
-
-
-class ReversedGpsError(errors.CellError):
-    type = "reversed-french-gps-coordinates"
-    title = "Coordonnées GPS inversées"
-    description = "Longitude et latitude semblent échangées."
-    template = "La valeur {cell} correspond à des coordonnées françaises inversées : {note}."
-
-
-class InseeCodeError(errors.CellError):
-    type = "french-insee-code-value"
-    title = "Code commune INSEE invalide"
-    description = "5 caractères : le département (01 à 95, 2A, 2B, 971 à 976) puis la commune."
-    template = "La valeur {cell} n'est pas un code commune INSEE valide."
-
-
-class OneOfRequiredError(errors.RowError):
-    type = "one-of-required"
-    title = "Une des deux colonnes requise"
-    description = "Au moins une des deux colonnes doit avoir une valeur."
-    template = "{note}"
-
-
-class CohesiveColumnsError(errors.RowError):
-    type = "cohesive-columns-value"
-    title = "Colonnes incohérentes"
-    description = "Ces colonnes sont toutes remplies ou toutes vides."
-    template = "{note}"
-
-
-class CompareColumnsError(errors.RowError):
-    type = "compare-columns-value"
-    title = "Comparaison de colonnes non respectée"
-    description = "La valeur d'une colonne doit se comparer ainsi à celle d'une autre."
-    template = "{note}"
-
-
-class SumColumnsError(errors.RowError):
-    type = "sum-columns-value"
-    title = "Somme de colonnes non respectée"
-    description = "La valeur d'une colonne doit être la somme d'autres colonnes."
-    template = "{note}"
-
-
-class MissingColumnsError(errors.TableError):
-    type = "one-of-required"
-    title = "Une des deux colonnes requise"
-    description = "Au moins une des deux colonnes doit être présente."
-    template = "{note}"
 
 
 def _has(row: Row, name: str) -> bool:

@@ -7,7 +7,6 @@ exact; examples are capped per kind of error so a million bad cells make a reada
 import csv
 import io
 import time
-from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,6 @@ from frictionless import (
     Detector,
     Dialect,
     FrictionlessException,
-    Resource,
     Schema,
     errors,
     formats,
@@ -28,15 +26,8 @@ from datacommune.validate.checks import findings, mapping, repairs
 from datacommune.validate.reading import jsondata, limits, ods, sniff
 from datacommune.validate.reading import prepare as reading
 from datacommune.validate.registry import SchemaEntry
-from datacommune.validate.reports import hints
+from datacommune.validate.reports import document
 
-REPORT_VERSION = 1
-EXAMPLES_PER_TYPE = 100
-# frictionless keeps every error object in memory (about 2 KB each); past this many the counts
-# are flagged as lower bounds rather than letting one broken file exhaust the worker.
-MAX_ERRORS = 50_000
-
-# Findings that leave the file unreadable as a table; anything else concerns a row or a label.
 _LOCATED = (errors.RowError, errors.HeaderError)
 
 
@@ -60,7 +51,7 @@ def check(
     """
     started = time.monotonic()
     if schema_ref and schema is None:
-        return _fatal(
+        return document.fatal(
             "schema-not-found",
             f"Unknown schema {schema_ref!r}",
             {
@@ -75,7 +66,7 @@ def check(
     if path.suffix.lower() in TEXT_FORMATS:
         read = reading.text(path, encoding=encoding, delimiter=delimiter)
         if isinstance(read, reading.Refusal):
-            return _refused(read)
+            return document.refusal_report(read)
         source = read.source
         path = read.path
         largest = read.largest
@@ -85,13 +76,13 @@ def check(
             "dialect": Dialect(controls=[formats.CsvControl(delimiter=read.delimiter)]),
         }
     elif path.suffix.lower() in limits.ARCHIVES and (exceeded := limits.archive(path)):
-        return _limit(exceeded)
+        return document.limit_report(exceeded)
     elif path.suffix.lower() == ".ods":
         converted = path.with_name(f"converted-{path.stem}.csv")
         try:
             sheet = ods.to_csv(path, converted)
         except (ods.NotOds, ParseError, ValueError) as exc:
-            return _fatal(
+            return document.fatal(
                 "format-error",
                 f"Not a readable ODS spreadsheet: {exc}",
                 {
@@ -103,20 +94,20 @@ def check(
         source = {"sheet": sheet, "converted_from": "ods"}
         scanned = reading.table(converted, ",")
         if isinstance(scanned, reading.Refusal):
-            return _refused(replace(scanned, source=source))
+            return document.refusal_report(replace(scanned, source=source))
         largest = scanned.largest
         path = converted
         options = {"encoding": "utf-8", "format": "csv"}
     elif path.suffix.lower() == ".json":
         if path.stat().st_size > jsondata.MAX_BYTES:
-            return _limit(limits.json_size(jsondata.MAX_BYTES))
+            return document.limit_report(limits.json_size(jsondata.MAX_BYTES))
         converted = path.with_name(f"converted-{path.stem}.csv")
         try:
             jsondata.to_csv(path, converted)
         except jsondata.TooDeep:
-            return _limit(limits.json_depth(jsondata.MAX_DEPTH))
+            return document.limit_report(limits.json_depth(jsondata.MAX_DEPTH))
         except (ValueError, jsondata.NotATable) as exc:
-            return _fatal(
+            return document.fatal(
                 "format-error",
                 f"Not a JSON table: {exc}"[:300],
                 {
@@ -128,12 +119,12 @@ def check(
         source = {"converted_from": "json"}
         scanned = reading.table(converted, ",")
         if isinstance(scanned, reading.Refusal):
-            return _refused(replace(scanned, source=source))
+            return document.refusal_report(replace(scanned, source=source))
         largest = scanned.largest
         path = converted
         options = {"encoding": "utf-8", "format": "csv"}
     elif path.suffix.lower() not in TABLE_FORMATS:
-        return _fatal(
+        return document.fatal(
             "format-error",
             f"Format {path.suffix or '(none)'} is not read as a table",
             {
@@ -152,9 +143,9 @@ def check(
             **options,
         )
         checklist = findings.TrimmingChecklist(checks=schema.checks() if schema else [])
-        frictionless_report = resource.validate(checklist, limit_errors=MAX_ERRORS)
+        frictionless_report = resource.validate(checklist, limit_errors=document.MAX_ERRORS)
     except FrictionlessException as exc:
-        return _fatal(
+        return document.fatal(
             "schema-error",
             str(exc),
             {
@@ -181,20 +172,20 @@ def check(
     if schema and any(e.type in ("extra-label", "missing-label") for e in task.errors):
         delimiter_used = (source.get("dialect") or {}).get("delimiter", ",")
         sample = _sample_rows(path, delimiter_used) if options.get("format") == "csv" else []
-        header = sample[0] if sample else _labels(resource)
+        header = sample[0] if sample else document.labels(resource)
         proposed = mapping.propose([h.strip() for h in header], schema, sample[1:])
     else:
         proposed = []
     required = schema.required_fields() if schema else set()
     for f in found:
-        f["severity"] = _severity(f, schema is not None, required)
+        f["severity"] = document.severity(f, schema is not None, required)
     source = {
         "format": resource.format,
         **source,
-        "header": _labels(resource),
-        "fields": _fields(resource),
+        "header": document.labels(resource),
+        "fields": document.fields_of(resource),
     }
-    report = _report(
+    report = document.assemble(
         schema=schema,
         rows=int(task.stats.get("rows") or 0),
         found=found,
@@ -222,188 +213,6 @@ def _sample_rows(path: Path, delimiter: str, count: int = 50) -> list[list[str]]
     return rows
 
 
-def _severity(finding: dict[str, Any], with_schema: bool, required: set[str]) -> str:
-    """An error blocks publication; a warning is shown and lets the file through.
-
-    Without a schema the check is structural: a readable table may be published as it is.
-    With one, columns are matched by name: a column the schema does not know, or an optional
-    one that is absent, is a remark, as Validata treats them.
-    """
-    if finding["fatal"]:
-        return "error"
-    if not with_schema or finding["type"] == "extra-label":
-        return "warning"
-    if finding["type"] == "missing-label" and finding.get("field") not in required:
-        return "warning"
-    return "error"
-
-
-def _labels(resource: Resource) -> list[str]:
-    try:
-        return list(getattr(resource, "labels", None) or [])
-    except FrictionlessException:  # the table never opened; its findings say why
-        return []
-
-
-def _fields(resource: Resource) -> list[dict[str, str]]:
-    """The columns with the types they were checked against: the schema's, else inferred."""
-    try:
-        fields = resource.schema.fields if resource.schema else []
-    except FrictionlessException:
-        return []
-    return [{"name": f.name, "type": f.type, "format": f.format} for f in fields]
-
-
-def _limit(exceeded: limits.Exceeded) -> dict[str, Any]:
-    return _refused(reading.exceeded(exceeded))
-
-
-def _refused(refusal: reading.Refusal) -> dict[str, Any]:
-    """The report of a file refused before it was read as a table."""
-    report = _fatal(refusal.type, refusal.message, {"fr": refusal.fr, "en": refusal.en})
-    if refusal.row is not None:
-        report["issues"][0]["row"] = refusal.row
-    if refusal.limit is not None:
-        report["issues"][0]["limit"] = refusal.limit
-    report["source"] = refusal.source
-    return report
-
-
-def _fatal(type_: str, message: str, summary: dict[str, str]) -> dict[str, Any]:
-    """The report of a file that could not be read as a table at all."""
-    report = _report(
-        schema=None,
-        rows=0,
-        found=[
-            {
-                "type": type_,
-                "message": message,
-                "row": None,
-                "field": None,
-                "cell": None,
-                "fatal": True,
-            }
-        ],
-        source={},
-        seconds=0.0,
-    )
-    report["message"] = summary
-    # The finding itself says in French what the summary says: there is only this one.
-    report["issues"][0]["message_fr"] = summary["fr"]
-    return report
-
-
-def _report(
-    *,
-    schema: SchemaEntry | None,
-    rows: int,
-    found: list[dict[str, Any]],
-    source: dict[str, Any],
-    seconds: float,
-) -> dict[str, Any]:
-    errors = Counter(f["type"] for f in found if f.get("severity", "error") == "error")
-    warnings = Counter(f["type"] for f in found if f.get("severity", "error") == "warning")
-    publishable = not errors
-    # Without a schema, « valid » keeps its frictionless sense: nothing at all to say.
-    valid = publishable if schema else not found
-    examples: list[dict[str, Any]] = []
-    shown: Counter[str] = Counter()
-    for f in found:
-        if shown[f["type"]] < EXAMPLES_PER_TYPE:
-            shown[f["type"]] += 1
-            examples.append(
-                {
-                    **{k: v for k, v in f.items() if k != "fatal"},
-                    "severity": f.get("severity", "error"),
-                    "title": hints.title(f["type"]),
-                    "message_fr": hints.describe(
-                        f["type"], field=f.get("field"), cell=f.get("cell"), note=f.get("note")
-                    )
-                    or f["message"],
-                    "hint": hints.hint(f["type"], f.get("note")),
-                }
-            )
-    return {
-        "version": REPORT_VERSION,
-        "valid": valid,
-        "publishable": publishable,
-        "schema": (
-            {"id": schema.id, "title": schema.title, "warnings": schema.warnings}
-            if schema
-            else None
-        ),
-        "source": source,
-        "summary": {
-            "rows": rows,
-            "errors": sum(errors.values()),
-            "warnings": sum(warnings.values()),
-            "error_types": dict(sorted(errors.items())),
-            "warning_types": dict(sorted(warnings.items())),
-            "truncated": len(found) >= MAX_ERRORS,
-        },
-        "message": _message(schema, rows, errors, warnings, len(found) >= MAX_ERRORS),
-        "issues": examples,
-        "seconds": round(seconds, 3),
-    }
-
-
-def _kinds(counts: Counter[str]) -> tuple[str, str]:
-    fr = ", ".join(f"{n} × {hints.title(t)}" for t, n in counts.most_common())
-    en = ", ".join(f"{n} × {t}" for t, n in counts.most_common())
-    return fr, en
-
-
-def _message(
-    schema: SchemaEntry | None,
-    rows: int,
-    errors: Counter[str],
-    warnings: Counter[str],
-    truncated: bool = False,
-) -> dict[str, str]:
-    errors_fr, errors_en = _kinds(errors)
-    remarks_fr, remarks_en = _kinds(warnings)
-    n_errors, n_remarks = sum(errors.values()), sum(warnings.values())
-    remarks = (
-        (f" ; {n_remarks} remarques ({remarks_fr})", f"; {n_remarks} remarks ({remarks_en})")
-        if n_remarks
-        else ("", "")
-    )
-    if truncated:
-        # Reading stopped at the cap: the rows counted so far are not the file's.
-        rows_fr, rows_en = f"au moins {rows} lignes", f"at least {rows} rows"
-    elif rows == 0:
-        # A header alone is a table with nothing in it yet: publishable, and said plainly.
-        rows_fr, rows_en = "en-tête seul, aucune ligne de données", "header only, no data rows"
-    else:
-        rows_fr, rows_en = f"{rows} lignes", f"{rows} rows"
-    if schema and not n_errors:
-        return {
-            "fr": f"Le fichier est conforme au schéma {schema.id} ({rows_fr}){remarks[0]}.",
-            "en": f"The file conforms to the schema {schema.id} ({rows_en}){remarks[1]}.",
-        }
-    if schema:
-        return {
-            "fr": f"Le fichier n'est pas conforme au schéma {schema.id} : {n_errors} erreurs "
-            f"({errors_fr}){remarks[0]}.",
-            "en": f"The file does not conform to the schema {schema.id}: {n_errors} errors "
-            f"({errors_en}){remarks[1]}.",
-        }
-    if not n_errors and not n_remarks:
-        return {
-            "fr": f"Le fichier est un tableau lisible ({rows_fr}) ; aucun schéma n'a été demandé.",
-            "en": f"The file is a readable table ({rows_en}); no schema was requested.",
-        }
-    if not n_errors:
-        return {
-            "fr": f"Le fichier est lisible ({rows_fr}) et peut être publié{remarks[0]}.",
-            "en": f"The file is readable ({rows_en}) and can be published{remarks[1]}.",
-        }
-    return {
-        "fr": f"Le fichier ne peut pas être lu comme un tableau : {errors_fr}.",
-        "en": f"The file cannot be read as a table: {errors_en}.",
-    }
-
-
 def refused(report: dict[str, Any]) -> bool:
     """Whether the file was refused before it was read as a table (unreadable, over a limit,
     or not checked at all): only a table that was read has a header in its report."""
@@ -412,7 +221,7 @@ def refused(report: dict[str, Any]) -> bool:
 
 def failed(reason: str) -> dict[str, Any]:
     """The report of a file the checker itself could not get through (a crash, not a finding)."""
-    return _fatal(
+    return document.fatal(
         "check-failed",
         reason,
         {
@@ -495,6 +304,6 @@ def check_with_repair(
         + after["message"]["fr"],
         "en": f"File repaired automatically ({count} safe corrections). " + after["message"]["en"],
     }
-    document = path.with_name(f"changes-{path.stem}.json")
-    repairs.write_document(result, log, document)
-    return after, Repaired(target, document, result)
+    changes_file = path.with_name(f"changes-{path.stem}.json")
+    repairs.write_document(result, log, changes_file)
+    return after, Repaired(target, changes_file, result)

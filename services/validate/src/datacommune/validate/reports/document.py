@@ -1,0 +1,205 @@
+"""The report's stable JSON: its findings with their severity, the examples kept of each kind,
+the summary in French and English, and the short reports of a file refused before reading."""
+
+from collections import Counter
+from typing import Any
+
+from frictionless import (
+    FrictionlessException,
+    Resource,
+)
+
+from datacommune.validate.reading import limits
+from datacommune.validate.reading import prepare as reading
+from datacommune.validate.registry import SchemaEntry
+from datacommune.validate.reports import hints
+
+REPORT_VERSION = 1
+EXAMPLES_PER_TYPE = 100
+# frictionless keeps every error object in memory (about 2 KB each); past this many the counts
+# are flagged as lower bounds rather than letting one broken file exhaust the worker.
+MAX_ERRORS = 50_000
+
+# Findings that leave the file unreadable as a table; anything else concerns a row or a label.
+
+
+def severity(finding: dict[str, Any], with_schema: bool, required: set[str]) -> str:
+    """An error blocks publication; a warning is shown and lets the file through.
+
+    Without a schema the check is structural: a readable table may be published as it is.
+    With one, columns are matched by name: a column the schema does not know, or an optional
+    one that is absent, is a remark, as Validata treats them.
+    """
+    if finding["fatal"]:
+        return "error"
+    if not with_schema or finding["type"] == "extra-label":
+        return "warning"
+    if finding["type"] == "missing-label" and finding.get("field") not in required:
+        return "warning"
+    return "error"
+
+
+def labels(resource: Resource) -> list[str]:
+    try:
+        return list(getattr(resource, "labels", None) or [])
+    except FrictionlessException:  # the table never opened; its findings say why
+        return []
+
+
+def fields_of(resource: Resource) -> list[dict[str, str]]:
+    """The columns with the types they were checked against: the schema's, else inferred."""
+    try:
+        fields = resource.schema.fields if resource.schema else []
+    except FrictionlessException:
+        return []
+    return [{"name": f.name, "type": f.type, "format": f.format} for f in fields]
+
+
+def limit_report(exceeded: limits.Exceeded) -> dict[str, Any]:
+    return refusal_report(reading.exceeded(exceeded))
+
+
+def refusal_report(refusal: reading.Refusal) -> dict[str, Any]:
+    """The report of a file refused before it was read as a table."""
+    report = fatal(refusal.type, refusal.message, {"fr": refusal.fr, "en": refusal.en})
+    if refusal.row is not None:
+        report["issues"][0]["row"] = refusal.row
+    if refusal.limit is not None:
+        report["issues"][0]["limit"] = refusal.limit
+    report["source"] = refusal.source
+    return report
+
+
+def fatal(type_: str, message: str, summary: dict[str, str]) -> dict[str, Any]:
+    """The report of a file that could not be read as a table at all."""
+    report = assemble(
+        schema=None,
+        rows=0,
+        found=[
+            {
+                "type": type_,
+                "message": message,
+                "row": None,
+                "field": None,
+                "cell": None,
+                "fatal": True,
+            }
+        ],
+        source={},
+        seconds=0.0,
+    )
+    report["message"] = summary
+    # The finding itself says in French what the summary says: there is only this one.
+    report["issues"][0]["message_fr"] = summary["fr"]
+    return report
+
+
+def assemble(
+    *,
+    schema: SchemaEntry | None,
+    rows: int,
+    found: list[dict[str, Any]],
+    source: dict[str, Any],
+    seconds: float,
+) -> dict[str, Any]:
+    errors = Counter(f["type"] for f in found if f.get("severity", "error") == "error")
+    warnings = Counter(f["type"] for f in found if f.get("severity", "error") == "warning")
+    publishable = not errors
+    # Without a schema, « valid » keeps its frictionless sense: nothing at all to say.
+    valid = publishable if schema else not found
+    examples: list[dict[str, Any]] = []
+    shown: Counter[str] = Counter()
+    for f in found:
+        if shown[f["type"]] < EXAMPLES_PER_TYPE:
+            shown[f["type"]] += 1
+            examples.append(
+                {
+                    **{k: v for k, v in f.items() if k != "fatal"},
+                    "severity": f.get("severity", "error"),
+                    "title": hints.title(f["type"]),
+                    "message_fr": hints.describe(
+                        f["type"], field=f.get("field"), cell=f.get("cell"), note=f.get("note")
+                    )
+                    or f["message"],
+                    "hint": hints.hint(f["type"], f.get("note")),
+                }
+            )
+    return {
+        "version": REPORT_VERSION,
+        "valid": valid,
+        "publishable": publishable,
+        "schema": (
+            {"id": schema.id, "title": schema.title, "warnings": schema.warnings}
+            if schema
+            else None
+        ),
+        "source": source,
+        "summary": {
+            "rows": rows,
+            "errors": sum(errors.values()),
+            "warnings": sum(warnings.values()),
+            "error_types": dict(sorted(errors.items())),
+            "warning_types": dict(sorted(warnings.items())),
+            "truncated": len(found) >= MAX_ERRORS,
+        },
+        "message": message(schema, rows, errors, warnings, len(found) >= MAX_ERRORS),
+        "issues": examples,
+        "seconds": round(seconds, 3),
+    }
+
+
+def kinds(counts: Counter[str]) -> tuple[str, str]:
+    fr = ", ".join(f"{n} × {hints.title(t)}" for t, n in counts.most_common())
+    en = ", ".join(f"{n} × {t}" for t, n in counts.most_common())
+    return fr, en
+
+
+def message(
+    schema: SchemaEntry | None,
+    rows: int,
+    errors: Counter[str],
+    warnings: Counter[str],
+    truncated: bool = False,
+) -> dict[str, str]:
+    errors_fr, errors_en = kinds(errors)
+    remarks_fr, remarks_en = kinds(warnings)
+    n_errors, n_remarks = sum(errors.values()), sum(warnings.values())
+    remarks = (
+        (f" ; {n_remarks} remarques ({remarks_fr})", f"; {n_remarks} remarks ({remarks_en})")
+        if n_remarks
+        else ("", "")
+    )
+    if truncated:
+        # Reading stopped at the cap: the rows counted so far are not the file's.
+        rows_fr, rows_en = f"au moins {rows} lignes", f"at least {rows} rows"
+    elif rows == 0:
+        # A header alone is a table with nothing in it yet: publishable, and said plainly.
+        rows_fr, rows_en = "en-tête seul, aucune ligne de données", "header only, no data rows"
+    else:
+        rows_fr, rows_en = f"{rows} lignes", f"{rows} rows"
+    if schema and not n_errors:
+        return {
+            "fr": f"Le fichier est conforme au schéma {schema.id} ({rows_fr}){remarks[0]}.",
+            "en": f"The file conforms to the schema {schema.id} ({rows_en}){remarks[1]}.",
+        }
+    if schema:
+        return {
+            "fr": f"Le fichier n'est pas conforme au schéma {schema.id} : {n_errors} erreurs "
+            f"({errors_fr}){remarks[0]}.",
+            "en": f"The file does not conform to the schema {schema.id}: {n_errors} errors "
+            f"({errors_en}){remarks[1]}.",
+        }
+    if not n_errors and not n_remarks:
+        return {
+            "fr": f"Le fichier est un tableau lisible ({rows_fr}) ; aucun schéma n'a été demandé.",
+            "en": f"The file is a readable table ({rows_en}); no schema was requested.",
+        }
+    if not n_errors:
+        return {
+            "fr": f"Le fichier est lisible ({rows_fr}) et peut être publié{remarks[0]}.",
+            "en": f"The file is readable ({rows_en}) and can be published{remarks[1]}.",
+        }
+    return {
+        "fr": f"Le fichier ne peut pas être lu comme un tableau : {errors_fr}.",
+        "en": f"The file cannot be read as a table: {errors_en}.",
+    }
