@@ -27,8 +27,12 @@ PG_URL = os.environ.get("DATACOMMUNE_TEST_POSTGRES", "postgresql://postgres@127.
 # kernel never puts the local end of an outgoing connection, each once per test session, in one
 # pass from a random start: a port picked with bind(0) could be picked again, or be taken by a
 # client socket, before its server binds it (CI once saw catalog lose its port to another one).
-_START = 20000 + random.randrange(12000)
-_PORTS = iter([*range(_START, 32000), *range(20000, _START)])
+# Run in parallel (pytest-xdist), each worker walks a slice of its own.
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+_SLICE = 12000 // int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+_LOW = 20000 + _WORKER * _SLICE
+_START = _LOW + random.randrange(_SLICE)
+_PORTS = iter([*range(_START, _LOW + _SLICE), *range(_LOW, _START)])
 
 
 def free_port() -> int:
@@ -40,7 +44,7 @@ def free_port() -> int:
             except OSError:
                 continue
         return port
-    raise RuntimeError("no free port left between 20000 and 32000")
+    raise RuntimeError(f"no free port left between {_LOW} and {_LOW + _SLICE}")
 
 
 def wait_port(port: int, process: subprocess.Popen[bytes], timeout: float = 20) -> None:

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from datacommune.events import calendars, releases
+from datacommune.events import calendar_export, calendars, problems, releases
 from datacommune.events.tables import LocalEvent, Organization, Outbox, Release
 from datacommune.shared import tokens
 from datacommune.shared.db import make_engine, make_sessionmaker
@@ -324,7 +324,7 @@ def test_kind_from_categories_or_summary(categories: list[str], summary: str, ki
     ],
 )
 def test_a_broken_calendar_is_a_422_problem(data: bytes, says: str) -> None:
-    with pytest.raises(calendars.InvalidCalendar, match=says) as caught:
+    with pytest.raises(problems.InvalidCalendar, match=says) as caught:
         calendars.parse(data, now=NOW)
     assert caught.value.status == 422
     assert "iCalendar" in caught.value.detail
@@ -369,9 +369,9 @@ def feed_server() -> Iterator[str]:
 async def test_a_feed_is_fetched_within_its_limits(feed_server: str) -> None:
     data = await calendars.fetch(f"{feed_server}/redirect", allow_private=True)
     assert data == ics(council())
-    with pytest.raises(calendars.CalendarTooLarge):
+    with pytest.raises(problems.CalendarTooLarge):
         await calendars.fetch(f"{feed_server}/huge.ics", allow_private=True)
-    with pytest.raises(calendars.FeedUnreachable, match="answered 404"):
+    with pytest.raises(problems.FeedUnreachable, match="answered 404"):
         await calendars.fetch(f"{feed_server}/missing.ics", allow_private=True)
 
 
@@ -390,7 +390,7 @@ async def test_a_feed_is_fetched_within_its_limits(feed_server: str) -> None:
     ],
 )
 async def test_private_addresses_and_other_schemes_are_refused(url: str) -> None:
-    with pytest.raises(calendars.FeedRefused):
+    with pytest.raises(problems.FeedRefused):
         await calendars.fetch(url)
 
 
@@ -416,7 +416,7 @@ def test_the_public_calendar_shows_title_and_date_only() -> None:
         timezone="Europe/Paris",
     )
     for full in (False, True):
-        data = calendars.releases_calendar([release], {event.id: event}, full=full, name="x")
+        data = calendar_export.releases_calendar([release], {event.id: event}, full=full, name="x")
         (entry,) = icalendar.Calendar.from_ical(data).walk("VEVENT")
         assert str(entry["UID"]) == f"{release.id}@datacommune"
         assert str(entry["SUMMARY"]) == "À paraître : Budget 2027"

@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
-from datacommune.events import calendars, local_events, releases
+from datacommune.events import calendar_export, calendars, local_events, releases
 from datacommune.events.deps import CurrentOrganization, MaybeOrganization, SettingsDep
 from datacommune.events.tables import LocalEvent
 from datacommune.shared import fields
@@ -96,7 +96,7 @@ async def import_calendar(
 def _ics(content: bytes, filename: str) -> Response:
     return Response(
         content,
-        media_type=calendars.MEDIA_TYPE,
+        media_type=calendar_export.MEDIA_TYPE,
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
 
@@ -139,7 +139,7 @@ async def releases_ics(
             events = {}
     slug = org.slug if full and org else (territory or organization)
     name = f"À paraître — {slug}" if slug else "À paraître"
-    content = calendars.releases_calendar(items, events, full=full, name=name)
+    content = calendar_export.releases_calendar(items, events, full=full, name=name)
     return _ics(content, "releases.ics")
 
 
@@ -157,5 +157,5 @@ async def local_events_ics(
     async with runtime.reader() as session:
         items = await local_events.upcoming(session, organization=organization)
     name = f"Événements — {organization}" if organization else "Événements locaux"
-    content = calendars.local_events_calendar(items, name=name)
+    content = calendar_export.local_events_calendar(items, name=name)
     return _ics(content, "local-events.ics")

@@ -27,7 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.events import local_events, releases
-from datacommune.events.tables import LocalEvent, Organization, Release
+from datacommune.events.problems import (
+    CalendarTooLarge,
+    FeedRefused,
+    FeedUnreachable,
+    InvalidCalendar,
+)
+from datacommune.events.tables import LocalEvent, Organization
 from datacommune.shared import outbound
 from datacommune.shared.problems import Problem
 
@@ -35,37 +41,7 @@ MAX_BYTES = 2 * 1024 * 1024
 # Beyond this, a series is more likely a mistake (FREQ=MINUTELY) than an agenda.
 MAX_OCCURRENCES = 5_000
 DEFAULT_ZONE = "Europe/Paris"
-PRODID = "-//datacommune//events//FR"
-MEDIA_TYPE = "text/calendar; charset=utf-8"
 FEED_TIMEOUT = 10.0
-
-
-class InvalidCalendar(Problem):
-    type = "/problems/invalid-calendar"
-    title = "Calendrier illisible"
-    title_en = "Invalid calendar"
-    status = 422
-
-
-class CalendarTooLarge(Problem):
-    type = "/problems/calendar-too-large"
-    title = "Calendrier trop volumineux"
-    title_en = "Calendar too large"
-    status = 413
-
-
-class FeedRefused(Problem):
-    type = "/problems/feed-refused"
-    title = "Adresse de calendrier refusée"
-    title_en = "Calendar address refused"
-    status = 422
-
-
-class FeedUnreachable(Problem):
-    type = "/problems/feed-unreachable"
-    title = "Calendrier injoignable"
-    title_en = "Calendar unreachable"
-    status = 502
 
 
 def too_large(limit: int = MAX_BYTES) -> CalendarTooLarge:
@@ -439,71 +415,3 @@ async def fetch(
         raise FeedUnreachable(f"Calendrier : {exc.fr}", f"Calendar: {exc.en}", **extra) from None
     except outbound.TooLarge as exc:
         raise too_large(exc.limit) from None
-
-
-# Control characters, which RFC 5545 forbids in text; a lone CR would end a content line.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-
-
-def _plain(text: str) -> str:
-    """``text`` as a calendar may carry it: line breaks as LF (escaped by icalendar), other
-    control characters as spaces. The API refuses them already; imported calendars and rows
-    written before it did may still hold some."""
-    return _CONTROL.sub(" ", text.replace("\r\n", "\n").replace("\r", "\n"))
-
-
-def _calendar(name: str) -> icalendar.Calendar:
-    calendar = icalendar.Calendar()
-    calendar.add("prodid", PRODID)
-    calendar.add("version", "2.0")
-    calendar.add("calscale", "GREGORIAN")
-    calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", _CONTROL.sub(" ", name.replace("\n", " ")))
-    return calendar
-
-
-def releases_calendar(
-    items: Sequence[Release], events: dict[uuid.UUID, LocalEvent], *, full: bool, name: str
-) -> bytes:
-    """Coming releases as iCalendar; ``full=False`` is the public announcement: title and date
-    only, nothing of the event, files or datasets."""
-    calendar = _calendar(name)
-    for release in items:
-        if release.due_at is None:
-            continue
-        entry = icalendar.Event()
-        entry.add("uid", f"{release.id}@datacommune")
-        entry.add("dtstamp", release.updated_at)
-        entry.add("last-modified", release.updated_at)
-        entry.add("dtstart", release.due_at)
-        entry.add("summary", _plain(f"À paraître : {release.title}"))
-        event = events.get(release.local_event_id) if release.local_event_id else None
-        if full and event is not None:
-            if event.location:
-                entry.add("location", _plain(event.location))
-            description = f"{event.title}\n\n{event.description}".strip()
-            entry.add("description", _plain(description))
-        calendar.add_component(entry)
-    return bytes(calendar.to_ical())
-
-
-def local_events_calendar(items: Sequence[LocalEvent], *, name: str) -> bytes:
-    """Local events as iCalendar, cancelled ones marked so (STATUS:CANCELLED)."""
-    calendar = _calendar(name)
-    for item in items:
-        entry = icalendar.Event()
-        entry.add("uid", f"{item.id}@datacommune")
-        entry.add("dtstamp", item.updated_at)
-        entry.add("last-modified", item.updated_at)
-        entry.add("dtstart", item.starts_at)
-        if item.ends_at:
-            entry.add("dtend", item.ends_at)
-        entry.add("summary", _plain(item.title))
-        entry.add("categories", [item.kind])
-        entry.add("status", "CANCELLED" if item.status == "cancelled" else "CONFIRMED")
-        if item.location:
-            entry.add("location", _plain(item.location))
-        if item.description:
-            entry.add("description", _plain(item.description))
-        calendar.add_component(entry)
-    return bytes(calendar.to_ical())
