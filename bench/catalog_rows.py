@@ -58,7 +58,7 @@ from datacommune.catalog.rows.store import RowStore  # noqa: E402
 from datacommune.catalog.tables import RowTable  # noqa: E402
 from datacommune.shared import events  # noqa: E402
 from datacommune.shared.db import make_engine, make_reader, make_sessionmaker  # noqa: E402
-from datacommune.shared.migrations import upgrade  # noqa: E402
+from datacommune.shared.process.migrations import upgrade  # noqa: E402
 from datacommune.shared.settings import DatabaseSettings  # noqa: E402
 from datacommune.shared.storage import LocalObjectStore  # noqa: E402
 from tests.catalog.publishing import publish_csv  # noqa: E402

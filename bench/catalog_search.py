@@ -36,7 +36,7 @@ from datacommune.catalog.tables import (  # noqa: E402
     Version,
 )
 from datacommune.shared.db import make_engine, make_sessionmaker  # noqa: E402
-from datacommune.shared.migrations import upgrade  # noqa: E402
+from datacommune.shared.process.migrations import upgrade  # noqa: E402
 from datacommune.shared.settings import DatabaseSettings  # noqa: E402
 from tests import servers  # noqa: E402
 

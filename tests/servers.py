@@ -201,7 +201,7 @@ class MigratedDatabases:
         self._templates: dict[tuple[str, str], str] = {}
 
     def _template(self, service: str, engine: str) -> str:
-        from datacommune.shared.migrations import upgrade
+        from datacommune.shared.process.migrations import upgrade
 
         key = (service, engine)
         if key not in self._templates:

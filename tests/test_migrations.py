@@ -12,7 +12,7 @@ from datacommune.catalog.tables import Base as CatalogBase
 from datacommune.events.tables import Base as EventsBase
 from datacommune.ingest.tables import Base as IngestBase
 from datacommune.shared.db import make_engine
-from datacommune.shared.migrations import outside_models, upgrade
+from datacommune.shared.process.migrations import outside_models, upgrade
 from datacommune.shared.settings import DatabaseSettings
 from datacommune.validate.tables import Base as ValidateBase
 
@@ -61,7 +61,7 @@ async def test_sqlite_rows_leave_catalog_s_database_and_are_loaded_again(tmp_pat
 
     from alembic import command
 
-    from datacommune.shared.migrations import alembic_config
+    from datacommune.shared.process.migrations import alembic_config
 
     path = tmp_path / "catalog.db"
     config = alembic_config(

@@ -13,7 +13,7 @@ from datacommune.ingest.tables import Dataset, Organization, Upload
 from datacommune.shared import events
 from datacommune.shared.bus import NotYet
 from datacommune.shared.db import make_engine, make_sessionmaker
-from datacommune.shared.migrations import upgrade
+from datacommune.shared.process.migrations import upgrade
 from datacommune.shared.settings import DatabaseSettings
 
 MIGRATIONS = (

@@ -7,12 +7,12 @@ import sys
 import time
 from pathlib import Path
 
-from datacommune.shared import scratch
+from datacommune.shared.process import scratch
 
 LEAVE_BEHIND = """
 import sys, time
 from pathlib import Path
-from datacommune.shared import scratch
+from datacommune.shared.process import scratch
 parent = Path(sys.argv[1])
 held = scratch.held_dir(parent, prefix="work-")
 folder = held.__enter__()

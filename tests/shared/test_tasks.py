@@ -4,7 +4,7 @@ is left after the time given, and shutdown goes on."""
 import asyncio
 import time
 
-from datacommune.shared import tasks
+from datacommune.shared.process import tasks
 
 
 async def test_a_task_that_swallows_a_cancellation_is_cancelled_again() -> None:

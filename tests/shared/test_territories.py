@@ -2,8 +2,9 @@
 
 from datetime import timedelta
 
-from datacommune.shared import background, territories
+from datacommune.shared import territories
 from datacommune.shared.outbox import utcnow
+from datacommune.shared.process import background
 
 PARENTS = {
     "haute-garonne": None,

@@ -27,8 +27,8 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError
 
-from datacommune.shared import tasks
 from datacommune.shared.events import AnyEvent, Event, parse
+from datacommune.shared.process import tasks
 from datacommune.shared.settings import NatsSettings
 
 log = structlog.get_logger()

@@ -8,7 +8,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from datacommune.shared import problems
-from datacommune.shared.runtime import Runtime
+from datacommune.shared.process.runtime import Runtime
 from datacommune.shared.web import COOKIE
 
 

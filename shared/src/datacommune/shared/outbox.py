@@ -17,10 +17,10 @@ from sqlalchemy import String, Text, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
-from datacommune.shared import tasks
 from datacommune.shared.bus import DUPLICATE_WINDOW_SECONDS, MAX_AGE_SECONDS, Bus
 from datacommune.shared.db import UTCDateTime, insert_ignoring
 from datacommune.shared.events import Event
+from datacommune.shared.process import tasks
 
 log = structlog.get_logger()
 

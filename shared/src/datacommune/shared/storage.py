@@ -18,7 +18,7 @@ from typing import BinaryIO, Protocol
 from minio import Minio
 from minio.error import InvalidResponseError, S3Error
 
-from datacommune.shared import scratch
+from datacommune.shared.process import scratch
 from datacommune.shared.settings import StorageSettings
 
 CHUNK = 256 * 1024

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from datacommune.catalog.app import create_app
 from datacommune.catalog.settings import Settings
-from datacommune.shared.serve import run
+from datacommune.shared.process.serve import run
 
 
 def main() -> None:

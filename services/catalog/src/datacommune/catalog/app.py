@@ -22,11 +22,11 @@ from datacommune.catalog.rows.store import RowStore
 from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import Outbox, ProcessedEvent
 from datacommune.catalog.webhooks import deliveries
-from datacommune.shared import scratch
-from datacommune.shared import tasks as background_tasks
 from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
-from datacommune.shared.runtime import open_runtime
+from datacommune.shared.process import scratch
+from datacommune.shared.process import tasks as background_tasks
+from datacommune.shared.process.runtime import open_runtime
 
 DESCRIPTION = """
 Le catalogue public des données du territoire : jeux de données, fichiers et leurs versions.

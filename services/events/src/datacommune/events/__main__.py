@@ -4,7 +4,7 @@ from pathlib import Path
 
 from datacommune.events.app import create_app
 from datacommune.events.settings import Settings
-from datacommune.shared.serve import run
+from datacommune.shared.process.serve import run
 
 
 def main() -> None:

@@ -10,10 +10,10 @@ from datacommune.events import calendar_routes, consumers, pages, release_routes
 from datacommune.events.scheduler import Scheduler
 from datacommune.events.settings import Settings
 from datacommune.events.tables import Outbox
-from datacommune.shared import tasks as background_tasks
 from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
-from datacommune.shared.runtime import open_runtime
+from datacommune.shared.process import tasks as background_tasks
+from datacommune.shared.process.runtime import open_runtime
 
 DESCRIPTION = """
 Les événements locaux (conseil municipal, hackathon, fête…) et les publications programmées qui

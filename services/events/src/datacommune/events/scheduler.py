@@ -11,9 +11,9 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.events import releases
-from datacommune.shared import background
-from datacommune.shared.background import Waker
 from datacommune.shared.outbox import OutboxRelay
+from datacommune.shared.process import background
+from datacommune.shared.process.background import Waker
 
 log = structlog.get_logger()
 

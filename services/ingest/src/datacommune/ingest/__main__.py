@@ -4,7 +4,7 @@ from pathlib import Path
 
 from datacommune.ingest.app import create_app
 from datacommune.ingest.settings import Settings
-from datacommune.shared.serve import run
+from datacommune.shared.process.serve import run
 
 
 def main() -> None:

@@ -10,11 +10,11 @@ from datacommune.ingest import consumers, federation, form, routes
 from datacommune.ingest.pages import routes as pages
 from datacommune.ingest.settings import Settings
 from datacommune.ingest.tables import Outbox
-from datacommune.shared import scratch
-from datacommune.shared import tasks as background_tasks
 from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
-from datacommune.shared.runtime import open_runtime
+from datacommune.shared.process import scratch
+from datacommune.shared.process import tasks as background_tasks
+from datacommune.shared.process.runtime import open_runtime
 
 DESCRIPTION = """
 Dépôt des fichiers d'une collectivité : chaque fichier est enregistré durablement, puis

@@ -34,8 +34,8 @@ from datacommune.ingest.tables import Upload
 from datacommune.shared import events
 from datacommune.shared.bus import Bus, federation_source, node_stream
 from datacommune.shared.outbox import utcnow
-from datacommune.shared.runtime import Runtime
-from datacommune.shared.scratch import held_dir
+from datacommune.shared.process.runtime import Runtime
+from datacommune.shared.process.scratch import held_dir
 from datacommune.shared.storage import ObjectStore
 
 log = structlog.get_logger()

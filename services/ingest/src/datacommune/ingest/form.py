@@ -14,7 +14,7 @@ from typing import BinaryIO
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from datacommune.ingest import problems
-from datacommune.shared.scratch import held_file
+from datacommune.shared.process.scratch import held_file
 
 # Staging files are named so; those a killed ingest left behind are swept when it starts again.
 STAGING_PREFIX = "upload-"

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from datacommune.shared.serve import run
+from datacommune.shared.process.serve import run
 from datacommune.validate.app import create_app
 from datacommune.validate.settings import Settings
 

@@ -5,10 +5,10 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from datacommune.shared import scratch
 from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
-from datacommune.shared.runtime import open_runtime
+from datacommune.shared.process import scratch
+from datacommune.shared.process.runtime import open_runtime
 from datacommune.validate import consumers, routes, validations
 from datacommune.validate.registry import Registry
 from datacommune.validate.settings import Settings

@@ -1,7 +1,7 @@
 """What validate does with events: check each received file once (``validations``)."""
 
 from datacommune.shared import events
-from datacommune.shared.runtime import Runtime
+from datacommune.shared.process.runtime import Runtime
 from datacommune.validate.registry import Registry
 from datacommune.validate.settings import Settings
 from datacommune.validate.validations import validate_received

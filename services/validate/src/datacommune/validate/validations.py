@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from datacommune.shared import events
 from datacommune.shared.bus import Bus
 from datacommune.shared.outbox import OutboxRelay, enqueue
-from datacommune.shared.scratch import held_dir
+from datacommune.shared.process.scratch import held_dir
 from datacommune.shared.storage import ObjectStore, content_key
 from datacommune.validate.checks import shapes
 from datacommune.validate.registry import Registry

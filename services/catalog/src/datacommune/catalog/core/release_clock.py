@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog.core import visibility
 from datacommune.catalog.core.hooks import HOOKS
-from datacommune.shared import background
-from datacommune.shared.background import Waker
+from datacommune.shared.process import background
+from datacommune.shared.process.background import Waker
 
 log = structlog.get_logger()
 

@@ -13,7 +13,7 @@ from datacommune.catalog.deps import Session, SettingsDep
 from datacommune.catalog.tables import Version
 from datacommune.shared import fields
 from datacommune.shared.http import RuntimeDep
-from datacommune.shared.runtime import Runtime
+from datacommune.shared.process.runtime import Runtime
 from datacommune.shared.storage import ObjectMissing
 
 router = APIRouter(prefix="/api/v1")

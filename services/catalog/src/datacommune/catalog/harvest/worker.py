@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog.harvest import http, sources
 from datacommune.catalog.harvest import runs as harvests
-from datacommune.shared import background
-from datacommune.shared import tasks as background_tasks
-from datacommune.shared.background import Waker
 from datacommune.shared.outbox import utcnow
+from datacommune.shared.process import background
+from datacommune.shared.process import tasks as background_tasks
+from datacommune.shared.process.background import Waker
 
 log = structlog.get_logger()
 

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from datacommune.catalog import problems
 from datacommune.catalog.rows import query as rowquery
 from datacommune.shared import events
-from datacommune.shared.scratch import held_dir
+from datacommune.shared.process.scratch import held_dir
 
 PAGE = 5000
 # What one page of an export may hold, about: a table of large cells is read in fewer rows a

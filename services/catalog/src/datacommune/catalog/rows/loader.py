@@ -29,11 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from datacommune.catalog.rows import columns as rowtables
 from datacommune.catalog.rows.store import RowStore, Target
 from datacommune.catalog.tables import RowTable, Version
-from datacommune.shared import background, events
-from datacommune.shared import tasks as background_tasks
-from datacommune.shared.background import Waker
+from datacommune.shared import events
 from datacommune.shared.outbox import utcnow
-from datacommune.shared.scratch import held_dir
+from datacommune.shared.process import background
+from datacommune.shared.process import tasks as background_tasks
+from datacommune.shared.process.background import Waker
+from datacommune.shared.process.scratch import held_dir
 from datacommune.shared.storage import ObjectMissing, ObjectStore
 
 log = structlog.get_logger()

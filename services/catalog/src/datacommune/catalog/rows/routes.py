@@ -19,7 +19,7 @@ from datacommune.catalog.rows.store import RowsMissing, RowStore
 from datacommune.catalog.tables import RowTable, Version
 from datacommune.shared import events, fields
 from datacommune.shared.http import RuntimeDep
-from datacommune.shared.runtime import Runtime
+from datacommune.shared.process.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1", tags=["lignes / rows"])
 

@@ -29,10 +29,11 @@ from datacommune.catalog.tables import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from datacommune.shared import background, outbound, territories
-from datacommune.shared.background import Waker
+from datacommune.shared import outbound, territories
 from datacommune.shared.outbox import utcnow
 from datacommune.shared.problems import Problem
+from datacommune.shared.process import background
+from datacommune.shared.process.background import Waker
 
 log = structlog.get_logger()
 

@@ -9,7 +9,7 @@ from typing import Any
 import structlog
 
 from datacommune.ingest.tables import Upload
-from datacommune.shared.runtime import Runtime
+from datacommune.shared.process.runtime import Runtime
 
 log = structlog.get_logger()
 EXCERPT_ROWS = 12

@@ -29,7 +29,7 @@ from datacommune.ingest.tables import Dataset, Organization, Release, Token, Upl
 from datacommune.shared import credentials, web
 from datacommune.shared.http import RuntimeDep
 from datacommune.shared.problems import PAGE_RESPONSES, Problem
-from datacommune.shared.runtime import Runtime
+from datacommune.shared.process.runtime import Runtime
 
 log = structlog.get_logger()
 HERE = Path(__file__).parent

@@ -5,9 +5,10 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
-from datacommune.shared import edge, memory
-from datacommune.shared import logging as dc_logging
-from datacommune.shared.migrations import upgrade
+from datacommune.shared import edge
+from datacommune.shared.process import logging as dc_logging
+from datacommune.shared.process import memory
+from datacommune.shared.process.migrations import upgrade
 from datacommune.shared.settings import ServiceSettings
 
 
