@@ -29,7 +29,7 @@ test: $(STAMP)
 # The inner loop: every test but those that start the four services as processes.
 test-fast: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "not e2e" -q
+	$(BIN)/pytest -m "not e2e" -q -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
