@@ -10,7 +10,7 @@ import pytest
 
 from datacommune.catalog.problems import InvalidFilter
 from datacommune.catalog.rows import query as rowquery
-from datacommune.events import calendar_export
+from datacommune.events.calendars import export
 from datacommune.events.tables import LocalEvent, Release
 from tests.platform import Running
 
@@ -152,8 +152,8 @@ def test_calendars_never_carry_a_raw_line_break_from_stored_text() -> None:
         local_event_id=event.id,
     )
     for content in (
-        calendar_export.local_events_calendar([event], name="Événements\r\nX-A:1"),
-        calendar_export.releases_calendar([release], {event.id: event}, full=True, name="x\rY"),
+        export.local_events_calendar([event], name="Événements\r\nX-A:1"),
+        export.releases_calendar([release], {event.id: event}, full=True, name="x\rY"),
     ):
         lines = content.split(b"\r\n")
         assert all(

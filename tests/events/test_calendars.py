@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from datacommune.events import calendar_export, calendars, problems, releases
+from datacommune.events import problems, releases
+from datacommune.events.calendars import export, feeds
 from datacommune.events.tables import LocalEvent, Organization, Outbox, Release
 from datacommune.shared import tokens
 from datacommune.shared.db import make_engine, make_sessionmaker
@@ -114,12 +115,12 @@ async def sessionmaker(events_url: str) -> AsyncIterator[async_sessionmaker[Asyn
 
 async def run_import(
     maker: async_sessionmaker[AsyncSession], data: bytes, now: datetime = NOW
-) -> calendars.Imported:
-    parsed = calendars.parse(data, now=now)
+) -> feeds.Imported:
+    parsed = feeds.parse(data, now=now)
     async with maker.begin() as session:
         org = await session.get(Organization, "roques")
         assert org is not None
-        return await calendars.import_calendar(session, org, parsed, source="test")
+        return await feeds.import_calendar(session, org, parsed, source="test")
 
 
 async def occurrences(maker: async_sessionmaker[AsyncSession]) -> dict[datetime, LocalEvent]:
@@ -278,12 +279,12 @@ END:VEVENT""",
 
 def test_the_window_bounds_an_endless_series() -> None:
     endless = ics(council(count=8).replace("COUNT=8", "INTERVAL=1"))
-    parsed = calendars.parse(endless, now=NOW, past=timedelta(days=1), ahead=timedelta(days=30))
+    parsed = feeds.parse(endless, now=NOW, past=timedelta(days=1), ahead=timedelta(days=30))
     starts = sorted(o.starts_at for o in parsed.occurrences)
     assert starts[0] == datetime(2027, 3, 4, 19, 0, tzinfo=UTC)
     assert starts[-1] == datetime(2027, 3, 25, 19, 0, tzinfo=UTC)
     # An earlier `now` sees the past series start, a later one does not.
-    later = calendars.parse(endless, now=datetime(2028, 1, 1, tzinfo=UTC))
+    later = feeds.parse(endless, now=datetime(2028, 1, 1, tzinfo=UTC))
     assert min(o.starts_at for o in later.occurrences) >= datetime(2027, 12, 31, tzinfo=UTC)
 
 
@@ -302,7 +303,7 @@ def test_the_window_bounds_an_endless_series() -> None:
     ],
 )
 def test_kind_from_categories_or_summary(categories: list[str], summary: str, kind: str) -> None:
-    assert calendars.kind_of(categories, summary) == kind
+    assert feeds.kind_of(categories, summary) == kind
 
 
 @pytest.mark.parametrize(
@@ -325,7 +326,7 @@ def test_kind_from_categories_or_summary(categories: list[str], summary: str, ki
 )
 def test_a_broken_calendar_is_a_422_problem(data: bytes, says: str) -> None:
     with pytest.raises(problems.InvalidCalendar, match=says) as caught:
-        calendars.parse(data, now=NOW)
+        feeds.parse(data, now=NOW)
     assert caught.value.status == 422
     assert "iCalendar" in caught.value.detail
 
@@ -335,7 +336,7 @@ class Feed(BaseHTTPRequestHandler):
         if self.path == "/agenda.ics":
             body = ics(council())
         elif self.path == "/huge.ics":
-            body = b"X" * (calendars.MAX_BYTES + 1)
+            body = b"X" * (feeds.MAX_BYTES + 1)
         elif self.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", "/agenda.ics")
@@ -367,12 +368,12 @@ def feed_server() -> Iterator[str]:
 
 
 async def test_a_feed_is_fetched_within_its_limits(feed_server: str) -> None:
-    data = await calendars.fetch(f"{feed_server}/redirect", allow_private=True)
+    data = await feeds.fetch(f"{feed_server}/redirect", allow_private=True)
     assert data == ics(council())
     with pytest.raises(problems.CalendarTooLarge):
-        await calendars.fetch(f"{feed_server}/huge.ics", allow_private=True)
+        await feeds.fetch(f"{feed_server}/huge.ics", allow_private=True)
     with pytest.raises(problems.FeedUnreachable, match="answered 404"):
-        await calendars.fetch(f"{feed_server}/missing.ics", allow_private=True)
+        await feeds.fetch(f"{feed_server}/missing.ics", allow_private=True)
 
 
 @pytest.mark.parametrize(
@@ -391,7 +392,7 @@ async def test_a_feed_is_fetched_within_its_limits(feed_server: str) -> None:
 )
 async def test_private_addresses_and_other_schemes_are_refused(url: str) -> None:
     with pytest.raises(problems.FeedRefused):
-        await calendars.fetch(url)
+        await feeds.fetch(url)
 
 
 def test_the_public_calendar_shows_title_and_date_only() -> None:
@@ -416,7 +417,7 @@ def test_the_public_calendar_shows_title_and_date_only() -> None:
         timezone="Europe/Paris",
     )
     for full in (False, True):
-        data = calendar_export.releases_calendar([release], {event.id: event}, full=full, name="x")
+        data = export.releases_calendar([release], {event.id: event}, full=full, name="x")
         (entry,) = icalendar.Calendar.from_ical(data).walk("VEVENT")
         assert str(entry["UID"]) == f"{release.id}@datacommune"
         assert str(entry["SUMMARY"]) == "À paraître : Budget 2027"
@@ -533,7 +534,7 @@ def test_import_refuses_what_it_cannot_read(embedded: Running) -> None:
         422,
         "/problems/invalid-calendar",
     )
-    huge = b"X" * (calendars.MAX_BYTES + 1)
+    huge = b"X" * (feeds.MAX_BYTES + 1)
     problem(
         httpx.post(url, content=huge, headers=calendar_type), 413, "/problems/calendar-too-large"
     )

@@ -6,7 +6,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from datacommune.events import calendar_routes, consumers, pages, release_routes, releases, routes
+from datacommune.events import consumers, pages, release_routes, releases, routes
+from datacommune.events.calendars import routes as calendar_routes
 from datacommune.events.scheduler import Scheduler
 from datacommune.events.settings import Settings
 from datacommune.events.tables import Outbox

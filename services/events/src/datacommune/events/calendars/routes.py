@@ -8,7 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
-from datacommune.events import calendar_export, calendars, local_events, releases
+from datacommune.events import local_events, releases
+from datacommune.events.calendars import export, feeds
 from datacommune.events.deps import CurrentOrganization, MaybeOrganization, SettingsDep
 from datacommune.events.tables import LocalEvent
 from datacommune.shared import fields
@@ -37,12 +38,12 @@ async def _body(request: Request, limit: int) -> bytes:
     """The request body, refused with a 413 problem from the first byte over ``limit``."""
     length = request.headers.get("content-length", "")
     if length.isdigit() and int(length) > limit:
-        raise calendars.too_large(limit)
+        raise feeds.too_large(limit)
     data = bytearray()
     async for chunk in request.stream():
         data += chunk
         if len(data) > limit:
-            raise calendars.too_large(limit)
+            raise feeds.too_large(limit)
     return bytes(data)
 
 
@@ -70,13 +71,13 @@ async def import_calendar(
     updates them: moved ones move their releases, cancelled or removed ones hold them."""
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type == "text/calendar":
-        data = await _body(request, calendars.MAX_BYTES)
+        data = await _body(request, feeds.MAX_BYTES)
     elif media_type == "application/json":
         try:
             feed = FeedIn.model_validate_json(await _body(request, MAX_JSON_BYTES))
         except ValidationError as exc:
             raise RequestValidationError(exc.errors()) from None
-        data = await calendars.fetch(feed.url, allow_private=settings.allow_private_feeds)
+        data = await feeds.fetch(feed.url, allow_private=settings.allow_private_feeds)
     else:
         raise UnsupportedMediaType(
             "Envoyez le fichier avec « Content-Type: text/calendar » (curl -H 'Content-Type: "
@@ -84,9 +85,9 @@ async def import_calendar(
             "Send the file as 'Content-Type: text/calendar', or {\"url\": …} as application/json.",
         )
     # Expanding series is CPU work: keep it off the event loop.
-    parsed = await asyncio.to_thread(calendars.parse, data)
+    parsed = await asyncio.to_thread(feeds.parse, data)
     async with runtime.sessionmaker.begin() as session:
-        result = await calendars.import_calendar(session, org, parsed, source=settings.source)
+        result = await feeds.import_calendar(session, org, parsed, source=settings.source)
         body = result.describe()
     runtime.relay.wake()
     request.app.state.scheduler.wake()
@@ -96,7 +97,7 @@ async def import_calendar(
 def _ics(content: bytes, filename: str) -> Response:
     return Response(
         content,
-        media_type=calendar_export.MEDIA_TYPE,
+        media_type=export.MEDIA_TYPE,
         headers={"Content-Disposition": f'inline; filename="{filename}"'},
     )
 
@@ -139,7 +140,7 @@ async def releases_ics(
             events = {}
     slug = org.slug if full and org else (territory or organization)
     name = f"À paraître — {slug}" if slug else "À paraître"
-    content = calendar_export.releases_calendar(items, events, full=full, name=name)
+    content = export.releases_calendar(items, events, full=full, name=name)
     return _ics(content, "releases.ics")
 
 
@@ -157,5 +158,5 @@ async def local_events_ics(
     async with runtime.reader() as session:
         items = await local_events.upcoming(session, organization=organization)
     name = f"Événements — {organization}" if organization else "Événements locaux"
-    content = calendar_export.local_events_calendar(items, name=name)
+    content = export.local_events_calendar(items, name=name)
     return _ics(content, "local-events.ics")
