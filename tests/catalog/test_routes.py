@@ -1,0 +1,104 @@
+"""catalog's routes over HTTP, served in this process (tests/inprocess.py), on SQLite and on
+PostgreSQL: registering organizations, reading the catalogue, and refusals as problems."""
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from datacommune.catalog.app import create_app
+from datacommune.catalog.settings import Settings
+from datacommune.shared import tokens
+from datacommune.shared.settings import (
+    DatabaseSettings,
+    HttpSettings,
+    NatsSettings,
+    StorageSettings,
+)
+from tests import servers
+from tests.inprocess import serving
+
+ADMIN = "admin-token-of-the-platform"
+PUBLIC_URL = "http://catalog.test"
+
+
+@pytest.fixture(scope="module")
+def own_nats() -> Iterator[servers.NatsServer]:
+    """A server of this module's own: the catalogs here consume from the platform's streams,
+    which other tests publish to on the session's server."""
+    with servers.nats_server() as server:
+        yield server
+
+
+@pytest.fixture
+async def catalog(
+    catalog_url: str, own_nats: servers.NatsServer, tmp_path: Path
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        http=HttpSettings(public_url=PUBLIC_URL),
+        nats=NatsSettings(url=own_nats.url),
+        database=DatabaseSettings(url=catalog_url),
+        storage=StorageSettings(root=tmp_path / "files"),
+        rows_dir=str(tmp_path / "rows"),
+        admin_token_hash=tokens.hash_token(ADMIN),
+    )
+    async with serving(create_app(settings), PUBLIC_URL) as client:
+        yield client
+
+
+async def register(client: httpx.AsyncClient, slug: str, **extra: str) -> httpx.Response:
+    return await client.post(
+        "/api/v1/organizations",
+        json={"slug": slug, "name": slug.title(), "kind": "commune", **extra},
+        headers={"Authorization": f"Bearer {ADMIN}"},
+    )
+
+
+async def test_an_organization_registered_is_listed_with_its_token_shown_once(
+    catalog: httpx.AsyncClient,
+) -> None:
+    created = await register(catalog, "roques")
+    assert created.status_code == 201, created.text
+    assert created.json()["token"]
+    listed = await catalog.get("/api/v1/organizations")
+    assert [o["slug"] for o in listed.json()["items"]] == ["roques"]
+    one = await catalog.get("/api/v1/organizations/roques")
+    assert one.status_code == 200
+    assert "token" not in one.json()
+
+
+async def test_only_the_platform_administrator_registers_organizations(
+    catalog: httpx.AsyncClient,
+) -> None:
+    refused = await catalog.post(
+        "/api/v1/organizations",
+        json={"slug": "roques", "name": "Roques", "kind": "commune"},
+        headers={"Authorization": "Bearer not-the-admin"},
+    )
+    assert refused.status_code in (401, 403)
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert (await catalog.get("/api/v1/organizations")).json()["items"] == []
+
+
+async def test_an_empty_catalogue_answers_with_nothing_not_an_error(
+    catalog: httpx.AsyncClient,
+) -> None:
+    found = await catalog.get("/api/v1/datasets", params={"q": "subventions"})
+    assert found.status_code == 200
+    assert found.json()["total"] == 0
+    assert found.json()["items"] == []
+
+
+async def test_what_does_not_exist_is_a_problem_in_french_and_english(
+    catalog: httpx.AsyncClient,
+) -> None:
+    missing = await catalog.get("/api/v1/datasets/nothing-here")
+    assert missing.status_code == 404
+    problem = missing.json()
+    assert problem["status"] == 404
+    assert problem["detail"]
+    assert problem["detail_en"]
+    version = await catalog.get(f"/api/v1/versions/{uuid.uuid4()}/download")
+    assert version.status_code == 404
