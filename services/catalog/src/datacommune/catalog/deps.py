@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog import problems
+from datacommune.catalog.ratelimit import RateLimit
 from datacommune.catalog.settings import Settings
 from datacommune.shared import tokens
 from datacommune.shared.http import RuntimeDep, Token
@@ -32,3 +33,16 @@ def admin(token: Token, cfg: Annotated[Settings, Depends(settings)]) -> None:
 SettingsDep = Annotated[Settings, Depends(settings)]
 Session = Annotated[AsyncSession, Depends(session)]
 Admin = Depends(admin)
+
+
+def vote_limit(request: Request) -> RateLimit:
+    return request.app.state.vote_limit  # type: ignore[no-any-return]
+
+
+def webhook_limit(request: Request) -> RateLimit:
+    return request.app.state.webhook_limit  # type: ignore[no-any-return]
+
+
+# The per-client limits of votes and webhook subscriptions (one per replica, made with the app).
+VoteLimit = Annotated[RateLimit, Depends(vote_limit)]
+WebhookLimit = Annotated[RateLimit, Depends(webhook_limit)]

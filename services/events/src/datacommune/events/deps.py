@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from datacommune.events.scheduler import Scheduler
 from datacommune.events.settings import Settings
 from datacommune.events.tables import Organization, Token
 from datacommune.shared import credentials
@@ -14,6 +15,14 @@ from datacommune.shared.http import Token as Bearer
 
 def settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def scheduler(request: Request) -> Scheduler:
+    return request.app.state.scheduler  # type: ignore[no-any-return]
+
+
+# The release scheduler of this replica, woken when a plan changes.
+SchedulerDep = Annotated[Scheduler, Depends(scheduler)]
 
 
 async def _check(rt: RuntimeDep, token: str, need: str) -> Organization:

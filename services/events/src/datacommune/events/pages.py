@@ -14,7 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from datacommune.events import local_events, releases
-from datacommune.events.deps import SettingsDep
+from datacommune.events.deps import SchedulerDep, SettingsDep
 from datacommune.events.settings import Settings
 from datacommune.events.tables import Organization, Token
 from datacommune.shared import fields, web
@@ -187,7 +187,9 @@ async def add_event(request: Request, runtime: RuntimeDep, settings: SettingsDep
     status_code=303,
     response_class=RedirectResponse,
 )
-async def plan_release(request: Request, runtime: RuntimeDep, settings: SettingsDep) -> Response:
+async def plan_release(
+    request: Request, runtime: RuntimeDep, settings: SettingsDep, scheduler: SchedulerDep
+) -> Response:
     lang, principal, fields = await _form(request, runtime)
     data = _model(
         releases.ReleaseIn,
@@ -203,7 +205,7 @@ async def plan_release(request: Request, runtime: RuntimeDep, settings: Settings
             session, principal.organization, data, source=settings.source
         )
     runtime.relay.wake()
-    request.app.state.scheduler.wake()
+    scheduler.wake()
     return RedirectResponse(
         web.linker(lang)("/espace/calendrier", {"programme": str(release.id)}), status_code=303
     )

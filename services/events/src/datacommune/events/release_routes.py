@@ -1,24 +1,21 @@
 """events' HTTP routes for release plans, and their public announcements."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Response
 
 from datacommune.events import releases
-from datacommune.events.deps import CurrentOrganization, ReadingOrganization
-from datacommune.events.scheduler import Scheduler
+from datacommune.events.deps import (
+    CurrentOrganization,
+    ReadingOrganization,
+    SchedulerDep,
+    SettingsDep,
+)
 from datacommune.shared import fields
 from datacommune.shared.http import RuntimeDep
 
 router = APIRouter(prefix="/api/v1/releases", tags=["publications programmées / releases"])
-
-
-def _scheduler(request: Request) -> Scheduler:
-    return request.app.state.scheduler  # type: ignore[no-any-return]
-
-
-SchedulerDep = Annotated[Scheduler, Depends(_scheduler)]
 
 
 @router.post("", status_code=201, summary="Programmer une publication / plan a release")
@@ -27,14 +24,12 @@ async def create(
     org: CurrentOrganization,
     runtime: RuntimeDep,
     scheduler: SchedulerDep,
-    request: Request,
+    settings: SettingsDep,
 ) -> dict[str, Any]:
     """Plan a release at a local event (with an offset) or at a time; then upload each file of
     the bundle with ``release=<id>``: it stays embargoed until the release opens."""
     async with runtime.sessionmaker.begin() as session:
-        release = await releases.create(
-            session, org, data, source=request.app.state.settings.source
-        )
+        release = await releases.create(session, org, data, source=settings.source)
         body = releases.describe(release)
     scheduler.wake()
     return body
@@ -72,13 +67,13 @@ async def get_release(
 
 @router.delete("/{release_id}", status_code=204, summary="Renoncer / withdraw a release")
 async def withdraw(
-    release_id: uuid.UUID, org: CurrentOrganization, runtime: RuntimeDep, request: Request
+    release_id: uuid.UUID, org: CurrentOrganization, runtime: RuntimeDep, settings: SettingsDep
 ) -> Response:
     """The release will not open; its files stay embargoed (upload them again without it)."""
     async with runtime.sessionmaker.begin() as session:
         await releases.withdraw(
             session,
             await releases.get(session, release_id, org),
-            source=request.app.state.settings.source,
+            source=settings.source,
         )
     return Response(status_code=204)

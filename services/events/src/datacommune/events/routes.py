@@ -6,7 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 
 from datacommune.events import local_events, releases
-from datacommune.events.deps import CurrentOrganization, SettingsDep
+from datacommune.events.deps import CurrentOrganization, SchedulerDep, SettingsDep
 from datacommune.shared import fields
 from datacommune.shared.http import RuntimeDep
 
@@ -51,6 +51,7 @@ async def patch_event(
     org: CurrentOrganization,
     runtime: RuntimeDep,
     settings: SettingsDep,
+    scheduler: SchedulerDep,
 ) -> dict[str, Any]:
     async with runtime.sessionmaker.begin() as session:
         item = await local_events.get(session, event_id)
@@ -58,7 +59,7 @@ async def patch_event(
         await releases.follow_event(session, item, source=settings.source)
         body = local_events.describe(item)
     runtime.relay.wake()
-    request.app.state.scheduler.wake()
+    scheduler.wake()
     return body
 
 

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from datacommune.ingest.federation import NodeStatus
 from datacommune.ingest.settings import Settings
 from datacommune.ingest.tables import Organization, Token
 from datacommune.shared import credentials
@@ -38,7 +39,14 @@ async def organization(
     return principal.organization
 
 
+def node_status(request: Request) -> NodeStatus | None:
+    """On a hub with nodes, what follows their links and backlogs; None elsewhere."""
+    status: NodeStatus | None = getattr(request.app.state, "node_status", None)
+    return status
+
+
 SettingsDep = Annotated[Settings, Depends(settings)]
+NodeStatusDep = Annotated[NodeStatus | None, Depends(node_status)]
 CurrentPrincipal = Annotated[credentials.Principal[Organization], Depends(publisher)]
 CurrentOrganization = Annotated[Organization, Depends(organization)]
 ReadingOrganization = Annotated[Organization, Depends(viewer)]

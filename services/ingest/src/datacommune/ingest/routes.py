@@ -12,6 +12,7 @@ from datacommune.ingest import problems, uploads, views
 from datacommune.ingest.deps import (
     CurrentOrganization,
     CurrentPrincipal,
+    NodeStatusDep,
     ReadingOrganization,
     SettingsDep,
 )
@@ -235,8 +236,7 @@ async def confirm_mapping(
     tags=["fédération / federation"],
     summary="Les nœuds des collectivités et leur retard / the nodes and their backlog",
 )
-async def nodes(request: Request) -> dict[str, Any]:
+async def nodes(status: NodeStatusDep) -> dict[str, Any]:
     """On the hub: each ingest node, whether its link is up, and what waits on it (files,
     age of the oldest). Empty on a platform without nodes."""
-    status = getattr(request.app.state, "node_status", None)
     return {"items": await status.describe() if status else []}

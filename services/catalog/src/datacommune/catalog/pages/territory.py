@@ -14,9 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from datacommune.catalog import ratelimit
 from datacommune.catalog.access import organizations
-from datacommune.catalog.deps import Session
+from datacommune.catalog.deps import Session, VoteLimit
 from datacommune.catalog.pages.labels import KINDS
 from datacommune.catalog.requests import data_requests
 from datacommune.shared import fields, web
@@ -141,11 +140,12 @@ async def ask(request: Request, runtime: RuntimeDep) -> Response:
     status_code=303,
     response_class=RedirectResponse,
 )
-async def vote(request_id: uuid.UUID, request: Request, runtime: RuntimeDep) -> Response:
+async def vote(
+    request_id: uuid.UUID, request: Request, runtime: RuntimeDep, limit: VoteLimit
+) -> Response:
     lang = web.language(request.query_params.get("lang"))
     fields = await web.small_form(request)
     voter = _check_voter(request, fields)
-    limit: ratelimit.RateLimit = request.app.state.vote_limit
     limit.check(request.client.host if request.client else "?")
     await data_requests.vote(runtime.sessionmaker, request_id, voter)
     return RedirectResponse(

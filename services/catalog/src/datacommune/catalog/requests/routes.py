@@ -6,8 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from datacommune.catalog import ratelimit
-from datacommune.catalog.deps import Session
+from datacommune.catalog.deps import Session, VoteLimit
 from datacommune.catalog.requests import data_requests
 from datacommune.shared import fields
 from datacommune.shared.http import RuntimeDep
@@ -37,10 +36,10 @@ async def vote(
     data: data_requests.VoteIn,
     runtime: RuntimeDep,
     request: Request,
+    limit: VoteLimit,
 ) -> JSONResponse:
     """Vote for a request; the same client voting again changes nothing, and an address that
     votes too often is asked to wait (429)."""
-    limit: ratelimit.RateLimit = request.app.state.vote_limit
     limit.check(request.client.host if request.client else "?")
     votes, created = await data_requests.vote(runtime.sessionmaker, request_id, data.voter)
     return JSONResponse({"votes": votes}, status_code=201 if created else 200)

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from datacommune.catalog import ratelimit
-from datacommune.catalog.deps import Session, SettingsDep
+from datacommune.catalog.deps import Session, SettingsDep, WebhookLimit
 from datacommune.catalog.tables import WebhookDelivery, WebhookSubscription
 from datacommune.catalog.webhooks import deliveries as webhooks
 from datacommune.shared.fields import Line
@@ -40,12 +39,15 @@ def _describe(subscription: WebhookSubscription) -> dict[str, Any]:
 
 @router.post("", status_code=201, summary="S'abonner / subscribe")
 async def subscribe(
-    data: WebhookIn, runtime: RuntimeDep, settings: SettingsDep, request: Request
+    data: WebhookIn,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    request: Request,
+    limit: WebhookLimit,
 ) -> dict[str, Any]:
     """The answer holds the secret, and only it: keep it to check signatures
     (``X-Datacommune-Signature``, HMAC-SHA256 of ``<timestamp>.<body>``). An address may
     subscribe a limited number of times an hour (429 beyond)."""
-    limit: ratelimit.RateLimit = request.app.state.webhook_limit
     limit.check(request.client.host if request.client else "?")
     await webhooks.check_address(data.url, allow_private=settings.allow_private_webhooks)
     subscription = WebhookSubscription(

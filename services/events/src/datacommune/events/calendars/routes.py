@@ -10,7 +10,12 @@ from sqlalchemy import select
 
 from datacommune.events import local_events, releases
 from datacommune.events.calendars import export, feeds
-from datacommune.events.deps import CurrentOrganization, MaybeOrganization, SettingsDep
+from datacommune.events.deps import (
+    CurrentOrganization,
+    MaybeOrganization,
+    SchedulerDep,
+    SettingsDep,
+)
 from datacommune.events.tables import LocalEvent
 from datacommune.shared import fields
 from datacommune.shared.http import RuntimeDep
@@ -64,7 +69,11 @@ _IMPORT_BODY = {
     openapi_extra=_IMPORT_BODY,
 )
 async def import_calendar(
-    request: Request, org: CurrentOrganization, runtime: RuntimeDep, settings: SettingsDep
+    request: Request,
+    org: CurrentOrganization,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
+    scheduler: SchedulerDep,
 ) -> dict[str, Any]:
     """Send the .ics file (``Content-Type: text/calendar``, 2 Mio at most) or the address of the
     feed (``{"url": "https://…"}``). Each occurrence becomes a local event; importing again
@@ -90,7 +99,7 @@ async def import_calendar(
         result = await feeds.import_calendar(session, org, parsed, source=settings.source)
         body = result.describe()
     runtime.relay.wake()
-    request.app.state.scheduler.wake()
+    scheduler.wake()
     return body
 
 

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 
 from datacommune.ingest import problems, progress, uploads, views
-from datacommune.ingest.deps import SettingsDep
+from datacommune.ingest.deps import NodeStatusDep, SettingsDep
 from datacommune.ingest.form import receive
 from datacommune.ingest.pages import excerpts
 from datacommune.ingest.pages.labels import LABELS
@@ -346,9 +346,8 @@ nodes_router = APIRouter(
     "/noeuds",
     summary="Les nœuds des collectivités et leur retard / the nodes and their backlog",
 )
-async def nodes_page(request: Request) -> HTMLResponse:
+async def nodes_page(request: Request, status: NodeStatusDep) -> HTMLResponse:
     """On the hub: each collectivité's ingest node, whether its link is up, and what waits."""
-    status = getattr(request.app.state, "node_status", None)
     items = await status.describe() if status else []
     return web.pages_of(request).render(request, "nodes.html", _lang(request), items=items)
 
