@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from datacommune.shared.problems import NotFound
+from datacommune.validate import problems
 from datacommune.validate.registry import Registry, SchemaEntry
 
 
@@ -20,8 +20,5 @@ def known_schema(schemas: Registry, schema_id: str) -> SchemaEntry:
     route, after FastAPI checked the other parameters, as it always was)."""
     entry = schemas.get(schema_id)
     if entry is None:
-        raise NotFound(
-            f"Aucun schéma « {schema_id} ». La liste est sur /api/v1/schemas.",
-            f"No schema {schema_id!r}. The list is at /api/v1/schemas.",
-        )
+        raise problems.schema_not_found(schema_id)
     return entry
