@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from datacommune.catalog import problems
 from datacommune.catalog.access import rights
 from datacommune.catalog.tables import Organization, Outbox
-from datacommune.shared import events, territories, tokens
+from datacommune.shared import territories, tokens
 from datacommune.shared.fields import Line, OrganizationSlug
 from datacommune.shared.outbox import enqueue
 
@@ -55,20 +55,7 @@ async def create(session: AsyncSession, data: OrganizationIn, *, source: str) ->
     token = tokens.new_token()
     org = Organization(**data.model_dump(), token_hash=tokens.hash_token(token))
     session.add(org)
-    enqueue(
-        session,
-        Outbox,
-        events.OrganizationCreated(
-            source=source,
-            organization=org.slug,
-            name=org.name,
-            kind=org.kind,
-            siren=org.siren,
-            insee_code=org.insee_code,
-            token_hash=org.token_hash,
-            parent=org.parent,
-        ),
-    )
+    enqueue(session, Outbox, rights.organization_created(org, source))
     rights.first_token(session, org, source=source)
     await session.flush()
     return {**describe(org), "token": token}

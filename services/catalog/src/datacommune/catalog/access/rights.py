@@ -227,6 +227,20 @@ async def _again(session: AsyncSession, key: str, event: events.Event) -> bool:
     return await enqueue_once(session, Outbox, event)
 
 
+def organization_created(org: Organization, source: str) -> events.OrganizationCreated:
+    """The event that tells the other services of an organization (and its first token)."""
+    return events.OrganizationCreated(
+        source=source,
+        organization=org.slug,
+        name=org.name,
+        kind=org.kind,
+        siren=org.siren,
+        insee_code=org.insee_code,
+        token_hash=org.token_hash,
+        parent=org.parent,
+    )
+
+
 async def announce_all(session: AsyncSession, *, source: str) -> int:
     """Announce again every organization, token and delegation as it stands; return how many
     announcements were new (an unchanged state already in the outbox adds nothing).
@@ -242,16 +256,7 @@ async def announce_all(session: AsyncSession, *, source: str) -> int:
         count += await _again(
             session,
             f"organization:{org.slug}",
-            events.OrganizationCreated(
-                source=source,
-                organization=org.slug,
-                name=org.name,
-                kind=org.kind,
-                siren=org.siren,
-                insee_code=org.insee_code,
-                token_hash=org.token_hash,
-                parent=org.parent,
-            ),
+            organization_created(org, source),
         )
     for token in (await session.scalars(select(Token))).all():
         count += await _again(session, f"token:{token.token_id}:issued", _issued(token, source))
