@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from datacommune.catalog.access import organizations, rights
+from datacommune.catalog.access import organizations, rights, schemas
 from datacommune.catalog.access.deps import OrganizationAdmin
 from datacommune.catalog.deps import Admin, Session, SettingsDep
 from datacommune.shared import fields
@@ -16,7 +16,12 @@ router = APIRouter(prefix="/api/v1")
 grants = APIRouter(prefix="/organizations/{slug}", tags=["droits / access"])
 
 
-@grants.post("/tokens", status_code=201, summary="Créer un jeton / issue a token")
+@grants.post(
+    "/tokens",
+    status_code=201,
+    response_model=schemas.TokenIssued,
+    summary="Créer un jeton / issue a token",
+)
 async def issue_token(
     slug: fields.OrganizationPath,
     data: rights.TokenIn,
@@ -31,7 +36,11 @@ async def issue_token(
     return created
 
 
-@grants.get("/tokens", summary="Les jetons (sans leur secret) / tokens, without secrets")
+@grants.get(
+    "/tokens",
+    response_model=schemas.Tokens,
+    summary="Les jetons (sans leur secret) / tokens, without secrets",
+)
 async def list_tokens(
     slug: fields.OrganizationPath, admin: OrganizationAdmin, session: Session
 ) -> dict[str, Any]:
@@ -52,7 +61,12 @@ async def revoke_token(
     return Response(status_code=204)
 
 
-@grants.post("/delegations", status_code=201, summary="Déléguer / delegate publishing")
+@grants.post(
+    "/delegations",
+    status_code=201,
+    response_model=schemas.Delegation,
+    summary="Déléguer / delegate publishing",
+)
 async def delegate(
     slug: fields.OrganizationPath,
     data: rights.DelegationIn,
@@ -67,7 +81,11 @@ async def delegate(
     return granted
 
 
-@grants.get("/delegations", summary="Qui publie pour elle / who publishes for it")
+@grants.get(
+    "/delegations",
+    response_model=schemas.Delegations,
+    summary="Qui publie pour elle / who publishes for it",
+)
 async def list_delegations(slug: fields.OrganizationPath, session: Session) -> dict[str, Any]:
     return {"organization": slug, "delegates": await rights.delegations(session, slug)}
 
@@ -90,6 +108,7 @@ async def undelegate(
     "/organizations",
     status_code=201,
     dependencies=[Admin],
+    response_model=schemas.OrganizationCreated,
     tags=["organisations / organizations"],
     summary="Inscrire une organisation / register an organization",
 )
@@ -103,13 +122,21 @@ async def create_organization(
     return created
 
 
-@router.get("/organizations", tags=["organisations / organizations"])
+@router.get(
+    "/organizations",
+    response_model=schemas.Organizations,
+    tags=["organisations / organizations"],
+)
 async def list_organizations(session: Session) -> dict[str, Any]:
     """Every organization that publishes here."""
     return {"items": [organizations.describe(o) for o in await organizations.list_all(session)]}
 
 
-@router.get("/organizations/{slug}", tags=["organisations / organizations"])
+@router.get(
+    "/organizations/{slug}",
+    response_model=schemas.Organization,
+    tags=["organisations / organizations"],
+)
 async def get_organization(slug: fields.OrganizationPath, session: Session) -> dict[str, Any]:
     """One organization."""
     return organizations.describe(await organizations.get(session, slug))
