@@ -4,8 +4,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from datacommune.validate import problems
-from datacommune.validate.registry import Registry, SchemaEntry
+from datacommune.validate.registry import Registry
 
 
 def registry(request: Request) -> Registry:
@@ -13,12 +12,3 @@ def registry(request: Request) -> Registry:
 
 
 RegistryDep = Annotated[Registry, Depends(registry)]
-
-
-def known_schema(schemas: Registry, schema_id: str) -> SchemaEntry:
-    """The schema of the path, or a 404 problem that says where the list is (called in the
-    route, after FastAPI checked the other parameters, as it always was)."""
-    entry = schemas.get(schema_id)
-    if entry is None:
-        raise problems.schema_not_found(schema_id)
-    return entry

@@ -4,9 +4,9 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 
-from datacommune.validate import templates
-from datacommune.validate.deps import RegistryDep, known_schema
-from datacommune.validate.registry import SchemaEntry
+from datacommune.validate import problems, templates
+from datacommune.validate.deps import RegistryDep
+from datacommune.validate.registry import Registry, SchemaEntry
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -23,7 +23,7 @@ async def list_schemas(schemas: RegistryDep) -> dict[str, Any]:
     summary="Un schéma et la documentation de ses champs / one schema and its fields",
 )
 async def get_schema(schema_id: str, schemas: RegistryDep) -> dict[str, Any]:
-    entry = known_schema(schemas, schema_id)
+    entry = _known(schemas, schema_id)
     return {**_describe(entry), "fields": entry.fields()}
 
 
@@ -33,7 +33,7 @@ async def get_schema(schema_id: str, schemas: RegistryDep) -> dict[str, Any]:
 )
 async def get_descriptor(schema_id: str, schemas: RegistryDep) -> dict[str, Any]:
     """The descriptor validation applies (defects mended), for Data Packages to point at."""
-    return dict(known_schema(schemas, schema_id).descriptor)
+    return dict(_known(schemas, schema_id).descriptor)
 
 
 @router.get(
@@ -45,7 +45,7 @@ async def get_descriptor(schema_id: str, schemas: RegistryDep) -> dict[str, Any]
 async def get_template(
     schema_id: str, extension: Literal["csv", "xlsx"], schemas: RegistryDep
 ) -> Response:
-    entry = known_schema(schemas, schema_id)
+    entry = _known(schemas, schema_id)
     name = f"modele-{entry.name}-{entry.version}.{extension}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if extension == "csv":
@@ -65,3 +65,12 @@ def _describe(entry: SchemaEntry) -> dict[str, Any]:
         "fields_count": len(entry.descriptor.get("fields", [])),
         "warnings": entry.warnings,
     }
+
+
+def _known(schemas: Registry, schema_id: str) -> SchemaEntry:
+    """The schema of the path, or a 404 problem that says where the list is (called in the
+    route, after FastAPI checked the other parameters, as it always was)."""
+    entry = schemas.get(schema_id)
+    if entry is None:
+        raise problems.schema_not_found(schema_id)
+    return entry

@@ -254,9 +254,7 @@ async def announce_all(session: AsyncSession, *, source: str) -> int:
     count = 0
     for org in (await session.scalars(select(Organization))).all():
         count += await _again(
-            session,
-            f"organization:{org.slug}",
-            organization_created(org, source),
+            session, f"organization:{org.slug}", organization_created(org, source)
         )
     for token in (await session.scalars(select(Token))).all():
         count += await _again(session, f"token:{token.token_id}:issued", _issued(token, source))

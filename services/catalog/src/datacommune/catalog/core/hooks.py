@@ -8,7 +8,7 @@ features are plugged in once, by ``datacommune.catalog.features.install``, befor
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,7 @@ class Opened:
 OnOpened = Callable[[AsyncSession, Opened], Awaitable[object]]
 OnChanged = Callable[[AsyncSession, Dataset], Awaitable[object]]
 VersionView = Callable[[Version, str], dict[str, Any]]
+_Hook = TypeVar("_Hook")
 
 
 @dataclass
@@ -63,10 +64,11 @@ def plug(
     version_view: VersionView | None = None,
 ) -> None:
     """Add a feature's hooks; plugging the same function twice keeps one."""
-    for hooks, hook in (
-        (HOOKS.opened, opened),
-        (HOOKS.changed, changed),
-        (HOOKS.version_views, version_view),
-    ):
-        if hook is not None and hook not in hooks:
-            hooks.append(hook)  # type: ignore[arg-type]
+    _add(HOOKS.opened, opened)
+    _add(HOOKS.changed, changed)
+    _add(HOOKS.version_views, version_view)
+
+
+def _add(hooks: list[_Hook], hook: _Hook | None) -> None:
+    if hook is not None and hook not in hooks:
+        hooks.append(hook)

@@ -56,11 +56,6 @@ SWEEP_SECONDS = 300.0
 csv.field_size_limit(16 * 1024 * 1024)
 
 
-def pending(version_id: uuid.UUID, shape: events.TableShape) -> RowTable:
-    """The row table a newly published version will get."""
-    return RowTable(version_id=version_id, status="pending", shape=shape.model_dump())
-
-
 class Records:
     """The records of a stored CSV, read in batches (in a worker thread)."""
 
