@@ -8,9 +8,10 @@ the environment are ignored (they would defeat the check), and answers are size-
 """
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from urllib.parse import urlsplit
 
 import httpx
@@ -234,13 +235,20 @@ async def fetch(
     headers: Mapping[str, str] | None = None,
 ) -> tuple[bytes, str]:
     """Like ``get``, with the answer's media type (lower case, without parameters)."""
+    async with _within(within):
+        return await _get(url, allow_private=allow_private, limit=limit, headers=headers)
+
+
+@contextlib.asynccontextmanager
+async def _within(seconds: float) -> AsyncIterator[None]:
+    """A time limit for the whole exchange, and httpx's failures said in words."""
     try:
-        async with asyncio.timeout(within):
-            return await _get(url, allow_private=allow_private, limit=limit, headers=headers)
+        async with asyncio.timeout(seconds):
+            yield
     except TimeoutError:
         raise Unreachable(
-            f"Pas de réponse en {within:g} secondes.",
-            f"No answer within {within:g} seconds.",
+            f"Pas de réponse en {seconds:g} secondes.",
+            f"No answer within {seconds:g} seconds.",
             code="timeout",
         ) from None
     except httpx.InvalidURL:
@@ -300,38 +308,23 @@ async def post(
 ) -> tuple[int, str]:
     """POST ``content`` to ``url`` (no redirect followed): the status and the start of the
     answer's text."""
-    try:
-        async with (
-            asyncio.timeout(within),
-            httpx.AsyncClient(trust_env=False) as client,
-        ):
-            response = await _pinned(
-                client,
-                "POST",
-                httpx.URL(url),
-                allow_private=allow_private,
-                headers=headers,
-                content=content,
-            )
-            try:
-                # The first 500 bytes, never the whole answer (a receiver could send gigabytes).
-                head = bytearray()
-                async for chunk in response.aiter_bytes():
-                    head += chunk
-                    if len(head) >= 500:
-                        break
-                text = bytes(head[:500]).decode("utf-8", "replace")
-            finally:
-                await response.aclose()
-            return response.status_code, text
-    except TimeoutError:
-        raise Unreachable(
-            f"Pas de réponse en {within:g} secondes.", f"No answer within {within:g} seconds."
-        ) from None
-    except httpx.InvalidURL:
-        raise Refused("Adresse invalide.", "Invalid address.") from None
-    except httpx.HTTPError as exc:
-        raise Unreachable(
-            f"Adresse injoignable ({type(exc).__name__}).",
-            f"Address unreachable ({type(exc).__name__}).",
-        ) from None
+    async with _within(within), httpx.AsyncClient(trust_env=False) as client:
+        response = await _pinned(
+            client,
+            "POST",
+            httpx.URL(url),
+            allow_private=allow_private,
+            headers=headers,
+            content=content,
+        )
+        try:
+            # The first 500 bytes, never the whole answer (a receiver could send gigabytes).
+            head = bytearray()
+            async for chunk in response.aiter_bytes():
+                head += chunk
+                if len(head) >= 500:
+                    break
+            text = bytes(head[:500]).decode("utf-8", "replace")
+        finally:
+            await response.aclose()
+        return response.status_code, text
