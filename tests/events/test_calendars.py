@@ -175,7 +175,7 @@ async def test_moved_and_cancelled_occurrences_carry_their_releases(
                 local_event_id=rows[paris(day, 4, 20)].id,
                 offset_minutes=offset,
             )
-            plans[name] = await releases.create(session, org, data, source="test")
+            plans[name] = await releases.create(session, org, data, source="test", now=NOW)
     assert plans["moved"].due_at == datetime(2027, 4, 1, 17, 0, tzinfo=UTC)
 
     # The agenda now moves 1 April by an hour, cancels 8 April and drops 15 April (EXDATE).

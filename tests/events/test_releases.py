@@ -36,6 +36,10 @@ def test_a_doubled_local_time_means_its_first_occurrence() -> None:
     assert releases.resolve(second, PARIS) == datetime(2026, 10, 25, 1, 30, tzinfo=UTC)
 
 
+# The clock's reading for the tests whose dates are fixed on the calendar.
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+
+
 @pytest.fixture
 async def sessions(events_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     engine = make_engine(DatabaseSettings(url=events_url))
@@ -67,6 +71,7 @@ async def test_releases_follow_their_event(sessions: async_sessionmaker[AsyncSes
             org,
             releases.ReleaseIn(title="Budget", local_event_id=council.id, offset_minutes=-60),
             source="test",
+            now=NOW,
         )
         assert release.due_at == datetime(2026, 12, 15, 18, 0, tzinfo=UTC)  # 19:00 in Paris
         council = await local_events.update(
@@ -76,13 +81,13 @@ async def test_releases_follow_their_event(sessions: async_sessionmaker[AsyncSes
             local_events.LocalEventPatch(starts_at=datetime(2026, 12, 16, 18, 30)),
             source="test",
         )
-        await releases.follow_event(session, council, source="test")
+        await releases.follow_event(session, council, source="test", now=NOW)
         assert council.status == "moved"
         assert release.due_at == datetime(2026, 12, 16, 16, 30, tzinfo=UTC)
         council = await local_events.update(
             session, org, council, local_events.LocalEventPatch(status="cancelled"), source="t"
         )
-        await releases.follow_event(session, council, source="test")
+        await releases.follow_event(session, council, source="test", now=NOW)
         assert release.status == "held"
         assert release.due_at is None
         held = await session.scalar(
@@ -92,7 +97,7 @@ async def test_releases_follow_their_event(sessions: async_sessionmaker[AsyncSes
         council = await local_events.update(
             session, org, council, local_events.LocalEventPatch(status="planned"), source="t"
         )
-        await releases.follow_event(session, council, source="test")
+        await releases.follow_event(session, council, source="test", now=NOW)
         assert release.status == "scheduled"
         assert release.due_at == datetime(2026, 12, 16, 16, 30, tzinfo=UTC)
 
@@ -159,6 +164,7 @@ async def test_a_past_time_is_never_a_reason_to_publish_at_once(
                 org,
                 releases.ReleaseIn(title="Trop tard", at=datetime(2025, 12, 15, 20, 0)),
                 source="test",
+                now=NOW,
             )
         council = await local_events.create(
             session,
@@ -171,6 +177,7 @@ async def test_a_past_time_is_never_a_reason_to_publish_at_once(
             org,
             releases.ReleaseIn(title="Budget", local_event_id=council.id),
             source="test",
+            now=NOW,
         )
         # A typo in the year moves the council into the past: the release waits, told.
         council = await local_events.update(
@@ -180,9 +187,9 @@ async def test_a_past_time_is_never_a_reason_to_publish_at_once(
             local_events.LocalEventPatch(starts_at=datetime(2025, 12, 15, 20, 0)),
             source="test",
         )
-        await releases.follow_event(session, council, source="test")
+        await releases.follow_event(session, council, source="test", now=NOW)
         assert release.status == "held"
         assert release.due_at is None
         held = (await session.scalars(select(Outbox).where(Outbox.type == "release.held.v1"))).all()
         assert "date passée" in held[-1].payload
-        assert await releases.open_due(session, source="test") == 0
+        assert await releases.open_due(session, source="test", now=NOW) == 0

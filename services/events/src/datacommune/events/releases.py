@@ -107,9 +107,15 @@ def describe(release: Release, *, full: bool = True) -> dict[str, Any]:
 
 
 async def create(
-    session: AsyncSession, org: Organization, data: ReleaseIn, *, source: str
+    session: AsyncSession,
+    org: Organization,
+    data: ReleaseIn,
+    *,
+    source: str,
+    now: datetime | None = None,
 ) -> Release:
-    """Plan a release for ``org``; its event must be one of ``org``'s."""
+    """Plan a release for ``org``; its event must be one of ``org``'s. ``now`` is the clock's
+    reading (tests set it; the service leaves it to the system clock)."""
     event = None
     if data.local_event_id is not None:
         event = await local_events.get(session, data.local_event_id)
@@ -132,7 +138,7 @@ async def create(
     release.due_at = _due(release, event)
     if release.due_at is None:
         release.status = "held"
-    elif release.due_at < utcnow() - PAST_GRACE:
+    elif release.due_at < (now or utcnow()) - PAST_GRACE:
         raise InvalidTime(
             f"Cette publication s'ouvrirait le {_local(release):%d/%m/%Y à %H:%M}, une date "
             "passée : les données seraient publiées tout de suite. Choisissez une date à venir.",
@@ -202,8 +208,11 @@ async def withdraw(session: AsyncSession, release: Release, *, source: str) -> N
     announce(session, release, None, source=source)
 
 
-async def follow_event(session: AsyncSession, event: LocalEvent, *, source: str) -> None:
+async def follow_event(
+    session: AsyncSession, event: LocalEvent, *, source: str, now: datetime | None = None
+) -> None:
     """Move or hold the plans of an event that changed (or was removed: ``status`` cancelled)."""
+    now = now or utcnow()
     plans = (
         await session.scalars(
             select(Release)
@@ -220,7 +229,7 @@ async def follow_event(session: AsyncSession, event: LocalEvent, *, source: str)
                 f"L'événement « {event.title} » est annulé : la publication attend une "
                 "nouvelle date."
             )
-        elif due < utcnow() - PAST_GRACE:
+        elif due < now - PAST_GRACE:
             # An event moved (or restored) into the past would publish at once: held instead,
             # for a person to choose.
             reason = (
@@ -311,10 +320,16 @@ async def next_due(session: AsyncSession) -> datetime | None:
 
 
 async def upcoming(
-    session: AsyncSession, *, organizations: list[str] | None, announced_only: bool
+    session: AsyncSession,
+    *,
+    organizations: list[str] | None,
+    announced_only: bool,
+    now: datetime | None = None,
 ) -> list[Release]:
     """Plans not opened yet, soonest first."""
-    query = select(Release).where(Release.status == "scheduled", Release.due_at >= utcnow())
+    query = select(Release).where(
+        Release.status == "scheduled", Release.due_at >= (now or utcnow())
+    )
     if organizations is not None:
         query = query.where(Release.organization.in_(organizations))
     if announced_only:

@@ -82,6 +82,8 @@ class Parsed:
     # UIDs of the recurring series: their occurrences missing in the window are cancelled.
     series: frozenset[str]
     window: tuple[datetime, datetime]
+    # The instant the window was drawn around: the import judges "past" by the same clock.
+    now: datetime
 
 
 _KINDS = [
@@ -259,7 +261,9 @@ def parse(
             f"Plus de {limit} événements dans ce calendrier.",
             f"More than {limit} events in this calendar.",
         )
-    return Parsed(occurrences=list(found.values()), series=frozenset(series), window=window)
+    return Parsed(
+        occurrences=list(found.values()), series=frozenset(series), window=window, now=now
+    )
 
 
 @dataclass
@@ -374,7 +378,7 @@ async def import_calendar(
                     result.updated += 1
                 local_events.announce(session, item, source=source, created=False)
                 if timing:
-                    await releases.follow_event(session, item, source=source)
+                    await releases.follow_event(session, item, source=source, now=parsed.now)
         seen.add(item.id)
         result.events.append(item)
     # Occurrences that left their series (a new EXDATE, a shorter RRULE) in the window.
@@ -389,7 +393,7 @@ async def import_calendar(
             continue
         item.status = "cancelled"
         local_events.announce(session, item, source=source, created=False)
-        await releases.follow_event(session, item, source=source)
+        await releases.follow_event(session, item, source=source, now=parsed.now)
         result.cancelled += 1
     await session.flush()
     return result
