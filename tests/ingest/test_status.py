@@ -2,10 +2,13 @@
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.ingest import progress
 from datacommune.ingest.consumers import apply
@@ -28,30 +31,42 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("postgres_url"))
 
 
-async def test_concurrent_events_never_move_a_status_back(database_url: str) -> None:
+@pytest.fixture
+async def sessionmaker(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """ingest's database, migrated, with Roques and its dataset ``d``."""
     await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
     engine = make_engine(DatabaseSettings(url=database_url))
-    sessionmaker = make_sessionmaker(engine)
-    ids = [uuid.uuid4() for _ in range(20)]
-    async with sessionmaker.begin() as session:
+    made = make_sessionmaker(engine)
+    async with made.begin() as session:
         session.add(Organization(slug="roques", name="Roques", token_hash="0" * 64))
         await session.flush()
         session.add(Dataset(slug="d", organization="roques"))
-        await session.flush()
-        for i, upload_id in enumerate(ids):
-            session.add(
-                Upload(
-                    id=upload_id,
-                    organization="roques",
-                    dataset="d",
-                    filename="f.csv",
-                    media_type="text/csv",
-                    size=1,
-                    sha256=f"{i:064d}",
-                    object_key="k",
-                    variant="",
-                )
-            )
+    yield made
+    await engine.dispose()
+
+
+def an_upload(upload_id: uuid.UUID, sha256: str, **columns: Any) -> Upload:
+    """A CSV upload of Roques for ``d``; ``columns`` set the rest (status, release…)."""
+    return Upload(
+        id=upload_id,
+        organization="roques",
+        dataset="d",
+        filename="f.csv",
+        media_type="text/csv",
+        size=1,
+        sha256=sha256,
+        object_key="k",
+        variant="",
+        **columns,
+    )
+
+
+async def test_concurrent_events_never_move_a_status_back(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    ids = [uuid.uuid4() for _ in range(20)]
+    async with sessionmaker.begin() as session:
+        session.add_all(an_upload(upload_id, f"{i:064d}") for i, upload_id in enumerate(ids))
 
     async def apply(upload_id: uuid.UUID, status: str) -> None:
         async with sessionmaker.begin() as session:
@@ -63,34 +78,15 @@ async def test_concurrent_events_never_move_a_status_back(database_url: str) -> 
             upload = await session.get(Upload, upload_id)
             assert upload is not None
             assert upload.status == "published"
-    await engine.dispose()
 
 
-async def test_a_publication_waits_for_its_report(tmp_path: Path) -> None:
+async def test_a_publication_waits_for_its_report(
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
     """resource.published (catalog's stream) can overtake file.validated (validate's)."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'order.db'}"
-    await asyncio.to_thread(upgrade, MIGRATIONS, url)
-    engine = make_engine(DatabaseSettings(url=url))
-    sessionmaker = make_sessionmaker(engine)
     upload_id = uuid.uuid4()
     async with sessionmaker.begin() as session:
-        session.add(Organization(slug="roques", name="Roques", token_hash="0" * 64))
-        await session.flush()
-        session.add(Dataset(slug="d", organization="roques"))
-        await session.flush()
-        session.add(
-            Upload(
-                id=upload_id,
-                organization="roques",
-                dataset="d",
-                filename="f.csv",
-                media_type="text/csv",
-                size=1,
-                sha256="1" * 64,
-                object_key="k",
-                variant="",
-            )
-        )
+        session.add(an_upload(upload_id, "1" * 64))
     file = events.FileRef(
         object_key="k", sha256="1" * 64, size=1, filename="f.csv", media_type="text/csv"
     )
@@ -127,35 +123,19 @@ async def test_a_publication_waits_for_its_report(tmp_path: Path) -> None:
         upload = await session.get(Upload, upload_id)
         assert upload is not None
         assert (upload.status, upload.report_key) == ("published", "reports/x.json")
-    await engine.dispose()
 
 
 async def test_an_embargoed_publication_told_after_its_release_opened_is_published(
-    tmp_path: Path,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """release.opened (events' stream) can overtake the embargoed resource.published
     (catalog's): the upload must not wait for an opening that already happened."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'release.db'}"
-    await asyncio.to_thread(upgrade, MIGRATIONS, url)
-    engine = make_engine(DatabaseSettings(url=url))
-    sessionmaker = make_sessionmaker(engine)
     upload_id, release_id = uuid.uuid4(), uuid.uuid4()
     async with sessionmaker.begin() as session:
-        session.add(Organization(slug="roques", name="Roques", token_hash="0" * 64))
-        await session.flush()
-        session.add(Dataset(slug="d", organization="roques"))
-        await session.flush()
         session.add(
-            Upload(
-                id=upload_id,
-                organization="roques",
-                dataset="d",
-                filename="f.csv",
-                media_type="text/csv",
-                size=1,
-                sha256="2" * 64,
-                object_key="k",
-                variant="",
+            an_upload(
+                upload_id,
+                "2" * 64,
                 status="valid",
                 report_key="reports/y.json",
                 release_id=release_id,
@@ -188,4 +168,3 @@ async def test_an_embargoed_publication_told_after_its_release_opened_is_publish
         upload = await session.get(Upload, upload_id)
         assert upload is not None
         assert upload.status == "published"
-    await engine.dispose()
