@@ -78,6 +78,19 @@ async def facets(sessions: Sessions) -> dict[str, list[str]]:
         return {k: [v["value"] for v in vs] for k, vs in results.facets.items()}
 
 
+def opened(release: uuid.UUID) -> events.ReleaseOpened:
+    """The release's opening, as events announces it."""
+    when = datetime(2020, 1, 1, tzinfo=UTC)
+    return events.ReleaseOpened(
+        source="test",
+        release_id=release,
+        organization="roques",
+        title="Conseil",
+        due_at=when,
+        opened_at=when,
+    )
+
+
 async def test_an_embargoed_version_of_a_public_dataset_shows_nothing(sessions: Sessions) -> None:
     release = uuid.uuid4()
     # First a secret file makes the dataset, then a public one makes it public.
@@ -112,17 +125,7 @@ async def test_an_embargoed_version_of_a_public_dataset_shows_nothing(sessions: 
 
     # It opens: everything shows, numbered after what was public.
     async with sessions.begin() as session:
-        await visibility.record_opening(
-            session,
-            events.ReleaseOpened(
-                source="test",
-                release_id=release,
-                organization="roques",
-                title="Conseil",
-                due_at=datetime(2020, 1, 1, tzinfo=UTC),
-                opened_at=datetime(2020, 1, 1, tzinfo=UTC),
-            ),
-        )
+        await visibility.record_opening(session, opened(release))
         for changed in await visibility.apply_due(session, public_url="http://x"):
             await search.reindex(session, changed)
     assert await found(sessions, schema="scdl-deliberations") == ["budget"]
@@ -148,17 +151,7 @@ async def test_a_dataset_made_by_a_release_takes_its_title_when_it_opens(
         owner_view = await datasets.get(session, "budget-2027", owner="roques")
         assert owner_view.title == "budget-2027"
     async with sessions.begin() as session:
-        await visibility.record_opening(
-            session,
-            events.ReleaseOpened(
-                source="test",
-                release_id=release,
-                organization="roques",
-                title="Conseil",
-                due_at=datetime(2020, 1, 1, tzinfo=UTC),
-                opened_at=datetime(2020, 1, 1, tzinfo=UTC),
-            ),
-        )
+        await visibility.record_opening(session, opened(release))
         await visibility.apply_due(session, public_url="http://x")
     async with sessions() as session:
         assert (await datasets.get(session, "budget-2027")).title == "Budget primitif 2027"

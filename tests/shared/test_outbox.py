@@ -22,8 +22,7 @@ from datacommune.shared.outbox import (
     first_time,
     prune,
 )
-from datacommune.shared.settings import DatabaseSettings, NatsSettings
-from tests.servers import NatsServer
+from datacommune.shared.settings import DatabaseSettings
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -41,14 +40,6 @@ async def sessionmaker(database_url: str) -> AsyncIterator[async_sessionmaker[As
         await conn.run_sync(Base.metadata.create_all)
     yield make_sessionmaker(engine)
     await engine.dispose()
-
-
-@pytest.fixture
-async def bus(nats_server: NatsServer) -> AsyncIterator[Bus]:
-    bus = Bus(NatsSettings(url=nats_server.url))
-    await bus.connect(name="test")
-    yield bus
-    await bus.close()
 
 
 async def test_rows_are_published_then_marked(
