@@ -10,7 +10,7 @@ from sqlalchemy import select
 from datacommune.catalog import problems
 from datacommune.catalog.access.deps import OrganizationAdmin
 from datacommune.catalog.deps import Session, SettingsDep
-from datacommune.catalog.harvest import sources
+from datacommune.catalog.harvest import schemas, sources
 from datacommune.catalog.harvest.worker import Harvester
 from datacommune.catalog.tables import HarvestRun
 from datacommune.shared import fields
@@ -36,7 +36,12 @@ async def _last_run(session: Any, source_id: uuid.UUID) -> HarvestRun | None:
     return found
 
 
-@router.post("", status_code=201, summary="Moissonner un portail / harvest a portal")
+@router.post(
+    "",
+    status_code=201,
+    response_model=schemas.HarvestSource,
+    summary="Moissonner un portail / harvest a portal",
+)
 async def create_source(
     slug: fields.OrganizationPath,
     data: sources.SourceIn,
@@ -56,7 +61,9 @@ async def create_source(
     return body
 
 
-@router.get("", summary="Les sources moissonnées / harvest sources")
+@router.get(
+    "", response_model=schemas.HarvestSources, summary="Les sources moissonnées / harvest sources"
+)
 async def list_sources(
     slug: fields.OrganizationPath, admin: OrganizationAdmin, session: Session
 ) -> dict[str, Any]:
@@ -68,7 +75,9 @@ async def list_sources(
     }
 
 
-@router.get("/{source_id}", summary="Une source / a harvest source")
+@router.get(
+    "/{source_id}", response_model=schemas.HarvestSource, summary="Une source / a harvest source"
+)
 async def get_source(
     slug: fields.OrganizationPath, source_id: uuid.UUID, admin: OrganizationAdmin, session: Session
 ) -> dict[str, Any]:
@@ -76,7 +85,11 @@ async def get_source(
     return sources.describe_source(source, await _last_run(session, source.id))
 
 
-@router.delete("/{source_id}", summary="Ne plus moissonner / stop harvesting")
+@router.delete(
+    "/{source_id}",
+    response_model=schemas.HarvestSourceDeleted,
+    summary="Ne plus moissonner / stop harvesting",
+)
 async def delete_source(
     slug: fields.OrganizationPath,
     source_id: uuid.UUID,
@@ -90,7 +103,12 @@ async def delete_source(
     return {"id": str(source_id), "deleted_datasets": deleted}
 
 
-@router.post("/{source_id}/run", status_code=202, summary="Moissonner maintenant / run now")
+@router.post(
+    "/{source_id}/run",
+    status_code=202,
+    response_model=schemas.HarvestRunStarted,
+    summary="Moissonner maintenant / run now",
+)
 async def run_now(
     slug: fields.OrganizationPath,
     source_id: uuid.UUID,
@@ -116,7 +134,7 @@ async def run_now(
     )
 
 
-@router.get("/{source_id}/runs", summary="Journal / run log")
+@router.get("/{source_id}/runs", response_model=schemas.HarvestRuns, summary="Journal / run log")
 async def list_runs(
     slug: fields.OrganizationPath,
     source_id: uuid.UUID,

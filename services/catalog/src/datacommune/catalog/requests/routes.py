@@ -7,14 +7,19 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from datacommune.catalog.deps import Session, VoteLimit
-from datacommune.catalog.requests import data_requests
+from datacommune.catalog.requests import data_requests, schemas
 from datacommune.shared import fields
 from datacommune.shared.http import RuntimeDep
 
 router = APIRouter(prefix="/api/v1")
 
 
-@router.post("/requests", status_code=201, tags=["demandes / requests"])
+@router.post(
+    "/requests",
+    status_code=201,
+    response_model=schemas.DataRequest,
+    tags=["demandes / requests"],
+)
 async def create_request(data: data_requests.RequestIn, runtime: RuntimeDep) -> dict[str, Any]:
     """Ask for data a territory lacks (« les délibérations de Roques »)."""
     async with runtime.sessionmaker.begin() as session:
@@ -22,7 +27,11 @@ async def create_request(data: data_requests.RequestIn, runtime: RuntimeDep) -> 
         return data_requests.describe(created, 0)
 
 
-@router.get("/requests", tags=["demandes / requests"])
+@router.get(
+    "/requests",
+    response_model=schemas.DataRequests,
+    tags=["demandes / requests"],
+)
 async def list_requests(
     session: Session, territory: fields.TerritoryQuery = None
 ) -> dict[str, Any]:
@@ -30,7 +39,18 @@ async def list_requests(
     return {"items": await data_requests.ranked(session, territory or None)}
 
 
-@router.post("/requests/{request_id}/votes", tags=["demandes / requests"])
+@router.post(
+    "/requests/{request_id}/votes",
+    status_code=201,
+    response_model=schemas.Votes,
+    responses={
+        200: {
+            "model": schemas.Votes,
+            "description": "Ce client avait déjà voté : rien ne change / this client had voted",
+        }
+    },
+    tags=["demandes / requests"],
+)
 async def vote(
     request_id: uuid.UUID,
     data: data_requests.VoteIn,
@@ -45,7 +65,11 @@ async def vote(
     return JSONResponse({"votes": votes}, status_code=201 if created else 200)
 
 
-@router.get("/coverage", tags=["demandes / requests"])
+@router.get(
+    "/coverage",
+    response_model=schemas.Coverage,
+    tags=["demandes / requests"],
+)
 async def coverage(session: Session, territory: fields.TerritoryQuery = None) -> dict[str, Any]:
     """Organizations × standard schemas: who publishes what, who lacks what."""
     return await data_requests.coverage(session, territory or None)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from datacommune.catalog.deps import Session, SettingsDep, WebhookLimit
 from datacommune.catalog.tables import WebhookDelivery, WebhookSubscription
 from datacommune.catalog.webhooks import deliveries as webhooks
+from datacommune.catalog.webhooks import schemas
 from datacommune.shared.fields import Line
 from datacommune.shared.http import RuntimeDep
 from datacommune.shared.problems import NotFound
@@ -37,7 +38,12 @@ def _describe(subscription: WebhookSubscription) -> dict[str, Any]:
     }
 
 
-@router.post("", status_code=201, summary="S'abonner / subscribe")
+@router.post(
+    "",
+    status_code=201,
+    response_model=schemas.WebhookSubscribed,
+    summary="S'abonner / subscribe",
+)
 async def subscribe(
     data: WebhookIn,
     runtime: RuntimeDep,
@@ -76,7 +82,11 @@ async def _own(session: Any, webhook_id: uuid.UUID, secret: str | None) -> Webho
 SecretHeader = Annotated[str | None, Header(alias="X-Webhook-Secret")]
 
 
-@router.get("/{webhook_id}/deliveries", summary="Journal des envois / delivery log")
+@router.get(
+    "/{webhook_id}/deliveries",
+    response_model=schemas.WebhookDeliveries,
+    summary="Journal des envois / delivery log",
+)
 async def deliveries(
     webhook_id: uuid.UUID, session: Session, x_webhook_secret: SecretHeader = None
 ) -> dict[str, Any]:
