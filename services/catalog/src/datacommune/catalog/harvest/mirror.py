@@ -3,10 +3,8 @@ its digest changed or left alone; one the source dropped taken out. Duplicates a
 logged, never overwritten."""
 
 import uuid
-from datetime import timedelta
 from typing import Literal, Protocol
 
-import structlog
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,12 +18,6 @@ from datacommune.catalog.tables import (
     Resource,
 )
 from datacommune.shared.outbox import utcnow
-
-log = structlog.get_logger()
-
-LEASE = timedelta(minutes=2)
-RENEW_EVERY = 50  # records
-MAX_LOGGED = 1000  # failures kept in a run's log
 
 
 class RunRef(Protocol):

@@ -2,10 +2,9 @@
 due; each source's runs as its log shows them."""
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
-import structlog
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,12 +18,6 @@ from datacommune.catalog.tables import (
 )
 from datacommune.shared.fields import Line
 from datacommune.shared.outbox import utcnow
-
-log = structlog.get_logger()
-
-LEASE = timedelta(minutes=2)
-RENEW_EVERY = 50  # records
-MAX_LOGGED = 1000  # failures kept in a run's log
 
 
 class SourceIn(BaseModel):

@@ -15,12 +15,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from datacommune.catalog.access import organizations
-from datacommune.catalog.deps import Session, VoteLimit
+from datacommune.catalog.deps import Session, SettingsDep, VoteLimit
 from datacommune.catalog.pages.labels import KINDS
 from datacommune.catalog.requests import data_requests
 from datacommune.shared import fields, web
 from datacommune.shared.http import RuntimeDep
 from datacommune.shared.problems import PAGE_RESPONSES, NotFound, Problem
+from datacommune.shared.settings import SiteSettings
 
 VOTER = "datacommune_votant"
 
@@ -113,10 +114,10 @@ async def requests_page(
     status_code=303,
     response_class=RedirectResponse,
 )
-async def ask(request: Request, runtime: RuntimeDep) -> Response:
+async def ask(request: Request, runtime: RuntimeDep, settings: SettingsDep) -> Response:
     lang = web.language(request.query_params.get("lang"))
     fields = await web.small_form(request)
-    _check_voter(request, fields)
+    _check_voter(request, fields, settings.site)
     try:
         data = data_requests.RequestIn(
             title=fields.get("title", ""),
@@ -141,11 +142,15 @@ async def ask(request: Request, runtime: RuntimeDep) -> Response:
     response_class=RedirectResponse,
 )
 async def vote(
-    request_id: uuid.UUID, request: Request, runtime: RuntimeDep, limit: VoteLimit
+    request_id: uuid.UUID,
+    request: Request,
+    runtime: RuntimeDep,
+    limit: VoteLimit,
+    settings: SettingsDep,
 ) -> Response:
     lang = web.language(request.query_params.get("lang"))
     fields = await web.small_form(request)
-    voter = _check_voter(request, fields)
+    voter = _check_voter(request, fields, settings.site)
     limit.check(request.client.host if request.client else "?")
     await data_requests.vote(runtime.sessionmaker, request_id, voter)
     return RedirectResponse(
@@ -154,9 +159,9 @@ async def vote(
     )
 
 
-def _check_voter(request: Request, fields: dict[str, str]) -> str:
+def _check_voter(request: Request, fields: dict[str, str], site: SiteSettings) -> str:
     """The browser's voter key, with the field only our page could derive from it."""
-    web.check_origin(request, request.app.state.settings.site)
+    web.check_origin(request, site)
     voter = request.cookies.get(VOTER, "")
     web.check_csrf(voter, fields.get("csrf") if voter else None)
     return voter
