@@ -3,15 +3,12 @@ files and state on this machine — linked to the département's hub, taking upl
 the link is down. ``datacommune nodes``: the hub's view of its nodes."""
 
 import os
-import signal
 import sys
-import time
 from pathlib import Path
-from types import FrameType
 
 import httpx
 
-from datacommune.cli.platform import Platform
+from datacommune.cli.platform import Platform, stop_on_signals
 
 
 def run(*, name: str, hub: str, var: Path, port: int, nats_port: int, host: str) -> int:
@@ -26,14 +23,7 @@ def run(*, name: str, hub: str, var: Path, port: int, nats_port: int, host: str)
         per_service_env={"ingest": {"NATS__NODE": name, "NATS__HUB_DOMAIN": "hub"}},
         quiet=True,
     )
-    stopping = False
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    stopping = stop_on_signals()
     try:
         var.mkdir(parents=True, exist_ok=True)
         node.start_nats()
@@ -47,12 +37,7 @@ def run(*, name: str, hub: str, var: Path, port: int, nats_port: int, host: str)
             "Ctrl-C pour arrêter / to stop.",
             flush=True,
         )
-        while not stopping:
-            time.sleep(0.5)
-            for crashed in node.crashed():
-                if not stopping:
-                    print(f"{crashed} s'est arrêté ; redémarrage… / restarting…", flush=True)
-                    node.start_nats() if crashed == "nats" else node.start_service(crashed)
+        node.supervise(stopping)
     except (RuntimeError, TimeoutError) as exc:
         print(f"Échec du démarrage / start failed: {exc}. Journaux / logs: {var / 'logs'}")
         return 1

@@ -11,10 +11,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import FrameType
 
 import httpx
 
@@ -362,6 +364,30 @@ class Platform:
     def crashed(self) -> list[str]:
         """Processes that have exited on their own."""
         return [n for n, p in self.processes.items() if p.poll() is not None]
+
+    def supervise(self, stopping: threading.Event) -> None:
+        """Start again whatever process exits on its own, until ``stopping`` is set."""
+        while not stopping.wait(0.5):
+            for name in self.crashed():
+                if stopping.is_set():
+                    return
+                print(f"{name} s'est arrêté ; redémarrage… / {name} stopped; restarting…")
+                if name == "nats":
+                    self.start_nats()
+                else:
+                    self.start_service(name)
+
+
+def stop_on_signals() -> threading.Event:
+    """An event Ctrl-C or SIGTERM sets, so the launcher stops its processes cleanly."""
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    return stopping
 
 
 def _wait_port(host: str, port: int, *, timeout: float, process: subprocess.Popen[bytes]) -> None:

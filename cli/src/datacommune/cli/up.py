@@ -2,10 +2,8 @@
 
 import json
 import os
-import signal
 import time
 from pathlib import Path
-from types import FrameType
 
 import httpx
 
@@ -15,6 +13,7 @@ from datacommune.cli.platform import (
     Platform,
     create_missing_databases,
     environment_problems,
+    stop_on_signals,
 )
 from datacommune.shared import tokens
 
@@ -66,14 +65,7 @@ def run(*, var: Path, demo: bool) -> int:
         },
         quiet=True,
     )
-    stopping = False
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
+    stopping = stop_on_signals()
     print("datacommune : démarrage… / starting…", flush=True)
     try:
         urls = [platform.service_env(name)["DATABASE__URL"] for name in SERVICES]
@@ -87,16 +79,7 @@ def run(*, var: Path, demo: bool) -> int:
         platform.start()
         org = _demo_organization(var, platform) if demo else None
         _banner(platform, var, org)
-        while not stopping:
-            time.sleep(0.5)
-            for name in platform.crashed():
-                if stopping:
-                    break
-                print(f"{name} s'est arrêté ; redémarrage… / {name} stopped; restarting…")
-                if name == "nats":
-                    platform.start_nats()
-                else:
-                    platform.start_service(name)
+        platform.supervise(stopping)
     except (RuntimeError, TimeoutError) as exc:
         print(f"Échec du démarrage / start failed: {exc}. Journaux / logs: {var / 'logs'}")
         return 1
