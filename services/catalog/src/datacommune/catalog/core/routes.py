@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 
 from datacommune.catalog import problems
 from datacommune.catalog.access.deps import CurrentOrganization
-from datacommune.catalog.core import datasets, downloads, downloads_count, metadata
+from datacommune.catalog.core import datasets, downloads, downloads_count, metadata, schemas
 from datacommune.catalog.deps import Session, SettingsDep
 from datacommune.catalog.tables import Version
 from datacommune.shared import fields
@@ -19,7 +19,14 @@ from datacommune.shared.storage import ObjectMissing
 router = APIRouter(prefix="/api/v1")
 
 
-@router.get("/datasets/{slug}", tags=["jeux de données / datasets"])
+# Here, in the PATCH and in the history: a version's ``rows`` (a feature's view) is there only
+# when a feature adds it, and ``response_model_exclude_unset`` answers only the keys written.
+@router.get(
+    "/datasets/{slug}",
+    tags=["jeux de données / datasets"],
+    response_model=schemas.Dataset,
+    response_model_exclude_unset=True,
+)
 async def get_dataset(
     slug: fields.DatasetPath, session: Session, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -74,6 +81,8 @@ async def download_original(version_id: uuid.UUID, runtime: RuntimeDep) -> Any:
 @router.get(
     "/versions/{version_id}/changes",
     tags=["jeux de données / datasets"],
+    # The stored document is sent as it is, unparsed: the model only documents it.
+    response_model=schemas.Changes,
     summary="Les corrections faites, cellule par cellule / every repair, cell by cell",
 )
 async def get_changes(version_id: uuid.UUID, runtime: RuntimeDep) -> Response:
@@ -92,6 +101,8 @@ async def get_changes(version_id: uuid.UUID, runtime: RuntimeDep) -> Response:
 @router.patch(
     "/datasets/{slug}",
     tags=["jeux de données / datasets"],
+    response_model=schemas.Dataset,
+    response_model_exclude_unset=True,
     summary="Décrire un jeu de données (DCAT-AP) / describe a dataset",
 )
 async def patch_dataset(
@@ -110,7 +121,12 @@ async def patch_dataset(
         return datasets.describe(dataset, settings.http.public_url, full=True)
 
 
-@router.get("/datasets/{slug}/history", tags=["jeux de données / datasets"])
+@router.get(
+    "/datasets/{slug}/history",
+    tags=["jeux de données / datasets"],
+    response_model=schemas.History,
+    response_model_exclude_unset=True,
+)
 async def dataset_history(
     slug: fields.DatasetPath, session: Session, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -139,7 +155,11 @@ async def download_latest(
     return response
 
 
-@router.get("/versions/{version_id}/downloads", tags=["jeux de données / datasets"])
+@router.get(
+    "/versions/{version_id}/downloads",
+    tags=["jeux de données / datasets"],
+    response_model=schemas.Downloads,
+)
 async def version_downloads(version_id: uuid.UUID, session: Session) -> dict[str, Any]:
     """How many times a version was downloaded, day by day (a counter, nothing about who)."""
     version = await datasets.get_version(session, version_id)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from datacommune.catalog import search
 from datacommune.catalog.core import metadata
 from datacommune.catalog.deps import Session, SettingsDep
+from datacommune.catalog.interop import schemas
 from datacommune.catalog.tables import Dataset, Organization, RemoteResource, Resource, Version
 
 # CKAN's error envelope, as its clients read it; declared so the OpenAPI document says what a
@@ -43,6 +44,8 @@ _CKAN_ERROR: dict[str, Any] = {
 }
 
 # Mounted at /api/3/action and at /api/action, as CKAN does (ckanapi calls the latter).
+# Each action answers with its own JSONResponse (the envelope, or CKAN's error): its
+# ``response_model`` documents the result and never checks it.
 router = APIRouter(tags=["CKAN (lecture / read)"], responses={404: _CKAN_ERROR, 409: _CKAN_ERROR})
 PREFIXES = ("/api/3/action", "/api/action")
 FORMATS = {v: k.upper() for k, v in search.FORMATS.items()}
@@ -234,8 +237,8 @@ def _fq(fq: str) -> dict[str, str]:
     return filters
 
 
-@router.get("/status_show")
-@router.post("/status_show")
+@router.get("/status_show", response_model=schemas.CkanStatusShow)
+@router.post("/status_show", response_model=schemas.CkanStatusShow)
 async def status_show(request: Request, settings: SettingsDep) -> JSONResponse:
     return _envelope(
         request,
@@ -250,8 +253,8 @@ async def status_show(request: Request, settings: SettingsDep) -> JSONResponse:
     )
 
 
-@router.get("/package_list")
-@router.post("/package_list")
+@router.get("/package_list", response_model=schemas.CkanPackageList)
+@router.post("/package_list", response_model=schemas.CkanPackageList)
 async def package_list(request: Request, session: Session) -> JSONResponse:
     params = await _params(request)
     try:
@@ -269,8 +272,8 @@ async def package_list(request: Request, session: Session) -> JSONResponse:
     return _envelope(request, list(slugs.all()))
 
 
-@router.get("/package_search")
-@router.post("/package_search")
+@router.get("/package_search", response_model=schemas.CkanPackageSearch)
+@router.post("/package_search", response_model=schemas.CkanPackageSearch)
 async def package_search(request: Request, session: Session, settings: SettingsDep) -> JSONResponse:
     params = await _params(request)
     try:
@@ -302,8 +305,8 @@ async def package_search(request: Request, session: Session, settings: SettingsD
     )
 
 
-@router.get("/package_show")
-@router.post("/package_show")
+@router.get("/package_show", response_model=schemas.CkanPackageShow)
+@router.post("/package_show", response_model=schemas.CkanPackageShow)
 async def package_show(request: Request, session: Session, settings: SettingsDep) -> JSONResponse:
     params = await _params(request)
     key = str(params.get("id") or params.get("name") or "")
@@ -321,8 +324,8 @@ async def package_show(request: Request, session: Session, settings: SettingsDep
     return _envelope(request, package_dict(dataset, org, settings.http.public_url))
 
 
-@router.get("/resource_show")
-@router.post("/resource_show")
+@router.get("/resource_show", response_model=schemas.CkanResourceShow)
+@router.post("/resource_show", response_model=schemas.CkanResourceShow)
 async def resource_show(request: Request, session: Session, settings: SettingsDep) -> JSONResponse:
     params = await _params(request)
     try:
@@ -349,8 +352,8 @@ async def _remote_resource_show(request: Request, session: Any, key: str) -> JSO
     return _envelope(request, remote_resource_dict(remote, dataset))
 
 
-@router.get("/organization_list")
-@router.post("/organization_list")
+@router.get("/organization_list", response_model=schemas.CkanOrganizationList)
+@router.post("/organization_list", response_model=schemas.CkanOrganizationList)
 async def organization_list(request: Request, session: Session) -> JSONResponse:
     params = await _params(request)
     orgs = sorted((await _organizations(session)).values(), key=lambda o: o.slug)
@@ -359,8 +362,8 @@ async def organization_list(request: Request, session: Session) -> JSONResponse:
     return _envelope(request, [o.slug for o in orgs])
 
 
-@router.get("/organization_show")
-@router.post("/organization_show")
+@router.get("/organization_show", response_model=schemas.CkanOrganizationShow)
+@router.post("/organization_show", response_model=schemas.CkanOrganizationShow)
 async def organization_show(
     request: Request, session: Session, settings: SettingsDep
 ) -> JSONResponse:

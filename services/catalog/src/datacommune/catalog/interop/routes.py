@@ -7,7 +7,7 @@ from fastapi import APIRouter, Query, Response
 from datacommune.catalog.core import datasets
 from datacommune.catalog.deps import Session, SettingsDep
 from datacommune.catalog.interop import datapackage as data_package
-from datacommune.catalog.interop import dcat
+from datacommune.catalog.interop import dcat, schemas
 from datacommune.shared import fields
 
 router = APIRouter(prefix="/api/v1")
@@ -42,6 +42,9 @@ async def dcat_catalog(
 @router.get(
     "/datasets/{slug}/datapackage.json",
     tags=["moissonnage / harvesting"],
+    response_model=schemas.DataPackage,
+    # A resource's format, schema, media type or size is there only when it is known.
+    response_model_exclude_unset=True,
     summary="Le jeu de données en Data Package / the dataset as a Data Package",
 )
 async def datapackage(

@@ -5,14 +5,14 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog import problems
 from datacommune.catalog.core import datasets, downloads, downloads_count
 from datacommune.catalog.deps import SettingsDep
 from datacommune.catalog.rows import columns as rowtables
-from datacommune.catalog.rows import exports, loader
+from datacommune.catalog.rows import exports, loader, schemas
 from datacommune.catalog.rows import query as rowquery
 from datacommune.catalog.rows.deps import RowsDep
 from datacommune.catalog.rows.store import RowsMissing, RowStore
@@ -53,6 +53,10 @@ async def _ready(
 
 @router.get(
     "/versions/{version_id}/rows",
+    response_model=schemas.Rows,
+    # Written by ``json.dumps``, as before the model: pydantic's own JSON writes some floats
+    # otherwise (``2.5e-05`` would become ``0.000025``).
+    response_class=JSONResponse,
     summary="Les lignes d'une version, filtrées et triées / a version's rows",
     description=FILTERS,
 )
@@ -101,7 +105,14 @@ async def rows(
     summary="Exporter les lignes / export the rows",
     description="Les mêmes filtres, tri et colonnes que /rows ; tout le résultat, en flux."
     + FILTERS,
-    responses={200: {"content": {t: {} for t in exports.MEDIA_TYPES.values()}}},
+    responses={
+        200: {
+            "content": {
+                t: {"schema": schemas.EXPORT_JSON} if extension == "json" else {}
+                for extension, t in exports.MEDIA_TYPES.items()
+            }
+        }
+    },
 )
 async def export(
     version_id: uuid.UUID,

@@ -7,12 +7,13 @@ from fastapi import APIRouter, Query
 from datacommune.catalog import problems, search
 from datacommune.catalog.core import datasets
 from datacommune.catalog.deps import Session, SettingsDep
+from datacommune.catalog.search import schemas
 from datacommune.shared import fields
 
 router = APIRouter(prefix="/api/v1")
 
 
-@router.get("/datasets", tags=["jeux de données / datasets"])
+@router.get("/datasets", tags=["jeux de données / datasets"], response_model=schemas.SearchResults)
 async def list_datasets(
     session: Session,
     settings: SettingsDep,

@@ -1,0 +1,41 @@
+"""The JSON answers of the row routes, as the OpenAPI document shows them."""
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+# A cell is a string, a number, a boolean, a date (``AAAA-MM-JJ``) or null; the columns are
+# the file's own, so a row is an open object.
+Row = Annotated[
+    dict[str, Any],
+    Field(
+        description="« _row » (son numéro dans le fichier, en-tête = 1) puis ses cellules ; "
+        "une date en AAAA-MM-JJ / _row (its record number, header = 1) then its cells; a date "
+        "as YYYY-MM-DD"
+    ),
+]
+
+
+class Column(BaseModel):
+    name: str
+    type: str = Field(description="Son type Table Schema / its Table Schema type")
+
+
+class Rows(BaseModel):
+    """Une page de lignes filtrées et triées / a page of filtered, sorted rows."""
+
+    version: str
+    columns: list[Column]
+    total: int | None = Field(
+        description="Le nombre exact de lignes trouvées, aucun avec _count=false / the exact "
+        "number of matching rows, none with _count=false"
+    )
+    rows: list[Row]
+    next_cursor: str | None
+    next_url: str | None = Field(
+        description="La page suivante ; aucune à la dernière / the next page; none on the last"
+    )
+
+
+# The JSON export: every matching row, in one array (streamed, so described, not validated).
+EXPORT_JSON: dict[str, Any] = TypeAdapter(list[Row]).json_schema()
