@@ -12,7 +12,7 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
-from datacommune.catalog import problems, search
+from datacommune.catalog import search
 from datacommune.catalog.access import organizations
 from datacommune.catalog.core import datasets, metadata
 from datacommune.catalog.deps import Session, SettingsDep
@@ -79,22 +79,19 @@ async def home(
         "schema": schema,
         "format": format,
     }
-    try:
-        results = await search.find(
-            session,
-            search.Query(
-                q=q or "",
-                organization=organization or None,
-                theme=theme,
-                licence=licence,
-                schema=schema,
-                format=format,
-                cursor=cursor,
-                limit=20,
-            ),
-        )
-    except ValueError as exc:
-        raise problems.bad_cursor() from exc
+    results = await search.find(
+        session,
+        search.Query(
+            q=q or "",
+            organization=organization or None,
+            theme=theme,
+            licence=licence,
+            schema=schema,
+            format=format,
+            cursor=cursor,
+            limit=20,
+        ),
+    )
     names = {o.slug: o.name for o in await organizations.list_all(session)}
     labels = {"organization": names, "theme": metadata.THEMES, "licence": metadata.LICENCES}
     return _render(
@@ -206,12 +203,9 @@ async def organization_page(
     except NotFound:
         return _not_found(request, language)
     parent = await session.get(Organization, org.parent) if org.parent else None
-    try:
-        results = await search.find(
-            session, search.Query(organization=org.slug, sort="date", cursor=cursor, limit=50)
-        )
-    except ValueError as exc:
-        raise problems.bad_cursor() from exc
+    results = await search.find(
+        session, search.Query(organization=org.slug, sort="date", cursor=cursor, limit=50)
+    )
     return _render(
         request,
         "organization.html",

@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from datacommune.catalog import problems
 from datacommune.catalog.access.organizations import territory_members
 from datacommune.catalog.search.index import FACETS, FORMATS, dialect, words
 from datacommune.catalog.tables import (
@@ -182,7 +183,10 @@ async def find(session: AsyncSession, query: Query) -> Results:
     page = scoped(select(Dataset, key.label("key")))
     mode = "relevance" if by_relevance else "date"
     if query.cursor:
-        value, last_id = _decode(query.cursor, mode)
+        try:
+            value, last_id = _decode(query.cursor, mode)
+        except ValueError as exc:
+            raise problems.bad_cursor() from exc
         after = or_(key < value, and_(key == value, Dataset.id > last_id))
         # The redundant bound lets the date index start at the cursor: deep pages stay cheap.
         page = page.where(after, key <= value) if mode == "date" else page.where(after)

@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query
 
-from datacommune.catalog import problems, search
+from datacommune.catalog import search
 from datacommune.catalog.core import datasets
 from datacommune.catalog.deps import Session, SettingsDep
 from datacommune.catalog.search import schemas
@@ -32,24 +32,21 @@ async def list_datasets(
 
     Pages follow ``next_cursor``: there is no ceiling on how far one can go.
     """
-    try:
-        results = await search.find(
-            session,
-            search.Query(
-                q=q or "",
-                organization=organization or None,
-                territory=territory or None,
-                schema=schema,
-                theme=theme,
-                licence=licence,
-                format=format,
-                sort=sort,
-                cursor=cursor,
-                limit=page_size,
-            ),
-        )
-    except ValueError as exc:
-        raise problems.bad_cursor() from exc
+    results = await search.find(
+        session,
+        search.Query(
+            q=q or "",
+            organization=organization or None,
+            territory=territory or None,
+            schema=schema,
+            theme=theme,
+            licence=licence,
+            format=format,
+            sort=sort,
+            cursor=cursor,
+            limit=page_size,
+        ),
+    )
     url = settings.http.public_url
     return {
         "total": results.total,
