@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response
 
-from datacommune.events import releases
+from datacommune.events import releases, schemas
 from datacommune.events.deps import (
     CurrentOrganization,
     ReadingOrganization,
@@ -18,7 +18,12 @@ from datacommune.shared.http import RuntimeDep
 router = APIRouter(prefix="/api/v1/releases", tags=["publications programmées / releases"])
 
 
-@router.post("", status_code=201, summary="Programmer une publication / plan a release")
+@router.post(
+    "",
+    status_code=201,
+    response_model=schemas.Release,
+    summary="Programmer une publication / plan a release",
+)
 async def create(
     data: releases.ReleaseIn,
     org: CurrentOrganization,
@@ -35,14 +40,20 @@ async def create(
     return body
 
 
-@router.get("", summary="Mes publications programmées / my releases")
+@router.get(
+    "", response_model=schemas.Releases, summary="Mes publications programmées / my releases"
+)
 async def mine(org: ReadingOrganization, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.reader() as session:
         items = await releases.upcoming(session, organizations=[org.slug], announced_only=False)
     return {"items": [releases.describe(r) for r in items]}
 
 
-@router.get("/upcoming", summary="À paraître / coming releases (announced ones)")
+@router.get(
+    "/upcoming",
+    response_model=schemas.ReleaseAnnouncements,
+    summary="À paraître / coming releases (announced ones)",
+)
 async def announced(
     runtime: RuntimeDep,
     organization: fields.OrganizationQuery = None,
@@ -57,7 +68,11 @@ async def announced(
     return {"items": [releases.describe(r, full=False) for r in items]}
 
 
-@router.get("/{release_id}", summary="Une publication programmée / one release")
+@router.get(
+    "/{release_id}",
+    response_model=schemas.Release,
+    summary="Une publication programmée / one release",
+)
 async def get_release(
     release_id: uuid.UUID, org: ReadingOrganization, runtime: RuntimeDep
 ) -> dict[str, Any]:

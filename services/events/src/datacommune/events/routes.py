@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
 
-from datacommune.events import local_events, releases
+from datacommune.events import local_events, releases, schemas
 from datacommune.events.deps import CurrentOrganization, SchedulerDep, SettingsDep
 from datacommune.shared import fields
 from datacommune.shared.http import RuntimeDep
@@ -13,7 +13,12 @@ from datacommune.shared.http import RuntimeDep
 router = APIRouter(prefix="/api/v1/local-events", tags=["événements locaux / local events"])
 
 
-@router.post("", status_code=201, summary="Annoncer un événement / announce an event")
+@router.post(
+    "",
+    status_code=201,
+    response_model=schemas.LocalEvent,
+    summary="Annoncer un événement / announce an event",
+)
 async def create(
     data: local_events.LocalEventIn,
     org: CurrentOrganization,
@@ -26,7 +31,7 @@ async def create(
     return local_events.describe(item)
 
 
-@router.get("", summary="Événements à venir / upcoming events")
+@router.get("", response_model=schemas.LocalEvents, summary="Événements à venir / upcoming events")
 async def list_events(
     runtime: RuntimeDep,
     organization: fields.OrganizationQuery = None,
@@ -37,13 +42,17 @@ async def list_events(
     return {"items": [local_events.describe(i) for i in items]}
 
 
-@router.get("/{event_id}")
+@router.get("/{event_id}", response_model=schemas.LocalEvent)
 async def get_event(event_id: uuid.UUID, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.reader() as session:
         return local_events.describe(await local_events.get(session, event_id))
 
 
-@router.patch("/{event_id}", summary="Modifier un événement / change an event")
+@router.patch(
+    "/{event_id}",
+    response_model=schemas.LocalEvent,
+    summary="Modifier un événement / change an event",
+)
 async def patch_event(
     request: Request,
     event_id: uuid.UUID,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from datacommune.ingest import problems, uploads, views
+from datacommune.ingest import problems, schemas, uploads, views
 from datacommune.ingest.deps import (
     CurrentOrganization,
     CurrentPrincipal,
@@ -18,6 +18,7 @@ from datacommune.ingest.deps import (
 )
 from datacommune.ingest.form import receive
 from datacommune.shared.http import RuntimeDep
+from datacommune.shared.report import Report
 from datacommune.shared.storage import ObjectMissing
 
 log = structlog.get_logger()
@@ -75,9 +76,15 @@ UPLOAD_BODY = {
 @router.post(
     "/uploads",
     status_code=202,
+    response_model=schemas.UploadReceived,
     summary="Déposer un fichier / upload a file",
     openapi_extra=UPLOAD_BODY,
-    responses={200: {"description": "Ces octets étaient déjà déposés / already uploaded"}},
+    responses={
+        200: {
+            "model": schemas.UploadReceived,
+            "description": "Ces octets étaient déjà déposés / already uploaded",
+        }
+    },
 )
 async def post_upload(
     request: Request,
@@ -113,7 +120,11 @@ async def post_upload(
     )
 
 
-@router.get("/uploads/{upload_id}", summary="Suivre un dépôt / follow an upload")
+@router.get(
+    "/uploads/{upload_id}",
+    response_model=schemas.UploadWithReport,
+    summary="Suivre un dépôt / follow an upload",
+)
 async def get_upload(
     upload_id: uuid.UUID,
     organization: ReadingOrganization,
@@ -130,7 +141,11 @@ async def get_upload(
     return body
 
 
-@router.get("/whoami", summary="L'organisation de ce jeton / this token's organization")
+@router.get(
+    "/whoami",
+    response_model=schemas.Whoami,
+    summary="L'organisation de ce jeton / this token's organization",
+)
 async def whoami(organization: ReadingOrganization) -> dict[str, str]:
     """Lets a client check its token before sending a large file."""
     return {"organization": organization.slug, "name": organization.name}
@@ -147,7 +162,16 @@ REPORT_FORMATS = {
     "/uploads/{upload_id}/report",
     summary="Le rapport de validation / the validation report",
     response_class=Response,
-    responses={200: {"content": {"text/html": {}, "application/json": {}}}},
+    # The stored bytes are sent as they are: the model only documents format=json.
+    responses={
+        200: {
+            "model": Report,
+            "content": {"text/html": {}, "application/json": {}},
+            "description": "format=json : le rapport ; html : la page ; validata : la forme "
+            "de Validata (valid, stats, tasks[0].errors) / json: the report; html: the page; "
+            "validata: Validata's shape",
+        }
+    },
 )
 async def get_report(
     upload_id: uuid.UUID,
@@ -192,8 +216,14 @@ class MappingIn(BaseModel):
 @router.post(
     "/uploads/{upload_id}/mapping",
     status_code=202,
+    response_model=schemas.UploadRemapped,
     summary="Confirmer la correspondance de colonnes / confirm the column mapping",
-    responses={200: {"description": "Déjà vérifié avec cette correspondance / already done"}},
+    responses={
+        200: {
+            "model": schemas.UploadRemapped,
+            "description": "Déjà vérifié avec cette correspondance / already done",
+        }
+    },
 )
 async def confirm_mapping(
     upload_id: uuid.UUID,
@@ -233,6 +263,7 @@ async def confirm_mapping(
 
 @router.get(
     "/nodes",
+    response_model=schemas.Nodes,
     tags=["fédération / federation"],
     summary="Les nœuds des collectivités et leur retard / the nodes and their backlog",
 )

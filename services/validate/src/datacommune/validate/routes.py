@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 
-from datacommune.validate import problems, templates
+from datacommune.validate import problems, schemas, templates
 from datacommune.validate.deps import RegistryDep
 from datacommune.validate.registry import Registry, SchemaEntry
 
@@ -13,27 +13,29 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 router = APIRouter(prefix="/api/v1/schemas", tags=["schémas / schemas"])
 
 
-@router.get("", summary="Schémas connus / known schemas")
-async def list_schemas(schemas: RegistryDep) -> dict[str, Any]:
-    return {"items": [_describe(e) for e in schemas.all()]}
+@router.get("", response_model=schemas.Schemas, summary="Schémas connus / known schemas")
+async def list_schemas(registry: RegistryDep) -> dict[str, Any]:
+    return {"items": [_describe(e) for e in registry.all()]}
 
 
 @router.get(
     "/{schema_id}",
+    response_model=schemas.SchemaWithFields,
     summary="Un schéma et la documentation de ses champs / one schema and its fields",
 )
-async def get_schema(schema_id: str, schemas: RegistryDep) -> dict[str, Any]:
-    entry = _known(schemas, schema_id)
+async def get_schema(schema_id: str, registry: RegistryDep) -> dict[str, Any]:
+    entry = _known(registry, schema_id)
     return {**_describe(entry), "fields": entry.fields()}
 
 
 @router.get(
     "/{schema_id}/schema.json",
+    response_model=schemas.TableSchema,
     summary="Le Table Schema lui-même / the Table Schema itself",
 )
-async def get_descriptor(schema_id: str, schemas: RegistryDep) -> dict[str, Any]:
+async def get_descriptor(schema_id: str, registry: RegistryDep) -> dict[str, Any]:
     """The descriptor validation applies (defects mended), for Data Packages to point at."""
-    return dict(_known(schemas, schema_id).descriptor)
+    return dict(_known(registry, schema_id).descriptor)
 
 
 @router.get(
@@ -43,9 +45,9 @@ async def get_descriptor(schema_id: str, schemas: RegistryDep) -> dict[str, Any]
     responses={200: {"content": {"text/csv": {}, XLSX: {}}}},
 )
 async def get_template(
-    schema_id: str, extension: Literal["csv", "xlsx"], schemas: RegistryDep
+    schema_id: str, extension: Literal["csv", "xlsx"], registry: RegistryDep
 ) -> Response:
-    entry = _known(schemas, schema_id)
+    entry = _known(registry, schema_id)
     name = f"modele-{entry.name}-{entry.version}.{extension}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"'}
     if extension == "csv":

@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import select
 
-from datacommune.events import local_events, releases
+from datacommune.events import local_events, releases, schemas
 from datacommune.events.calendars import export, feeds
 from datacommune.events.deps import (
     CurrentOrganization,
@@ -65,6 +65,7 @@ _IMPORT_BODY = {
 
 @router.post(
     "/api/v1/local-events/import",
+    response_model=schemas.CalendarImport,
     summary="Importer un agenda iCalendar / import an iCalendar agenda",
     openapi_extra=_IMPORT_BODY,
 )
