@@ -99,6 +99,10 @@ async def rows(
     }
 
 
+# The exports in JSON shapes are streamed: their schemas are described, not validated.
+EXPORT_SCHEMAS = {"json": schemas.EXPORT_JSON, "geojson": schemas.EXPORT_GEOJSON}
+
+
 @router.get(
     "/versions/{version_id}/rows.{extension}",
     response_class=StreamingResponse,
@@ -108,7 +112,7 @@ async def rows(
     responses={
         200: {
             "content": {
-                t: {"schema": schemas.EXPORT_JSON} if extension == "json" else {}
+                t: {"schema": EXPORT_SCHEMAS[extension]} if extension in EXPORT_SCHEMAS else {}
                 for extension, t in exports.MEDIA_TYPES.items()
             }
         }

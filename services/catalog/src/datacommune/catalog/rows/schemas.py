@@ -1,6 +1,6 @@
 """The JSON answers of the row routes, as the OpenAPI document shows them."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
@@ -39,3 +39,34 @@ class Rows(BaseModel):
 
 # The JSON export: every matching row, in one array (streamed, so described, not validated).
 EXPORT_JSON: dict[str, Any] = TypeAdapter(list[Row]).json_schema()
+
+
+def _inlined(schema: Any, defs: dict[str, Any]) -> Any:
+    """``schema`` with its ``#/$defs/…`` references replaced by what they name: inside an
+    OpenAPI document such a reference would point at the document's root."""
+    if isinstance(schema, dict):
+        if "$ref" in schema:
+            return _inlined(defs[schema["$ref"].rsplit("/", 1)[-1]], defs)
+        return {k: _inlined(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inlined(v, defs) for v in schema]
+    return schema
+
+
+class Feature(BaseModel):
+    """Une ligne, sa géométrie tirée de ses colonnes / a row, its geometry from its columns."""
+
+    type: Literal["Feature"]
+    geometry: dict[str, Any] | None = Field(description="Point GeoJSON, ou aucun / or none")
+    properties: Row
+
+
+class FeatureCollection(BaseModel):
+    """The GeoJSON export (RFC 7946): every matching row as a feature."""
+
+    type: Literal["FeatureCollection"]
+    features: list[Feature]
+
+
+_GEOJSON = FeatureCollection.model_json_schema()
+EXPORT_GEOJSON: dict[str, Any] = _inlined(_GEOJSON, _GEOJSON.get("$defs", {}))
