@@ -81,7 +81,7 @@ class World:
     def wait_delegated(self, known: bytes) -> None:
         """Until ingest knows the delegation: the EPCI re-posting the commune's own bytes for it
         is refused (403) before, and answered with that same upload after (nothing new made)."""
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 30
         while (answer := self.upload("delegated", known, on_behalf_of=COMMUNE)).status_code == 403:
             assert time.monotonic() < deadline, "the delegation never reached ingest"
             time.sleep(0.05)
@@ -107,23 +107,21 @@ class World:
         return (made.json()["token"], made.json()["id"]) if keep_id else made.json()["token"]
 
     def wait_known(self, token: str) -> None:
-        deadline = time.monotonic() + 10
-        for url in (
-            self.running.url("ingest") + "/api/v1/whoami",
-            f"{self.events}/releases",
-        ):
-            while httpx.get(url, headers={"Authorization": f"Bearer {token}"}).status_code == 401:
-                assert time.monotonic() < deadline, "the token never reached the services"
-                time.sleep(0.05)
+        self._wait_answer(token, known=True, what="the token never reached the services")
 
     def wait_refused(self, token: str) -> None:
-        deadline = time.monotonic() + 10
+        self._wait_answer(token, known=False, what="the revocation never reached the services")
+
+    def _wait_answer(self, token: str, *, known: bool, what: str) -> None:
+        """Until ingest and events, which learn of tokens by events, know it (or refuse it)."""
+        deadline = time.monotonic() + 30
         for url in (
             self.running.url("ingest") + "/api/v1/whoami",
             f"{self.events}/releases",
         ):
-            while httpx.get(url, headers={"Authorization": f"Bearer {token}"}).status_code != 401:
-                assert time.monotonic() < deadline, "the revocation never reached the services"
+            headers = {"Authorization": f"Bearer {token}"}
+            while (httpx.get(url, headers=headers).status_code == 401) == known:
+                assert time.monotonic() < deadline, what
                 time.sleep(0.05)
 
     def auth(self, caller: str) -> dict[str, str]:
@@ -178,6 +176,17 @@ DENIED = {"none": 401, "expired": 401, "revoked": 401}
 def expect(**answers: int | set[int]) -> dict[str, set[int]]:
     table = {**DENIED, **answers}
     return {c: v if isinstance(v, set) else {v} for c, v in table.items()}
+
+
+def upload(caller: str) -> dict[str, Any]:
+    """A new small file for the commune's dataset; the delegate says for whom it sends it."""
+    return {
+        "data": {
+            "dataset": "budget-roques-m",
+            **({"on_behalf_of": COMMUNE} if caller == "delegated" else {}),
+        },
+        "files": {"file": ("b.csv", f"a,b\n{uuid.uuid4().hex[:8]},1\n".encode(), "text/csv")},
+    }
 
 
 def cases(
@@ -268,13 +277,7 @@ def cases(
             lambda caller: (
                 "POST",
                 f"{i}/uploads",
-                {
-                    "data": {
-                        "dataset": "budget-roques-m",
-                        **({"on_behalf_of": COMMUNE} if caller == "delegated" else {}),
-                    },
-                    "files": {"file": ("b.csv", f"a,b\n{unique()},1\n".encode(), "text/csv")},
-                },
+                upload(caller),
             ),
             # Another organization is told the name is taken (409), not whose it is.
             expect(other=409, viewer=403, publisher=202, delegated=202, admin=202),
@@ -295,13 +298,7 @@ def cases(
             lambda caller: (
                 "POST",
                 f"{w.running.url('ingest')}/espace/deposer",
-                {
-                    "data": {
-                        "dataset": "budget-roques-m",
-                        **({"on_behalf_of": COMMUNE} if caller == "delegated" else {}),
-                    },
-                    "files": {"file": ("b.csv", f"a,b\n{unique()},1\n".encode(), "text/csv")},
-                },
+                upload(caller),
             ),
             expect(other=409, viewer=403, publisher=303, delegated=303, admin=303),
         ),
@@ -432,7 +429,7 @@ def test_what_a_delegated_epci_publishes_records_who_and_for_whom(
         f"{world.catalog}/organizations/{COMMUNE}/delegations/{EPCI}", headers=world.auth("admin")
     )
     assert removed.status_code == 204
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while world.upload("delegated", b"x,y\n1,2\n", on_behalf_of=COMMUNE).status_code != 403:
         assert time.monotonic() < deadline
         time.sleep(0.1)

@@ -231,7 +231,7 @@ def test_embargo_then_one_opening_at_the_event(embedded: Running) -> None:
     assert "Conseil municipal" in feed
 
     # One signed webhook per subscriber, delivered after one retry; none to the unrelated one.
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 30
     while len(Receiver.received) < 2:
         assert time.monotonic() < deadline, "the webhook was not retried"
         time.sleep(0.1)
@@ -307,7 +307,7 @@ def test_a_territory_sees_its_communes_announcements_and_a_cancel_is_told(
     httpx.patch(
         f"{events_api}/local-events/{council['id']}", json={"status": "cancelled"}, headers=headers
     )
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while not (embedded.status(token, upload_id).get("detail") or "").startswith("L'événement"):
         assert time.monotonic() < deadline, "the organization was not told"
         time.sleep(0.1)
