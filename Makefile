@@ -24,7 +24,8 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy shared/src services/*/src cli/src
-	$(BIN)/pytest
+	# Three workers on two cores: most of the e2e suite waits on the services it started.
+	$(BIN)/pytest -n 3
 
 # The inner loop: every test but those that start the four services as processes.
 test-fast: $(STAMP)
