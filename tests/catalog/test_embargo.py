@@ -4,7 +4,7 @@ numbers, nor the dataset's title. (tests/e2e/test_releases.py covers every read 
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -78,9 +78,10 @@ async def facets(sessions: Sessions) -> dict[str, list[str]]:
         return {k: [v["value"] for v in vs] for k, vs in results.facets.items()}
 
 
-def opened(release: uuid.UUID) -> events.ReleaseOpened:
+def opened(
+    release: uuid.UUID, when: datetime = datetime(2020, 1, 1, tzinfo=UTC)
+) -> events.ReleaseOpened:
     """The release's opening, as events announces it."""
-    when = datetime(2020, 1, 1, tzinfo=UTC)
     return events.ReleaseOpened(
         source="test",
         release_id=release,
@@ -155,3 +156,17 @@ async def test_a_dataset_made_by_a_release_takes_its_title_when_it_opens(
         await visibility.apply_due(session, public_url="http://x")
     async with sessions() as session:
         assert (await datasets.get(session, "budget-2027")).title == "Budget primitif 2027"
+
+
+async def test_an_opening_told_early_waits_for_its_time_by_this_clock(sessions: Sessions) -> None:
+    """events' scheduler may run ahead of catalog's clock: what it opened is applied here only
+    once ``due_at`` has come by catalog's own clock."""
+    release = uuid.uuid4()
+    await publish(sessions, "budget-2027", "Budget primitif 2027", release=release)
+    due = datetime(2027, 3, 1, 18, 0, tzinfo=UTC)
+    async with sessions.begin() as session:
+        await visibility.record_opening(session, opened(release, due))
+    for now, expected in ((due - timedelta(seconds=1), []), (due, ["budget-2027"])):
+        async with sessions.begin() as session:
+            changed = await visibility.apply_due(session, public_url="http://x", now=now)
+            assert [d.slug for d in changed] == expected

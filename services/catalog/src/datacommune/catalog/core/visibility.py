@@ -88,11 +88,13 @@ async def record_opening(session: AsyncSession, event: events.ReleaseOpened) -> 
     return release
 
 
-async def apply_due(session: AsyncSession, *, public_url: str) -> list[Dataset]:
+async def apply_due(
+    session: AsyncSession, *, public_url: str, now: datetime | None = None
+) -> list[Dataset]:
     """Open every recorded release whose time has come and that is not applied yet; the
-    datasets that changed. Never before ``due_at`` by this machine's clock: a scheduler whose
-    clock runs ahead cannot open anything early here."""
-    now = utcnow()
+    datasets that changed. Never before ``due_at`` by this machine's clock (``now``, which
+    tests set): a scheduler whose clock runs ahead cannot open anything early here."""
+    now = now or utcnow()
     due = (
         await session.scalars(
             select(OpenedRelease).where(
