@@ -7,7 +7,7 @@ document that now describes it."""
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,19 +39,13 @@ from datacommune.catalog.tables import (
     RowTable,
     Version,
 )
-from datacommune.shared import events, tokens
+from datacommune.shared import events
 from datacommune.shared.outbox import utcnow
-from datacommune.shared.settings import (
-    DatabaseSettings,
-    HttpSettings,
-    NatsSettings,
-    StorageSettings,
-)
 from tests import servers
+from tests.catalog import served
 from tests.inprocess import serving
 
-ADMIN = "admin-token-of-the-platform"
-PUBLIC_URL = "http://catalog.test"
+ADMIN, PUBLIC_URL = served.ADMIN, served.PUBLIC_URL
 # A small rate (2.5e-05) is where pydantic's JSON and json.dumps write a float differently.
 TABLE = "nom;montant;taux;vote_le\nAssociation é;1500.5;0.000025;2024-03-01\nClub;;12;\n"
 FIELDS = [
@@ -87,12 +81,6 @@ class Catalogue:
     table_version: uuid.UUID
     plain_version: uuid.UUID
     remote_resource: uuid.UUID
-
-
-@pytest.fixture(scope="module")
-def own_nats() -> Iterator[servers.NatsServer]:
-    with servers.nats_server() as server:
-        yield server
 
 
 def validated(title: str | None, file: events.FileRef, **extra: Any) -> events.FileValidated:
@@ -192,14 +180,7 @@ async def rows_loaded(app: FastAPI, version_id: uuid.UUID) -> None:
 async def catalogue(
     catalog_url: str, own_nats: servers.NatsServer, tmp_path: Path
 ) -> AsyncIterator[Catalogue]:
-    settings = Settings(
-        http=HttpSettings(public_url=PUBLIC_URL),
-        nats=NatsSettings(url=own_nats.url),
-        database=DatabaseSettings(url=catalog_url),
-        storage=StorageSettings(root=tmp_path / "files"),
-        rows_dir=str(tmp_path / "rows"),
-        admin_token_hash=tokens.hash_token(ADMIN),
-    )
+    settings = served.settings(catalog_url, own_nats.url, tmp_path)
     app = create_app(settings)
     async with serving(app, PUBLIC_URL) as client:
         created = await client.post(

@@ -26,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from datacommune.catalog.app import create_app
 from datacommune.catalog.harvest import runs, sources
 from datacommune.catalog.requests import data_requests
-from datacommune.catalog.settings import Settings
 from datacommune.catalog.tables import (
     DataRequest,
     Dataset,
@@ -36,21 +35,17 @@ from datacommune.catalog.tables import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from datacommune.shared import tokens
 from datacommune.shared.db import make_engine, make_sessionmaker
 from datacommune.shared.outbox import utcnow
 from datacommune.shared.settings import (
     DatabaseSettings,
-    HttpSettings,
-    NatsSettings,
-    StorageSettings,
 )
 from tests import servers
+from tests.catalog import served
 from tests.catalog.portals import Portal, ckan_package, serve
 from tests.inprocess import serving
 
-ADMIN = "admin-token-of-the-platform"
-PUBLIC_URL = "http://catalog.test"
+ADMIN, PUBLIC_URL = served.ADMIN, served.PUBLIC_URL
 Sessions = async_sessionmaker[AsyncSession]
 
 # What the routes sent before they had a response model: their ``dict[str, Any]`` return
@@ -69,26 +64,13 @@ def rendered(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-@pytest.fixture(scope="module")
-def own_nats() -> Iterator[servers.NatsServer]:
-    with servers.nats_server() as server:
-        yield server
-
-
 @pytest.fixture
 async def catalog(
     catalog_url: str, own_nats: servers.NatsServer, tmp_path: Path
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Sessions]]:
     """The catalog served in process, and a sessionmaker on its database."""
-    settings = Settings(
-        http=HttpSettings(public_url=PUBLIC_URL),
-        nats=NatsSettings(url=own_nats.url),
-        database=DatabaseSettings(url=catalog_url),
-        storage=StorageSettings(root=tmp_path / "files"),
-        rows_dir=str(tmp_path / "rows"),
-        admin_token_hash=tokens.hash_token(ADMIN),
-        allow_private_webhooks=True,
-        allow_private_harvest=True,
+    settings = served.settings(
+        catalog_url, own_nats.url, tmp_path, allow_private_webhooks=True, allow_private_harvest=True
     )
     engine = make_engine(DatabaseSettings(url=catalog_url))
     try:

@@ -2,48 +2,25 @@
 PostgreSQL: registering organizations, reading the catalogue, and refusals as problems."""
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from datacommune.catalog.app import create_app
-from datacommune.catalog.settings import Settings
-from datacommune.shared import tokens
-from datacommune.shared.settings import (
-    DatabaseSettings,
-    HttpSettings,
-    NatsSettings,
-    StorageSettings,
-)
 from tests import servers
+from tests.catalog import served
 from tests.inprocess import serving
 
-ADMIN = "admin-token-of-the-platform"
-PUBLIC_URL = "http://catalog.test"
-
-
-@pytest.fixture(scope="module")
-def own_nats() -> Iterator[servers.NatsServer]:
-    """A server of this module's own: the catalogs here consume from the platform's streams,
-    which other tests publish to on the session's server."""
-    with servers.nats_server() as server:
-        yield server
+ADMIN, PUBLIC_URL = served.ADMIN, served.PUBLIC_URL
 
 
 @pytest.fixture
 async def catalog(
     catalog_url: str, own_nats: servers.NatsServer, tmp_path: Path
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        http=HttpSettings(public_url=PUBLIC_URL),
-        nats=NatsSettings(url=own_nats.url),
-        database=DatabaseSettings(url=catalog_url),
-        storage=StorageSettings(root=tmp_path / "files"),
-        rows_dir=str(tmp_path / "rows"),
-        admin_token_hash=tokens.hash_token(ADMIN),
-    )
+    settings = served.settings(catalog_url, own_nats.url, tmp_path)
     async with serving(create_app(settings), PUBLIC_URL) as client:
         yield client
 
