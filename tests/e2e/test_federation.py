@@ -126,7 +126,10 @@ def _run(fed: Any, hub: Any, tmp_path: Path) -> None:
                     )
                 if sum(counts.values()) >= UPLOADS:
                     break
-                assert time.monotonic() - restored < 30, f"only {counts} after 30 s"
+                # A bound that says the backlog drains, not how fast: the figure is printed
+                # below and reported in docs/federation.md, measured on a quiet machine (beside
+                # other tests on two cores it took over 30 s).
+                assert time.monotonic() - restored < 180, f"only {counts} after 180 s"
                 time.sleep(0.5)
             seconds = time.monotonic() - restored
             print(  # noqa: T201 - the figure the issue asks for
