@@ -25,7 +25,8 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy shared/src services/*/src cli/src
 	# Three workers on two cores: most of the e2e suite waits on the services it started.
-	$(BIN)/pytest -n 3
+	# One test at a time to each worker, the slow ones first (tests/conftest.py).
+	$(BIN)/pytest -n 3 --maxschedchunk 1
 
 # The inner loop: every test but those that start the four services as processes.
 test-fast: $(STAMP)
