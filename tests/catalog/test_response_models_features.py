@@ -35,6 +35,7 @@ from datacommune.catalog.tables import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from datacommune.catalog.webhooks import deliveries
 from datacommune.shared.db import make_engine, make_sessionmaker
 from datacommune.shared.outbox import utcnow
 from datacommune.shared.settings import (
@@ -198,22 +199,6 @@ def receiver() -> Iterator[str]:
         thread.join()
 
 
-def delivery_as_built(d: WebhookDelivery) -> dict[str, Any]:
-    """A delivery as the delivery log builds it."""
-    return {
-        "id": str(d.id),
-        "event": d.event,
-        "status": d.status,
-        "attempts": d.attempts,
-        "last_status": d.last_status,
-        "last_error": d.last_error,
-        "next_attempt_at": d.next_attempt_at.isoformat() if d.status == "pending" else None,
-        "created_at": d.created_at.isoformat(),
-        "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None,
-        "payload": d.payload,
-    }
-
-
 def subscription_as_built(s: WebhookSubscription) -> dict[str, Any]:
     return {
         "id": str(s.id),
@@ -312,7 +297,7 @@ async def test_subscriptions_and_every_kind_of_delivery_are_sent_as_built(
                     answer,
                     {
                         "subscription": subscription_as_built(subscribed[name]),
-                        "items": [delivery_as_built(d) for d in rows.all()],
+                        "items": [deliveries.describe(d) for d in rows.all()],
                     },
                 )
             statuses[name] = [

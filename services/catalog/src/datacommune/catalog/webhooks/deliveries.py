@@ -147,6 +147,22 @@ async def notify_opened(session: AsyncSession, opened: Opened) -> int:
     return len(subscriptions)
 
 
+def describe(d: WebhookDelivery) -> dict[str, Any]:
+    """A delivery as its subscriber reads it in the log."""
+    return {
+        "id": str(d.id),
+        "event": d.event,
+        "status": d.status,
+        "attempts": d.attempts,
+        "last_status": d.last_status,
+        "last_error": d.last_error,
+        "next_attempt_at": d.next_attempt_at.isoformat() if d.status == "pending" else None,
+        "created_at": d.created_at.isoformat(),
+        "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None,
+        "payload": d.payload,
+    }
+
+
 def backoff(attempts: int) -> timedelta:
     """After the n-th failed attempt: 2ⁿ seconds, at most an hour."""
     return timedelta(seconds=min(2**attempts, MAX_BACKOFF_SECONDS))

@@ -100,21 +100,7 @@ async def deliveries(
     )
     return {
         "subscription": _describe(subscription),
-        "items": [
-            {
-                "id": str(d.id),
-                "event": d.event,
-                "status": d.status,
-                "attempts": d.attempts,
-                "last_status": d.last_status,
-                "last_error": d.last_error,
-                "next_attempt_at": d.next_attempt_at.isoformat() if d.status == "pending" else None,
-                "created_at": d.created_at.isoformat(),
-                "delivered_at": d.delivered_at.isoformat() if d.delivered_at else None,
-                "payload": d.payload,
-            }
-            for d in rows.all()
-        ],
+        "items": [webhooks.describe(d) for d in rows.all()],
     }
 
 
