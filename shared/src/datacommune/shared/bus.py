@@ -27,6 +27,7 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError
 
+from datacommune.shared import metrics
 from datacommune.shared.events import AnyEvent, Event, parse
 from datacommune.shared.process import tasks
 from datacommune.shared.settings import NatsSettings
@@ -86,9 +87,12 @@ class Bus:
     js: JetStreamContext | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _closing: bool = False
+    # The connection's name, which the metrics carry as their ``service``.
+    name: str = ""
 
     async def connect(self, *, name: str) -> None:
         """Connect (retrying until ``connect_timeout``) and make sure the streams exist."""
+        self.name = name
         deadline = asyncio.get_running_loop().time() + self.settings.connect_timeout
         while True:
             try:
@@ -190,11 +194,14 @@ class Bus:
     ) -> bool:
         """Publish an already serialized event, as the outbox relay does (on a node, under
         ``node.<name>.``)."""
+        type_ = subject
         if self.settings.node:
             subject = f"node.{self.settings.node}.{subject}"
         ack = await self._jetstream().publish(
             subject, payload, headers={**(headers or {}), "Nats-Msg-Id": msg_id}
         )
+        if not ack.duplicate:
+            metrics.EVENTS_PUBLISHED.labels(self.name, type_).inc()
         return not ack.duplicate
 
     async def subscribe(
@@ -271,15 +278,20 @@ class Bus:
             log.error("undecodable_event", consumer=consumer, subject=msg.subject)
             await _settle(msg.term())
             return
+        if msg.metadata.num_delivered > 1:
+            metrics.EVENTS_REDELIVERED.labels(self.name, consumer).inc()
+        consumed = metrics.EVENTS_CONSUMED
         with structlog.contextvars.bound_contextvars(event_id=str(event.id), type=event.type):
             try:
                 await _with_heartbeat(msg, handler(event), interval=ack_wait / 3)
             except NotYet:
+                consumed.labels(self.name, consumer, "not_yet").inc()
                 attempt = msg.metadata.num_delivered
                 log.info("event_not_yet", consumer=consumer, attempt=attempt)
                 await _settle(msg.nak(delay=min(5.0, 0.1 * attempt)))
                 return
             except Exception:
+                consumed.labels(self.name, consumer, "failed").inc()
                 attempt = msg.metadata.num_delivered
                 failed = log.error if attempt >= MAX_DELIVER else log.warning
                 failed(
@@ -290,6 +302,7 @@ class Bus:
                 )
                 await _settle(msg.nak(delay=min(60.0, 0.5 * 2 ** min(attempt, 7))))
                 return
+            consumed.labels(self.name, consumer, "ok").inc()
             await _settle(msg.ack_sync())
 
     @property

@@ -1,13 +1,13 @@
 """Pieces of the HTTP layer every service shares: the app factory's common part, bearer tokens."""
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from datacommune.shared import problems
+from datacommune.shared import metrics, problems
 from datacommune.shared.process.runtime import Runtime
 from datacommune.shared.web import COOKIE
 
@@ -17,8 +17,10 @@ def make_app(
     service: str,
     description: str,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]],
+    measure: Callable[[], Awaitable[None]] | None = None,
 ) -> FastAPI:
-    """A FastAPI app with the shared problem handlers and OpenAPI at ``/docs``."""
+    """A FastAPI app with the shared problem handlers, OpenAPI at ``/docs`` and Prometheus
+    metrics at ``/metrics``; ``measure`` sets the service's own gauges at each scrape."""
     app = FastAPI(
         title=f"datacommune — {service}",
         description=description,
@@ -29,6 +31,17 @@ def make_app(
         redirect_slashes=False,
     )
     problems.install(app)
+    app.add_middleware(metrics.HttpMetrics, service=service)
+
+    async def refresh() -> None:
+        # Before the lifespan has opened it there is no runtime, and nothing to read.
+        runtime: Runtime | None = getattr(app.state, "runtime", None)
+        if runtime is not None:
+            await runtime.measure()
+            if measure is not None:
+                await measure()
+
+    app.include_router(metrics.metrics_router(refresh))
     return app
 
 

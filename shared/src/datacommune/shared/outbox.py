@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 import structlog
-from sqlalchemy import String, Text, delete, select, update
+from sqlalchemy import String, Text, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
@@ -212,6 +212,19 @@ class OutboxRelay:
         if gone:
             log.info("outbox_pruned", rows=gone)
         return gone
+
+    async def backlog(self) -> tuple[int, datetime | None]:
+        """How many events wait to be published, and since when the oldest."""
+        model = self.model
+        async with self.sessionmaker() as session:
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(model.created_at)).where(
+                        model.published_at.is_(None)
+                    )
+                )
+            ).one()
+        return int(count), oldest
 
     async def relay_once(self) -> int:
         """Publish up to ``batch`` unsent rows; return how many were sent."""

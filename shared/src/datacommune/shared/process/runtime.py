@@ -9,14 +9,18 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
+import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from datacommune.shared import metrics
 from datacommune.shared.bus import Bus
 from datacommune.shared.db import make_engine, make_reader, make_sessionmaker
-from datacommune.shared.outbox import OutboxRecord, OutboxRelay, ProcessedEventRecord
+from datacommune.shared.outbox import OutboxRecord, OutboxRelay, ProcessedEventRecord, utcnow
 from datacommune.shared.settings import ServiceSettings
 from datacommune.shared.storage import ObjectStore, open_store
+
+log = structlog.get_logger()
 
 
 @dataclass
@@ -49,6 +53,21 @@ class Runtime:
         except Exception as exc:
             checks["storage"] = type(exc).__name__
         return checks
+
+    async def measure(self) -> None:
+        """Set the gauges read at each scrape of ``/metrics``: the outbox backlog and the
+        connections in use. A database away leaves them as they were (``/readyz`` says it)."""
+        pool = self.engine.pool
+        if hasattr(pool, "checkedout"):
+            metrics.DB_CONNECTIONS.labels(self.name).set(pool.checkedout())
+        try:
+            waiting, oldest = await self.relay.backlog()
+        except Exception as exc:
+            log.warning("metrics_not_read", error=repr(exc))
+            return
+        metrics.OUTBOX_BACKLOG.labels(self.name).set(waiting)
+        age = (utcnow() - oldest).total_seconds() if oldest else 0.0
+        metrics.OUTBOX_OLDEST.labels(self.name).set(max(0.0, age))
 
 
 @asynccontextmanager
