@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from datacommune.events import local_events
 from datacommune.events.local_events import InvalidTime
 from datacommune.events.tables import LocalEvent, Organization, Outbox, Release
-from datacommune.shared import events, territories
+from datacommune.shared import events, metrics, territories
 from datacommune.shared.fields import Instant, Line
 from datacommune.shared.outbox import enqueue, utcnow
 from datacommune.shared.problems import Forbidden, NotFound
@@ -290,6 +290,7 @@ async def open_due(session: AsyncSession, *, source: str, now: datetime | None =
         )
         if won.rowcount != 1:  # type: ignore[attr-defined]
             continue
+        metrics.RELEASE_DELAY.observe((now - release.due_at).total_seconds())
         event = await _event_of(session, release)
         enqueue(
             session,

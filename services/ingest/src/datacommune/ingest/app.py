@@ -6,10 +6,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from datacommune.ingest import consumers, federation, form, routes
+from datacommune.ingest import consumers, federation, form, progress, routes
 from datacommune.ingest.pages import routes as pages
 from datacommune.ingest.settings import Settings
 from datacommune.ingest.tables import Outbox
+from datacommune.shared import metrics
 from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
 from datacommune.shared.process import scratch
@@ -60,7 +61,17 @@ def create_app(settings: Settings) -> FastAPI:
             finally:
                 await background_tasks.stop(tasks)
 
-    app = make_app(service="ingest", description=DESCRIPTION, lifespan=lifespan)
+    async def measure() -> None:
+        async with app.state.runtime.reader() as session:
+            for status, count in (await progress.by_status(session)).items():
+                metrics.UPLOADS.labels(status).set(count)
+        if app.state.node_status is not None:
+            for node in await app.state.node_status.describe():
+                waiting = node["files_waiting"]
+                metrics.NODE_FILES_WAITING.labels(node["node"]).set(waiting or 0)
+                metrics.NODE_REACHABLE.labels(node["node"]).set(int(node["reachable"]))
+
+    app = make_app(service="ingest", description=DESCRIPTION, lifespan=lifespan, measure=measure)
     app.include_router(health_router("ingest", lambda: app.state.runtime.readiness()))
     app.include_router(routes.router)
     app.include_router(pages.router)

@@ -5,7 +5,7 @@ import uuid
 from typing import Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.ingest.tables import (
@@ -131,3 +131,12 @@ async def coming_releases(session: AsyncSession, organization: str) -> list[Rele
             )
         ).all()
     )
+
+
+async def by_status(session: AsyncSession) -> dict[str, int]:
+    """How many uploads are at each status (every status named, 0 included), for /metrics."""
+    counts = dict.fromkeys(RANK, 0)
+    rows = await session.execute(select(Upload.status, func.count()).group_by(Upload.status))
+    for status, count in rows.all():
+        counts[status] = int(count)
+    return counts

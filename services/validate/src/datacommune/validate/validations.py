@@ -5,6 +5,7 @@ import contextlib
 import hashlib
 import json
 import posixpath
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from datacommune.shared import events
+from datacommune.shared import events, metrics
 from datacommune.shared.bus import Bus
 from datacommune.shared.outbox import OutboxRelay, enqueue
 from datacommune.shared.process.scratch import held_dir
@@ -90,6 +91,7 @@ async def validate_received(
         await store.download(event.file.object_key, path)
         repaired: events.FileRef | None = None
         fixed: reports.Repaired | None = None
+        started = time.perf_counter()
         try:
             report, fixed = await asyncio.to_thread(
                 reports.check_with_repair,
@@ -106,6 +108,7 @@ async def validate_received(
             # A checker crash is a result the commune must see, not a message to retry forever.
             log.exception("check_failed", upload_id=str(event.upload_id))
             report = reports.failed(f"{type(exc).__name__}: {exc}"[:500])
+        _measured(report, time.perf_counter() - started)
         if fixed is not None:
             # Outside the try: a storage hiccup is retried with the message, not reported.
             repaired = await _store_repair(event, fixed, store)
@@ -231,3 +234,11 @@ def _validated_event(
         uploaded_by=event.uploaded_by,
         token_id=event.token_id,
     )
+
+
+def _measured(report: dict[str, Any], seconds: float) -> None:
+    """Count a check for /metrics: its outcome, its time, its rows."""
+    outcome = "refused" if reports.refused(report) else "valid" if report["valid"] else "invalid"
+    metrics.VALIDATIONS.labels(outcome).inc()
+    metrics.VALIDATION_SECONDS.observe(seconds)
+    metrics.VALIDATION_ROWS.observe(report["summary"]["rows"])
