@@ -16,18 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(os.environ.get("DATACOMMUNE_CORPUS", ROOT / "tests" / "data" / "corpus"))
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The slow tests first, each followed by a short one: ``make test`` hands each of its
-    workers two tests to begin with (xdist, ``--maxschedchunk 1``), so each slow test starts at
-    once on a worker of its own, rather than one starting last and running alone."""
-    slow = [item for item in items if item.get_closest_marker("slow")]
-    rest = [item for item in items if not item.get_closest_marker("slow")]
-    items[:] = [
-        *(item for pair in zip(slow, rest, strict=False) for item in pair),
-        *rest[len(slow) :],
-    ]
-
-
 @pytest.fixture(scope="session")
 def corpus() -> Path:
     """Real files from collectivités and from the frictionless test suite."""
