@@ -2,10 +2,14 @@
 metrics the platform has (docs/operations.md)."""
 
 import contextlib
+import os
 import re
+import shutil
+import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import yaml
 from fastapi import FastAPI
 from prometheus_client import REGISTRY
@@ -82,3 +86,19 @@ def test_every_metric_an_alert_names_exists() -> None:
         for name in re.findall(r"\b(datacommune_[a-z_]+|up)\b", rule["expr"]):
             assert suffixes.sub("", name) in known, f"{rule['alert']}: {name}"
     assert {m for m in dir(metrics) if m.isupper()} >= {"HTTP_REQUESTS", "OUTBOX_BACKLOG"}
+
+
+def test_prometheus_own_checker_accepts_the_rules() -> None:
+    """promtool (Debian's prometheus package; .ci/run installs it) parses every expression."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        if os.environ.get("CI"):
+            pytest.fail("promtool missing: .ci/run installs Debian's prometheus package")
+        pytest.skip("no promtool here (apt install prometheus)")
+    checked = subprocess.run(
+        [promtool, "check", "rules", str(RULES)], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert f"SUCCESS: {len(yaml.safe_load(RULES.read_text())['groups'][0]['rules'])} rules" in (
+        checked.stdout
+    )
