@@ -24,10 +24,8 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy shared/src services/*/src cli/src
-	# Three workers on two cores: most of the e2e suite waits on the services it started. The
-	# three heaviest tests (xdist_group "heavy": the soaks, the federation) run one after the
-	# other on one worker, first; beside each other they starved (the federation took 280 s).
-	$(BIN)/pytest -n 3 --dist loadgroup
+	# Three workers on two cores: most of the e2e suite waits on the services it started.
+	$(BIN)/pytest -n 3
 
 # The inner loop: every test but those that start the four services as processes.
 test-fast: $(STAMP)

@@ -46,7 +46,6 @@ def start_node(root: Path, name: str, nats_url: str) -> Platform:
     return node
 
 
-@pytest.mark.xdist_group("heavy")
 @pytest.mark.postgres
 def test_500_uploads_over_two_nodes_with_a_cut_link(
     tmp_path: Path, postgres_available: None

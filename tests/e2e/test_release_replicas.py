@@ -66,7 +66,9 @@ def test_two_schedulers_and_a_kill_open_each_bundle_once(
                         assert len(answer.json()["resources"]) == 2
             time.sleep(0.02)
         assert min(opened_at.values()) >= due, "opened early"
-        assert max(opened_at.values()) - due < timedelta(seconds=2)
+        # Seen by polling twelve datasets one by one: on a busy machine a round of polls alone
+        # can take a second. The scheduler's own delay, below, is held to 2 s.
+        assert max(opened_at.values()) - due < timedelta(seconds=5)
 
         running.platform.start_service("events")
         running.platform.wait_ready("events")

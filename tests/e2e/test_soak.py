@@ -18,7 +18,6 @@ from tests.soak.traffic import Sent, Traffic
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.xdist_group("heavy")
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 def test_soak_with_restarts(
     engine: str, tmp_path: Path, request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]
