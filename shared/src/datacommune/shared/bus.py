@@ -25,7 +25,7 @@ from nats.js.api import (
     StreamConfig,
     StreamSource,
 )
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, ServiceUnavailableError
 
 from datacommune.shared import metrics
 from datacommune.shared.events import AnyEvent, Event, parse
@@ -97,7 +97,7 @@ class Bus:
         while True:
             try:
                 self.nc = await nats.connect(
-                    self.settings.url,
+                    [url.strip() for url in self.settings.url.split(",") if url.strip()],
                     name=name,
                     max_reconnect_attempts=-1,
                     reconnect_time_wait=0.5,
@@ -109,7 +109,15 @@ class Bus:
                     raise
                 await asyncio.sleep(0.5)
         self.js = self.nc.jetstream()
-        await self.ensure_streams()
+        while True:
+            try:
+                await self.ensure_streams()
+                return
+            except (nats.errors.TimeoutError, ServiceUnavailableError):
+                # A cluster starting up answers once it has elected its leader.
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
 
     @property
     def connected(self) -> bool:

@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class NatsSettings(BaseModel):
     """Where the JetStream server is, and how streams are created."""
 
+    # One server, or a cluster's servers separated by commas (``nats://n1:4222,nats://n2:4222``):
+    # a service then starts, and stays connected, while any one of them answers.
     url: str = "nats://127.0.0.1:4223"
     # One replica on a single embedded server; three on a production cluster.
     replicas: int = 1
