@@ -7,15 +7,16 @@ Tests change ``Portal``'s content between runs, and make a path fail with ``fail
 
 import contextlib
 import json
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, XSD
+
+from tests import servers
 
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 DCAT_PAGE_SIZE = 2
@@ -239,13 +240,6 @@ def _handler(portal: Portal) -> type[BaseHTTPRequestHandler]:
 @contextlib.contextmanager
 def serve(portal: Portal) -> Iterator[Portal]:
     """Serve the portals on 127.0.0.1 in a thread; ``portal.base`` is their address."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(portal))
-    portal.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with servers.http_server(_handler(portal)) as base:
+        portal.base = base
         yield portal
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

@@ -9,11 +9,10 @@ with what the domain builds from the same database."""
 import asyncio
 import contextlib
 import json
-import threading
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -188,15 +187,8 @@ def receiver() -> Iterator[str]:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with servers.http_server(Handler) as base:
+        yield base
 
 
 def subscription_as_built(s: WebhookSubscription) -> dict[str, Any]:

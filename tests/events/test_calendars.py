@@ -2,11 +2,10 @@
 databases, its moved and cancelled occurrences carrying their releases along, feeds fetched
 safely, and the public calendar of coming releases keeping the embargo."""
 
-import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +21,7 @@ from datacommune.events.tables import LocalEvent, Organization, Outbox, Release
 from datacommune.shared import tokens
 from datacommune.shared.db import make_engine, make_sessionmaker
 from datacommune.shared.settings import DatabaseSettings
+from tests import servers
 from tests.platform import Running
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -356,15 +356,8 @@ class Feed(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def feed_server() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Feed)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with servers.http_server(Feed) as base:
+        yield base
 
 
 async def test_a_feed_is_fetched_within_its_limits(feed_server: str) -> None:
