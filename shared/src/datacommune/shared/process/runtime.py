@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 
-import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -19,8 +18,6 @@ from datacommune.shared.db import make_engine, make_reader, make_sessionmaker
 from datacommune.shared.outbox import OutboxRecord, OutboxRelay, ProcessedEventRecord, utcnow
 from datacommune.shared.settings import ServiceSettings
 from datacommune.shared.storage import ObjectStore, open_store
-
-log = structlog.get_logger()
 
 
 @dataclass
@@ -56,15 +53,12 @@ class Runtime:
 
     async def measure(self) -> None:
         """Set the gauges read at each scrape of ``/metrics``: the outbox backlog and the
-        connections in use. A database away leaves them as they were (``/readyz`` says it)."""
+        connections in use. A database away raises, and /metrics answers with the gauges as
+        they were (``metrics_router``)."""
         pool = self.engine.pool
         if hasattr(pool, "checkedout"):
             metrics.DB_CONNECTIONS.labels(self.name).set(pool.checkedout())
-        try:
-            waiting, oldest = await self.relay.backlog()
-        except Exception as exc:
-            log.warning("metrics_not_read", error=repr(exc))
-            return
+        waiting, oldest = await self.relay.backlog()
         metrics.OUTBOX_BACKLOG.labels(self.name).set(waiting)
         age = (utcnow() - oldest).total_seconds() if oldest else 0.0
         metrics.OUTBOX_OLDEST.labels(self.name).set(max(0.0, age))
