@@ -48,6 +48,14 @@ def nats_server() -> Iterator[servers.NatsServer]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def own_nats() -> Iterator[servers.NatsServer]:
+    """A server of the module's own: a service served in this process consumes from the
+    platform's streams, which other tests publish to on the session's server."""
+    with servers.nats_server() as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[servers.S3Server]:
     """An S3 server (rclone serve s3) for the whole session."""

@@ -7,7 +7,7 @@ database; what the routes answer is compared with what the domain builds from th
 """
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -47,12 +47,6 @@ AS_BEFORE = TypeAdapter(dict[str, Any])
 def sent_as_before(answer: httpx.Response, built: dict[str, Any]) -> None:
     assert answer.status_code < 300, answer.text
     assert answer.content == AS_BEFORE.dump_json(built), answer.text
-
-
-@pytest.fixture(scope="module")
-def own_nats() -> Iterator[servers.NatsServer]:
-    with servers.nats_server() as server:
-        yield server
 
 
 @pytest.fixture

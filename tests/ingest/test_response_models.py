@@ -76,12 +76,6 @@ def rendered(body: dict[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-@pytest.fixture(scope="module")
-def own_nats() -> Iterator[servers.NatsServer]:
-    with servers.nats_server() as server:
-        yield server
-
-
 @pytest.fixture
 def ingest_url(migrated: servers.MigratedDatabases, tmp_path: Path) -> Iterator[str]:
     with migrated.database("ingest", "sqlite", tmp_path) as url:

@@ -127,12 +127,6 @@ class Validator:
         return report
 
 
-@pytest.fixture(scope="module")
-def own_nats() -> Iterator[servers.NatsServer]:
-    with servers.nats_server() as server:
-        yield server
-
-
 @pytest.fixture
 def validate_url(migrated: servers.MigratedDatabases, tmp_path: Path) -> Iterator[str]:
     """A fresh copy of validate's migrated SQLite database (made outside the event loop)."""
