@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from nats.js import JetStreamContext
 from nats.js.api import DeliverPolicy, StreamConfig, StreamSource
 from nats.js.errors import NotFoundError
 from sqlalchemy import func, select
@@ -145,7 +146,7 @@ async def kick_loop(bus: Bus) -> None:
                     # Where to resume, said explicitly: a source added back by an update was
                     # seen to start after the node's last message rather than after the last
                     # one the hub holds, skipping what was sent during the cut.
-                    start = await _resume_point(bus, node)
+                    start = await resume_point(bus._jetstream(), node)
                     config = copy.deepcopy(config)
                     config.sources = [
                         StreamSource(name=s.name, external=s.external, opt_start_seq=start)
@@ -159,9 +160,8 @@ async def kick_loop(bus: Bus) -> None:
         await asyncio.sleep(PROBE_SECONDS)
 
 
-async def _resume_point(bus: Bus, node: str) -> int:
+async def resume_point(js: JetStreamContext, node: str) -> int:
     """The sequence of the node's stream after the last message FEDERATION holds from it."""
-    js = bus._jetstream()
     try:
         last = await js.get_last_msg("FEDERATION", f"node.{node}.>")
     except NotFoundError:
