@@ -84,3 +84,30 @@ async def test_sqlite_rows_leave_catalog_s_database_and_are_loaded_again(tmp_pat
         assert not [n for n in names if n.startswith(("rows_", "ix_rows_"))]
         assert "row_tables" in names
         assert db.execute("SELECT status FROM row_tables").fetchall() == [("pending",)]
+
+
+def test_replicas_starting_together_migrate_once(postgres_url: str) -> None:
+    """Three processes of a service started at the same moment on an empty PostgreSQL database
+    (a deployment of replicas): one migrates, the others wait and find it at head."""
+    import subprocess
+    import sys
+
+    migrations = ROOT / "catalog" / "src" / "datacommune" / "catalog" / "migrations"
+    script = (
+        "import sys; from pathlib import Path; "
+        "from datacommune.shared.process.migrations import upgrade; "
+        "upgrade(Path(sys.argv[1]), sys.argv[2])"
+    )
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script, str(migrations), postgres_url],
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(3)
+    ]
+    outcomes = []
+    for run in runs:
+        with run:
+            _, errors = run.communicate(timeout=120)
+            outcomes.append((run.returncode, errors.decode()[-2000:]))
+    assert [code for code, _ in outcomes] == [0, 0, 0], outcomes

@@ -6,9 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, MetaData
+from sqlalchemy import Connection, MetaData, text
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
+
+# The advisory lock migrations hold on PostgreSQL (any number, the same in every service).
+LOCK = 0x6461746163  # "datac"
 
 
 def alembic_config(script_location: Path, database_url: str) -> Config:
@@ -62,6 +65,10 @@ def run_env(target_metadata: MetaData) -> None:
             include_object=_include,
         )
         with context.begin_transaction():
+            if connection.dialect.name == "postgresql":
+                # Replicas of a service start together: one migrates while the others wait,
+                # then find the database at head (the version is read after the lock).
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK})
             context.run_migrations()
 
     async def run() -> None:
