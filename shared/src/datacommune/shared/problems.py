@@ -24,7 +24,23 @@ KNOWN: dict[str, tuple[str, str, int]] = {
     "/problems/invalid-request": ("Requête invalide", "Invalid request", 422),
     "/problems/not-ready": ("Service pas prêt", "Service not ready", 503),
     "/problems/internal-error": ("Erreur interne", "Internal error", 500),
+    "/problems/backend-unavailable": (
+        "Service momentanément indisponible",
+        "Temporarily unavailable",
+        503,
+    ),
 }
+# Answered by the load balancer in front of the replicas (deploy/haproxy/errors), listed here
+# so that their types resolve on every service.
+KNOWN["/problems/service-unavailable"] = (
+    "Service momentanément indisponible",
+    "Temporarily unavailable",
+    503,
+)
+KNOWN["/problems/request-interrupted"] = ("Requête interrompue", "Request interrupted", 502)
+KNOWN["/problems/service-timeout"] = ("Délai dépassé", "Gateway timeout", 504)
+# How long a client is told to wait when a server behind the service is away.
+BACKEND_RETRY_SECONDS = 5
 
 
 class ProblemDoc(BaseModel):
@@ -239,6 +255,21 @@ def install(app: FastAPI) -> None:
         return problem_response(body)
 
     async def on_crash(request: Request, exc: Exception) -> JSONResponse:
+        if backend_away(exc):
+            log.warning("backend_unavailable", path=request.url.path, error=repr(exc)[:300])
+            body = problem_body(
+                type_="/problems/backend-unavailable",
+                title="Service momentanément indisponible",
+                title_en="Temporarily unavailable",
+                status=503,
+                detail="Un serveur dont ce service dépend (base de données, stockage des "
+                "fichiers) ne répond pas en ce moment ; rien n'a été enregistré. Réessayez dans "
+                "quelques secondes.",
+                detail_en="A server this service depends on (database, file storage) does not "
+                "answer right now; nothing was recorded. Retry in a few seconds.",
+                instance=request.url.path,
+            )
+            return problem_response(body, {"Retry-After": str(BACKEND_RETRY_SECONDS)})
         log.exception("unhandled_error", path=request.url.path)
         body = problem_body(
             type_="/problems/internal-error",
@@ -267,3 +298,43 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(Exception, on_crash)
+
+
+def backend_away(exc: BaseException) -> bool:
+    """Whether ``exc`` says that a server behind the service (PostgreSQL, the S3 server) is
+    away or restarting, rather than that the code is wrong: the caller then gets a 503 to
+    retry, not a 500 to report. The whole chain of causes is read (SQLAlchemy and minio wrap
+    the connection error)."""
+    from sqlalchemy import exc as sa
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ConnectionError | TimeoutError):
+            return True
+        if isinstance(current, sa.DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, sa.OperationalError | sa.InterfaceError | sa.DisconnectionError):
+            return True
+        if type(current).__name__ in _AWAY and type(current).__module__.startswith(_AWAY_MODULES):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+# Errors of the drivers that mean "the server went away", by name, not to import them here:
+# asyncpg's (a server shutting down or restarting, a connection lost) and urllib3's (under
+# minio: no connection to the S3 server).
+_AWAY = {
+    "PostgresConnectionError",
+    "ConnectionDoesNotExistError",
+    "ConnectionFailureError",
+    "AdminShutdownError",
+    "CrashShutdownError",
+    "CannotConnectNowError",
+    "MaxRetryError",
+    "NewConnectionError",
+    "ProtocolError",
+}
+_AWAY_MODULES = ("asyncpg", "urllib3")

@@ -45,6 +45,11 @@ class StorageSettings(BaseModel):
     # Naming the region spares a location request, which some S3 servers answer oddly.
     region: str = "us-east-1"
     secure: bool = False
+    # Seconds to open a connection to the S3 server and to wait for its next bytes. minio's own
+    # defaults (5 minutes each, five retries) keep a reader waiting minutes on a server that is
+    # down; with these, it gets a 503 to retry within about a second.
+    connect_timeout: float = Field(default=3.0, gt=0)
+    read_timeout: float = Field(default=60.0, gt=0)
 
 
 class HttpSettings(BaseModel):

@@ -15,6 +15,8 @@ from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+import certifi
+import urllib3
 from minio import Minio
 from minio.error import InvalidResponseError, S3Error
 
@@ -272,7 +274,21 @@ async def open_store(settings: StorageSettings) -> ObjectStore:
         secret_key=settings.secret_key,
         secure=settings.secure,
         region=settings.region,
+        http_client=_http_pool(settings),
     )
     store = S3ObjectStore(client, settings.bucket)
     await store.ensure_bucket()
     return store
+
+
+def _http_pool(settings: StorageSettings) -> urllib3.PoolManager:
+    """minio's connection pool, with timeouts a reader can wait out: two quick retries (a
+    server restarting), then the error, which the service answers as a 503."""
+    return urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=settings.connect_timeout, read=settings.read_timeout),
+        # More than minio's 10: every thread of the pool may hold a download.
+        maxsize=32,
+        cert_reqs="CERT_REQUIRED",
+        ca_certs=os.environ.get("SSL_CERT_FILE") or certifi.where(),
+        retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]),
+    )
