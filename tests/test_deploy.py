@@ -1,6 +1,7 @@
 """The production stack names every service and configures it only through known settings, in a
 file Compose itself accepts."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -12,8 +13,10 @@ import yaml
 from pydantic_settings import BaseSettings
 
 from datacommune.catalog.settings import Settings as CatalogSettings
+from datacommune.cli.platform import binary
 from datacommune.events.settings import Settings as EventsSettings
 from datacommune.ingest.settings import Settings as IngestSettings
+from datacommune.shared import problems
 from datacommune.validate.settings import Settings as ValidateSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,18 +28,71 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 }
 
 
-def test_compose_runs_the_four_services_on_postgres_nats_and_s3() -> None:
+def test_compose_runs_two_replicas_of_each_service_on_a_nats_cluster() -> None:
     compose: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"nats", "postgres", "s3", *SETTINGS} <= set(services)
-    for name, settings in SETTINGS.items():
-        env = services[name]["environment"]
+    replicas = {f"{name}-{n}" for name in SETTINGS for n in (1, 2)}
+    assert {"nats-1", "nats-2", "nats-3", "postgres", "s3", "haproxy", *replicas} <= set(services)
+    for replica in sorted(replicas):
+        name = replica.rsplit("-", 1)[0]
+        env = services[replica]["environment"]
         assert env["DATABASE__URL"].startswith("postgresql+asyncpg://")
         assert env["STORAGE__BACKEND"] == "s3"
-        assert services[name]["command"][-1] == f"datacommune.{name}"
+        assert env["NATS__REPLICAS"] == "3"
+        assert len(env["NATS__URL"].split(",")) == 3
+        assert services[replica]["command"][-1] == f"datacommune.{name}"
         for key in env:
             top = key.split("__")[0].lower()
-            assert top in settings.model_fields, f"{name}: {key} is not a setting"
+            assert top in SETTINGS[name].model_fields, f"{replica}: {key} is not a setting"
+    balanced = (ROOT / "deploy/haproxy/services.cfg").read_text()
+    scraped = (ROOT / "deploy/prometheus/prometheus.yml").read_text()
+    for replica in replicas:
+        assert f"server {replica} {replica}:8080 check" in balanced
+        assert f"- {replica}:8080" in scraped
+
+
+def test_the_nats_cluster_and_haproxy_configurations_parse() -> None:
+    """The servers' own checks: ``nats-server -t`` and ``haproxy -c``."""
+    nats = subprocess.run(
+        [binary("nats-server"), "-t", "-c", str(ROOT / "deploy/nats/cluster.conf")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SERVER_NAME": "nats-1"},
+        check=False,
+    )
+    assert nats.returncode == 0, nats.stderr
+    if shutil.which("haproxy") is None:
+        if os.environ.get("CI"):
+            pytest.fail("haproxy missing: .ci/run installs Debian's package")
+        pytest.skip("no haproxy here (apt install haproxy)")
+    haproxy = ROOT / "deploy/haproxy"
+    checked = subprocess.run(
+        ["haproxy", "-c", "-f", str(haproxy / "haproxy.cfg"), "-f", str(haproxy / "services.cfg")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+@pytest.mark.parametrize("code", [502, 503, 504])
+def test_the_balancer_answers_its_errors_as_problem_json(code: int) -> None:
+    """HAProxy's own answers (every replica down, one dying mid-request, too slow) are the
+    platform's problem JSON in French and English, whose type resolves on every service."""
+    raw = (ROOT / f"deploy/haproxy/errors/{code}.http").read_bytes()
+    head, body = raw.split(b"\r\n\r\n", 1)
+    lines = head.decode().split("\r\n")
+    assert lines[0].startswith(f"HTTP/1.1 {code} ")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    assert headers["Content-Type"] == "application/problem+json"
+    assert int(headers["Content-Length"]) == len(body)
+    problem = json.loads(body)
+    assert problem["status"] == code
+    assert problems.KNOWN[problem["type"]][2] == code
+    assert problem["detail"]
+    assert problem["detail_en"]
+    if code != 504:
+        assert headers["Retry-After"] == "5"
 
 
 def test_compose_itself_accepts_the_file() -> None:

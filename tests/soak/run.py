@@ -17,7 +17,7 @@ from datacommune.cli.platform import SERVICES, Platform
 from tests import servers
 from tests.platform import Running, running_platform
 from tests.soak.chaos import Chaos
-from tests.soak.traffic import ENDED, Journal, Sent, Traffic, plain_rows, post
+from tests.soak.traffic import ENDED, Journal, Sent, Traffic, plain_rows, post, problem_type
 
 NODE = "soak"
 EXPORTS = ("csv", "json", "geojson", "parquet", "xlsx")
@@ -112,7 +112,7 @@ class Soak:
         except httpx.HTTPError:
             self.journal.answered(sent.via, path, None)
             return
-        self.journal.answered(sent.via, path, answer.status_code)
+        self.journal.answered(sent.via, path, answer.status_code, problem_type(answer))
         if answer.status_code != 200:
             return
         body = answer.json()
@@ -168,12 +168,7 @@ class Soak:
         except httpx.HTTPError:
             self.journal.answered("catalog", path, None)
             return None
-        problem = ""
-        if answer.status_code >= 500 and answer.headers.get("content-type", "").startswith(
-            "application/problem+json"
-        ):
-            problem = str(answer.json().get("type", ""))
-        self.journal.answered("catalog", path, answer.status_code, problem)
+        self.journal.answered("catalog", path, answer.status_code, problem_type(answer))
         return answer.status_code
 
     def sampler(self, every: float) -> None:
@@ -217,21 +212,32 @@ def platforms(root: Path, engine: str) -> Iterator[tuple[Running, Platform]]:
                 leaf_port=leaf_port,
             )
         )
-        node = Platform(
-            var=root / "node",
-            ports={"ingest": servers.free_port(), "nats": servers.free_port()},
-            leaf_remote=f"nats-leaf://127.0.0.1:{leaf_port}",
-            node_name=NODE,
-            env=SOAK_ENV,
-            per_service_env={"ingest": {"NATS__NODE": NODE, "NATS__HUB_DOMAIN": "hub"}},
-            quiet=True,
+        node = stack.enter_context(
+            node_platform(root / "node", f"nats-leaf://127.0.0.1:{leaf_port}")
         )
-        stack.callback(node.stop)
+        yield hub, node
+
+
+@contextlib.contextmanager
+def node_platform(var: Path, hub: str) -> Iterator[Platform]:
+    """An ingest node (its own leaf nats-server and ingest) linked to the hub at ``hub``."""
+    node = Platform(
+        var=var,
+        ports={"ingest": servers.free_port(), "nats": servers.free_port()},
+        leaf_remote=hub,
+        node_name=NODE,
+        env=SOAK_ENV,
+        per_service_env={"ingest": {"NATS__NODE": NODE, "NATS__HUB_DOMAIN": "hub"}},
+        quiet=True,
+    )
+    try:
         node.var.mkdir(parents=True, exist_ok=True)
         node.start_nats()
         node.start_service("ingest")
         node.wait_ready("ingest", timeout=60)
-        yield hub, node
+        yield node
+    finally:
+        node.stop()
 
 
 def prepare(hub: Running, node: Platform, *, opens_after: float) -> tuple[str, str, Traffic]:

@@ -177,7 +177,7 @@ def post(
             journal.answered(service, "/api/v1/uploads", None)
             time.sleep(0.3)
             continue
-        journal.answered(service, "/api/v1/uploads", answer.status_code)
+        journal.answered(service, "/api/v1/uploads", answer.status_code, problem_type(answer))
         if answer.status_code >= 500:
             time.sleep(0.3)
             continue
@@ -192,3 +192,12 @@ def post(
         else:
             sent.body = answer.json()
         return
+
+
+def problem_type(answer: httpx.Response) -> str:
+    """The problem type of a 5xx answered with problem JSON, else ""."""
+    if answer.status_code >= 500 and answer.headers.get("content-type", "").startswith(
+        "application/problem+json"
+    ):
+        return str(answer.json().get("type", ""))
+    return ""

@@ -207,11 +207,14 @@ class Platform:
         """The server's configuration as a hub (leaf port) or as a node's leaf server."""
         if self.leaf_remote:
             name = f"node-{self.node_name}"
+            urls = ", ".join(f'"{url.strip()}"' for url in self.leaf_remote.split(","))
             # A fixed server_name and store: a restarted node finds its streams again.
             return (
                 f'server_name: "{name}"\nlisten: "{self.host}:{self.ports["nats"]}"\n'
                 f'jetstream {{ domain: "{name}", store_dir: "{store}" }}\n'
-                f'leafnodes {{ remotes: [ {{ url: "{self.leaf_remote}" }} ] }}\n'
+                # A hub run as a cluster is given as every server's leaf URL, comma-separated:
+                # the link then moves to another server when one stops.
+                f"leafnodes {{ remotes: [ {{ urls: [{urls}] }} ] }}\n"
             )
         return (
             f'server_name: "hub"\nlisten: "{self.host}:{self.ports["nats"]}"\n'
@@ -267,13 +270,16 @@ class Platform:
         """One service as its own process (``python -m datacommune.<name>``)."""
         self._spawn(name, [sys.executable, "-m", f"datacommune.{name}"], self.service_env(name))
 
-    def start_replica(self, name: str, replica: str, port: int) -> None:
+    def start_replica(self, name: str, replica: str, port: int, *, behind: bool = False) -> None:
         """Another process of service ``name`` on its own port, sharing its database and its
-        consumers (production runs several; tests use it)."""
+        consumers (production runs several; tests use it). ``behind`` a load balancer at
+        ``url(name)``, it gives that address as its public one, as every replica must."""
         self.ports[replica] = port
         self.replicas[replica] = name
         env = self.service_env(name)
-        env.update(HTTP__PORT=str(port), HTTP__PUBLIC_URL=self.url(replica))
+        env.update(HTTP__PORT=str(port))
+        if not behind:
+            env.update(HTTP__PUBLIC_URL=self.url(replica))
         self._spawn(replica, [sys.executable, "-m", f"datacommune.{name}"], env)
 
     def start(self, *, timeout: float = 60) -> None:
