@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests import servers
+from tests import figures, servers
 from tests.platform import MAX_UPLOAD, Running, running_platform
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,3 +148,15 @@ def platform(request: pytest.FixtureRequest) -> Running:
     name = "embedded" if request.param == "sqlite" else "on_postgres"
     running: Running = request.getfixturevalue(name)
     return running
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller, or a run without xdist
+        figures.clear()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """The figures tests recorded (tests/figures.py), in the log whether they passed or not."""
+    for name, text in figures.recorded():
+        terminalreporter.section(f"figures: {name}")
+        terminalreporter.write(text)

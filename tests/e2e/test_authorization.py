@@ -114,7 +114,8 @@ class World:
 
     def _wait_answer(self, token: str, *, known: bool, what: str) -> None:
         """Until ingest and events, which learn of tokens by events, know it (or refuse it)."""
-        deadline = time.monotonic() + 30
+        # A bound on liveness: an event crosses in well under a second on a quiet machine.
+        deadline = time.monotonic() + 60
         for url in (
             self.running.url("ingest") + "/api/v1/whoami",
             f"{self.events}/releases",

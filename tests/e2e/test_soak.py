@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.figures import record
 from tests.soak import ledger
 from tests.soak.chaos import Chaos
 from tests.soak.run import Soak, ci_plan, platforms, play, prepare
@@ -21,16 +22,15 @@ from tests.soak.traffic import Sent, Traffic
 pytestmark = pytest.mark.e2e
 
 
-def test_soak_with_restarts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_soak_with_restarts(tmp_path: Path) -> None:
     engine = "sqlite"
     with platforms(tmp_path, engine) as (hub, node):
         token, rival, traffic = prepare(hub, node, opens_after=45)
         soak = Soak(hub, node, token, rival, Chaos(hub.platform, node), traffic)
         play(soak, ci_plan, uploaders=2, pause=0.2)
         found = ledger.check(soak)
-        with capsys.disabled():
-            # The ledger is this test's output: shown in CI's log whether it passes or not.
-            print("\n" + ledger.report(soak, found, title=engine))  # noqa: T201
+        # The ledger is this test's output: shown in CI's log whether it passes or not.
+        record("soak-" + engine, ledger.report(soak, found, title=engine))
     assert found.broken == []
     assert sum(found.accepted.values()) >= 100
     assert soak.early == []

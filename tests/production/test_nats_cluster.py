@@ -10,6 +10,7 @@ from datacommune.shared import events
 from datacommune.shared.bus import Bus
 from datacommune.shared.settings import NatsSettings
 from tests import servers
+from tests.figures import record
 
 EVENTS = 200
 
@@ -57,10 +58,11 @@ async def test_a_server_killed_under_traffic_loses_no_event() -> None:
             while set(seen) != {e.id for e in sent}:
                 assert time.monotonic() < deadline, f"{len(set(seen))} of {EVENTS} consumed"
                 await asyncio.sleep(0.2)
-            print(  # noqa: T201 - the figures of the run
+            record(
+                "nats-cluster",
                 f"{EVENTS} events through a 3-server cluster, one server killed and started "
                 f"again: all consumed ({len(seen)} deliveries); longest publish "
-                f"{max(stalls):.2f} s"
+                f"{max(stalls):.2f} s",
             )
         finally:
             await bus.close()

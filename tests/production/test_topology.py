@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from datacommune.cli.platform import SERVICES
+from tests.figures import record
 from tests.production import engines
 from tests.production.topology import REPLICAS, Topology, production
 from tests.soak import ledger
@@ -142,9 +143,8 @@ class Faults:
         return "\n".join(lines)
 
 
-def test_production_topology_under_faults(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.xdist_group("heavy")  # see tests/e2e/test_federation.py
+def test_production_topology_under_faults(tmp_path: Path) -> None:
     reason = engines.missing()
     if reason:
         if os.environ.get("CI"):
@@ -156,7 +156,7 @@ def test_production_topology_under_faults(
         faults = Faults(soak, top)
         play(soak, faults.play, uploaders=2, pause=0.2)
         found = ledger.check(soak)
-        figures = [
+        lines = [
             ledger.report(soak, found, title=f"production, {REPLICAS} replicas"),
             faults.table(),
             "HTTP requests per replica since its last start (health checks aside): "
@@ -168,9 +168,8 @@ def test_production_topology_under_faults(
             ),
         ]
         gauges = _uploads_by_status(top)
-        with capsys.disabled():
-            # The ledger and the phases are this test's output, shown in CI's log.
-            print("\n" + "\n".join(figures))  # noqa: T201
+        # The ledger and the phases are this test's output, shown in CI's log.
+        record("production-topology", "\n".join(lines))
     assert found.broken == []
     # Whatever was down, nobody was told of an internal error: an engine away is a 503 to retry.
     errors = [f"{f.service} {f.path} {f.problem}" for f in soak.journal.failures if f.code == 500]
