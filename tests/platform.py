@@ -145,8 +145,10 @@ def running_platform(
     per_service_env: dict[str, dict[str, str]] | None = None,
     nats_url: str | None = None,
     leaf_port: int | None = None,
+    ports: dict[str, int] | None = None,
 ) -> Iterator[Running]:
-    """Start nats-server and the four services on free ports; stop them all afterwards."""
+    """Start nats-server and the four services on free ports (or ``ports``); stop them all
+    afterwards."""
     extra = per_service_env or {}
     extra.setdefault("catalog", {})["ADMIN_TOKEN_HASH"] = tokens.hash_token(ADMIN)
     # Tests receive webhooks on 127.0.0.1.
@@ -154,7 +156,7 @@ def running_platform(
     extra["catalog"].setdefault("ALLOW_PRIVATE_HARVEST", "true")
     platform = Platform(
         var=var,
-        ports={name: servers.free_port() for name in (*SERVICES, "nats")},
+        ports=ports or {name: servers.free_port() for name in (*SERVICES, "nats")},
         databases=databases or {},
         env=env or {},
         per_service_env=extra,

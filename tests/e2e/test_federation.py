@@ -48,10 +48,6 @@ def start_node(root: Path, name: str, nats_url: str) -> Platform:
 
 
 @pytest.mark.postgres
-# The two heaviest runs of the suite (each a dozen processes under steady traffic) share one
-# test worker, one after the other (make test runs with --dist loadgroup): side by side they
-# loaded the 2-core machine to 16 and slowed every other test past its bounds.
-@pytest.mark.xdist_group("heavy")
 def test_500_uploads_over_two_nodes_with_a_cut_link(
     tmp_path: Path, postgres_available: None
 ) -> None:

@@ -143,7 +143,6 @@ class Faults:
         return "\n".join(lines)
 
 
-@pytest.mark.xdist_group("heavy")  # see tests/e2e/test_federation.py
 def test_production_topology_under_faults(tmp_path: Path) -> None:
     reason = engines.missing()
     if reason:
@@ -161,6 +160,8 @@ def test_production_topology_under_faults(tmp_path: Path) -> None:
             faults.table(),
             "HTTP requests per replica since its last start (health checks aside): "
             + ", ".join(f"{k} {v}" for k, v in _served_by_each_replica(top).items()),
+            "load average (1, 5, 15 min) at the end: "
+            + ", ".join(f"{x:.1f}" for x in os.getloadavg()),
             "CPU s per process since its last start: "
             + ", ".join(
                 f"{name} {_cpu_seconds(process.pid):.1f}"

@@ -4,6 +4,7 @@ datacommune up                         # the whole platform on embedded defaults
 datacommune org create --slug roques --name "Roques" --kind commune
 datacommune publish FILE --dataset SLUG [--schema ID] [--title …]
 datacommune validate FILE [--schema ID|PATH] [--json]
+datacommune backup DEST | datacommune restore SRC [--replace]
 """
 
 import argparse
@@ -12,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from datacommune.cli import access, credentials, node, offline, publish, up
+from datacommune.cli import access, backup, credentials, node, offline, publish, up
 
 
 def _add_remote(parser: argparse.ArgumentParser) -> None:
@@ -101,6 +102,20 @@ def build_parser() -> argparse.ArgumentParser:
     p_nodes.add_argument("--url", help="ingest du hub / the hub's ingest URL")
     commands.add_parser("schemas", help="schémas connus / known schemas")
 
+    p_backup = commands.add_parser(
+        "backup", help="sauvegarder bases et fichiers / back up databases and files"
+    )
+    _add_remote(p_backup)
+    p_backup.add_argument("folder", type=Path, help="dossier neuf / a new folder")
+    p_restore = commands.add_parser(
+        "restore", help="restaurer une sauvegarde / restore a backup (platform stopped)"
+    )
+    _add_remote(p_restore)
+    p_restore.add_argument("folder", type=Path, help="dossier de la sauvegarde / backup folder")
+    p_restore.add_argument(
+        "--replace", action="store_true", help="écraser des bases non vides / overwrite data"
+    )
+
     p_val = commands.add_parser("validate", help="vérifier hors ligne / check offline")
     p_val.add_argument("file", type=Path)
     p_val.add_argument("--schema", help="id (scdl-subventions) ou chemin d'un schema.json")
@@ -170,6 +185,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(access.run_token(args))
     if args.command == "delegate":
         sys.exit(access.run_delegate(args))
+    if args.command in ("backup", "restore"):
+        replace = getattr(args, "replace", False)
+        sys.exit(backup.run(args.command, args.folder, var=args.var, replace=replace))
     if args.command == "schemas":
         sys.exit(offline.list_schemas())
     if args.command == "validate":
