@@ -160,3 +160,22 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for name, text in figures.recorded():
         terminalreporter.section(f"figures: {name}")
         terminalreporter.write(text)
+
+
+@pytest.fixture
+def alone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """For the heaviest runs (a dozen processes under steady traffic each): one at a time across
+    the test workers. Side by side they loaded the 2-core machine to 16 and more, and every test
+    of the session slowed past its bounds. A lock file in the session's shared temporary folder
+    serialises them (pytest-xdist's --dist loadgroup would too, but lost results here)."""
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # popen-gwN/.. is the same folder for every worker
+    with (shared / "heavy-runs.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

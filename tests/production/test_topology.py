@@ -143,7 +143,7 @@ class Faults:
         return "\n".join(lines)
 
 
-def test_production_topology_under_faults(tmp_path: Path) -> None:
+def test_production_topology_under_faults(tmp_path: Path, alone: None) -> None:
     reason = engines.missing()
     if reason:
         if os.environ.get("CI"):
