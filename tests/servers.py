@@ -206,7 +206,7 @@ def rclone_s3(folder: Path, port: int, access: str, secret: str) -> subprocess.P
             "--addr",
             f"127.0.0.1:{port}",
             str(folder),
-        ],  # fmt: skip
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

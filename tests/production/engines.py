@@ -3,7 +3,6 @@ and ``pg_ctl``), an S3 server (``rclone serve s3``) restarted on the same port a
 HAProxy (Debian's package) in front of the services' replicas, health-checking ``/readyz``."""
 
 import contextlib
-import glob
 import os
 import pwd
 import shutil
@@ -14,21 +13,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from datacommune.cli.platform import postgres_program
 from tests.servers import S3Server, free_port, rclone_s3, wait_port
 
 HAPROXY_DEFAULTS = Path(__file__).resolve().parents[2] / "deploy" / "haproxy" / "haproxy.cfg"
 
 
-def postgres_binary(name: str) -> str | None:
-    """A PostgreSQL server program (Debian keeps them out of PATH), or None."""
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found[-1] if found else shutil.which(name)
-
-
 def missing() -> str | None:
     """Why the production topology cannot run here, or None."""
     for name in ("initdb", "pg_ctl"):
-        if postgres_binary(name) is None:
+        if postgres_program(name) is None:
             return f"PostgreSQL's {name} is not installed (Debian: postgresql)"
     if shutil.which("haproxy") is None:
         return "haproxy is not installed (Debian: haproxy)"
@@ -57,13 +51,13 @@ class PostgresServer:
             f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
             "-c max_connections=300 -c fsync=off"
         )
-        pg_ctl = postgres_binary("pg_ctl") or "pg_ctl"
+        pg_ctl = postgres_program("pg_ctl") or "pg_ctl"
         self._run(pg_ctl, "-D", str(self.folder / "data"), "-o", options, "-w", "-t", "30",
                   "-l", str(self.folder / "server.log"), "start")  # fmt: skip
 
     def stop(self, mode: str = "fast") -> None:
         """``fast`` ends every session (as a restart by an operator); ``immediate`` is a crash."""
-        pg_ctl = postgres_binary("pg_ctl") or "pg_ctl"
+        pg_ctl = postgres_program("pg_ctl") or "pg_ctl"
         self._run(pg_ctl, "-D", str(self.folder / "data"), "-m", mode, "-w", "stop")
 
 
@@ -76,7 +70,7 @@ def postgres_server() -> Iterator[PostgresServer]:
         entry = pwd.getpwnam(user)
         os.chown(folder, entry.pw_uid, entry.pw_gid)
     server = PostgresServer(folder, free_port(), user)
-    initdb = postgres_binary("initdb") or "initdb"
+    initdb = postgres_program("initdb") or "initdb"
     server._run(initdb, "-D", str(folder / "data"), "-U", "postgres", "-A", "trust",
                 "--no-sync", "-E", "UTF8", "--locale", "C.UTF-8")  # fmt: skip
     server.start()

@@ -29,7 +29,7 @@ def _environment(postgres: engines.PostgresServer, s3: engines.RestartableS3) ->
     }
 
 
-def _cli(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _cli(*argv: str, env: dict[str, str], expect: int = 0) -> subprocess.CompletedProcess[str]:
     done = subprocess.run(
         [sys.executable, "-m", "datacommune.cli.main", *argv],
         env={**os.environ, **env},
@@ -38,7 +38,7 @@ def _cli(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         timeout=300,
         check=False,
     )
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == expect, done.stdout + done.stderr
     return done
 
 
@@ -104,13 +104,5 @@ def test_backup_then_restore_onto_fresh_engines(tmp_path: Path) -> None:
             assert after == before
             assert httpx.get(download).content == content
             # Restoring again onto databases in use is refused, in French and English.
-            refused = subprocess.run(
-                [sys.executable, "-m", "datacommune.cli.main", "restore", str(folder)],
-                env={**os.environ, **env},
-                capture_output=True,
-                text=True,
-                timeout=120,
-                check=False,
-            )
-            assert refused.returncode == 2
+            refused = _cli("restore", str(folder), env=env, expect=2)
             assert "--replace" in refused.stderr

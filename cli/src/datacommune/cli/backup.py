@@ -16,7 +16,6 @@ that runs the platform backs it up and restores it.
 
 import asyncio
 import contextlib
-import glob
 import json
 import shutil
 import sqlite3
@@ -28,7 +27,12 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from datacommune.cli.platform import SERVICES, Platform, create_missing_databases
+from datacommune.cli.platform import (
+    SERVICES,
+    Platform,
+    create_missing_databases,
+    postgres_program,
+)
 from datacommune.shared.settings import StorageSettings
 from datacommune.shared.storage import LocalObjectStore, S3ObjectStore, open_store
 
@@ -55,14 +59,14 @@ def _storage(var: Path) -> StorageSettings:
 
 
 def _postgres_tool(name: str) -> str:
-    """pg_dump or pg_restore: the newest Debian keeps aside, else the one on PATH."""
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}")) or [shutil.which(name) or ""]
-    if not found[-1]:
+    """pg_dump or pg_restore, or what to install."""
+    found = postgres_program(name)
+    if found is None:
         raise Refused(
             f"{name} est introuvable : installez les outils clients de PostgreSQL "
             f"(Debian : postgresql-client). / {name} not found: install PostgreSQL's client tools."
         )
-    return found[-1]
+    return found
 
 
 def _libpq(url: str) -> str:
@@ -98,7 +102,7 @@ def backup(dest: Path, *, var: Path) -> dict[str, Any]:
                     "--file",
                     str(target),
                     _libpq(url),
-                ],  # fmt: skip
+                ],
                 check=True,
             )
         else:
@@ -163,7 +167,7 @@ def restore(source: Path, *, var: Path, replace: bool = False) -> None:
                     "--dbname",
                     _libpq(url),
                     str(file),
-                ],  # fmt: skip
+                ],
                 check=True,
             )
         else:

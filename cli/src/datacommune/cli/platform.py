@@ -108,6 +108,15 @@ def binary(name: str) -> str:
     return found
 
 
+def postgres_program(name: str) -> str | None:
+    """A PostgreSQL program (pg_dump, pg_ctl…): the newest of those Debian keeps out of PATH,
+    else the one on PATH, else None."""
+    import glob
+
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
 def _die_with_parent() -> None:
     # On Linux, a child gets SIGTERM if the launcher itself is killed, so no server is orphaned.
     if sys.platform.startswith("linux"):

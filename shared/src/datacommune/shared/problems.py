@@ -29,16 +29,16 @@ KNOWN: dict[str, tuple[str, str, int]] = {
         "Temporarily unavailable",
         503,
     ),
+    # Answered by the load balancer in front of the replicas (deploy/haproxy/errors), listed
+    # here so that their types resolve on every service.
+    "/problems/service-unavailable": (
+        "Service momentanément indisponible",
+        "Temporarily unavailable",
+        503,
+    ),
+    "/problems/request-interrupted": ("Requête interrompue", "Request interrupted", 502),
+    "/problems/service-timeout": ("Délai dépassé", "Gateway timeout", 504),
 }
-# Answered by the load balancer in front of the replicas (deploy/haproxy/errors), listed here
-# so that their types resolve on every service.
-KNOWN["/problems/service-unavailable"] = (
-    "Service momentanément indisponible",
-    "Temporarily unavailable",
-    503,
-)
-KNOWN["/problems/request-interrupted"] = ("Requête interrompue", "Request interrupted", 502)
-KNOWN["/problems/service-timeout"] = ("Délai dépassé", "Gateway timeout", 504)
 # How long a client is told to wait when a server behind the service is away.
 BACKEND_RETRY_SECONDS = 5
 
