@@ -155,6 +155,19 @@ def test_embargo_then_one_opening_at_the_event(embedded: Running) -> None:
     status = embedded.status(token, first["id"])
     version_id = status["download_url"].rsplit("/", 2)[-2]
 
+    # The plan lists what it will open, for its organization (the leak check below runs as
+    # anyone else): both versions, as catalog announced them to events.
+    plan_url = f"{events_api}/releases/{release['id']}"
+
+    def contents() -> list[dict[str, str]]:
+        held: list[dict[str, str]] = httpx.get(plan_url, headers=headers).json()["contents"]
+        return held
+
+    embedded._wait(lambda: len(contents()) == 2)
+    assert {c["dataset"] for c in contents()} == {DATASET}
+    assert version_id in {c["version_id"] for c in contents()}
+    assert status["download_url"] in {c["download_url"] for c in contents()}
+
     # Every read path of every service, anonymous and as another organization: nothing shows.
     known = {
         "slug": DATASET,

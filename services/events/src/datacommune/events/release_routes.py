@@ -46,7 +46,8 @@ async def create(
 async def mine(org: ReadingOrganization, runtime: RuntimeDep) -> dict[str, Any]:
     async with runtime.reader() as session:
         items = await releases.upcoming(session, organizations=[org.slug], announced_only=False)
-    return {"items": [releases.describe(r) for r in items]}
+        held = await releases.contents(session, [r.id for r in items])
+    return {"items": [releases.describe(r, contents=held[r.id]) for r in items]}
 
 
 @router.get(
@@ -77,7 +78,9 @@ async def get_release(
     release_id: uuid.UUID, org: ReadingOrganization, runtime: RuntimeDep
 ) -> dict[str, Any]:
     async with runtime.reader() as session:
-        return releases.describe(await releases.get(session, release_id, org))
+        release = await releases.get(session, release_id, org)
+        held = await releases.contents(session, [release.id])
+        return releases.describe(release, contents=held[release.id])
 
 
 @router.delete("/{release_id}", status_code=204, summary="Renoncer / withdraw a release")

@@ -25,7 +25,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.events import local_events
 from datacommune.events.local_events import InvalidTime
-from datacommune.events.tables import LocalEvent, Organization, Outbox, Release
+from datacommune.events.tables import (
+    LocalEvent,
+    Organization,
+    Outbox,
+    Release,
+    ReleaseContent,
+)
 from datacommune.shared import events, metrics, territories
 from datacommune.shared.fields import Instant, Line
 from datacommune.shared.outbox import enqueue, utcnow
@@ -80,9 +86,11 @@ def _due(release: Release, event: LocalEvent | None) -> datetime | None:
     return event.starts_at + timedelta(minutes=release.offset_minutes)
 
 
-def describe(release: Release, *, full: bool = True) -> dict[str, Any]:
-    """A plan as its organization sees it; ``full=False`` is the public announcement (title and
-    date only)."""
+def describe(
+    release: Release, *, full: bool = True, contents: list[dict[str, str]] | None = None
+) -> dict[str, Any]:
+    """A plan as its organization sees it, with the ``contents`` catalog holds for it;
+    ``full=False`` is the public announcement (title and date only)."""
     zone = ZoneInfo(release.timezone)
     body: dict[str, Any] = {
         "id": str(release.id),
@@ -102,8 +110,30 @@ def describe(release: Release, *, full: bool = True) -> dict[str, Any]:
         opened_at=release.opened_at.isoformat() if release.opened_at else None,
         delay_seconds=release.delay_seconds,
         upload_with={"release": str(release.id)},
+        contents=contents or [],
     )
     return body
+
+
+async def contents(
+    session: AsyncSession, ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[dict[str, str]]]:
+    """The versions catalog holds for each of these releases, oldest first."""
+    found: dict[uuid.UUID, list[dict[str, str]]] = {i: [] for i in ids}
+    rows = await session.scalars(
+        select(ReleaseContent)
+        .where(ReleaseContent.release_id.in_(ids))
+        .order_by(ReleaseContent.recorded_at)
+    )
+    for row in rows:
+        found[row.release_id].append(
+            {
+                "dataset": row.dataset,
+                "version_id": str(row.version_id),
+                "download_url": row.download_url,
+            }
+        )
+    return found
 
 
 async def create(

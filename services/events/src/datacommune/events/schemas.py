@@ -52,6 +52,14 @@ class UploadWith(BaseModel):
     release: str
 
 
+class ReleaseContent(BaseModel):
+    """A dataset version catalog holds for the release."""
+
+    dataset: str
+    version_id: str
+    download_url: str = Field(description="Answers 404 until the release opens")
+
+
 class Release(ReleaseAnnouncement):
     """A release plan as its organization sees it."""
 
@@ -63,6 +71,11 @@ class Release(ReleaseAnnouncement):
     opened_at: str | None
     delay_seconds: float | None = Field(description="How late it opened")
     upload_with: UploadWith = Field(description="The upload fields that put a file in it")
+    contents: list[ReleaseContent] = Field(
+        default=[],
+        description="Les versions qu'elle ouvrira (ou a ouvertes) / the versions it will open "
+        "(or opened), as catalog recorded them",
+    )
 
 
 class Releases(BaseModel):

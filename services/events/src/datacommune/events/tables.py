@@ -74,6 +74,20 @@ class Release(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
+class ReleaseContent(Base):
+    """A dataset version catalog holds for a release, as ``resource.published.v1`` told: what
+    will open, so an organization can check before its council meeting that its files are in."""
+
+    __tablename__ = "release_contents"
+
+    version_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    release_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    organization: Mapped[str] = mapped_column(String(64))
+    dataset: Mapped[str] = mapped_column(String(200))
+    download_url: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class Outbox(OutboxRecord, Base):
     """Events this service has yet to publish."""
 
