@@ -27,7 +27,7 @@ from nats.js.api import (
 )
 from nats.js.errors import BadRequestError, ServiceUnavailableError
 
-from datacommune.shared import metrics
+from datacommune.shared import metrics, tracing
 from datacommune.shared.events import AnyEvent, Event, parse
 from datacommune.shared.process import tasks
 from datacommune.shared.settings import NatsSettings
@@ -289,7 +289,21 @@ class Bus:
         if msg.metadata.num_delivered > 1:
             metrics.EVENTS_REDELIVERED.labels(self.name, consumer).inc()
         consumed = metrics.EVENTS_CONSUMED
-        with structlog.contextvars.bound_contextvars(event_id=str(event.id), type=event.type):
+        with (
+            structlog.contextvars.bound_contextvars(event_id=str(event.id), type=event.type),
+            # Continues the trace the message carries (its publisher's outbox row's).
+            tracing.span(
+                f"{event.type} process",
+                parent=msg.headers,
+                kind=tracing.SpanKind.CONSUMER,
+                attributes={
+                    "messaging.system": "nats",
+                    "messaging.destination.name": msg.subject,
+                    "messaging.consumer.group.name": consumer,
+                    "messaging.message.id": str(event.id),
+                },
+            ),
+        ):
             try:
                 await _with_heartbeat(msg, handler(event), interval=ack_wait / 3)
             except NotYet:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from datacommune.shared import metrics, problems
+from datacommune.shared import metrics, problems, tracing
 from datacommune.shared.process.runtime import Runtime
 from datacommune.shared.web import COOKIE
 
@@ -32,6 +32,7 @@ def make_app(
     )
     problems.install(app)
     app.add_middleware(metrics.HttpMetrics, service=service)
+    tracing.instrument(app, service)
 
     async def refresh() -> None:
         # Before the lifespan has opened it there is no runtime, and nothing to read.

@@ -21,6 +21,7 @@ from datacommune.shared.bus import DUPLICATE_WINDOW_SECONDS, MAX_AGE_SECONDS, Bu
 from datacommune.shared.db import UTCDateTime, insert_ignoring
 from datacommune.shared.events import Event
 from datacommune.shared.process import tasks
+from datacommune.shared.tracing import SpanKind, hop, traceparent
 
 log = structlog.get_logger()
 
@@ -38,6 +39,9 @@ class OutboxRecord:
     payload: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None, index=True)
+    # The trace of the transaction that wrote the row (W3C ``traceparent``), carried on by the
+    # relay in the message's headers; None when nothing was traced.
+    traceparent: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class ProcessedEventRecord:
@@ -53,6 +57,7 @@ def enqueue(session: AsyncSession, model: type[OutboxRecord], event: Event) -> N
     """Add ``event`` to the outbox inside the caller's transaction."""
     row = model()
     row.id, row.type, row.payload = str(event.id), event.type, event.model_dump_json()
+    row.traceparent = traceparent()
     session.add(row)
 
 
@@ -69,6 +74,7 @@ async def enqueue_once(session: AsyncSession, model: type[OutboxRecord], event: 
         "type": event.type,
         "payload": event.model_dump_json(),
         "created_at": utcnow(),
+        "traceparent": traceparent(),
     }
     return await insert_ignoring(session, model, values, keys=["id"])
 
@@ -232,17 +238,20 @@ class OutboxRelay:
         async with self.sessionmaker() as session:
             rows = (
                 await session.execute(
-                    select(model.id, model.type, model.payload)
+                    select(model.id, model.type, model.payload, model.traceparent)
                     .where(model.published_at.is_(None))
                     .order_by(model.created_at)
                     .limit(self.batch)
                 )
             ).all()
         sent = []
-        for row_id, type_, payload in rows:
+        for row_id, type_, payload, parent in rows:
             if self.before_publish is not None:
                 await self.before_publish(type_, payload)
-            await self.bus.publish_raw(type_, payload.encode(), row_id)
+            # The publication continues the trace of the transaction that wrote the row.
+            with hop(f"{type_} publish", parent, SpanKind.PRODUCER):
+                headers = {"traceparent": carried} if (carried := traceparent()) else None
+                await self.bus.publish_raw(type_, payload.encode(), row_id, headers)
             sent.append(row_id)
         if sent:
             async with self.sessionmaker.begin() as session:

@@ -71,6 +71,11 @@ def create_app(settings: Settings) -> FastAPI:
                 loader.wake()
                 sender.wake()
 
+            def on_release_recorded() -> None:
+                # An opening may have queued webhooks: sent now, not at the sender's next poll.
+                clock.wake()
+                sender.wake()
+
             await consumers.subscribe(
                 runtime.bus,
                 runtime.sessionmaker,
@@ -78,7 +83,7 @@ def create_app(settings: Settings) -> FastAPI:
                 source=settings.source,
                 public_url=settings.http.public_url,
                 on_published=on_published,
-                on_release_recorded=clock.wake,
+                on_release_recorded=on_release_recorded,
             )
             tasks = [
                 asyncio.create_task(loader.run(), name="row-loader"),

@@ -32,7 +32,7 @@ from datacommune.events.tables import (
     Release,
     ReleaseContent,
 )
-from datacommune.shared import events, metrics, territories
+from datacommune.shared import events, metrics, territories, tracing
 from datacommune.shared.fields import Instant, Line
 from datacommune.shared.outbox import enqueue, utcnow
 from datacommune.shared.problems import Forbidden, NotFound
@@ -322,20 +322,22 @@ async def open_due(session: AsyncSession, *, source: str, now: datetime | None =
             continue
         metrics.RELEASE_DELAY.observe((now - release.due_at).total_seconds())
         event = await _event_of(session, release)
-        enqueue(
-            session,
-            Outbox,
-            events.ReleaseOpened(
-                id=uuid.uuid5(_IDS, f"{release.id}/opened"),
-                source=source,
-                release_id=release.id,
-                organization=release.organization,
-                title=release.title,
-                due_at=release.due_at,
-                opened_at=now,
-                local_event_title=event.title if event else None,
-            ),
-        )
+        # The opening starts a trace of its own: catalog's opening and the webhooks follow it.
+        with tracing.span("release open", attributes={"release.id": str(release.id)}):
+            enqueue(
+                session,
+                Outbox,
+                events.ReleaseOpened(
+                    id=uuid.uuid5(_IDS, f"{release.id}/opened"),
+                    source=source,
+                    release_id=release.id,
+                    organization=release.organization,
+                    title=release.title,
+                    due_at=release.due_at,
+                    opened_at=now,
+                    local_event_title=event.title if event else None,
+                ),
+            )
         opened += 1
     return opened
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog.core.hooks import HOOKS, Opened
 from datacommune.catalog.tables import Dataset, OpenedRelease, Resource, Version
-from datacommune.shared import events
+from datacommune.shared import events, tracing
 from datacommune.shared.outbox import utcnow
 
 
@@ -82,6 +82,7 @@ async def record_opening(session: AsyncSession, event: events.ReleaseOpened) -> 
         opened_at=event.opened_at,
         applied_at=None,
         versions=0,
+        traceparent=tracing.traceparent(),
     )
     session.add(release)
     await session.flush()
@@ -126,32 +127,34 @@ async def _open(
     await session.refresh(release)
     if release.applied_at is not None:
         return []
-    waiting = (
-        await session.execute(
-            select(Version, Resource, Dataset)
-            .join(Resource, Resource.id == Version.resource_id)
-            .join(Dataset, Dataset.id == Resource.dataset_id)
-            .where(
-                Version.release_id == release.release_id,
-                Version.public.is_(False),
-                # Only the release's own organization's versions: an id given by another
-                # organization opens nothing of theirs.
-                Dataset.organization == release.organization,
+    # Part of the opening's trace, whether its event or catalog's clock applies it.
+    with tracing.hop("release apply", release.traceparent, tracing.SpanKind.INTERNAL):
+        waiting = (
+            await session.execute(
+                select(Version, Resource, Dataset)
+                .join(Resource, Resource.id == Version.resource_id)
+                .join(Dataset, Dataset.id == Resource.dataset_id)
+                .where(
+                    Version.release_id == release.release_id,
+                    Version.public.is_(False),
+                    # Only the release's own organization's versions: an id given by another
+                    # organization opens nothing of theirs.
+                    Dataset.organization == release.organization,
+                )
+                .with_for_update()
             )
-            .with_for_update()
-        )
-    ).all()
-    changed: dict[uuid.UUID, Dataset] = {}
-    opened: dict[uuid.UUID, list[tuple[Resource, Version]]] = {}
-    for version, resource, dataset in waiting:
-        await make_public(session, dataset, resource, version, now)
-        changed[dataset.id] = dataset
-        opened.setdefault(dataset.id, []).append((resource, version))
-    release.applied_at = now
-    release.versions = len(waiting)
-    for dataset_id, versions in opened.items():
-        await HOOKS.dataset_opened(
-            session, Opened(changed[dataset_id], versions, release, public_url)
-        )
-    await session.flush()
-    return list(changed.values())
+        ).all()
+        changed: dict[uuid.UUID, Dataset] = {}
+        opened: dict[uuid.UUID, list[tuple[Resource, Version]]] = {}
+        for version, resource, dataset in waiting:
+            await make_public(session, dataset, resource, version, now)
+            changed[dataset.id] = dataset
+            opened.setdefault(dataset.id, []).append((resource, version))
+        release.applied_at = now
+        release.versions = len(waiting)
+        for dataset_id, versions in opened.items():
+            await HOOKS.dataset_opened(
+                session, Opened(changed[dataset_id], versions, release, public_url)
+            )
+        await session.flush()
+        return list(changed.values())

@@ -169,6 +169,9 @@ class OpenedRelease(Base):
     # not come by catalog's own clock (a scheduler's clock ran ahead).
     applied_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     versions: Mapped[int] = mapped_column(Integer, default=0)
+    # The trace of the opening (W3C ``traceparent``): applying it, even later by catalog's
+    # clock, and the webhooks it sends carry it on.
+    traceparent: Mapped[str | None] = mapped_column(String(64))
 
 
 class DownloadCount(Base):

@@ -50,3 +50,5 @@ class WebhookDelivery(Base):
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The trace of the publication it announces (W3C ``traceparent``), sent on to the subscriber.
+    traceparent: Mapped[str | None] = mapped_column(String(64))

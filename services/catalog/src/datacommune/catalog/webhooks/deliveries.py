@@ -29,7 +29,7 @@ from datacommune.catalog.tables import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from datacommune.shared import outbound, territories
+from datacommune.shared import outbound, territories, tracing
 from datacommune.shared.outbox import utcnow
 from datacommune.shared.problems import Problem
 from datacommune.shared.process import background
@@ -142,6 +142,7 @@ async def notify_opened(session: AsyncSession, opened: Opened) -> int:
                 status="pending",
                 attempts=0,
                 next_attempt_at=utcnow(),
+                traceparent=tracing.traceparent(),
             )
         )
     return len(subscriptions)
@@ -213,7 +214,7 @@ class WebhookSender:
             # A lease: another replica leaves these alone while they are being sent.
             for delivery, _ in due:
                 delivery.next_attempt_at = now + LEASE
-            work = [(d.id, d.attempts, d.payload, s.url, s.secret) for d, s in due]
+            work = [(d.id, d.attempts, d.payload, s.url, s.secret, d.traceparent) for d, s in due]
         results = await asyncio.gather(*(self._post(w[0], *w[2:]) for w in work))
         async with self._sessionmaker.begin() as session:
             for (delivery_id, attempts, *_), (status, error) in zip(work, results, strict=True):
@@ -243,9 +244,24 @@ class WebhookSender:
         payload: dict[str, Any],
         url: str,
         secret: str,
+        parent: str | None,
     ) -> tuple[int | None, str | None]:
         body = json.dumps(payload, ensure_ascii=False).encode()
         timestamp = str(int(utcnow().timestamp()))
+        with tracing.hop("webhook POST", parent, tracing.SpanKind.CLIENT) as span:
+            status, error = await self._send(delivery_id, payload, url, secret, body, timestamp)
+            span.set_attribute("http.response.status_code", status or 0)
+        return status, error
+
+    async def _send(
+        self,
+        delivery_id: uuid.UUID,
+        payload: dict[str, Any],
+        url: str,
+        secret: str,
+        body: bytes,
+        timestamp: str,
+    ) -> tuple[int | None, str | None]:
         try:
             # Connected to the address checked now, so DNS cannot point it elsewhere after
             # registration; redirects are not followed.
@@ -260,6 +276,8 @@ class WebhookSender:
                     "X-Datacommune-Delivery": str(delivery_id),
                     "X-Datacommune-Timestamp": timestamp,
                     "X-Datacommune-Signature": sign(secret, timestamp, body),
+                    # The subscriber may carry on the trace (W3C Trace Context).
+                    **tracing.headers(tracing.traceparent()),
                 },
                 allow_private=self._allow_private,
                 within=TIMEOUT_SECONDS,

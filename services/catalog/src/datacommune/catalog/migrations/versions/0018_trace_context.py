@@ -1,0 +1,33 @@
+"""outbox rows keep the trace context of the transaction that wrote them
+
+Revision ID: 0018
+Revises: 0017
+Create Date: 2026-12-05
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0018"
+down_revision: str | None = "0017"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("outbox") as batch:
+        batch.add_column(sa.Column("traceparent", sa.String(length=64), nullable=True))
+    # A webhook delivery, and a release's opening, carry on the trace that caused them.
+    for table in ("webhook_deliveries", "opened_releases"):
+        with op.batch_alter_table(table) as batch:
+            batch.add_column(sa.Column("traceparent", sa.String(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    for table in ("webhook_deliveries", "opened_releases"):
+        with op.batch_alter_table(table) as batch:
+            batch.drop_column("traceparent")
+    with op.batch_alter_table("outbox") as batch:
+        batch.drop_column("traceparent")
