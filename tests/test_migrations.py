@@ -86,6 +86,43 @@ async def test_sqlite_rows_leave_catalog_s_database_and_are_loaded_again(tmp_pat
         assert db.execute("SELECT status FROM row_tables").fetchall() == [("pending",)]
 
 
+async def test_versions_read_as_rows_learn_the_charset_of_their_bytes(tmp_path: Path) -> None:
+    """0019: a version already loaded as rows takes its charset from how it was read; the
+    others stay unknown (served without a charset rather than a guessed one)."""
+    import asyncio
+    import sqlite3
+    import uuid
+
+    from alembic import command
+
+    from datacommune.shared.process.migrations import alembic_config
+
+    path = tmp_path / "catalog.db"
+    config = alembic_config(
+        ROOT / "catalog" / "src" / "datacommune" / "catalog" / "migrations",
+        f"sqlite+aiosqlite:///{path}",
+    )
+    await asyncio.to_thread(command.upgrade, config, "0018")
+    read, unread = uuid.uuid4(), uuid.uuid4()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:
+        columns = [r for r in db.execute("PRAGMA table_info(versions)") if r[3] and r[1] != "id"]
+        names = ", ".join(["id"] + [c[1] for c in columns])
+        marks = ", ".join("?" * (len(columns) + 1))
+        for version in (read, unread):
+            # Every required column with a value of its type, unique where it must be; foreign
+            # keys are not checked.
+            values = [1 if "INT" in c[2] or "BOOL" in c[2] else version.hex for c in columns]
+            db.execute(f"INSERT INTO versions ({names}) VALUES ({marks})", [version.hex, *values])
+        db.execute(
+            "INSERT INTO row_tables (version_id, status, shape) VALUES (?, 'ready', ?)",
+            (read.hex, '{"encoding": "cp1252", "delimiter": ";", "fields": []}'),
+        )
+    await asyncio.to_thread(command.upgrade, config, "head")
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        found = dict(db.execute("SELECT id, charset FROM versions"))
+    assert found == {read.hex: "windows-1252", unread.hex: None}
+
+
 def test_replicas_starting_together_migrate_once(postgres_url: str) -> None:
     """Three processes of a service started at the same moment on an empty PostgreSQL database
     (a deployment of replicas): one migrates, the others wait and find it at head."""

@@ -89,3 +89,76 @@ def test_downloads_through_the_api(embedded: Running) -> None:
     version_id = done["download_url"].split("/versions/")[1].split("/")[0]
     counted = httpx.get(f"{embedded.url('catalog')}/api/v1/versions/{version_id}/downloads").json()
     assert counted["total"] == 3
+
+
+@pytest.mark.e2e
+def test_http_tools_get_head_ranges_and_304(embedded: Running) -> None:
+    """What curl, wget -c, browsers resuming a download and readers over HTTP send, through the
+    real server; only a body from the first byte counts as a download."""
+    token = embedded.organization("plages")
+    content = "".join(f"{i},commune-{i},{i * 3}\n" for i in range(2000)).encode()
+    content = b"id,nom,valeur\n" + content
+    upload = embedded.upload(token, content, dataset="plages-data")
+    done = embedded.wait_status(token, upload.json()["id"], {"published"})
+    url = done["download_url"]
+    version_id = url.split("/versions/")[1].split("/")[0]
+    client = httpx.Client()
+
+    head = client.head(url)
+    assert head.status_code == 200, head.text
+    assert head.content == b""
+    assert int(head.headers["content-length"]) == len(content)
+    assert head.headers["accept-ranges"] == "bytes"
+    etag = head.headers["etag"]
+
+    first = client.get(url, headers={"Range": "bytes=0-99"})
+    assert first.status_code == 206
+    assert first.content == content[:100]
+    assert first.headers["content-range"] == f"bytes 0-99/{len(content)}"
+    assert first.headers["content-length"] == "100"
+    middle = client.get(url, headers={"Range": "bytes=1000-1999"})
+    assert (middle.status_code, middle.content) == (206, content[1000:2000])
+    tail = client.get(url, headers={"Range": "bytes=-10"})
+    assert (tail.status_code, tail.content) == (206, content[-10:])
+    resumed = client.get(url, headers={"Range": "bytes=5000-", "If-Range": etag})
+    assert (resumed.status_code, resumed.content) == (206, content[5000:])
+    stale = client.get(url, headers={"Range": "bytes=5000-", "If-Range": '"autre"'})
+    assert (stale.status_code, stale.content) == (200, content)
+
+    past = client.get(url, headers={"Range": f"bytes={len(content)}-"})
+    assert past.status_code == 416
+    assert past.headers["content-type"] == "application/problem+json"
+    assert past.headers["content-range"] == f"bytes */{len(content)}"
+    assert past.json()["type"] == "/problems/range-not-satisfiable"
+
+    cached = client.get(url, headers={"If-None-Match": etag})
+    assert (cached.status_code, cached.content) == (304, b"")
+    assert cached.headers["etag"] == etag
+
+    dataset_url = f"{embedded.url('catalog')}/api/v1/datasets/plages-data"
+    dataset = client.head(dataset_url)
+    assert (dataset.status_code, dataset.content) == (200, b"")
+    key = client.get(dataset_url).json()["resources"][0]["key"]
+    latest = client.head(f"{dataset_url}/resources/{key}/latest")
+    assert (latest.status_code, latest.headers["etag"]) == (200, etag)
+    missing = client.head(f"{embedded.url('catalog')}/api/v1/versions/{uuid.uuid4()}/download")
+    assert missing.status_code == 404
+    client.close()
+
+    # Counted: the whole file (stale If-Range) and the range from byte 0; not HEADs, not the
+    # other parts, not the 304.
+    counted = httpx.get(f"{embedded.url('catalog')}/api/v1/versions/{version_id}/downloads")
+    assert counted.json()["total"] == 2
+
+
+@pytest.mark.e2e
+def test_a_windows_1252_file_is_served_with_its_charset(embedded: Running) -> None:
+    """A spreadsheet's export kept as sent is served as what it is, so a browser or a script
+    decoding by the header reads « é », « € » and « ’ » right."""
+    token = embedded.organization("accents")
+    text = "commune;montant;note\r\nSaint-Étienne;12 €;l’été\r\nÈze;3 €;déjà\r\n"
+    upload = embedded.upload(token, text.encode("cp1252"), dataset="accents-data")
+    done = embedded.wait_status(token, upload.json()["id"], {"published"})
+    served = httpx.get(done["download_url"])
+    assert served.headers["content-type"] == "text/csv; charset=windows-1252"
+    assert served.text == text  # decoded by the header's charset

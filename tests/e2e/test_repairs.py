@@ -60,11 +60,15 @@ def test_fix_publishes_the_repair_and_keeps_the_original(embedded: Running) -> N
 
     dataset = httpx.get(embedded.url("catalog") + "/api/v1/datasets/subventions-tableur").json()
     version = dataset["resources"][0]["latest"]
-    published = httpx.get(version["download_url"]).content.decode("utf-8")
+    served = httpx.get(version["download_url"])
+    # Each file says the encoding of its very bytes: the repair UTF-8, the original Latin-1.
+    assert served.headers["content-type"] == "text/csv; charset=utf-8"
+    published = served.content.decode("utf-8")
     assert "2025-03-18" in published
     assert "1200.50" in published
     kept = httpx.get(version["repaired"]["original_download_url"])
     assert kept.content == original
+    assert kept.headers["content-type"] == "text/csv; charset=iso-8859-1"
     changes = httpx.get(version["repaired"]["changes_url"]).json()
     assert changes["changes_total"] == 17
     # No byte in 0x80–0x9F: Windows-1252 and ISO-8859-1 read it alike, and it says so.

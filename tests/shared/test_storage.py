@@ -47,6 +47,22 @@ async def test_file_round_trip_streams_the_exact_bytes(store: ObjectStore, tmp_p
     assert copy.read_bytes() == data
 
 
+@pytest.mark.parametrize(
+    ("start", "length"),
+    [(0, 1), (1000, 300_000), (600_000, None), (1_279_999, 1), (262_144, 262_144)],
+)
+async def test_a_part_streams_exactly_its_bytes(
+    store: ObjectStore, tmp_path: Path, start: int, length: int | None
+) -> None:
+    """What a Range request reads: ``length`` bytes from ``start``, across chunk boundaries."""
+    data = bytes(range(256)) * 5000
+    source = tmp_path / "source.bin"
+    source.write_bytes(data)
+    await store.put_file("files/sha256/cd/cde", source, media_type="application/octet-stream")
+    chunks = [c async for c in store.stream("files/sha256/cd/cde", start=start, length=length)]
+    assert b"".join(chunks) == data[start : None if length is None else start + length]
+
+
 async def test_small_objects_and_deletion(store: ObjectStore) -> None:
     await store.put_bytes("reports/r.json", b'{"valid": true}', media_type="application/json")
     assert await store.get_bytes("reports/r.json") == b'{"valid": true}'

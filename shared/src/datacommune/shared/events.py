@@ -37,6 +37,11 @@ class FileRef(BaseModel):
     size: int
     filename: str = Field(description="Name given by the uploader, escaped; never used as a path.")
     media_type: str
+    charset: str | None = Field(
+        default=None,
+        description="The text encoding of the bytes as validate read them, by its IANA name "
+        "(`windows-1252`, `utf-8`); None for a file that is not text, or not read yet.",
+    )
 
 
 class ValidationIssue(BaseModel):

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from datacommune.shared import metrics, problems, tracing
 from datacommune.shared.process.runtime import Runtime
@@ -31,6 +32,8 @@ def make_app(
         redirect_slashes=False,
     )
     problems.install(app)
+    # Inside the metrics: a HEAD is counted as a HEAD.
+    app.add_middleware(HeadAsGet)
     app.add_middleware(metrics.HttpMetrics, service=service)
     tracing.instrument(app, service)
 
@@ -44,6 +47,35 @@ def make_app(
 
     app.include_router(metrics.metrics_router(refresh))
     return app
+
+
+class HeadAsGet:
+    """HEAD wherever GET is (RFC 9110 §9.3.2), as HTTP tools expect: routed as a GET; the server
+    (uvicorn, reading its own copy of the request) sends the headers and drops the body. A
+    handler that would stream a file checks ``is_head`` to skip opening it."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        routed = {**scope, "method": "GET", HEAD: True}
+        try:
+            await self.app(routed, receive, send)
+        finally:
+            # The metrics outside label the HEAD with the route it matched.
+            if "route" in routed:
+                scope["route"] = routed["route"]
+
+
+HEAD = "datacommune.head"
+
+
+def is_head(request: Request) -> bool:
+    """Whether the request is a HEAD answered as a GET (``HeadAsGet``)."""
+    return bool(request.scope.get(HEAD))
 
 
 _bearer = HTTPBearer(

@@ -149,6 +149,9 @@ class Outcome(TypedDict):
 
     summary: Summary
     message: Message
+    encoding: NotRequired[
+        Annotated[Encoding, Field(description="How the original was read (``before`` only)")]
+    ]
 
 
 class Repair(TypedDict):
@@ -173,6 +176,13 @@ class StoredFile(TypedDict):
     size: int
     filename: str
     media_type: str
+    # Absent from reports written before it was recorded.
+    charset: NotRequired[
+        Annotated[
+            str | None,
+            Field(description="The encoding its bytes were read in (IANA name); None if not text"),
+        ]
+    ]
 
 
 class Report(TypedDict):

@@ -65,8 +65,11 @@ class ObjectStore(Protocol):
     async def get_bytes(self, key: str) -> bytes:
         """Read a small object whole."""
 
-    def stream(self, key: str) -> AsyncGenerator[bytes, None]:
-        """Read an object in chunks, never whole in memory."""
+    def stream(
+        self, key: str, *, start: int = 0, length: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
+        """Read an object in chunks, never whole in memory; ``length`` bytes from ``start``
+        (to the end when None)."""
 
     async def download(self, key: str, path: Path) -> None:
         """Copy an object to a local file."""
@@ -82,6 +85,11 @@ class ObjectStore(Protocol):
 
     async def ping(self) -> None:
         """Raise if the store cannot be reached."""
+
+
+def _next(left: int) -> int:
+    """How much to read next: a chunk, or what is left of a part (``-1``: to the end)."""
+    return CHUNK if left < 0 else min(CHUNK, left)
 
 
 def fsync_path(path: Path) -> None:
@@ -150,13 +158,19 @@ class LocalObjectStore:
         except FileNotFoundError as exc:
             raise ObjectMissing(key) from exc
 
-    async def stream(self, key: str) -> AsyncGenerator[bytes, None]:
+    async def stream(
+        self, key: str, *, start: int = 0, length: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
         try:
             handle = await asyncio.to_thread(self._path(key).open, "rb")
         except FileNotFoundError as exc:
             raise ObjectMissing(key) from exc
         try:
-            while chunk := await asyncio.to_thread(handle.read, CHUNK):
+            if start:
+                handle.seek(start)
+            left = -1 if length is None else length
+            while left and (chunk := await asyncio.to_thread(handle.read, _next(left))):
+                left -= len(chunk) if left > 0 else 0
                 yield chunk
         finally:
             handle.close()
@@ -221,9 +235,18 @@ class S3ObjectStore:
         chunks = [chunk async for chunk in self.stream(key)]
         return b"".join(chunks)
 
-    async def stream(self, key: str) -> AsyncGenerator[bytes, None]:
+    async def stream(
+        self, key: str, *, start: int = 0, length: int | None = None
+    ) -> AsyncGenerator[bytes, None]:
         try:
-            response = await asyncio.to_thread(self.client.get_object, self.bucket, check_key(key))
+            # minio reads a length of 0 as « to the end ».
+            response = await asyncio.to_thread(
+                self.client.get_object,
+                self.bucket,
+                check_key(key),
+                offset=start,
+                length=length or 0,
+            )
         except (S3Error, InvalidResponseError) as exc:
             if _is_missing(exc):
                 raise ObjectMissing(key) from exc

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.shared import events, metrics
 from datacommune.shared.bus import Bus
+from datacommune.shared.charsets import iana
 from datacommune.shared.outbox import OutboxRelay, enqueue
 from datacommune.shared.process.scratch import held_dir
 from datacommune.shared.storage import ObjectStore, content_key
@@ -113,9 +114,12 @@ async def validate_received(
             # Outside the try: a storage hiccup is retried with the message, not reported.
             repaired = await _store_repair(event, fixed, store)
     report["upload_id"] = str(event.upload_id)
-    report["file"] = (repaired or event.file).model_dump()
-    if repaired is not None:
-        report["original"] = event.file.model_dump()
+    # Each file with the encoding its bytes were read in: catalog serves it as their charset.
+    file = repaired or _as_read(event.file, report)
+    original = _as_read(event.file, report["repair"]["before"]) if repaired else None
+    report["file"] = file.model_dump()
+    if original is not None:
+        report["original"] = original.model_dump()
     keys = report_keys(event.upload_id)
     await store.put_bytes(
         keys["html"],
@@ -132,13 +136,10 @@ async def validate_received(
         keys["json"], json.dumps(report, ensure_ascii=False).encode(), media_type="application/json"
     )
     validated = _validated_event(event, report, keys, schema.id if schema else None, source)
-    if repaired is not None:
+    validated = validated.model_copy(update={"file": file})
+    if original is not None:
         validated = validated.model_copy(
-            update={
-                "file": repaired,
-                "original": event.file,
-                "changes_key": changes_key(event.upload_id),
-            }
+            update={"original": original, "changes_key": changes_key(event.upload_id)}
         )
     try:
         async with sessionmaker.begin() as session:
@@ -195,7 +196,18 @@ async def _store_repair(
         size=size,
         filename=f"{stem or 'fichier'}.csv",
         media_type="text/csv",
+        # A repair is written in UTF-8, whatever the upload's encoding.
+        charset="utf-8",
     )
+
+
+def _as_read(file: events.FileRef, report: dict[str, Any]) -> events.FileRef:
+    """``file`` with the encoding its text was read in, as a report (or the ``before`` side of
+    a repair) gives it; kept as is when it is not text."""
+    encoding = (report.get("source") or {}).get("encoding") or report.get("encoding")
+    if not encoding:
+        return file
+    return file.model_copy(update={"charset": iana(encoding["name"])})
 
 
 def _validated_event(

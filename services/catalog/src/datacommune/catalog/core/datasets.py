@@ -105,6 +105,7 @@ async def publish(
         size=event.file.size,
         filename=event.file.filename,
         media_type=event.file.media_type,
+        charset=event.file.charset,
         schema_id=event.schema_id,
         valid=event.valid,
         report_key=event.report_key,
@@ -120,6 +121,7 @@ async def publish(
                 "original_size": event.original.size,
                 "original_filename": event.original.filename,
                 "original_media_type": event.original.media_type,
+                "original_charset": event.original.charset,
             }
             if event.original
             else {}

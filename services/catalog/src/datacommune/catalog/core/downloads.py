@@ -1,4 +1,5 @@
-"""Serve a version's bytes exactly as stored, with a safe file name."""
+"""Serve a version's bytes exactly as stored, with a safe file name: whole, in part (Range), or
+only its headers (HEAD, or 304 when the client has it already)."""
 
 import posixpath
 import re
@@ -6,9 +7,12 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import quote
 
+from fastapi import Request, Response
 from fastapi.responses import StreamingResponse
 
+from datacommune.catalog.core import ranges
 from datacommune.catalog.tables import Version
+from datacommune.shared.http import is_head
 from datacommune.shared.storage import ObjectStore
 
 
@@ -35,12 +39,25 @@ class Stored:
     size: int
     filename: str
     media_type: str
+    charset: str | None = None
+
+    @property
+    def content_type(self) -> str:
+        """The media type with the charset of the very bytes stored, when they are text."""
+        if self.charset and "charset=" not in self.media_type.lower():
+            return f"{self.media_type}; charset={self.charset}"
+        return self.media_type
 
 
 def published(version: Version) -> Stored:
     """The file a version publishes."""
     return Stored(
-        version.object_key, version.sha256, version.size, version.filename, version.media_type
+        version.object_key,
+        version.sha256,
+        version.size,
+        version.filename,
+        version.media_type,
+        version.charset,
     )
 
 
@@ -54,21 +71,47 @@ def original(version: Version) -> Stored | None:
         version.original_size or 0,
         version.original_filename or "original",
         version.original_media_type or "application/octet-stream",
+        version.original_charset,
     )
 
 
-def response(stored: Stored, store: ObjectStore, fallback: str) -> StreamingResponse:
-    """Stream the stored object, never holding it whole in memory."""
-    name = safe_filename(stored.filename, fallback)
-    return StreamingResponse(
-        store.stream(stored.object_key),
-        media_type=stored.media_type,
-        headers={
-            "Content-Disposition": content_disposition(name),
-            "Content-Length": str(stored.size),
-            "ETag": f'"{stored.sha256}"',
-            "X-Content-SHA256": stored.sha256,
-            "Cache-Control": "public, max-age=31536000, immutable",
-            "X-Content-Type-Options": "nosniff",
-        },
+def response(stored: Stored, store: ObjectStore, fallback: str, request: Request) -> Response:
+    """Stream the stored object (or the part asked for), never holding it whole in memory."""
+    etag = f'"{stored.sha256}"'
+    cache = {"ETag": etag, "Cache-Control": "public, max-age=31536000, immutable"}
+    if ranges.not_modified(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=cache)
+    part = ranges.part(
+        request.headers.get("range"), request.headers.get("if-range"), etag, stored.size
     )
+    headers = {
+        **cache,
+        "Content-Disposition": content_disposition(safe_filename(stored.filename, fallback)),
+        "Content-Length": str(part.length if part else stored.size),
+        "Accept-Ranges": "bytes",
+        "X-Content-SHA256": stored.sha256,
+        "X-Content-Type-Options": "nosniff",
+        # Set here, not as a media type: the framework would add « charset=utf-8 » to any text
+        # type, a lie for a Windows-1252 file (and for one whose encoding is not known).
+        "Content-Type": stored.content_type,
+    }
+    if part:
+        headers["Content-Range"] = part.content_range
+    status = 206 if part else 200
+    if is_head(request):
+        # The headers a GET would have, without opening the object.
+        return Response(status_code=status, headers=headers)
+    body = (
+        store.stream(stored.object_key, start=part.start, length=part.length)
+        if part
+        else store.stream(stored.object_key)
+    )
+    return StreamingResponse(body, status, headers=headers)
+
+
+def counted(request: Request, response: Response) -> bool:
+    """Whether serving ``response`` counts as a download: a body from its first byte (a reader
+    fetching a file in many ranges, or a HEAD, or a 304, is not many downloads)."""
+    if is_head(request) or response.status_code not in (200, 206):
+        return False
+    return response.status_code == 200 or response.headers["Content-Range"].startswith("bytes 0-")

@@ -3,7 +3,7 @@
 import uuid
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from datacommune.catalog import problems
@@ -41,23 +41,27 @@ async def get_dataset(
     response_class=StreamingResponse,
     summary="Télécharger une version / download a version",
 )
-async def download(version_id: uuid.UUID, runtime: RuntimeDep) -> Any:
-    """The exact bytes that were published."""
+async def download(version_id: uuid.UUID, request: Request, runtime: RuntimeDep) -> Any:
+    """The exact bytes that were published; HEAD, one ``Range`` (206) and ``If-None-Match``
+    (304) as HTTP tools expect."""
     # The session is closed before the bytes flow: a slow reader must not hold the database.
     async with runtime.reader() as session:
         version = await datasets.get_version(session, version_id)
-    return await _serve(version, runtime)
+    return await _serve(version, request, runtime)
 
 
-async def _serve(version: Version, runtime: Runtime) -> StreamingResponse:
-    """A version's bytes, counted once; a 503 problem before any byte if the object is gone."""
+async def _serve(version: Version, request: Request, runtime: Runtime) -> Response:
+    """A version's bytes, counted once per download; a 503 problem before any byte if the
+    object is gone."""
     if not await runtime.store.exists(version.object_key):
         raise problems.file_missing()
-    async with runtime.sessionmaker.begin() as session:
-        await downloads_count.count(session, version.id)
-    return downloads.response(
-        downloads.published(version), runtime.store, fallback=f"{version.id}.bin"
+    response = downloads.response(
+        downloads.published(version), runtime.store, f"{version.id}.bin", request
     )
+    if downloads.counted(request, response):
+        async with runtime.sessionmaker.begin() as session:
+            await downloads_count.count(session, version.id)
+    return response
 
 
 @router.get(
@@ -66,7 +70,7 @@ async def _serve(version: Version, runtime: Runtime) -> StreamingResponse:
     response_class=StreamingResponse,
     summary="Le fichier tel que déposé, avant corrections / the file as uploaded",
 )
-async def download_original(version_id: uuid.UUID, runtime: RuntimeDep) -> Any:
+async def download_original(version_id: uuid.UUID, request: Request, runtime: RuntimeDep) -> Any:
     """The exact bytes the collectivité sent, kept beside their repaired version."""
     async with runtime.reader() as session:
         version = await datasets.get_version(session, version_id)
@@ -75,7 +79,7 @@ async def download_original(version_id: uuid.UUID, runtime: RuntimeDep) -> Any:
         raise problems.not_repaired()
     if not await runtime.store.exists(original.object_key):
         raise problems.file_missing()
-    return downloads.response(original, runtime.store, fallback=f"{version.id}-original.bin")
+    return downloads.response(original, runtime.store, f"{version.id}-original.bin", request)
 
 
 @router.get(
@@ -142,12 +146,16 @@ async def dataset_history(
     summary="La dernière version d'un fichier / a file's latest version",
 )
 async def download_latest(
-    slug: fields.DatasetPath, key: fields.ResourcePath, runtime: RuntimeDep, settings: SettingsDep
+    slug: fields.DatasetPath,
+    key: fields.ResourcePath,
+    request: Request,
+    runtime: RuntimeDep,
+    settings: SettingsDep,
 ) -> Any:
     """A URL that always serves the newest version (each version keeps its own URL too)."""
     async with runtime.reader() as session:
         version = datasets.latest(await datasets.get(session, slug), key)
-    response = await _serve(version, runtime)
+    response = await _serve(version, request, runtime)
     response.headers["Content-Location"] = settings.http.public_url + datasets.download_path(
         version.id
     )

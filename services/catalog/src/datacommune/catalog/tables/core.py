@@ -127,6 +127,9 @@ class Version(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     filename: Mapped[str] = mapped_column(String(1024))
     media_type: Mapped[str] = mapped_column(String(200))
+    # The text encoding of the published bytes (IANA name), sent as the download's charset;
+    # None when not text or not known (versions published before it was recorded).
+    charset: Mapped[str | None] = mapped_column(String(40))
     schema_id: Mapped[str | None] = mapped_column(String(200))
     valid: Mapped[bool] = mapped_column(Boolean)
     report_key: Mapped[str] = mapped_column(String(300))
@@ -137,6 +140,7 @@ class Version(Base):
     original_size: Mapped[int | None] = mapped_column(BigInteger)
     original_filename: Mapped[str | None] = mapped_column(String(1024))
     original_media_type: Mapped[str | None] = mapped_column(String(200))
+    original_charset: Mapped[str | None] = mapped_column(String(40))
     changes_key: Mapped[str | None] = mapped_column(String(300))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Who uploaded it, when an organization published for another (a delegated EPCI), and

@@ -294,7 +294,12 @@ def check_with_repair(
         proposal["after"] = {"summary": after["summary"], "message": after["message"]}
         report["repair"] = proposal
         return report, None
-    proposal["before"] = {"summary": report["summary"], "message": report["message"]}
+    proposal["before"] = {
+        "summary": report["summary"],
+        "message": report["message"],
+        # The report now describes the repair: the original's encoding is kept here.
+        "encoding": source["encoding"],
+    }
     after["repair"] = proposal
     if renames:
         after["mapping"] = {**after.get("mapping", {}), "applied": renames}
