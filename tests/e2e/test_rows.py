@@ -8,7 +8,9 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import fsspec
 import httpx
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 from openpyxl import load_workbook
@@ -117,6 +119,37 @@ def test_rows_and_exports_of_a_standard_file(
 
     # The original bytes are still what the download serves.
     assert httpx.get(f"{catalog}/versions/{version}/download").content == content
+
+
+def test_the_whole_table_is_kept_and_read_over_http_by_ranges(embedded: Running) -> None:
+    """The whole table in Parquet, as pyarrow reads it through fsspec (as dask and pandas do):
+    a HEAD for its length, then ranges for the footer and the columns asked for."""
+    token = embedded.organization("lecteurs-parquet")
+    upload = embedded.upload(token, csv_rows(5000, "plage"), dataset="lecteurs-parquet-data")
+    version = published_version(embedded, token, upload.json()["id"], "lecteurs-parquet-data")
+    ready_rows(embedded, version)
+    url = f"{embedded.url('catalog')}/api/v1/versions/{version}/rows.parquet"
+
+    head = httpx.head(url)
+    assert head.status_code == 200
+    assert head.headers["accept-ranges"] == "bytes"
+    size = int(head.headers["content-length"])
+    footer = httpx.get(url, headers={"Range": "bytes=-4"})
+    assert (footer.status_code, footer.content) == (206, b"PAR1")
+    assert footer.headers["content-range"] == f"bytes {size - 4}-{size - 1}/{size}"
+    assert httpx.get(url).headers["etag"] == head.headers["etag"]  # the same kept file
+
+    http = fsspec.filesystem("http")
+    with http.open(url, block_size=1024) as remote:
+        assert pq.ParquetFile(remote).metadata.num_rows == 5000
+    dataset = ds.dataset(url, filesystem=http, format="parquet")
+    table = dataset.to_table(columns=["commune", "montant"], filter=ds.field("id") >= 4990)
+    assert table.column("commune").to_pylist() == [f"plage-{i}" for i in range(4990, 5000)]
+
+    # A filtered export is made as it is sent: no length beforehand, no ranges.
+    part = httpx.get(url, params={"id__lt": "10"})
+    assert part.headers["accept-ranges"] == "none"
+    assert pq.read_table(io.BytesIO(part.content)).num_rows == 10
 
 
 def test_a_windows_file_with_coordinates_maps_and_neutralises_formulas(

@@ -4,7 +4,7 @@ import uuid
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -13,6 +13,7 @@ from datacommune.catalog.core import datasets, downloads, downloads_count
 from datacommune.catalog.deps import SettingsDep
 from datacommune.catalog.rows import columns as rowtables
 from datacommune.catalog.rows import exports, loader, schemas
+from datacommune.catalog.rows import kept as kept_exports
 from datacommune.catalog.rows import query as rowquery
 from datacommune.catalog.rows.deps import RowsDep
 from datacommune.catalog.rows.store import RowsMissing, RowStore
@@ -126,8 +127,9 @@ async def export(
     rows_store: RowsDep,
     _sort: str | None = fields.line_query(201),
     _columns: str | None = fields.line_query(20_000),
-) -> StreamingResponse:
-    """The whole table, or the filtered part of it, in one file."""
+) -> Response:
+    """The whole table, or the filtered part of it, in one file. The whole table is made once
+    and kept: HEAD, ``Range`` and ``If-None-Match`` work on it as on a published file."""
     version, table, reader = await _ready(runtime, rows_store, version_id)
     assert table.columns is not None
     assert table.row_count is not None
@@ -158,16 +160,37 @@ async def export(
             "xlsx": exports.to_xlsx,
         }[extension]
         stream = writer(exports.pages(reader, tbl, query, size), query)
-    async with runtime.sessionmaker.begin() as session:
-        await downloads_count.count(session, version.id)
     stem = downloads.safe_filename(version.filename, str(version.id)).rsplit(".", 1)[0]
-    filtered = "-extrait" if query.filters else ""
-    return StreamingResponse(
-        stream,
-        media_type=exports.MEDIA_TYPES[extension],
-        headers={
-            "Content-Disposition": downloads.content_disposition(f"{stem}{filtered}.{extension}"),
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "public, max-age=3600",
-        },
-    )
+    if _whole(request):
+        # The whole table: kept once made, then served as a file (length, ranges, ETag).
+        filename = f"{stem}.{extension}"
+        kept = await kept_exports.find(runtime, version.id, extension)
+        if kept is None:
+            kept = await kept_exports.keep(runtime, version.id, extension, stream)
+        response = downloads.response(
+            kept_exports.stored(kept, filename), runtime.store, filename, request
+        )
+    else:
+        filtered = "-extrait" if query.filters else ""
+        response = StreamingResponse(
+            stream,
+            media_type=exports.MEDIA_TYPES[extension],
+            headers={
+                "Content-Disposition": downloads.content_disposition(
+                    f"{stem}{filtered}.{extension}"
+                ),
+                "X-Content-Type-Options": "nosniff",
+                "Cache-Control": "public, max-age=3600",
+                # Made as it is sent: no length known beforehand, no part of it to ask for.
+                "Accept-Ranges": "none",
+            },
+        )
+    if downloads.counted(request, response):
+        async with runtime.sessionmaker.begin() as session:
+            await downloads_count.count(session, version.id)
+    return response
+
+
+def _whole(request: Request) -> bool:
+    """Whether an export asks for the whole table as it is: no filter, order or column choice."""
+    return not request.query_params

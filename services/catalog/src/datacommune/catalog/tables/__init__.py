@@ -13,7 +13,7 @@ from datacommune.catalog.tables.core import (
 )
 from datacommune.catalog.tables.harvest import HarvestRecord, HarvestRun, HarvestSource
 from datacommune.catalog.tables.requests import DataRequest, Vote
-from datacommune.catalog.tables.rows import RowTable
+from datacommune.catalog.tables.rows import RowExport, RowTable
 from datacommune.catalog.tables.search import DatasetFacet, FacetCount
 from datacommune.catalog.tables.webhooks import WebhookDelivery, WebhookSubscription
 
@@ -34,6 +34,7 @@ __all__ = [
     "ProcessedEvent",
     "RemoteResource",
     "Resource",
+    "RowExport",
     "RowTable",
     "Token",
     "Version",

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from datacommune.catalog.tables.base import Base
 from datacommune.shared.db import UTCDateTime
+from datacommune.shared.outbox import utcnow
 
 
 class RowTable(Base):
@@ -35,3 +36,18 @@ class RowTable(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     loaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RowExport(Base):
+    """A version's whole table in one export format, kept in storage once made: served like
+    any stored file, with its length, an ETag and byte ranges, which readers over HTTP
+    (pyarrow and DuckDB on Parquet, download managers) need. Filtered exports are streamed."""
+
+    __tablename__ = "row_exports"
+
+    version_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("versions.id"), primary_key=True)
+    format: Mapped[str] = mapped_column(String(16), primary_key=True)
+    object_key: Mapped[str] = mapped_column(String(300))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
