@@ -1,8 +1,12 @@
 """The reusers' read side: metadata, history, a « latest » URL, search with facets."""
 
+import copy
+import csv
+import io
 from pathlib import Path
 
 import httpx
+import openpyxl
 import pytest
 from frictionless import Package
 
@@ -95,3 +99,71 @@ def test_the_data_package_validates_with_frictionless(platform: Running, corpus:
     report = Package(url).validate()
     assert report.valid, report.flatten(["type", "message"])
     assert report.tasks[0].stats["rows"] == 95
+
+
+def as_workbook(content: bytes) -> bytes:
+    """A CSV as a spreadsheet saves it in XLSX: one sheet, the text of each cell."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    for row in csv.reader(io.StringIO(content.decode("utf-8"))):
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_data_package_of_csv_and_xlsx_checks_each_against_its_schema(
+    embedded: Running, corpus: Path
+) -> None:
+    token = embedded.organization("paquet-mixte")
+    content = (corpus / "real" / "com-castelmaurou-subventions.csv").read_bytes()
+    files = {
+        "subventions.csv": (content, "scdl-subventions"),
+        "subventions-tableur.xlsx": (as_workbook(content), "scdl-subventions"),
+        "notes.csv": ("commune;note\r\nÈze;l’été\r\n".encode("cp1252"), None),
+    }
+    versions = {}
+    for name, (data, schema) in files.items():
+        sent = embedded.upload(token, data, dataset="paquet-mixte", filename=name, schema=schema)
+        assert sent.status_code == 202, sent.text
+        done = embedded.wait_status(token, sent.json()["id"], {"published", "invalid"})
+        assert done["status"] == "published", (name, done["report"]["message"])
+        versions[name] = done["download_url"].split("/versions/")[1].split("/")[0]
+    url = embedded.url("catalog") + "/api/v1/datasets/paquet-mixte/datapackage.json"
+    descriptor = httpx.get(url).json()
+    by_path = {r["path"].split("/versions/")[1].split("/")[0]: r for r in descriptor["resources"]}
+    sheet = by_path[versions["subventions-tableur.xlsx"]]
+    assert sheet["format"] == "xlsx"
+    assert sheet["mediatype"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert by_path[versions["subventions.csv"]]["format"] == "csv"
+    assert by_path[versions["notes.csv"]]["encoding"] == "windows-1252"
+
+    report = Package(url).validate()
+    assert report.valid, report.flatten(["type", "message"])
+    rows = {task.name: task.stats["rows"] for task in report.tasks}
+    assert rows[sheet["name"]] == 95
+
+    # The schema really is applied to the sheet: asking for a column it lacks fails it.
+    strict = copy.deepcopy(descriptor)
+    for resource in strict["resources"]:
+        if resource["format"] == "xlsx":
+            schema = httpx.get(resource["schema"]).json()
+            schema["fields"].append(
+                {"name": "colonneAbsente", "type": "string", "constraints": {"required": True}}
+            )
+            resource["schema"] = schema
+    failed = Package(strict).validate()
+    assert not failed.valid
+    assert {t.name for t in failed.tasks if not t.valid} == {sheet["name"]}
+
+    # A version's own descriptor: that file alone, at its own address, numbered.
+    own = httpx.get(
+        embedded.url("catalog")
+        + f"/api/v1/versions/{versions['subventions-tableur.xlsx']}/datapackage.json"
+    ).json()
+    assert [r["path"] for r in own["resources"]] == [sheet["path"]]
+    assert own["version"] == "1"
+    assert Package(own).validate().valid

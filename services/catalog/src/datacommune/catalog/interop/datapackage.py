@@ -3,34 +3,32 @@ their schemas."""
 
 from typing import Any
 
-from datacommune.catalog.core import metadata
-from datacommune.catalog.core.datasets import slugify
-from datacommune.catalog.tables import Dataset
+from datacommune.catalog.core import formats, metadata
+from datacommune.catalog.core.datasets import download_path, slugify
+from datacommune.catalog.tables import Dataset, Resource, Version
+
+# frictionless reads a workbook through its library, never as bytes: it counts none and would
+# report every sheet's ``bytes`` and ``hash`` as mismatched. Both stay in the catalogue's API and
+# in the download's headers (``ETag``, ``X-Content-SHA256``, ``Content-Length``).
+SHEETS = {"xlsx", "xls", "ods"}
 
 
-def describe(dataset: Dataset, public_url: str, schemas_url: str) -> dict[str, Any]:
-    """A Frictionless Data Package describing the dataset's latest files, for ``frictionless``."""
+def describe(
+    dataset: Dataset, public_url: str, schemas_url: str, *, only: Version | None = None
+) -> dict[str, Any]:
+    """A Frictionless Data Package of the dataset's latest files (``only``: of that version
+    alone), for ``frictionless``. Each path is its version's own URL, which serves the same
+    bytes forever: a descriptor saved today still matches its hashes after the next version."""
     base = f"{public_url}/api/v1/datasets/{dataset.slug}"
     resources = []
     for resource in dataset.resources:
         if not resource.versions:
             continue
-        latest = resource.versions[-1]
-        item: dict[str, Any] = {
-            "name": resource.key,
-            "title": resource.title,
-            "path": f"{base}/resources/{resource.key}/latest",
-            "mediatype": latest.media_type,
-            "bytes": latest.size,
-            "hash": f"sha256:{latest.sha256}",
-        }
-        extension = {"text/csv": "csv"}.get(latest.media_type)
-        if extension:
-            item["format"] = extension
-        if latest.schema_id:
-            item["schema"] = f"{schemas_url}/api/v1/schemas/{latest.schema_id}/schema.json"
-        resources.append(item)
-    for position, remote in enumerate(dataset.remote_resources):
+        version = resource.versions[-1] if only is None else only
+        if version.resource_id != resource.id:
+            continue
+        resources.append(_file(resource, version, public_url, schemas_url))
+    for position, remote in enumerate(dataset.remote_resources if only is None else []):
         link: dict[str, Any] = {
             "name": f"{slugify(remote.title)[:90]}-{position}",
             "title": remote.title,
@@ -43,7 +41,7 @@ def describe(dataset: Dataset, public_url: str, schemas_url: str) -> dict[str, A
         if remote.size is not None:
             link["bytes"] = remote.size
         resources.append(link)
-    return {
+    package: dict[str, Any] = {
         "name": dataset.slug,
         "title": dataset.title,
         "description": dataset.description,
@@ -58,3 +56,30 @@ def describe(dataset: Dataset, public_url: str, schemas_url: str) -> dict[str, A
         ],
         "resources": resources,
     }
+    if only is not None:
+        package["version"] = str(only.number)
+    return package
+
+
+def _file(
+    resource: Resource, version: Version, public_url: str, schemas_url: str
+) -> dict[str, Any]:
+    """One published file as a Data Package resource: its format, so frictionless reads an
+    XLSX as a sheet and checks it against its schema, and its encoding, so it reads a
+    Windows-1252 CSV right."""
+    item: dict[str, Any] = {
+        "name": resource.key,
+        "title": resource.title,
+        "path": public_url + download_path(version.id),
+    }
+    found = formats.of(version.media_type, version.filename)
+    if found:
+        item["format"] = found.name
+    item["mediatype"] = formats.bare(version.media_type)
+    if found is None or found.name not in SHEETS:
+        item.update(bytes=version.size, hash=f"sha256:{version.sha256}")
+    if version.charset:
+        item["encoding"] = version.charset
+    if version.schema_id:
+        item["schema"] = f"{schemas_url}/api/v1/schemas/{version.schema_id}/schema.json"
+    return item

@@ -1,13 +1,16 @@
 """The catalogue as DCAT-AP, and a dataset as a Data Package, for harvesters and tools."""
 
+import uuid
 from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
 
 from datacommune.catalog.core import datasets
 from datacommune.catalog.deps import Session, SettingsDep
 from datacommune.catalog.interop import datapackage as data_package
 from datacommune.catalog.interop import dcat, schemas
+from datacommune.catalog.tables import Dataset, Resource
 from datacommune.shared import fields
 
 router = APIRouter(prefix="/api/v1")
@@ -53,3 +56,28 @@ async def datapackage(
     """A Frictionless Data Package: ``frictionless validate`` checks it against its schemas."""
     dataset = await datasets.get(session, slug)
     return data_package.describe(dataset, settings.http.public_url, settings.validate_public_url)
+
+
+@router.get(
+    "/versions/{version_id}/datapackage.json",
+    tags=["moissonnage / harvesting"],
+    response_model=schemas.DataPackage,
+    response_model_exclude_unset=True,
+    summary="Une version en Data Package / one version as a Data Package",
+)
+async def version_datapackage(
+    version_id: uuid.UUID, session: Session, settings: SettingsDep
+) -> dict[str, Any]:
+    """The Data Package of one version: it describes the same bytes forever (the dataset's own
+    descriptor follows its latest versions)."""
+    version = await datasets.get_version(session, version_id)
+    slug = await session.scalar(
+        select(Dataset.slug)
+        .join(Resource, Resource.dataset_id == Dataset.id)
+        .where(Resource.id == version.resource_id)
+    )
+    assert slug is not None
+    dataset = await datasets.get(session, slug)
+    return data_package.describe(
+        dataset, settings.http.public_url, settings.validate_public_url, only=version
+    )

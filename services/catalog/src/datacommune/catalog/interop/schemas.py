@@ -6,7 +6,7 @@ keys the code wrote."""
 
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 T = TypeVar("T")
@@ -19,18 +19,41 @@ class DataPackageLicense(BaseModel):
 
 
 class DataPackageResource(BaseModel):
-    """La dernière version d'un fichier publié ici / the latest version of a file published
-    here."""
+    """Un fichier publié ici, à l'adresse de sa version / a file published here, at its
+    version's own address."""
 
     name: str
     title: str
-    path: str
+    path: str = Field(description="L'adresse de la version, stable / the version's own URL")
+    format: str | SkipJsonSchema[None] = Field(
+        default=None, description="csv, json… quand il est connu / when known"
+    )
     mediatype: str
     bytes: int
     hash: str = Field(examples=["sha256:…"])
-    format: str | SkipJsonSchema[None] = Field(
-        default=None, description="csv, quand c'en est un / when it is"
+    encoding: str | SkipJsonSchema[None] = Field(
+        default=None, description="L'encodage d'un fichier texte / a text file's encoding"
     )
+    schema_url: str | SkipJsonSchema[None] = Field(
+        default=None,
+        alias="schema",
+        description="Le Table Schema contre lequel valider / the Table Schema to validate against",
+    )
+
+
+class DataPackageSheet(BaseModel):
+    """Un classeur publié ici (XLSX, ODS), sans taille ni empreinte : frictionless ne les
+    vérifie pas sur un classeur / a workbook published here, without bytes nor hash, which
+    frictionless cannot check on a workbook."""
+
+    # Nothing else: a harvested link with a size is not taken for a sheet.
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    title: str
+    path: str = Field(description="L'adresse de la version, stable / the version's own URL")
+    format: Literal["xlsx", "xls", "ods"]
+    mediatype: str
     schema_url: str | SkipJsonSchema[None] = Field(
         default=None,
         alias="schema",
@@ -54,14 +77,21 @@ class DataPackage(BaseModel):
     Data Package, which ``frictionless validate`` checks."""
 
     name: str
+    version: str | SkipJsonSchema[None] = Field(
+        default=None, description="Le numéro de la version décrite / the version described"
+    )
     title: str
     description: str
     homepage: str
     keywords: list[str]
     licenses: list[DataPackageLicense]
     resources: list[
-        # A file published here has a ``hash``, a harvested one never: tried in this order.
-        Annotated[DataPackageResource | DataPackageLink, Field(union_mode="left_to_right")]
+        # A file published here has a ``hash``, a sheet published here a sheet's format and no
+        # size, a harvested link neither: tried in this order.
+        Annotated[
+            DataPackageResource | DataPackageSheet | DataPackageLink,
+            Field(union_mode="left_to_right"),
+        ]
     ]
 
 
