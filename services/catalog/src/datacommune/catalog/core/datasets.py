@@ -295,8 +295,10 @@ def describe_remote(resource: RemoteResource) -> dict[str, Any]:
 
 
 async def patch(session: AsyncSession, dataset: Dataset, changes: metadata.DatasetPatch) -> Dataset:
-    """Change a dataset's metadata and its search words."""
-    metadata.apply(dataset, changes)
+    """Change a dataset's metadata and its search words; its modification time moves, so
+    that incremental harvests (CKAN's ``metadata_modified``, DCAT's ``dct:modified``) see it."""
+    if metadata.apply(dataset, changes):
+        dataset.updated_at = utcnow()
     await session.flush()
     await HOOKS.dataset_changed(session, dataset)
     return dataset

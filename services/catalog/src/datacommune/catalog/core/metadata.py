@@ -85,12 +85,16 @@ class DatasetPatch(BaseModel):
         return self
 
 
-def apply(dataset: Dataset, patch: DatasetPatch) -> None:
-    """Set the fields the patch carries."""
+def apply(dataset: Dataset, patch: DatasetPatch) -> bool:
+    """Set the fields the patch carries; whether any changed."""
+    changed = False
     for name, value in patch.model_dump(exclude_unset=True).items():
         if name == "title" and value is None:
             continue
-        setattr(dataset, name, value)
+        if getattr(dataset, name) != value:
+            setattr(dataset, name, value)
+            changed = True
+    return changed
 
 
 def describe(dataset: Dataset) -> dict[str, Any]:

@@ -8,16 +8,16 @@ This is the one place the catalogue speaks another API's dialect, on purpose.
 import json
 import re
 import uuid
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from datacommune.catalog import search
-from datacommune.catalog.core import metadata
+from datacommune.catalog.core import formats, metadata
 from datacommune.catalog.deps import Session, SettingsDep
-from datacommune.catalog.interop import schemas
+from datacommune.catalog.interop import ckan_search, schemas, solr
 from datacommune.catalog.tables import Dataset, Organization, RemoteResource, Resource, Version
 
 # CKAN's error envelope, as its clients read it; declared so the OpenAPI document says what a
@@ -48,7 +48,8 @@ _CKAN_ERROR: dict[str, Any] = {
 # ``response_model`` documents the result and never checks it.
 router = APIRouter(tags=["CKAN (lecture / read)"], responses={404: _CKAN_ERROR, 409: _CKAN_ERROR})
 PREFIXES = ("/api/3/action", "/api/action")
-FORMATS = {v: k.upper() for k, v in search.FORMATS.items()}
+# Tag ids derive from tag names (CKAN gives each tag a UUID).
+_TAGS = uuid.UUID("4f6c2a0e-8d1b-4c7a-9e35-2b0d6f1a7c93")
 
 
 def _envelope(request: Request, result: Any) -> JSONResponse:
@@ -91,7 +92,17 @@ async def _params(request: Request) -> dict[str, Any]:
     return params
 
 
+def ckan_time(moment: datetime | None) -> str | None:
+    """A time as CKAN writes it: UTC, without offset (``2024-01-31T09:00:00.123456``)."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat()
+
+
 def organization_dict(org: Organization) -> dict[str, Any]:
+    """An organization with every key of CKAN's ``organization_show`` (and the revision keys
+    udata's harvester still requires)."""
+    created = ckan_time(org.created_at)
     return {
         "id": org.slug,
         "name": org.slug,
@@ -100,8 +111,13 @@ def organization_dict(org: Organization) -> dict[str, Any]:
         "type": "organization",
         "is_organization": True,
         "state": "active",
+        "approval_status": "approved",
         "description": "",
-        "created": org.created_at.isoformat(),
+        "image_url": "",
+        "image_display_url": "",
+        "created": created,
+        "revision_id": "",
+        "revision_timestamp": created,
         "extras": [
             {"key": k, "value": v}
             for k, v in (("kind", org.kind), ("siren", org.siren), ("insee_code", org.insee_code))
@@ -110,24 +126,53 @@ def organization_dict(org: Organization) -> dict[str, Any]:
     }
 
 
+def _format(media_type: str | None, filename: str | None = None) -> str:
+    found = formats.of(media_type, filename)
+    return found.name.upper() if found else ""
+
+
 def resource_dict(resource: Resource, dataset: Dataset, public_url: str) -> dict[str, Any]:
+    """A file published here, with every key of CKAN's ``resource_show``; its URL always
+    serves the latest version, whose size and SHA-256 (``hash``, hex, as CKAN keeps it) it
+    gives."""
     latest: Version | None = resource.versions[-1] if resource.versions else None
     url = f"{public_url}/api/v1/datasets/{dataset.slug}/resources/{resource.key}/latest"
+    kind = _format(latest.media_type, latest.filename) if latest else ""
     return {
         "id": str(resource.id),
         "package_id": str(dataset.id),
         "name": resource.title,
+        "description": _describe(latest, kind),
         "url": url,
-        "format": FORMATS.get(latest.media_type, "") if latest else "",
-        "mimetype": latest.media_type if latest else None,
+        "url_type": None,
+        "resource_type": "file",
+        "format": kind,
+        "mimetype": formats.bare(latest.media_type) if latest else None,
+        "mimetype_inner": None,
         "size": latest.size if latest else None,
-        "hash": f"sha256:{latest.sha256}" if latest else "",
-        "created": resource.created_at.isoformat(),
-        "last_modified": latest.published_at.isoformat() if latest else None,
+        "hash": latest.sha256 if latest else "",
+        "created": ckan_time(resource.created_at),
+        "last_modified": ckan_time(latest.published_at) if latest else None,
+        "metadata_modified": ckan_time(latest.published_at if latest else resource.created_at),
+        "cache_url": None,
+        "cache_last_updated": None,
+        "datastore_active": False,
         "state": "active",
         "position": 0,
         "schema": latest.schema_id if latest else None,
     }
+
+
+def _describe(latest: Version | None, kind: str) -> str:
+    """A resource's description, in French, from what is known of its latest version."""
+    if latest is None:
+        return ""
+    text = f"Fichier {kind or 'publié'}, version {latest.number}"
+    text += f" du {latest.published_at.date().isoformat()}"
+    if latest.schema_id:
+        valid = "conforme au" if latest.valid else "vérifié contre le"
+        text += f", {valid} schéma {latest.schema_id}"
+    return text + "."
 
 
 def remote_resource_dict(resource: RemoteResource, dataset: Dataset) -> dict[str, Any]:
@@ -136,30 +181,66 @@ def remote_resource_dict(resource: RemoteResource, dataset: Dataset) -> dict[str
         "id": str(resource.id),
         "package_id": str(dataset.id),
         "name": resource.title,
+        "description": "",
         "url": resource.url,
+        "url_type": None,
+        "resource_type": "file",
         "format": (resource.format or "").upper(),
         "mimetype": resource.media_type,
+        "mimetype_inner": None,
         "size": resource.size,
         "hash": "",
-        "created": dataset.created_at.isoformat(),
-        "last_modified": dataset.updated_at.isoformat(),
+        "created": ckan_time(dataset.created_at),
+        "last_modified": ckan_time(dataset.updated_at),
+        "metadata_modified": ckan_time(dataset.updated_at),
+        "cache_url": None,
+        "cache_last_updated": None,
+        "datastore_active": False,
         "state": "active",
         "position": resource.position,
         "schema": None,
-        "url_type": None,
+    }
+
+
+def tag_dict(keyword: str) -> dict[str, Any] | None:
+    """A keyword as a CKAN tag (its id derived from its name: the same tag, the same id)."""
+    name = ckan_tag(keyword)
+    if not name:
+        return None
+    return {
+        "id": str(uuid.uuid5(_TAGS, name)),
+        "name": name,
+        "display_name": name,
+        "state": "active",
+        "vocabulary_id": None,
+    }
+
+
+def group_dict(theme: str) -> dict[str, Any]:
+    """A theme as a CKAN group."""
+    label = metadata.THEMES.get(theme, theme)
+    return {
+        "id": theme,
+        "name": theme,
+        "title": label,
+        "display_name": label,
+        "description": "",
+        "image_display_url": "",
+        "type": "group",
+        "is_organization": False,
+        "state": "active",
     }
 
 
 def package_dict(dataset: Dataset, org: Organization | None, public_url: str) -> dict[str, Any]:
+    """A dataset with every key of CKAN 2.10/2.11's ``package_show`` (null where unknown), as
+    ckanext-harvest imports it from a search and udata's harvester validates it."""
     resources = [resource_dict(r, dataset, public_url) for r in dataset.resources]
     resources += [remote_resource_dict(r, dataset) for r in dataset.remote_resources]
     for position, resource in enumerate(resources):
         resource["position"] = position
-    tags = [
-        {"name": tag, "display_name": keyword, "state": "active"}
-        for keyword in dataset.keywords or []
-        if (tag := ckan_tag(keyword))
-    ]
+    tags = [t for keyword in dataset.keywords or [] if (t := tag_dict(keyword))]
+    contact = dataset.contact_point or ""
     return {
         "id": str(dataset.id),
         "name": dataset.slug,
@@ -168,17 +249,29 @@ def package_dict(dataset: Dataset, org: Organization | None, public_url: str) ->
         "type": "dataset",
         "state": "active",
         "private": False,
+        "version": None,
+        "author": org.name if org else None,
+        "author_email": None,
+        "maintainer": org.name if org else None,
+        "maintainer_email": contact if "@" in contact else None,
         "license_id": dataset.licence,
         "license_title": metadata.LICENCES.get(dataset.licence, dataset.licence),
+        "license_url": metadata.LICENCE_URIS.get(dataset.licence),
+        "isopen": dataset.licence in metadata.LICENCES,
         "owner_org": dataset.organization,
         "organization": organization_dict(org) if org else None,
-        "metadata_created": dataset.created_at.isoformat(),
-        "metadata_modified": dataset.updated_at.isoformat(),
-        "url": f"{public_url}/api/v1/datasets/{dataset.slug}",
+        "creator_user_id": None,
+        "metadata_created": ckan_time(dataset.created_at),
+        "metadata_modified": ckan_time(dataset.updated_at),
+        # The dataset's page, for people: what a harvester links back to as the source.
+        "url": f"{public_url}/jeux-de-donnees/{dataset.slug}",
         "tags": tags,
         "num_tags": len(tags),
+        "groups": [group_dict(dataset.theme)] if dataset.theme else [],
         "resources": resources,
         "num_resources": len(resources),
+        "relationships_as_object": [],
+        "relationships_as_subject": [],
         "extras": [
             {"key": key, "value": value}
             for key, value in (
@@ -186,6 +279,9 @@ def package_dict(dataset: Dataset, org: Organization | None, public_url: str) ->
                 ("frequency", dataset.frequency),
                 # Not « spatial »: CKAN's spatial extension expects GeoJSON there.
                 ("insee_codes", ",".join(dataset.spatial or [])),
+                ("temporal_start", _day(dataset.temporal_start)),
+                ("temporal_end", _day(dataset.temporal_end)),
+                ("api_url", f"{public_url}/api/v1/datasets/{dataset.slug}"),
                 # Where a harvested dataset comes from, as ckanext-harvest says it.
                 *(
                     (
@@ -200,6 +296,10 @@ def package_dict(dataset: Dataset, org: Organization | None, public_url: str) ->
             if value
         ],
     }
+
+
+def _day(day: date | None) -> str | None:
+    return day.isoformat() if day else None
 
 
 def ckan_tag(keyword: str) -> str:
@@ -218,23 +318,6 @@ def _number(params: dict[str, Any], name: str, default: int, ceiling: int) -> in
 
 async def _organizations(session: Any) -> dict[str, Organization]:
     return {o.slug: o for o in (await session.scalars(select(Organization))).all()}
-
-
-def _fq(fq: str) -> dict[str, str]:
-    """CKAN filter queries we understand: ``organization:x``, ``res_format:CSV``, ``license_id:x``."""
-    filters = {}
-    for part in fq.split():
-        key, _, value = part.partition(":")
-        value = value.strip('"')
-        if key in ("organization", "owner_org"):
-            filters["organization"] = value
-        elif key == "res_format":
-            filters["format"] = value.lower()
-        elif key == "license_id":
-            filters["licence"] = value
-        elif key in ("groups", "theme"):
-            filters["theme"] = value
-    return filters
 
 
 @router.get("/status_show", response_model=schemas.CkanStatusShow)
@@ -275,34 +358,74 @@ async def package_list(request: Request, session: Session) -> JSONResponse:
 @router.get("/package_search", response_model=schemas.CkanPackageSearch)
 @router.post("/package_search", response_model=schemas.CkanPackageSearch)
 async def package_search(request: Request, session: Session, settings: SettingsDep) -> JSONResponse:
+    """Solr's ``q`` and ``fq`` (and ``fq_list``) as CKAN harvesters send them, ``sort`` on the
+    fields they use, ``facet.field`` with counts, ``rows`` (0: the count alone) and ``start``."""
     params = await _params(request)
     try:
-        rows = max(1, _number(params, "rows", 10, 1000))
+        rows = _number(params, "rows", 10, 1000)
         start = _number(params, "start", 0, 10**9)
+        facet_limit = int(params.get("facet.limit", 50))
+        facet_fields = _facet_fields(params.get("facet.field"))
     except (ValueError, TypeError):
-        return _error(request, "Validation Error", "rows and start must be integers", 409)
-    query = str(params.get("q") or "")
-    if query in ("*:*", "*"):
-        query = ""
-    sort = "date" if "metadata_modified" in str(params.get("sort", "")) else "relevance"
-    found = await search.find(
-        session,
-        search.Query(
-            q=query, sort=sort, limit=rows, offset=start, **_fq(str(params.get("fq", "")))
-        ),
-    )
+        return _error(request, "Validation Error", "rows, start and facet.limit are integers", 409)
+    fq_list = params.get("fq_list") or []
+    queries = [str(params.get("q") or ""), str(params.get("fq") or "")]
+    queries += [str(f) for f in (fq_list if isinstance(fq_list, list) else [fq_list])]
+    given = params.get("sort")
+    # A JSON body may send a list of sorts; the answer echoes the parameter as sent.
+    sort = ", ".join(map(str, given)) if isinstance(given, list) else str(given or "")
+    sort = sort or "score desc, metadata_modified desc"
+    try:
+        found = await ckan_search.find(
+            session, queries, sort=sort, rows=rows, start=start, facets=facet_fields
+        )
+    except solr.QueryError as exc:
+        return _error(request, "Search Query Error", f"Search error: {exc}", 409)
     orgs = await _organizations(session)
     url = settings.http.public_url
+    limit = None if facet_limit < 0 else facet_limit
     return _envelope(
         request,
         {
-            "count": found.total,
-            "sort": params.get("sort", "score desc"),
-            "results": [package_dict(d, orgs.get(d.organization), url) for d in found.items],
-            "facets": {},
-            "search_facets": {},
+            "count": found.count,
+            "sort": given if given is not None else sort,
+            "results": [package_dict(d, orgs.get(d.organization), url) for d in found.datasets],
+            "facets": {f: dict(counts[:limit]) for f, counts in found.facets.items()},
+            "search_facets": {
+                f: {
+                    "title": f,
+                    "items": [
+                        {"name": v, "display_name": _display(f, v, orgs), "count": n}
+                        for v, n in counts[:limit]
+                    ],
+                }
+                for f, counts in found.facets.items()
+            },
         },
     )
+
+
+def _facet_fields(value: Any) -> list[str]:
+    """``facet.field``: a JSON list (as CKAN documents it) or one name."""
+    if not value:
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    text = str(value)
+    if text.startswith("["):
+        names = json.loads(text)
+        if not isinstance(names, list):
+            raise ValueError("facet.field")
+        return [str(v) for v in names]
+    return [text]
+
+
+def _display(field: str, value: str, orgs: dict[str, Organization]) -> str:
+    if field == "organization" and value in orgs:
+        return orgs[value].name
+    if field == "license_id":
+        return metadata.LICENCES.get(value, value)
+    return value
 
 
 @router.get("/package_show", response_model=schemas.CkanPackageShow)
@@ -382,3 +505,112 @@ async def organization_show(
         url = settings.http.public_url
         result["packages"] = [package_dict(d, org, url) for d in owned]
     return _envelope(request, result)
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).lower() in ("true", "1", "yes")
+
+
+@router.get("/group_list", response_model=schemas.CkanGroupList)
+@router.post("/group_list", response_model=schemas.CkanGroupList)
+async def group_list(request: Request, session: Session) -> JSONResponse:
+    """The themes of public datasets, as CKAN groups."""
+    params = await _params(request)
+    themes = await session.scalars(
+        select(Dataset.theme)
+        .where(Dataset.public.is_(True), Dataset.theme.is_not(None))
+        .distinct()
+        .order_by(Dataset.theme)
+    )
+    names = [t for t in themes.all() if t]
+    if _truthy(params.get("all_fields", "")):
+        return _envelope(request, [group_dict(t) for t in names])
+    return _envelope(request, names)
+
+
+@router.get("/tag_list", response_model=schemas.CkanTagList)
+@router.post("/tag_list", response_model=schemas.CkanTagList)
+async def tag_list(request: Request, session: Session) -> JSONResponse:
+    """The tags of public datasets; ``query`` keeps those containing it."""
+    params = await _params(request)
+    lists = await session.scalars(select(Dataset.keywords).where(Dataset.public.is_(True)))
+    names = sorted({t for keywords in lists.all() for k in keywords or [] if (t := ckan_tag(k))})
+    if wanted := str(params.get("query") or params.get("q") or "").lower():
+        names = [n for n in names if wanted in n.lower()]
+    if _truthy(params.get("all_fields", "")):
+        return _envelope(request, [tag_dict(n) for n in names])
+    return _envelope(request, names)
+
+
+@router.get("/license_list", response_model=schemas.CkanLicenseList)
+@router.post("/license_list", response_model=schemas.CkanLicenseList)
+async def license_list(request: Request) -> JSONResponse:
+    """The licences datasets here may carry, all open."""
+    return _envelope(
+        request,
+        [
+            {
+                "id": licence,
+                "title": title,
+                "url": metadata.LICENCE_URIS.get(licence, ""),
+                "status": "active",
+                "is_okd_compliant": True,
+                "is_osi_compliant": False,
+                "is_generic": False,
+                "od_conformance": "approved",
+                "osd_conformance": "not reviewed",
+                "domain_content": False,
+                "domain_data": True,
+                "domain_software": False,
+                "family": "",
+                "maintainer": "",
+            }
+            for licence, title in metadata.LICENCES.items()
+        ],
+    )
+
+
+@router.get("/site_read", response_model=schemas.CkanSiteRead)
+@router.post("/site_read", response_model=schemas.CkanSiteRead)
+async def site_read(request: Request) -> JSONResponse:
+    """Whether the site may be read: always."""
+    return _envelope(request, True)
+
+
+@router.get(
+    "/current_package_list_with_resources", response_model=schemas.CkanPackageListWithResources
+)
+@router.post(
+    "/current_package_list_with_resources", response_model=schemas.CkanPackageListWithResources
+)
+async def current_package_list_with_resources(
+    request: Request, session: Session, settings: SettingsDep
+) -> JSONResponse:
+    """Public datasets with their resources, most recently modified first (``limit``,
+    ``offset``, or ``page`` of ``limit``)."""
+    params = await _params(request)
+    try:
+        limit = _number(params, "limit", 100, 1000)
+        offset = _number(params, "offset", 0, 10**9)
+        if "page" in params:
+            offset = (max(1, int(params["page"])) - 1) * limit
+    except (ValueError, TypeError):
+        return _error(request, "Validation Error", "limit, offset and page are integers", 409)
+    found = await session.scalars(
+        select(Dataset)
+        .where(Dataset.public.is_(True))
+        .order_by(Dataset.updated_at.desc(), Dataset.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    orgs = await _organizations(session)
+    url = settings.http.public_url
+    return _envelope(request, [package_dict(d, orgs.get(d.organization), url) for d in found.all()])
+
+
+# Last, so that every known action is matched first: CKAN's own answer to an unknown one.
+@router.api_route("/{action}", methods=["GET", "POST"], include_in_schema=False)
+async def unknown_action(request: Request, action: str) -> JSONResponse:
+    return _error(
+        request, "Bad Request", f"Bad request - Action name not known: {action[:100]}", 400
+    )

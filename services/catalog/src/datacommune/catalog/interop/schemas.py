@@ -127,8 +127,13 @@ class CkanOrganization(BaseModel):
     type: str
     is_organization: bool
     state: str
+    approval_status: str
     description: str
+    image_url: str
+    image_display_url: str
     created: str
+    revision_id: str = Field(description="Vide : demandé par le moissonneur d'udata / empty")
+    revision_timestamp: str
     extras: list[CkanExtra] = Field(description="kind, siren, insee_code")
 
 
@@ -138,24 +143,45 @@ class CkanResource(BaseModel):
     id: str
     package_id: str
     name: str
+    description: str
     url: str
+    url_type: None
+    resource_type: str
     format: str
     mimetype: str | None
+    mimetype_inner: None
     size: int | None
-    hash: str
+    hash: str = Field(description="SHA-256 en hexadécimal / hex SHA-256, as CKAN keeps it")
     created: str
     last_modified: str | None
+    metadata_modified: str
+    cache_url: None
+    cache_last_updated: None
+    datastore_active: bool
     state: str
     position: int
     schema_id: str | None = Field(alias="schema")
-    url_type: None = Field(
-        default=None, description="Pour un fichier moissonné / for a harvested file"
-    )
 
 
 class CkanTag(BaseModel):
+    id: str
     name: str
     display_name: str
+    state: str
+    vocabulary_id: None
+
+
+class CkanGroup(BaseModel):
+    """Un thème, comme un groupe CKAN / a theme, as a CKAN group."""
+
+    id: str
+    name: str
+    title: str
+    display_name: str
+    description: str
+    image_display_url: str
+    type: str
+    is_organization: bool
     state: str
 
 
@@ -169,20 +195,31 @@ class CkanPackage(BaseModel):
     type: str
     state: str
     private: bool
+    version: None
+    author: str | None
+    author_email: None
+    maintainer: str | None
+    maintainer_email: str | None
     license_id: str
     license_title: str
+    license_url: str | None
+    isopen: bool
     owner_org: str
     organization: CkanOrganization | None
+    creator_user_id: None
     metadata_created: str
     metadata_modified: str
-    url: str
+    url: str = Field(description="La page du jeu de données / the dataset's page")
     tags: list[CkanTag]
     num_tags: int
+    groups: list[CkanGroup]
     resources: list[CkanResource]
     num_resources: int
+    relationships_as_object: list[Any]
+    relationships_as_subject: list[Any]
     extras: list[CkanExtra] = Field(
-        description="theme, frequency, insee_codes, harvest_source_id, harvest_source_url, "
-        "harvest_url"
+        description="theme, frequency, insee_codes, temporal_start, temporal_end, api_url, "
+        "harvest_source_id, harvest_source_url, harvest_url"
     )
 
 
@@ -229,3 +266,42 @@ class CkanOrganizationList(CkanAnswer[list[str] | list[CkanOrganization]]):
 
 class CkanOrganizationShow(CkanAnswer[CkanOrganizationShown]):
     """La réponse de organization_show / organization_show's answer."""
+
+
+class CkanLicense(BaseModel):
+    id: str
+    title: str
+    url: str
+    status: str
+    is_okd_compliant: bool
+    is_osi_compliant: bool
+    is_generic: bool
+    od_conformance: str
+    osd_conformance: str
+    domain_content: bool
+    domain_data: bool
+    domain_software: bool
+    family: str
+    maintainer: str
+
+
+class CkanGroupList(CkanAnswer[list[str] | list[CkanGroup]]):
+    """group_list : les thèmes, ou les groupes avec all_fields=true / the themes, or the groups
+    with all_fields=true."""
+
+
+class CkanTagList(CkanAnswer[list[str] | list[CkanTag]]):
+    """tag_list : les mots-clés / the tags."""
+
+
+class CkanLicenseList(CkanAnswer[list[CkanLicense]]):
+    """license_list : les licences / the licences."""
+
+
+class CkanSiteRead(CkanAnswer[bool]):
+    """site_read : toujours vrai / always true."""
+
+
+class CkanPackageListWithResources(CkanAnswer[list[CkanPackage]]):
+    """current_package_list_with_resources : les jeux de données, les plus récents d'abord /
+    the datasets, most recent first."""

@@ -2,7 +2,14 @@
 words and facet counts of each dataset, ``query`` finds and pages them."""
 
 from datacommune.catalog.search.index import FACETS, FORMATS, LABELS, reindex, reindex_stale, words
-from datacommune.catalog.search.query import Query, Results, find
+from datacommune.catalog.search.query import (
+    Query,
+    Results,
+    find,
+    format_condition,
+    relevance,
+    word_condition,
+)
 
 __all__ = [
     "FACETS",
@@ -11,7 +18,10 @@ __all__ = [
     "Query",
     "Results",
     "find",
+    "format_condition",
     "reindex",
     "reindex_stale",
+    "relevance",
+    "word_condition",
     "words",
 ]

@@ -121,6 +121,50 @@ def _fts(dialect: str, tokens: list[str]) -> tuple[Any, ColumnElement[bool], Col
     return matches, literal(True), matches.c.score
 
 
+def word_condition(dialect: str, token: str) -> ColumnElement[bool]:
+    """Datasets one of whose search words starts with ``token`` (a token of ``words``): a
+    condition that composes with others (OR, NOT), as CKAN's Solr queries need."""
+    if dialect == "postgresql":
+        vector: ColumnElement[Any] = literal_column("datasets.search_vector")
+        config: ColumnElement[Any] = literal_column("'simple'::regconfig")
+        return vector.op("@@")(func.to_tsquery(config, f"{token}:*"))
+    fts = table("datasets_fts", column("dataset_id"), column("datasets_fts"))
+    return Dataset.id.in_(
+        select(fts.c.dataset_id).where(fts.c.datasets_fts.op("MATCH")(f'"{token}"*'))
+    )
+
+
+def relevance(dialect: str, tokens: list[str]) -> tuple[Any, ColumnElement[Any]]:
+    """What to outer-join (SQLite) and a score (higher is better, 0 when none matches) for
+    ordering by any of ``tokens``."""
+    if dialect == "postgresql":
+        vector: ColumnElement[Any] = literal_column("datasets.search_vector")
+        config: ColumnElement[Any] = literal_column("'simple'::regconfig")
+        query = func.to_tsquery(config, " | ".join(f"{t}:*" for t in tokens))
+        return None, func.ts_rank(vector, query)
+    fts = table("datasets_fts", column("dataset_id"))
+    expression = " OR ".join(f'"{t}"*' for t in tokens)
+    matches = (
+        select(fts.c.dataset_id, literal_column("-bm25(datasets_fts)").label("score"))
+        .where(text("datasets_fts MATCH :expr").bindparams(expr=expression))
+        .subquery("fts")
+    )
+    return matches, func.coalesce(matches.c.score, 0.0)
+
+
+def format_condition(name: str) -> ColumnElement[bool]:
+    """Datasets with a file of format ``name`` (``csv``), published here or harvested."""
+    return or_(
+        _with_version(Version.media_type == FORMATS.get(name.lower(), "")),
+        exists(
+            select(RemoteResource.id).where(
+                RemoteResource.dataset_id == Dataset.id,
+                RemoteResource.format == name.lower(),
+            )
+        ),
+    )
+
+
 def _with_version(condition: ColumnElement[bool]) -> ColumnElement[bool]:
     return exists(
         select(Version.id)
@@ -160,17 +204,7 @@ async def find(session: AsyncSession, query: Query) -> Results:
             )
         )
     if query.format:
-        conditions.append(
-            or_(
-                _with_version(Version.media_type == FORMATS.get(query.format, "")),
-                exists(
-                    select(RemoteResource.id).where(
-                        RemoteResource.dataset_id == Dataset.id,
-                        RemoteResource.format == query.format.lower(),
-                    )
-                ),
-            )
-        )
+        conditions.append(format_condition(query.format))
 
     def scoped(statement: Select[*_Row]) -> Select[*_Row]:
         if matches is not None:
