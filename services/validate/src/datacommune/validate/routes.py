@@ -4,6 +4,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 
+from datacommune.shared.http import BINARY, TEXT
 from datacommune.validate import problems, schemas, templates
 from datacommune.validate.deps import RegistryDep
 from datacommune.validate.registry import Registry, SchemaEntry
@@ -42,7 +43,7 @@ async def get_descriptor(schema_id: str, registry: RegistryDep) -> dict[str, Any
     "/{schema_id}/template.{extension}",
     summary="Modèle à remplir (CSV ou XLSX) / template to fill in",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {}, XLSX: {}}}},
+    responses={200: {"content": {"text/csv": TEXT, XLSX: BINARY}}},
 )
 async def get_template(
     schema_id: str, extension: Literal["csv", "xlsx"], registry: RegistryDep

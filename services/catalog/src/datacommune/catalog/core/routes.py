@@ -12,7 +12,7 @@ from datacommune.catalog.core import datasets, downloads, downloads_count, metad
 from datacommune.catalog.deps import Session, SettingsDep
 from datacommune.catalog.tables import Version
 from datacommune.shared import fields
-from datacommune.shared.http import RuntimeDep
+from datacommune.shared.http import FILE_RESPONSES, RuntimeDep
 from datacommune.shared.process.runtime import Runtime
 from datacommune.shared.storage import ObjectMissing
 
@@ -39,6 +39,7 @@ async def get_dataset(
     "/versions/{version_id}/download",
     tags=["jeux de données / datasets"],
     response_class=StreamingResponse,
+    responses=FILE_RESPONSES,
     summary="Télécharger une version / download a version",
 )
 async def download(version_id: uuid.UUID, request: Request, runtime: RuntimeDep) -> Any:
@@ -68,6 +69,7 @@ async def _serve(version: Version, request: Request, runtime: Runtime) -> Respon
     "/versions/{version_id}/original",
     tags=["jeux de données / datasets"],
     response_class=StreamingResponse,
+    responses=FILE_RESPONSES,
     summary="Le fichier tel que déposé, avant corrections / the file as uploaded",
 )
 async def download_original(version_id: uuid.UUID, request: Request, runtime: RuntimeDep) -> Any:
@@ -143,6 +145,7 @@ async def dataset_history(
     "/datasets/{slug}/resources/{key}/latest",
     tags=["jeux de données / datasets"],
     response_class=StreamingResponse,
+    responses=FILE_RESPONSES,
     summary="La dernière version d'un fichier / a file's latest version",
 )
 async def download_latest(

@@ -320,8 +320,8 @@ async def _organizations(session: Any) -> dict[str, Organization]:
     return {o.slug: o for o in (await session.scalars(select(Organization))).all()}
 
 
-@router.get("/status_show", response_model=schemas.CkanStatusShow)
 @router.post("/status_show", response_model=schemas.CkanStatusShow)
+@router.get("/status_show", response_model=schemas.CkanStatusShow)
 async def status_show(request: Request, settings: SettingsDep) -> JSONResponse:
     return _envelope(
         request,
@@ -336,8 +336,8 @@ async def status_show(request: Request, settings: SettingsDep) -> JSONResponse:
     )
 
 
-@router.get("/package_list", response_model=schemas.CkanPackageList)
 @router.post("/package_list", response_model=schemas.CkanPackageList)
+@router.get("/package_list", response_model=schemas.CkanPackageList)
 async def package_list(request: Request, session: Session) -> JSONResponse:
     params = await _params(request)
     try:
@@ -355,8 +355,8 @@ async def package_list(request: Request, session: Session) -> JSONResponse:
     return _envelope(request, list(slugs.all()))
 
 
-@router.get("/package_search", response_model=schemas.CkanPackageSearch)
 @router.post("/package_search", response_model=schemas.CkanPackageSearch)
+@router.get("/package_search", response_model=schemas.CkanPackageSearch)
 async def package_search(request: Request, session: Session, settings: SettingsDep) -> JSONResponse:
     """Solr's ``q`` and ``fq`` (and ``fq_list``) as CKAN harvesters send them, ``sort`` on the
     fields they use, ``facet.field`` with counts, ``rows`` (0: the count alone) and ``start``."""
@@ -428,8 +428,8 @@ def _display(field: str, value: str, orgs: dict[str, Organization]) -> str:
     return value
 
 
-@router.get("/package_show", response_model=schemas.CkanPackageShow)
 @router.post("/package_show", response_model=schemas.CkanPackageShow)
+@router.get("/package_show", response_model=schemas.CkanPackageShow)
 async def package_show(request: Request, session: Session, settings: SettingsDep) -> JSONResponse:
     params = await _params(request)
     key = str(params.get("id") or params.get("name") or "")
@@ -447,8 +447,8 @@ async def package_show(request: Request, session: Session, settings: SettingsDep
     return _envelope(request, package_dict(dataset, org, settings.http.public_url))
 
 
-@router.get("/resource_show", response_model=schemas.CkanResourceShow)
 @router.post("/resource_show", response_model=schemas.CkanResourceShow)
+@router.get("/resource_show", response_model=schemas.CkanResourceShow)
 async def resource_show(request: Request, session: Session, settings: SettingsDep) -> JSONResponse:
     params = await _params(request)
     try:
@@ -475,8 +475,8 @@ async def _remote_resource_show(request: Request, session: Any, key: str) -> JSO
     return _envelope(request, remote_resource_dict(remote, dataset))
 
 
-@router.get("/organization_list", response_model=schemas.CkanOrganizationList)
 @router.post("/organization_list", response_model=schemas.CkanOrganizationList)
+@router.get("/organization_list", response_model=schemas.CkanOrganizationList)
 async def organization_list(request: Request, session: Session) -> JSONResponse:
     params = await _params(request)
     orgs = sorted((await _organizations(session)).values(), key=lambda o: o.slug)
@@ -485,8 +485,8 @@ async def organization_list(request: Request, session: Session) -> JSONResponse:
     return _envelope(request, [o.slug for o in orgs])
 
 
-@router.get("/organization_show", response_model=schemas.CkanOrganizationShow)
 @router.post("/organization_show", response_model=schemas.CkanOrganizationShow)
+@router.get("/organization_show", response_model=schemas.CkanOrganizationShow)
 async def organization_show(
     request: Request, session: Session, settings: SettingsDep
 ) -> JSONResponse:
@@ -511,8 +511,8 @@ def _truthy(value: Any) -> bool:
     return str(value).lower() in ("true", "1", "yes")
 
 
-@router.get("/group_list", response_model=schemas.CkanGroupList)
 @router.post("/group_list", response_model=schemas.CkanGroupList)
+@router.get("/group_list", response_model=schemas.CkanGroupList)
 async def group_list(request: Request, session: Session) -> JSONResponse:
     """The themes of public datasets, as CKAN groups."""
     params = await _params(request)
@@ -528,8 +528,8 @@ async def group_list(request: Request, session: Session) -> JSONResponse:
     return _envelope(request, names)
 
 
-@router.get("/tag_list", response_model=schemas.CkanTagList)
 @router.post("/tag_list", response_model=schemas.CkanTagList)
+@router.get("/tag_list", response_model=schemas.CkanTagList)
 async def tag_list(request: Request, session: Session) -> JSONResponse:
     """The tags of public datasets; ``query`` keeps those containing it."""
     params = await _params(request)
@@ -542,8 +542,8 @@ async def tag_list(request: Request, session: Session) -> JSONResponse:
     return _envelope(request, names)
 
 
-@router.get("/license_list", response_model=schemas.CkanLicenseList)
 @router.post("/license_list", response_model=schemas.CkanLicenseList)
+@router.get("/license_list", response_model=schemas.CkanLicenseList)
 async def license_list(request: Request) -> JSONResponse:
     """The licences datasets here may carry, all open."""
     return _envelope(
@@ -570,17 +570,17 @@ async def license_list(request: Request) -> JSONResponse:
     )
 
 
-@router.get("/site_read", response_model=schemas.CkanSiteRead)
 @router.post("/site_read", response_model=schemas.CkanSiteRead)
+@router.get("/site_read", response_model=schemas.CkanSiteRead)
 async def site_read(request: Request) -> JSONResponse:
     """Whether the site may be read: always."""
     return _envelope(request, True)
 
 
-@router.get(
+@router.post(
     "/current_package_list_with_resources", response_model=schemas.CkanPackageListWithResources
 )
-@router.post(
+@router.get(
     "/current_package_list_with_resources", response_model=schemas.CkanPackageListWithResources
 )
 async def current_package_list_with_resources(

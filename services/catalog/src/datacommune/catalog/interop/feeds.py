@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from datacommune.catalog.deps import Session, SettingsDep
 from datacommune.catalog.tables import Dataset, OpenedRelease, Resource, Version
 from datacommune.shared import fields
+from datacommune.shared.http import TEXT
 
 ATOM = "http://www.w3.org/2005/Atom"
 router = APIRouter(prefix="/api/v1", tags=["moissonnage / harvesting"])
@@ -87,7 +88,7 @@ def atom(entries: list[dict[str, Any]], *, public_url: str, title: str, self_url
 @router.get(
     "/feeds/datasets.atom",
     response_class=Response,
-    responses={200: {"content": {"application/atom+xml": {}}}},
+    responses={200: {"content": {"application/atom+xml": TEXT}}},
     summary="Flux Atom des données ouvertes / Atom feed of opened data",
 )
 async def datasets_feed(

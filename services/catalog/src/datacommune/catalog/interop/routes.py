@@ -12,15 +12,18 @@ from datacommune.catalog.interop import datapackage as data_package
 from datacommune.catalog.interop import dcat, schemas
 from datacommune.catalog.tables import Dataset, Resource
 from datacommune.shared import fields
+from datacommune.shared.http import TEXT
 
 router = APIRouter(prefix="/api/v1")
+# A JSON-LD document: the nodes of the graph (an array, or an object with ``@graph``).
+JSON_LD = {"schema": {"type": ["array", "object"]}}
 
 
 @router.get(
     "/catalog.{extension}",
     tags=["moissonnage / harvesting"],
     response_class=Response,
-    responses={200: {"content": {"application/ld+json": {}, "text/turtle": {}}}},
+    responses={200: {"content": {"application/ld+json": JSON_LD, "text/turtle": TEXT}}},
     summary="Le catalogue en DCAT-AP / the catalogue as DCAT-AP",
 )
 async def dcat_catalog(

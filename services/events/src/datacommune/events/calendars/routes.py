@@ -18,7 +18,7 @@ from datacommune.events.deps import (
 )
 from datacommune.events.tables import LocalEvent
 from datacommune.shared import fields
-from datacommune.shared.http import RuntimeDep
+from datacommune.shared.http import TEXT, RuntimeDep
 from datacommune.shared.problems import Problem
 
 router = APIRouter(tags=["calendriers / calendars"])
@@ -116,7 +116,7 @@ def _ics(content: bytes, filename: str) -> Response:
     "/api/v1/releases.ics",
     summary="À paraître, en iCalendar / coming releases as iCalendar",
     response_class=Response,
-    responses={200: {"content": {"text/calendar": {}}}},
+    responses={200: {"content": {"text/calendar": TEXT}}},
 )
 async def releases_ics(
     runtime: RuntimeDep,
@@ -158,7 +158,7 @@ async def releases_ics(
     "/api/v1/local-events.ics",
     summary="Événements à venir, en iCalendar / upcoming events as iCalendar",
     response_class=Response,
-    responses={200: {"content": {"text/calendar": {}}}},
+    responses={200: {"content": {"text/calendar": TEXT}}},
 )
 async def local_events_ics(
     runtime: RuntimeDep, organization: fields.OrganizationQuery = None
