@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from datacommune.catalog.core import formats, metadata
 from datacommune.catalog.deps import Session, SettingsDep
-from datacommune.catalog.interop import ckan_search, schemas, solr
+from datacommune.catalog.interop import ckan_search, schemas, solr, wording
 from datacommune.catalog.tables import Dataset, Organization, RemoteResource, Resource, Version
 
 # CKAN's error envelope, as its clients read it; declared so the OpenAPI document says what a
@@ -142,7 +142,7 @@ def resource_dict(resource: Resource, dataset: Dataset, public_url: str) -> dict
         "id": str(resource.id),
         "package_id": str(dataset.id),
         "name": resource.title,
-        "description": _describe(latest, kind),
+        "description": wording.version_summary(latest, kind) if latest else "",
         "url": url,
         "url_type": None,
         "resource_type": "file",
@@ -161,18 +161,6 @@ def resource_dict(resource: Resource, dataset: Dataset, public_url: str) -> dict
         "position": 0,
         "schema": latest.schema_id if latest else None,
     }
-
-
-def _describe(latest: Version | None, kind: str) -> str:
-    """A resource's description, in French, from what is known of its latest version."""
-    if latest is None:
-        return ""
-    text = f"Fichier {kind or 'publié'}, version {latest.number}"
-    text += f" du {latest.published_at.date().isoformat()}"
-    if latest.schema_id:
-        valid = "conforme au" if latest.valid else "vérifié contre le"
-        text += f", {valid} schéma {latest.schema_id}"
-    return text + "."
 
 
 def remote_resource_dict(resource: RemoteResource, dataset: Dataset) -> dict[str, Any]:

@@ -16,15 +16,52 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from datacommune.catalog.core import metadata
+from datacommune.catalog.core import formats, metadata
+from datacommune.catalog.interop import wording
 from datacommune.catalog.tables import Dataset, Organization
+from datacommune.shared.outbox import utcnow
 
-# SEMIC's shapes, verbatim: what tests (and anyone auditing the feed) validate it against.
+# SEMIC's shapes, verbatim: what tests (and anyone auditing the feed) validate it against —
+# the mandatory and range shapes of 3.0.1, and the recommendations (warnings) of 3.0.0.
 SHAPES = Path(__file__).with_name("shapes") / "dcat-ap-3.0.1-SHACL.ttl"
+RECOMMENDED = Path(__file__).with_name("shapes") / "dcat-ap-3.0.0-SHACL-recommended.ttl"
+
+
+def recommended_shapes() -> Graph:
+    """SEMIC's recommended shapes as pyshacl takes them: the file declares a few property
+    shapes with nothing in them (``sh:property [ ]``), which pyshacl refuses as malformed;
+    they constrain nothing, so they are left out of the graph (the file stays verbatim)."""
+    shapes = Graph().parse(RECOMMENDED)
+    SH = Namespace("http://www.w3.org/ns/shacl#")
+    for shape, empty in list(shapes.subject_objects(SH.property)):
+        if not any(shapes.predicate_objects(empty)):
+            shapes.remove((shape, SH.property, empty))
+    return shapes
+
+
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 SPDX = Namespace("http://spdx.org/rdf/terms#")
+DCATAP = Namespace("http://data.europa.eu/r5r/")
+GSP = Namespace("http://www.opengis.net/ont/geosparql#")
 THEME = "http://publications.europa.eu/resource/authority/data-theme/"
+FRENCH = URIRef("http://publications.europa.eu/resource/authority/language/FRA")
+FRANCE = URIRef("http://publications.europa.eu/resource/authority/country/FRA")
+STABLE = URIRef("http://publications.europa.eu/resource/authority/planned-availability/STABLE")
+# Communes, EPCI, départements and the platform that serves them are local authorities.
+LOCAL_AUTHORITY = URIRef("http://purl.org/adms/publishertype/LocalAuthority")
+LICENCE_TYPE = "http://purl.org/adms/licencetype/"
+LICENCE_TYPES = {
+    "etalab-2.0": ["Attribution"],
+    "cc-by-4.0": ["Attribution"],
+    "odbl-1.0": ["Attribution", "ShareAlike"],
+    "cc0-1.0": ["PublicDomain"],
+}
+# The catalogue's coverage, France: the box around metropolitan France (longitudes -5.2 to
+# 9.6, latitudes 41.3 to 51.1, Corsica included) and its centre, in WGS 84 — a rough but true
+# geometry, as DCAT-AP recommends one for every place.
+FRANCE_BOX = "POLYGON((-5.2 41.3, 9.6 41.3, 9.6 51.1, -5.2 51.1, -5.2 41.3))"
+FRANCE_CENTRE = "POINT(2.2 46.2)"
 FREQUENCY = "http://publications.europa.eu/resource/authority/frequency/"
 FREQUENCIES = {
     "continuous": "CONT",
@@ -40,6 +77,8 @@ FREQUENCIES = {
 
 def _bind(graph: Graph) -> None:
     for prefix, namespace in (
+        ("dcatap", DCATAP),
+        ("gsp", GSP),
         ("dcat", DCAT),
         ("dct", DCTERMS),
         ("foaf", FOAF),
@@ -61,10 +100,30 @@ def _typed(graph: Graph, iri: URIRef, cls: URIRef) -> URIRef:
     return iri
 
 
+def _local_authority(graph: Graph, agent: URIRef) -> None:
+    kind = _typed(graph, LOCAL_AUTHORITY, SKOS.Concept)
+    graph.add((kind, SKOS.prefLabel, Literal("Local Authority", lang="en")))
+    graph.add((agent, DCTERMS.type, kind))
+
+
+def _licence(graph: Graph, licence: str) -> URIRef | None:
+    """A licence as a dct:LicenseDocument with its ADMS type, when it has an address."""
+    address = metadata.LICENCE_URIS.get(licence, licence)
+    if not address.startswith(("http://", "https://")):
+        return None
+    node = _typed(graph, URIRef(address), DCTERMS.LicenseDocument)
+    for kind in LICENCE_TYPES.get(licence, []):
+        concept = _typed(graph, URIRef(LICENCE_TYPE + kind), SKOS.Concept)
+        graph.add((concept, SKOS.prefLabel, Literal(kind, lang="en")))
+        graph.add((node, DCTERMS.type, concept))
+    return node
+
+
 def _organization(graph: Graph, org: Organization, public_url: str) -> URIRef:
     node = URIRef(f"{public_url}/api/v1/organizations/{org.slug}")
     graph.add((node, RDF.type, FOAF.Agent))
     graph.add((node, FOAF.name, Literal(org.name, lang="fr")))
+    _local_authority(graph, node)
     if org.siren:
         graph.add((node, DCTERMS.identifier, Literal(org.siren)))
     return node
@@ -80,9 +139,10 @@ def _dataset(graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str)
     add((node, DCTERMS.publisher, publisher))
     add((node, DCTERMS.issued, Literal(dataset.created_at.isoformat(), datatype=XSD.dateTime)))
     add((node, DCTERMS.modified, Literal(dataset.updated_at.isoformat(), datatype=XSD.dateTime)))
-    # No dcat:landingPage: its range is foaf:Document (a web page) and a dataset has none
-    # apart from this JSON resource, which is the dataset itself; harvesters (data.gouv.fr's
-    # among them) take the dataset IRI as its address when there is no landing page.
+    if dataset.harvest is None:
+        # Its page for people; a harvested dataset's is its source's (``_harvested``).
+        page = _typed(graph, URIRef(f"{public_url}/jeux-de-donnees/{dataset.slug}"), FOAF.Document)
+        add((node, DCAT.landingPage, page))
     for keyword in dataset.keywords or []:
         add((node, DCAT.keyword, Literal(keyword, lang="fr")))
     if dataset.theme:
@@ -119,12 +179,7 @@ def _dataset(graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str)
             # Older values not checked on entry: a name, never an invalid IRI.
             add((contact, VCARD.fn, Literal(point)))
     # A harvested dataset may carry a licence we do not know: stated only if it is an IRI.
-    address = metadata.LICENCE_URIS.get(dataset.licence, dataset.licence)
-    licence = (
-        _typed(graph, URIRef(address), DCTERMS.LicenseDocument)
-        if address.startswith(("http://", "https://"))
-        else None
-    )
+    licence = _licence(graph, dataset.licence)
     for resource in dataset.resources:
         if not resource.versions:
             continue
@@ -135,8 +190,19 @@ def _dataset(graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str)
         add((distribution, DCTERMS.title, Literal(resource.title, lang="fr")))
         add((distribution, DCAT.accessURL, URIRef(f"{distribution}/latest")))
         add((distribution, DCAT.downloadURL, URIRef(f"{distribution}/latest")))
-        media_type = URIRef(f"https://www.iana.org/assignments/media-types/{latest.media_type}")
+        bare = formats.bare(latest.media_type)
+        media_type = URIRef(f"https://www.iana.org/assignments/media-types/{bare}")
         add((distribution, DCAT.mediaType, _typed(graph, media_type, DCTERMS.MediaType)))
+        kind = formats.of(latest.media_type, latest.filename)
+        if kind is not None:
+            # data.gouv.fr takes a file's format from dct:format only.
+            file_type = _typed(graph, URIRef(kind.eu_uri), DCTERMS.MediaTypeOrExtent)
+            add((distribution, DCTERMS.format, file_type))
+        summary = wording.version_summary(latest, kind.name.upper() if kind else "")
+        add((distribution, DCTERMS.description, Literal(summary, lang="fr")))
+        stable = _typed(graph, STABLE, SKOS.Concept)
+        add((stable, SKOS.prefLabel, Literal("stable", lang="en")))
+        add((distribution, DCATAP.availability, stable))
         add((distribution, DCAT.byteSize, Literal(latest.size, datatype=XSD.nonNegativeInteger)))
         if licence is not None:
             add((distribution, DCTERMS.license, licence))
@@ -204,14 +270,35 @@ async def catalog(
         )
     )
     graph.add((root, FOAF.homepage, _typed(graph, URIRef(public_url), FOAF.Document)))
+    graph.add((root, DCTERMS.language, _typed(graph, FRENCH, DCTERMS.LinguisticSystem)))
+    # What the catalogue's own description is under: the Licence Ouverte.
+    catalogue_licence = _licence(graph, "etalab-2.0")
+    assert catalogue_licence is not None
+    graph.add((root, DCTERMS.license, catalogue_licence))
+    scheme = _typed(graph, URIRef(THEME.rstrip("/")), SKOS.ConceptScheme)
+    graph.add((scheme, DCTERMS.title, Literal("Data theme", lang="en")))
+    graph.add((root, DCAT.themeTaxonomy, scheme))
+    france = _typed(graph, FRANCE, DCTERMS.Location)
+    graph.add((france, DCAT.bbox, Literal(FRANCE_BOX, datatype=GSP.wktLiteral)))
+    graph.add((france, DCAT.centroid, Literal(FRANCE_CENTRE, datatype=GSP.wktLiteral)))
+    graph.add((root, DCTERMS.spatial, france))
     # The catalogue's publisher is the platform that hosts it, the same agent on every page
     # (and on an empty one): DCAT-AP wants exactly one, and a foaf:Agent with a name.
     operator = _typed(graph, URIRef(f"{public_url}/api/v1/catalog#publisher"), FOAF.Agent)
     graph.add((operator, FOAF.name, Literal(title, lang="fr")))
+    _local_authority(graph, operator)
     graph.add((root, DCTERMS.publisher, operator))
-    total = (
-        await session.scalar(select(func.count()).select_from(Dataset).where(Dataset.public)) or 0
-    )
+    total, first, last_change = (
+        await session.execute(
+            select(func.count(), func.min(Dataset.created_at), func.max(Dataset.updated_at))
+            .select_from(Dataset)
+            .where(Dataset.public)
+        )
+    ).one()
+    # An empty catalogue was issued and changed at its first reading.
+    now = utcnow()
+    for term, moment in ((DCTERMS.issued, first or now), (DCTERMS.modified, last_change or now)):
+        graph.add((root, term, Literal(moment.isoformat(), datatype=XSD.dateTime)))
     rows = await session.scalars(
         select(Dataset)
         .where(Dataset.public)
