@@ -151,8 +151,10 @@ def test_pages_search_dataset_organization(embedded: Running, corpus: Path) -> N
     assert "(20 / 95 lignes)" in html
     assert "COMITE FETES DE CASTELMAUROU" in html
     assert f"/api/v1/versions/{version}/download" in html
-    for fmt in ("csv", "json", "geojson", "parquet", "xlsx"):
+    for fmt in ("csv", "json", "parquet", "xlsx"):
         assert f"/api/v1/versions/{version}/rows.{fmt}" in html
+    # A table without coordinates links to no GeoJSON export (it would answer 404).
+    assert f"/api/v1/versions/{version}/rows.geojson" not in html
     assert "Voirie des Pages" in html
     assert "2000" in html
     assert "Aperçu des premières lignes" in html

@@ -89,7 +89,8 @@ def test_rows_and_exports_of_a_standard_file(
     rows_info = described["resources"][-1]["versions"][-1]["rows"]
     assert rows_info["status"] == "ready"
     assert rows_info["count"] == 95
-    assert set(rows_info["exports"]) == {"csv", "json", "geojson", "parquet", "xlsx"}
+    # No coordinates in this file: no GeoJSON export offered.
+    assert set(rows_info["exports"]) == {"csv", "json", "parquet", "xlsx"}
 
     params = {"montant__gte": "5000"}
     as_csv = httpx.get(f"{catalog}/versions/{version}/rows.csv", params=params)
@@ -119,6 +120,29 @@ def test_rows_and_exports_of_a_standard_file(
 
     # The original bytes are still what the download serves.
     assert httpx.get(f"{catalog}/versions/{version}/download").content == content
+
+
+@pytest.mark.parametrize(
+    ("latitude", "longitude"),
+    [("Ylat", "Xlong"), ("Ylatitude", "Xlongitude"), ("latitude", "longitude"), ("lat", "lon")],
+)
+def test_the_national_schemas_coordinate_columns_make_a_map(
+    embedded: Running, latitude: str, longitude: str
+) -> None:
+    """Covoiturage's and stationnement's Xlong/Ylat, IRVE 1.x's Xlongitude/Ylatitude, and the
+    plain pairs: each gives a GeoJSON export, offered with the others."""
+    token = embedded.organization(f"carte-{latitude.lower()}")
+    content = f"nom,{longitude},{latitude}\nAire du Lac,1.4437,43.6045\nPlace,abc,43.6\n"
+    dataset = f"aires-{latitude.lower()}"
+    upload = embedded.upload(token, content.encode(), dataset=dataset)
+    version = published_version(embedded, token, upload.json()["id"], dataset)
+    ready_rows(embedded, version)
+    described = httpx.get(f"{embedded.url('catalog')}/api/v1/datasets/{dataset}").json()
+    exports = described["resources"][-1]["versions"][-1]["rows"]["exports"]
+    assert "geojson" in exports
+    features = httpx.get(exports["geojson"]).json()["features"]
+    assert features[0]["geometry"] == {"type": "Point", "coordinates": [1.4437, 43.6045]}
+    assert features[1]["geometry"] is None  # not a coordinate: no point, the row kept
 
 
 def test_the_whole_table_is_kept_and_read_over_http_by_ranges(embedded: Running) -> None:

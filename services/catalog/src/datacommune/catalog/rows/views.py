@@ -5,6 +5,7 @@ from typing import Any
 
 from datacommune.catalog.rows import exports
 from datacommune.catalog.tables import Version
+from datacommune.shared import events
 
 
 def version_view(version: Version, public_url: str) -> dict[str, Any]:
@@ -24,5 +25,13 @@ def describe_rows(version: Version, public_url: str) -> dict[str, Any] | None:
         body["count"] = table.row_count
         body["columns"] = [{"name": c["name"], "type": c["type"]} for c in table.columns]
         body["url"] = base
-        body["exports"] = {fmt: f"{base}.{fmt}" for fmt in exports.MEDIA_TYPES}
+        # GeoJSON only where the rows have coordinates: no link to an export that is a 404.
+        mapped = exports.geometry_reader(
+            events.TableShape.model_validate(table.shape).geo, table.columns
+        )
+        body["exports"] = {
+            fmt: f"{base}.{fmt}"
+            for fmt in exports.MEDIA_TYPES
+            if fmt != "geojson" or mapped is not None
+        }
     return body

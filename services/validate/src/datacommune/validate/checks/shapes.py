@@ -7,10 +7,13 @@ from typing import Any
 
 from datacommune.shared import events
 
-# Column names that hold a latitude or a longitude in WGS 84, once lower-cased and unaccented
-# (SCDL uses ``lat``/``long``, others ``latitude``, ``y_wgs84``, ``consolidated_latitude``…).
-LATITUDE = re.compile(r"^(.*[_ ])?(lat|latitude|y_?wgs84|wgs84_?y)$")
-LONGITUDE = re.compile(r"^(.*[_ ])?(lon|long|lng|longitude|x_?wgs84|wgs84_?x)$")
+# Column names that hold a latitude or a longitude in WGS 84, once lower-cased and unaccented:
+# SCDL's ``lat``/``long``, the national schemas' ``Ylat``/``Xlong`` (covoiturage, stationnement)
+# and ``Ylatitude``/``Xlongitude`` (IRVE 1.x), and ``latitude``, ``lon``, ``lng``, ``y_wgs84``,
+# ``consolidated_latitude``… A bare ``x``/``y`` is not taken: it is often Lambert-93, in metres.
+# Values out of range (a latitude past 90°) give no point in the GeoJSON export and the map.
+LATITUDE = re.compile(r"^(.*[_ ])?y?(lat|latitude|y_?wgs84|wgs84_?y)$")
+LONGITUDE = re.compile(r"^(.*[_ ])?x?(lon|long|lng|longitude|x_?wgs84|wgs84_?x)$")
 
 
 def table_shape(report: dict[str, Any]) -> events.TableShape | None:
