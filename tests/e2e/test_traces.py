@@ -159,8 +159,8 @@ def tree(spans: list[Span]) -> str:
 
 
 def settled(collector: Collector, trace_id: str, *needed: tuple[str, str]) -> list[Span]:
-    """The trace's spans once the ``needed`` (service, name) pairs have arrived and the spans
-    form one tree (each process sends its batch on its own)."""
+    """The trace's spans once the ``needed`` (service, name) pairs have arrived — its root
+    among them — and the spans form one tree (each process sends its batch on its own)."""
 
     def whole() -> bool:
         spans = collector.trace(trace_id)
@@ -199,6 +199,8 @@ def test_one_upload_is_one_trace_through_the_four_services(
     spans = settled(
         collector,
         trace_id,
+        ("ingest", "POST /api/v1/uploads"),
+        ("ingest", "file.received.v1 publish"),
         ("catalog", "webhook POST"),
         ("events", "resource.published.v1 process"),
         ("ingest", "resource.published.v1 process"),
@@ -250,7 +252,14 @@ def test_a_release_opening_is_a_trace_from_the_scheduler_to_the_webhook(
     assert upload["download_url"] in (None, content["download_url"]), upload
     trace_id = collector.hook_trace("budget-ouverture")
 
-    spans = settled(collector, trace_id, ("catalog", "webhook POST"))
+    spans = settled(
+        collector,
+        trace_id,
+        # The root too: each process sends its spans on its own, the scheduler's may come last.
+        ("events", "release open"),
+        ("events", "release.opened.v1 publish"),
+        ("catalog", "webhook POST"),
+    )
     figures.record("trace-release", f"one release opening, one trace:\n{tree(spans)}")
     assert root_of(spans) == ("events", "release open")
     names = [(s.service, s.name) for s in sorted(spans, key=lambda s: s.start)]
