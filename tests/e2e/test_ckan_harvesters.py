@@ -2,10 +2,15 @@
 data.gouv.fr's (udata) schema on every package, ckanext-harvest's gather stage with its
 include/exclude filters and incremental range, ckanapi with Solr syntax, facets and sorts."""
 
+import json
+import os
 import re
+import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -277,3 +282,28 @@ def test_the_other_read_actions_and_unknown_ones(
     assert unknown.status_code == 400
     assert unknown.json()["success"] is False
     assert unknown.json()["error"]["__type"] == "Bad Request"
+
+
+def test_ckanapi_dumps_the_whole_catalogue(
+    platform: Running, territory: dict[str, Any], tmp_path: Path
+) -> None:
+    """``ckanapi dump datasets --all``, the command a portal's administrator runs to copy a CKAN
+    catalogue: every public dataset, each a package udata would take."""
+    out = tmp_path / "datasets.jsonl"
+    ckanapi_cli = Path(sys.executable).with_name("ckanapi")
+    done = subprocess.run(
+        [str(ckanapi_cli), "dump", "datasets", "--all", "-q", "-p", "2"]
+        + ["-r", platform.url("catalog"), "-O", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        # Its worker processes are started as « ckanapi », found on the PATH.
+        env={**os.environ, "PATH": f"{ckanapi_cli.parent}{os.pathsep}{os.environ['PATH']}"},
+    )
+    assert done.returncode == 0, done.stderr
+    dumped = [json.loads(line) for line in out.read_text().splitlines()]
+    listed = httpx.get(f"{platform.url('catalog')}/api/3/action/package_list").json()["result"]
+    assert sorted(p["name"] for p in dumped) == sorted(listed)
+    assert set(territory["ids"].values()) <= {p["id"] for p in dumped}
+    assert [udata_accepts(p) for p in dumped] == [[] for _ in dumped]
