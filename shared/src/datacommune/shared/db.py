@@ -1,5 +1,6 @@
 """Engine and sessionmaker factories for SQLite (embedded) and PostgreSQL (production)."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,30 @@ def make_reader(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False)
 
 
+def _insert(session: AsyncSession) -> Any:
+    """The engine's INSERT, which knows ``ON CONFLICT`` (both dialects spell it alike)."""
+    return postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+async def upsert(
+    session: AsyncSession,
+    model: type[Any],
+    values: dict[str, Any],
+    *,
+    keys: list[str],
+    update: Callable[[Any], dict[str, Any]] | None = None,
+) -> None:
+    """Insert one row, or change the one with the same ``keys``: ``INSERT … ON CONFLICT DO
+    UPDATE`` on both engines, one statement, so racing writers never both insert.
+
+    ``update`` gives the new values from the row that was refused (``excluded``): a counter
+    adds to itself; without it, every value but the keys is overwritten."""
+    statement = _insert(session)(model).values(**values)
+    excluded = statement.excluded
+    changes = update(excluded) if update else {k: excluded[k] for k in values if k not in keys}
+    await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes))
+
+
 async def insert_ignoring(
     session: AsyncSession, model: type[Any], values: dict[str, Any], *, keys: list[str]
 ) -> bool:
@@ -92,9 +117,7 @@ async def insert_ignoring(
     ``INSERT … ON CONFLICT DO NOTHING`` on both engines: two transactions racing to insert the
     same key cannot both pass a read-then-write check and then fail on the unique index.
     """
-    dialect = session.get_bind().dialect.name
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
     result = await session.execute(
-        insert(model).values(**values).on_conflict_do_nothing(index_elements=keys)
+        _insert(session)(model).values(**values).on_conflict_do_nothing(index_elements=keys)
     )
     return bool(getattr(result, "rowcount", 0))

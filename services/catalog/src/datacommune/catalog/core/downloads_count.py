@@ -5,23 +5,21 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog.tables import DownloadCount
+from datacommune.shared.db import upsert
 
 
 async def count(session: AsyncSession, version_id: uuid.UUID, day: date | None = None) -> None:
     """Add one download of ``version_id`` today, atomically, whatever the concurrency."""
     day = day or datetime.now(UTC).date()
-    dialect = session.get_bind().dialect.name
-    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(DownloadCount).values(version_id=version_id, day=day, count=1)
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["version_id", "day"],
-            set_={"count": DownloadCount.count + 1},
-        )
+    await upsert(
+        session,
+        DownloadCount,
+        {"version_id": version_id, "day": day, "count": 1},
+        keys=["version_id", "day"],
+        update=lambda _: {"count": DownloadCount.count + 1},
     )
 
 

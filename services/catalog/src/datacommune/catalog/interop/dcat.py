@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SH, SKOS, XSD
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,7 +32,6 @@ def recommended_shapes() -> Graph:
     shapes with nothing in them (``sh:property [ ]``), which pyshacl refuses as malformed;
     they constrain nothing, so they are left out of the graph (the file stays verbatim)."""
     shapes = Graph().parse(RECOMMENDED)
-    SH = Namespace("http://www.w3.org/ns/shacl#")
     for shape, empty in list(shapes.subject_objects(SH.property)):
         if not any(shapes.predicate_objects(empty)):
             shapes.remove((shape, SH.property, empty))

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from luqum import tree
-from luqum.exceptions import ParseError
 from luqum.parser import parser
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, true
 
@@ -40,7 +39,7 @@ def parse(query: str) -> tree.Item | None:
         return None
     try:
         return parser.parse(query)
-    except (ParseError, Exception) as exc:
+    except Exception as exc:  # luqum's ParseError and its lexer's own errors
         raise QueryError(f"Cannot parse query {query!r}: {exc}") from None
 
 

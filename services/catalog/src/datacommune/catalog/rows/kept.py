@@ -13,14 +13,13 @@ import hashlib
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from datacommune.catalog.core.downloads import Stored
 from datacommune.catalog.rows.exports import MEDIA_TYPES, SCRATCH_PREFIX
 from datacommune.catalog.tables import RowExport
+from datacommune.shared.db import upsert
 from datacommune.shared.process.runtime import Runtime
 from datacommune.shared.process.scratch import held_dir
 from datacommune.shared.storage import content_key
@@ -60,15 +59,7 @@ async def keep(
         "size": size,
     }
     async with runtime.sessionmaker.begin() as session:
-        dialect = session.get_bind().dialect.name
-        insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(RowExport).values(**values)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["version_id", "format"],
-                set_={k: statement.excluded[k] for k in ("object_key", "sha256", "size")},
-            )
-        )
+        await upsert(session, RowExport, values, keys=["version_id", "format"])
         kept = await session.scalar(
             select(RowExport).where(
                 RowExport.version_id == version_id, RowExport.format == extension

@@ -17,7 +17,6 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog.tables import (
@@ -29,6 +28,7 @@ from datacommune.catalog.tables import (
     Resource,
     Version,
 )
+from datacommune.shared.db import upsert
 
 _STEMMER = snowballstemmer.stemmer("french")
 FORMATS = {
@@ -162,14 +162,13 @@ async def reindex(session: AsyncSession, dataset: Dataset) -> None:
 async def _count(session: AsyncSession, changes: dict[tuple[str, str], int]) -> None:
     """Add each change to the catalogue's count of that facet value. Only the values a dataset
     gained or lost are touched (in sorted order), so writers seldom wait on each other."""
-    insert = postgresql.insert if dialect(session) == "postgresql" else sqlite.insert
     for (facet, value), change in sorted(changes.items()):
-        statement = insert(FacetCount).values(facet=facet, value=value, count=change)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[FacetCount.facet, FacetCount.value],
-                set_={"count": FacetCount.count + statement.excluded.count},
-            )
+        await upsert(
+            session,
+            FacetCount,
+            {"facet": facet, "value": value, "count": change},
+            keys=["facet", "value"],
+            update=lambda excluded: {"count": FacetCount.count + excluded.count},
         )
 
 
