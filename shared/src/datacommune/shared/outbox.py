@@ -17,6 +17,7 @@ from sqlalchemy import String, Text, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
+from datacommune.shared import tracing
 from datacommune.shared.bus import DUPLICATE_WINDOW_SECONDS, MAX_AGE_SECONDS, Bus
 from datacommune.shared.db import UTCDateTime, insert_ignoring
 from datacommune.shared.events import Event
@@ -250,7 +251,7 @@ class OutboxRelay:
                 await self.before_publish(type_, payload)
             # The publication continues the trace of the transaction that wrote the row.
             with hop(f"{type_} publish", parent, SpanKind.PRODUCER):
-                headers = {"traceparent": carried} if (carried := traceparent()) else None
+                headers = tracing.headers(traceparent()) or None
                 await self.bus.publish_raw(type_, payload.encode(), row_id, headers)
             sent.append(row_id)
         if sent:
