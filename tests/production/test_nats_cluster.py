@@ -6,8 +6,12 @@ import asyncio
 import time
 import uuid
 
+import nats
+from nats.js.api import StreamConfig
+from nats.js.errors import BadRequestError
+
 from datacommune.shared import events
-from datacommune.shared.bus import Bus
+from datacommune.shared.bus import NO_SUITABLE_PEERS, Bus
 from datacommune.shared.settings import NatsSettings
 from tests import servers
 from tests.figures import record
@@ -25,6 +29,27 @@ async def publish_until_stored(bus: Bus, event: events.Event, *, within: float =
         except Exception:
             assert time.monotonic() - started < within, "the cluster never took the event"
             await asyncio.sleep(0.1)
+
+
+async def until_placement_refused(url: str) -> None:
+    """Wait until the two servers up have elected a leader, which then refuses to place three
+    replicas (before that, JetStream does not answer at all)."""
+    nc = await nats.connect(url.split(","))
+    try:
+        js = nc.jetstream()
+        deadline = time.monotonic() + 30
+        while True:
+            assert time.monotonic() < deadline, "the two servers never answered"
+            try:
+                await js.add_stream(StreamConfig(name="PROBE", subjects=["probe"], num_replicas=3))
+            except BadRequestError as error:
+                if error.err_code == NO_SUITABLE_PEERS:
+                    return
+            except nats.errors.TimeoutError:
+                pass
+            await asyncio.sleep(0.2)
+    finally:
+        await nc.close()
 
 
 async def test_a_server_killed_under_traffic_loses_no_event() -> None:
@@ -64,5 +89,24 @@ async def test_a_server_killed_under_traffic_loses_no_event() -> None:
                 f"again: all consumed ({len(seen)} deliveries); longest publish "
                 f"{max(stalls):.2f} s",
             )
+        finally:
+            await bus.close()
+
+
+async def test_streams_wait_for_a_cluster_still_forming() -> None:
+    """Three replicas need three servers: while the third is still starting, the first two elect
+    a leader and answer « no suitable peers for placement »; a service connecting then waits
+    instead of failing."""
+    with servers.nats_cluster(3, started=2) as cluster:
+        bus = Bus(NatsSettings(url=cluster.url, replicas=3, connect_timeout=60))
+        connecting = asyncio.create_task(bus.connect(name="test"))
+        await until_placement_refused(cluster.url)
+        await asyncio.sleep(1)
+        assert not connecting.done(), "the service gave up while the cluster was forming"
+        cluster.start(2)
+        await asyncio.wait_for(connecting, 60)
+        try:
+            info = await bus._jetstream().stream_info("FILES")
+            assert info.config.num_replicas == 3
         finally:
             await bus.close()

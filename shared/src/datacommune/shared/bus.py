@@ -37,6 +37,15 @@ log = structlog.get_logger()
 Handler = Callable[[AnyEvent], Awaitable[None]]
 
 
+class ClusterForming(Exception):
+    """A stream could not be placed yet: its replicas need servers the cluster has not yet
+    counted in (JetStream's « no suitable peers for placement », while servers join)."""
+
+
+# JetStream's code for « no suitable peers for placement ».
+NO_SUITABLE_PEERS = 10005
+
+
 class NotYet(Exception):
     """The event follows another one not applied yet (streams do not order each other):
     it comes back shortly, without counting as a failure in the logs."""
@@ -113,8 +122,9 @@ class Bus:
             try:
                 await self.ensure_streams()
                 return
-            except (nats.errors.TimeoutError, ServiceUnavailableError):
-                # A cluster starting up answers once it has elected its leader.
+            except (nats.errors.TimeoutError, ServiceUnavailableError, ClusterForming):
+                # A cluster starting up answers once it has elected its leader, and places a
+                # replicated stream once enough of its servers have joined.
                 if asyncio.get_running_loop().time() > deadline:
                     raise
                 await asyncio.sleep(0.5)
@@ -135,7 +145,10 @@ class Bus:
         for config in self.stream_configs():
             try:
                 await js.add_stream(config)
-            except BadRequestError:
+            except BadRequestError as error:
+                if error.err_code == NO_SUITABLE_PEERS:
+                    raise ClusterForming(config.name) from error
+                # The stream exists with another configuration: bring it to this one.
                 await js.update_stream(config)
 
     def stream_configs(self) -> list[StreamConfig]:
