@@ -227,7 +227,12 @@ async def test_dcat_follows_hydra_pages_and_validates(
     # Our own DCAT feed shows them, and still passes the DCAT-AP shapes.
     async with sessions() as session:
         graph = await dcat.catalog(
-            session, public_url=PUBLIC_URL, page=1, page_size=100, title="Catalogue"
+            session,
+            public_url=PUBLIC_URL,
+            schemas_url=PUBLIC_URL,
+            page=1,
+            page_size=100,
+            title="Catalogue",
         )
     text = graph.serialize(format="turtle")
     assert "https://data.roques.example/files/arrets-bus.csv" in text

@@ -80,7 +80,14 @@ def test_the_feed_is_dcat_ap(platform: Running, corpus: Path) -> None:
         assert (ECON, SKOS.prefLabel, Literal("Économie et finances", lang="fr")) in graph
         assert (dataset, DCTERMS.spatial, URIRef("http://id.insee.fr/geo/commune/31458")) in graph
         standards = set(graph.subjects(RDF.type, DCTERMS.Standard))
-        assert URIRef("https://schema.data.gouv.fr/scdl-subventions/2.1.1") in standards
+        # The address data.gouv.fr matches to its schema and version, and only that one.
+        published = URIRef("https://schema.data.gouv.fr/schemas/scdl/subventions/2.1.1/schema.json")
+        assert published in standards
+        schema_dataset = URIRef(platform.url("catalog") + "/api/v1/datasets/dcat-schema")
+        files = list(graph.objects(schema_dataset, DCAT.distribution))
+        assert files
+        for file in files:
+            assert list(graph.objects(file, DCTERMS.conformsTo)) == [published]
 
 
 def _recommended(graph: Graph) -> list[tuple[str, str, str]]:

@@ -53,6 +53,30 @@ def test_a_catalogue_with_local_and_mirrored_versions(reference: Path, tmp_path:
     ]
     # Nothing fetched: without a mirror, the https:// versions are simply not there.
     assert [e.id for e in Registry.from_catalogue(catalogue).all()] == ["scdl-prenoms@1.1.5"]
+    # Each keeps the address the catalogue gives, as data.gouv.fr matches it; a local file none.
+    irve = found.get("etalab-schema-irve-statique@2.3.0")
+    assert irve is not None
+    assert irve.url == (
+        "https://schema.data.gouv.fr/schemas/etalab/schema-irve-statique/2.3.0/schema-statique.json"
+    )
+    prenoms = found.get("scdl-prenoms@1.1.5")
+    assert prenoms is not None
+    assert prenoms.url is None
     merged = Registry.from_dirs([BUILTIN]).merged(found)
     assert merged.get("scdl-prenoms") is not None
     assert merged.get("scdl-subventions") is not None
+
+
+def test_the_shipped_schemas_say_where_they_are_published() -> None:
+    """schema.data.gouv.fr's address for the schemas it lists, with their version, as its
+    catalogue's ``versions[].schema_url`` writes it; the publisher's for the others."""
+    shipped = Registry.from_dirs([BUILTIN])
+    subventions = shipped.get("scdl-subventions")
+    assert subventions is not None
+    assert subventions.url == (
+        f"https://schema.data.gouv.fr/schemas/scdl/subventions/{subventions.version}/schema.json"
+    )
+    for entry in shipped.all():
+        assert (entry.url or "").startswith("https://"), entry.id
+        if (entry.url or "").startswith("https://schema.data.gouv.fr/"):
+            assert f"/{entry.version}/" in entry.url, entry.id

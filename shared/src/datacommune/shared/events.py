@@ -176,8 +176,17 @@ class GeoColumns(BaseModel):
     latitude: str | None = None
     longitude: str | None = None
     point: str | None = Field(default=None, description="A `geopoint` column.")
-    point_format: str = Field(default="default", description="The geopoint's Table Schema format.")
-    geometry: str | None = Field(default=None, description="A `geojson` column.")
+    point_format: str = Field(
+        default="default",
+        description="The geopoint's Table Schema format, or `latlon`: the text `lat, lon`.",
+    )
+    geometry: str | None = Field(default=None, description="A column of geometries.")
+    geometry_format: Literal["geojson", "wkt"] = "geojson"
+    found: Literal["schema", "type", "name", "values"] = Field(
+        default="name",
+        description="How the columns were found: the schema's `french-gps-coordinates` check, "
+        "a field type, the column names, or their values.",
+    )
 
 
 class TableShape(BaseModel):
@@ -202,6 +211,11 @@ class FileValidated(Event):
     title: str | None = None
     schema_id: str | None = Field(
         default=None, description="Resolved id, e.g. `scdl-subventions@2.1.1`."
+    )
+    schema_url: str | None = Field(
+        default=None,
+        description="Where that schema version is published (schema.data.gouv.fr's address "
+        "when it lists it), as national catalogues match it.",
     )
     file: FileRef = Field(description="The file to publish: the repaired one when repairs applied.")
     original: FileRef | None = Field(

@@ -28,6 +28,9 @@ class SchemaEntry:
     description: str
     descriptor: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    # Where this version is published, as national catalogues match it (DCAT's conformsTo):
+    # schema.data.gouv.fr's address when it lists the schema; None when unknown.
+    url: str | None = None
 
     @property
     def id(self) -> str:
@@ -60,7 +63,7 @@ class SchemaEntry:
         ]
 
 
-def load_entry(name: str, raw: dict[str, Any]) -> SchemaEntry:
+def load_entry(name: str, raw: dict[str, Any], url: str | None = None) -> SchemaEntry:
     """Mend a schema's known defects and note each in ``warnings``."""
     descriptor = json.loads(json.dumps(raw))
     warnings = []
@@ -83,6 +86,7 @@ def load_entry(name: str, raw: dict[str, Any]) -> SchemaEntry:
         description=str(raw.get("description") or ""),
         descriptor=descriptor,
         warnings=warnings,
+        url=url,
     )
 
 
@@ -98,12 +102,16 @@ class Registry:
 
     @classmethod
     def from_dirs(cls, dirs: list[Path]) -> "Registry":
-        """Every ``<name>/schema.json`` under each folder."""
+        """Every ``<name>/schema.json`` under each folder; ``addresses.json`` beside them says
+        where each is published."""
         entries = []
         for root in dirs:
+            listed = root / "addresses.json"
+            addresses = json.loads(listed.read_text(encoding="utf-8")) if listed.is_file() else {}
             for path in sorted(root.glob("*/schema.json")):
                 raw = json.loads(path.read_text(encoding="utf-8"))
-                entries.append(load_entry(path.parent.name, raw))
+                name = path.parent.name
+                entries.append(load_entry(name, raw, addresses.get(name)))
         return cls(entries)
 
     @classmethod
@@ -128,7 +136,9 @@ class Registry:
                 if version.get("version_name"):
                     # The catalogue names its versions; a file may say « v2.3.0 » for « 2.3.0 ».
                     raw = {**raw, "version": version["version_name"]}
-                entries.append(load_entry(name, raw))
+                url = str(version.get("schema_url") or "")
+                published = url if urlparse(url).scheme == "https" else None
+                entries.append(load_entry(name, raw, published))
         return cls(entries)
 
     def merged(self, other: "Registry") -> "Registry":

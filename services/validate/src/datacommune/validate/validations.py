@@ -21,7 +21,7 @@ from datacommune.shared.outbox import OutboxRelay, enqueue
 from datacommune.shared.process.scratch import held_dir
 from datacommune.shared.storage import ObjectStore, content_key
 from datacommune.validate.checks import shapes
-from datacommune.validate.registry import Registry
+from datacommune.validate.registry import Registry, SchemaEntry
 from datacommune.validate.reports import rendering
 from datacommune.validate.reports import report as reports
 from datacommune.validate.tables import Outbox, Validation
@@ -135,7 +135,7 @@ async def validate_received(
     await store.put_bytes(
         keys["json"], json.dumps(report, ensure_ascii=False).encode(), media_type="application/json"
     )
-    validated = _validated_event(event, report, keys, schema.id if schema else None, source)
+    validated = _validated_event(event, report, keys, schema, source)
     validated = validated.model_copy(update={"file": file})
     if original is not None:
         validated = validated.model_copy(
@@ -214,7 +214,7 @@ def _validated_event(
     event: events.FileReceived,
     report: dict[str, Any],
     keys: dict[str, str],
-    schema_id: str | None,
+    schema: SchemaEntry | None,
     source: str,
 ) -> events.FileValidated:
     return events.FileValidated(
@@ -224,7 +224,8 @@ def _validated_event(
         organization=event.organization,
         dataset=event.dataset,
         title=event.title,
-        schema_id=schema_id or event.schema_id,
+        schema_id=schema.id if schema else event.schema_id,
+        schema_url=schema.url if schema else None,
         file=event.file,
         valid=report["valid"],
         publishable=report["publishable"],

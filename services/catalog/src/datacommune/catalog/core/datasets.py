@@ -107,6 +107,7 @@ async def publish(
         media_type=event.file.media_type,
         charset=event.file.charset,
         schema_id=event.schema_id,
+        schema_url=event.schema_url,
         valid=event.valid,
         report_key=event.report_key,
         changes_key=event.changes_key,

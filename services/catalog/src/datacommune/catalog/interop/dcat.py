@@ -128,7 +128,9 @@ def _organization(graph: Graph, org: Organization, public_url: str) -> URIRef:
     return node
 
 
-def _dataset(graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str) -> URIRef:
+def _dataset(
+    graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str, schemas_url: str
+) -> URIRef:
     node = URIRef(f"{public_url}/api/v1/datasets/{dataset.slug}")
     add = graph.add
     add((node, RDF.type, DCAT.Dataset))
@@ -213,8 +215,13 @@ def _dataset(graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str)
             )
         )
         if latest.schema_id:
-            schema = URIRef(f"https://schema.data.gouv.fr/{latest.schema_id.replace('@', '/')}")
+            # One conformsTo only (data.gouv.fr reads a single one): where the schema version is
+            # published, else the copy validate serves.
+            schema = URIRef(
+                latest.schema_url or f"{schemas_url}/api/v1/schemas/{latest.schema_id}/schema.json"
+            )
             add((distribution, DCTERMS.conformsTo, _typed(graph, schema, DCTERMS.Standard)))
+            add((schema, DCTERMS.identifier, Literal(latest.schema_id)))
         checksum = BNode()
         add((distribution, SPDX.checksum, checksum))
         add((checksum, RDF.type, SPDX.Checksum))
@@ -250,7 +257,13 @@ def _harvested(graph: Graph, node: URIRef, dataset: Dataset, licence: URIRef | N
 
 
 async def catalog(
-    session: AsyncSession, *, public_url: str, page: int, page_size: int, title: str
+    session: AsyncSession,
+    *,
+    public_url: str,
+    schemas_url: str,
+    page: int,
+    page_size: int,
+    title: str,
 ) -> Graph:
     """One page of the catalogue, with the hydra links to the others."""
     graph = Graph()
@@ -313,7 +326,13 @@ async def catalog(
         org = orgs[dataset.organization]
         if org.slug not in publishers:
             publishers[org.slug] = _organization(graph, org, public_url)
-        graph.add((root, DCAT.dataset, _dataset(graph, dataset, publishers[org.slug], public_url)))
+        graph.add(
+            (
+                root,
+                DCAT.dataset,
+                _dataset(graph, dataset, publishers[org.slug], public_url, schemas_url),
+            )
+        )
     last = max(1, -(-total // page_size))
     here = URIRef(f"{public_url}/api/v1/catalog.jsonld?page={page}&page_size={page_size}")
     graph.add((here, RDF.type, HYDRA.PagedCollection))

@@ -37,6 +37,7 @@ async def dcat_catalog(
     graph = await dcat.catalog(
         session,
         public_url=settings.http.public_url,
+        schemas_url=settings.validate_public_url,
         page=page,
         page_size=page_size,
         title=settings.catalog_title,

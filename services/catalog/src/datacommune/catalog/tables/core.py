@@ -131,6 +131,9 @@ class Version(Base):
     # None when not text or not known (versions published before it was recorded).
     charset: Mapped[str | None] = mapped_column(String(40))
     schema_id: Mapped[str | None] = mapped_column(String(200))
+    # Where that schema version is published (schema.data.gouv.fr's address when it lists it):
+    # the DCAT feed's conformsTo, which data.gouv.fr matches character for character.
+    schema_url: Mapped[str | None] = mapped_column(String(500))
     valid: Mapped[bool] = mapped_column(Boolean)
     report_key: Mapped[str] = mapped_column(String(300))
     # When the published file is the safe repair of the upload: the upload as sent, and the
