@@ -8,6 +8,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import duckdb_ext  # type: ignore[import-not-found]  # a folder of extension binaries only
 import fsspec
 import httpx
 import pyarrow.dataset as ds
@@ -123,17 +125,24 @@ def test_rows_and_exports_of_a_standard_file(
 
 
 @pytest.mark.parametrize(
-    ("latitude", "longitude"),
-    [("Ylat", "Xlong"), ("Ylatitude", "Xlongitude"), ("latitude", "longitude"), ("lat", "lon")],
+    ("name", "content"),
+    [
+        ("ylat", "nom,Xlong,Ylat\nAire du Lac,1.4437,43.6045\nPlace,abc,43.6\n"),
+        ("irve", "nom,Xlongitude,Ylatitude\nAire du Lac,1.4437,43.6045\nPlace,abc,43.6\n"),
+        ("latitude", "nom,longitude,latitude\nAire du Lac,1.4437,43.6045\nPlace,abc,43.6\n"),
+        ("lat", "nom,lon,lat\nAire du Lac,1.4437,43.6045\nPlace,abc,43.6\n"),
+        ("wkt", "nom,geom\nAire du Lac,POINT (1.4437 43.6045)\nPlace,\n"),
+        ("ods", 'nom,geo_point_2d\nAire du Lac,"43.6045, 1.4437"\nPlace,\n'),
+    ],
 )
 def test_the_national_schemas_coordinate_columns_make_a_map(
-    embedded: Running, latitude: str, longitude: str
+    embedded: Running, name: str, content: str
 ) -> None:
-    """Covoiturage's and stationnement's Xlong/Ylat, IRVE 1.x's Xlongitude/Ylatitude, and the
-    plain pairs: each gives a GeoJSON export, offered with the others."""
-    token = embedded.organization(f"carte-{latitude.lower()}")
-    content = f"nom,{longitude},{latitude}\nAire du Lac,1.4437,43.6045\nPlace,abc,43.6\n"
-    dataset = f"aires-{latitude.lower()}"
+    """Covoiturage's and stationnement's Xlong/Ylat, IRVE 1.x's Xlongitude/Ylatitude, the
+    plain pairs, a WKT column and OpenDataSoft's latitude-first ``geo_point_2d``: each gives a
+    GeoJSON export, offered with the others."""
+    token = embedded.organization(f"carte-{name}")
+    dataset = f"aires-{name}"
     upload = embedded.upload(token, content.encode(), dataset=dataset)
     version = published_version(embedded, token, upload.json()["id"], dataset)
     ready_rows(embedded, version)
@@ -146,8 +155,9 @@ def test_the_national_schemas_coordinate_columns_make_a_map(
 
 
 def test_the_whole_table_is_kept_and_read_over_http_by_ranges(embedded: Running) -> None:
-    """The whole table in Parquet, as pyarrow reads it through fsspec (as dask and pandas do):
-    a HEAD for its length, then ranges for the footer and the columns asked for."""
+    """The whole table in Parquet, as pyarrow reads it through fsspec (as dask and pandas do)
+    and DuckDB through httpfs: a HEAD for its length, then ranges for the footer and the
+    columns asked for."""
     token = embedded.organization("lecteurs-parquet")
     upload = embedded.upload(token, csv_rows(5000, "plage"), dataset="lecteurs-parquet-data")
     version = published_version(embedded, token, upload.json()["id"], "lecteurs-parquet-data")
@@ -169,6 +179,16 @@ def test_the_whole_table_is_kept_and_read_over_http_by_ranges(embedded: Running)
     dataset = ds.dataset(url, filesystem=http, format="parquet")
     table = dataset.to_table(columns=["commune", "montant"], filter=ds.field("id") >= 4990)
     assert table.column("commune").to_pylist() == [f"plage-{i}" for i in range(4990, 5000)]
+
+    # DuckDB, with its own HTTP client (httpfs): a HEAD, then ranges of the footer and columns.
+    duck = duckdb.connect()
+    duck.execute("SET autoinstall_known_extensions = false")
+    duck.execute("SET extension_directory = ?", [list(duckdb_ext.__path__)[0] + "/extensions"])
+    duck.execute("LOAD httpfs")
+    counted = duck.execute(
+        "SELECT count(*), max(id), min(commune) FROM read_parquet(?) WHERE id >= 4990", [url]
+    ).fetchone()
+    assert counted == (10, 4999, "plage-4990")
 
     # A filtered export is made as it is sent: no length beforehand, no ranges.
     part = httpx.get(url, params={"id__lt": "10"})

@@ -69,6 +69,22 @@ class Column(TypedDict):
     format: str
 
 
+class Coordinates(TypedDict):
+    """CSV: where the table keeps its coordinates (WGS 84), as catalog maps and exports them:
+    a latitude and a longitude column, a point column, or a column of geometries."""
+
+    latitude: str | None
+    longitude: str | None
+    point: str | None
+    point_format: Annotated[str, Field(examples=["default", "array", "object", "latlon"])]
+    geometry: str | None
+    geometry_format: Literal["geojson", "wkt"]
+    found: Annotated[
+        Literal["schema", "type", "name", "values"],
+        Field(description="From the schema's check, a field type, the names, or the values"),
+    ]
+
+
 class Source(TypedDict):
     """How the file was read; a file refused before it was read as a table has no ``header``."""
 
@@ -79,6 +95,7 @@ class Source(TypedDict):
     converted_from: NotRequired[Literal["ods", "json"]]
     header: NotRequired[list[str]]
     fields: NotRequired[list[Column]]
+    coordinates: NotRequired[Coordinates]
 
 
 class Summary(TypedDict):

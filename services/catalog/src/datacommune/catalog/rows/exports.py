@@ -23,8 +23,10 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pygeoif
 import sqlalchemy as sa
 from openpyxl import Workbook
+from pygeoif.exceptions import WKTParserError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog import problems
@@ -149,7 +151,8 @@ def geometry_reader(
     if geo.point in by_name:
         return [by_name[geo.point]], lambda v: _geopoint(v[0], geo.point_format)
     if geo.geometry in by_name:
-        return [by_name[geo.geometry]], lambda v: _geometry(v[0])
+        read = _wkt if geo.geometry_format == "wkt" else _geometry
+        return [by_name[geo.geometry]], lambda v: read(v[0])
     return None
 
 
@@ -171,10 +174,14 @@ def _point(lon: Any, lat: Any) -> dict[str, Any] | None:
 
 def _geopoint(value: Any, fmt: str) -> dict[str, Any] | None:
     """A Table Schema geopoint: ``"lon, lat"`` (default), ``[lon, lat]`` (array) or
-    ``{"lon": …, "lat": …}`` (object)."""
+    ``{"lon": …, "lat": …}`` (object); or ``"lat, lon"`` (``latlon``, OpenDataSoft's
+    ``geo_point_2d``)."""
     if not isinstance(value, str):
         return None
     try:
+        if fmt == "latlon":
+            lat_text, lon_text = value.split(",")
+            return _point(lon_text, lat_text)
         if fmt == "object":
             parsed = json.loads(value)
             return _point(parsed["lon"], parsed["lat"])
@@ -193,6 +200,25 @@ def _geometry(value: Any) -> dict[str, Any] | None:
     except ValueError:
         return None
     return parsed if isinstance(parsed, dict) and "type" in parsed else None
+
+
+def _wkt(value: Any) -> dict[str, Any] | None:
+    """A WKT (or EWKT in WGS 84) geometry as GeoJSON; None for what is not WKT."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    if text[:10].upper() == "SRID=4326;":
+        text = text[10:]
+    try:
+        shape = pygeoif.from_wkt(text)
+    except (WKTParserError, ValueError, TypeError):
+        return None
+    if shape is None:
+        return None
+    # Through JSON, tuples become the lists a GeoJSON reader expects; bbox is left out.
+    geometry = json.loads(json.dumps(shape.__geo_interface__))
+    geometry.pop("bbox", None)
+    return geometry if isinstance(geometry, dict) else None
 
 
 async def to_geojson(

@@ -22,7 +22,7 @@ from frictionless import (
 )
 from frictionless.resources import TableResource
 
-from datacommune.validate.checks import findings, mapping, repairs
+from datacommune.validate.checks import coordinates, findings, mapping, repairs
 from datacommune.validate.reading import jsondata, limits, ods, sniff
 from datacommune.validate.reading import prepare as reading
 from datacommune.validate.registry import SchemaEntry
@@ -169,6 +169,7 @@ def check(
         }
         for e in task.errors
     ]
+    sample: list[list[str]] | None = None
     if schema and any(e.type in ("extra-label", "missing-label") for e in task.errors):
         delimiter_used = (source.get("dialect") or {}).get("delimiter", ",")
         sample = _sample_rows(path, delimiter_used) if options.get("format") == "csv" else []
@@ -185,6 +186,12 @@ def check(
         "header": document.labels(resource),
         "fields": document.fields_of(resource),
     }
+    if options.get("format") == "csv":
+        if sample is None:
+            sample = _sample_rows(path, (source.get("dialect") or {}).get("delimiter", ","))
+        declared = schema.descriptor.get("custom_checks", []) if schema else []
+        if geo := coordinates.find(source["header"], source["fields"], declared, sample[1:]):
+            source["coordinates"] = geo.model_dump(mode="json")
     report = document.assemble(
         schema=schema,
         rows=int(task.stats.get("rows") or 0),
