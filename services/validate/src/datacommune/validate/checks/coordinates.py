@@ -73,9 +73,7 @@ def _declared(
     return None
 
 
-def _typed(
-    fields: list[dict[str, Any]], columns: dict[str, list[str]]
-) -> events.GeoColumns | None:
+def _typed(fields: list[dict[str, Any]], columns: dict[str, list[str]]) -> events.GeoColumns | None:
     for field in fields:
         if field.get("type") == "geopoint":
             fmt = field.get("format") or "default"
