@@ -291,3 +291,25 @@ def test_the_upload_shows_its_progress(embedded: Running, page: Any, shot: Any) 
     shot(page, "progression")
     page.wait_for_url("**/espace/depots/*", timeout=60_000)
     page.locator("#etat").wait_for()
+
+
+def test_a_windows_1252_file_shows_its_accents_in_the_browser(
+    embedded: Running, page: Any, shot: Any
+) -> None:
+    """A town hall's spreadsheet export, Windows-1252 as Excel writes it, opened from the
+    dataset page in the browser: the accents, « € » and « ’ » as typed, not « Ã© »."""
+    token = embedded.organization("roques-accents")
+    text = "commune;montant;objet\r\nSaint-Étienne;12 €;l’été des écoles\r\nÈze;3 €;déjà vu\r\n"
+    sent = embedded.upload(
+        token, text.encode("cp1252"), dataset="accents-navigateur", title="Accents"
+    )
+    embedded.wait_status(token, sent.json()["id"], {"published"})
+    catalog = embedded.url("catalog")
+
+    page.goto(f"{catalog}/jeux-de-donnees/accents-navigateur")
+    page.get_by_role("link", name="afficher dans le navigateur").first.click()
+    page.wait_for_load_state()
+    shot(page, "fichier-affiche")
+    shown = page.inner_text("body")
+    assert "Saint-Étienne;12 €;l’été des écoles" in shown
+    assert "Èze;3 €;déjà vu" in shown

@@ -162,3 +162,14 @@ def test_a_windows_1252_file_is_served_with_its_charset(embedded: Running) -> No
     served = httpx.get(done["download_url"])
     assert served.headers["content-type"] == "text/csv; charset=windows-1252"
     assert served.text == text  # decoded by the header's charset
+
+    # Shown in the browser: plain text in its own charset, sandboxed, its own tag.
+    shown = httpx.get(done["download_url"], params={"inline": "true"})
+    assert shown.headers["content-type"] == "text/plain; charset=windows-1252"
+    assert shown.headers["content-disposition"].startswith("inline;")
+    assert shown.headers["content-security-policy"] == "sandbox; default-src 'none'"
+    assert shown.headers["etag"] != served.headers["etag"]
+    assert shown.text == text
+    described = httpx.get(f"{embedded.url('catalog')}/api/v1/datasets/accents-data").json()
+    version = described["resources"][0]["versions"][-1]
+    assert version["view_url"] == done["download_url"] + "?inline=true"

@@ -44,6 +44,10 @@ def resource_key(event: events.FileValidated) -> tuple[str, str]:
     return slugify(stem), stem
 
 
+# Shown in the browser as text rather than saved (core/downloads.py): only for text files.
+VIEW = "inline=true"
+
+
 def download_path(version_id: uuid.UUID) -> str:
     """Where a version's bytes are served."""
     return f"/api/v1/versions/{version_id}/download"
@@ -205,6 +209,7 @@ def describe_version(version: Version, public_url: str) -> dict[str, Any]:
             "original_filename": version.original_filename,
             "original_sha256": version.original_sha256,
             "original_download_url": f"{base}/original",
+            "original_view_url": f"{base}/original?{VIEW}" if version.original_charset else None,
             "changes_url": f"{base}/changes",
         }
     return {
@@ -221,6 +226,7 @@ def describe_version(version: Version, public_url: str) -> dict[str, Any]:
         # The organization that published it for the dataset's own, if another (an EPCI).
         "uploaded_by": version.uploaded_by,
         "download_url": public_url + download_path(version.id),
+        "view_url": f"{public_url}{download_path(version.id)}?{VIEW}" if version.charset else None,
         **HOOKS.version_view(version, public_url),
     }
 

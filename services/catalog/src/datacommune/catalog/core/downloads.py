@@ -75,26 +75,39 @@ def original(version: Version) -> Stored | None:
     )
 
 
-def response(stored: Stored, store: ObjectStore, fallback: str, request: Request) -> Response:
-    """Stream the stored object (or the part asked for), never holding it whole in memory."""
-    etag = f'"{stored.sha256}"'
+def response(
+    stored: Stored, store: ObjectStore, fallback: str, request: Request, *, inline: bool = False
+) -> Response:
+    """Stream the stored object (or the part asked for), never holding it whole in memory.
+
+    ``inline`` shows a text file in the browser instead of saving it: as ``text/plain`` in the
+    charset of its bytes (a browser shows a Windows-1252 CSV with its accents right), in a
+    sandbox that runs nothing. A file that is not text is always sent to be saved."""
+    inline = inline and stored.charset is not None
+    # Another representation of the same bytes, so another tag.
+    etag = f'"{stored.sha256}-text"' if inline else f'"{stored.sha256}"'
     cache = {"ETag": etag, "Cache-Control": "public, max-age=31536000, immutable"}
     if ranges.not_modified(request.headers.get("if-none-match"), etag):
         return Response(status_code=304, headers=cache)
     part = ranges.part(
         request.headers.get("range"), request.headers.get("if-range"), etag, stored.size
     )
+    disposition = content_disposition(safe_filename(stored.filename, fallback))
     headers = {
         **cache,
-        "Content-Disposition": content_disposition(safe_filename(stored.filename, fallback)),
+        "Content-Disposition": disposition.replace("attachment", "inline", 1)
+        if inline
+        else disposition,
         "Content-Length": str(part.length if part else stored.size),
         "Accept-Ranges": "bytes",
         "X-Content-SHA256": stored.sha256,
         "X-Content-Type-Options": "nosniff",
         # Set here, not as a media type: the framework would add « charset=utf-8 » to any text
         # type, a lie for a Windows-1252 file (and for one whose encoding is not known).
-        "Content-Type": stored.content_type,
+        "Content-Type": f"text/plain; charset={stored.charset}" if inline else stored.content_type,
     }
+    if inline:
+        headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
     if part:
         headers["Content-Range"] = part.content_range
     status = 206 if part else 200

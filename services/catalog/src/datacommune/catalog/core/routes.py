@@ -1,9 +1,9 @@
 """The catalogue's own routes: a dataset, its history and metadata, and each version's bytes."""
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from datacommune.catalog import problems
@@ -17,6 +17,15 @@ from datacommune.shared.process.runtime import Runtime
 from datacommune.shared.storage import ObjectMissing
 
 router = APIRouter(prefix="/api/v1")
+
+Inline = Annotated[
+    bool,
+    Query(
+        description="Afficher un fichier texte dans le navigateur (text/plain, dans son "
+        "encodage) au lieu de l'enregistrer / show a text file in the browser (text/plain, in its "
+        "encoding) instead of saving it"
+    ),
+]
 
 
 # Here, in the PATCH and in the history: a version's ``rows`` (a feature's view) is there only
@@ -42,22 +51,26 @@ async def get_dataset(
     responses=FILE_RESPONSES,
     summary="Télécharger une version / download a version",
 )
-async def download(version_id: uuid.UUID, request: Request, runtime: RuntimeDep) -> Any:
+async def download(
+    version_id: uuid.UUID, request: Request, runtime: RuntimeDep, inline: Inline = False
+) -> Any:
     """The exact bytes that were published; HEAD, one ``Range`` (206) and ``If-None-Match``
     (304) as HTTP tools expect."""
     # The session is closed before the bytes flow: a slow reader must not hold the database.
     async with runtime.reader() as session:
         version = await datasets.get_version(session, version_id)
-    return await _serve(version, request, runtime)
+    return await _serve(version, request, runtime, inline=inline)
 
 
-async def _serve(version: Version, request: Request, runtime: Runtime) -> Response:
+async def _serve(
+    version: Version, request: Request, runtime: Runtime, *, inline: bool = False
+) -> Response:
     """A version's bytes, counted once per download; a 503 problem before any byte if the
     object is gone."""
     if not await runtime.store.exists(version.object_key):
         raise problems.file_missing()
     response = downloads.response(
-        downloads.published(version), runtime.store, f"{version.id}.bin", request
+        downloads.published(version), runtime.store, f"{version.id}.bin", request, inline=inline
     )
     if downloads.counted(request, response):
         async with runtime.sessionmaker.begin() as session:
@@ -72,7 +85,9 @@ async def _serve(version: Version, request: Request, runtime: Runtime) -> Respon
     responses=FILE_RESPONSES,
     summary="Le fichier tel que déposé, avant corrections / the file as uploaded",
 )
-async def download_original(version_id: uuid.UUID, request: Request, runtime: RuntimeDep) -> Any:
+async def download_original(
+    version_id: uuid.UUID, request: Request, runtime: RuntimeDep, inline: Inline = False
+) -> Any:
     """The exact bytes the collectivité sent, kept beside their repaired version."""
     async with runtime.reader() as session:
         version = await datasets.get_version(session, version_id)
@@ -81,7 +96,9 @@ async def download_original(version_id: uuid.UUID, request: Request, runtime: Ru
         raise problems.not_repaired()
     if not await runtime.store.exists(original.object_key):
         raise problems.file_missing()
-    return downloads.response(original, runtime.store, f"{version.id}-original.bin", request)
+    return downloads.response(
+        original, runtime.store, f"{version.id}-original.bin", request, inline=inline
+    )
 
 
 @router.get(

@@ -14,6 +14,11 @@ class Repaired(BaseModel):
     original_filename: str | None
     original_sha256: str | None
     original_download_url: str
+    original_view_url: str | None = Field(
+        default=None,
+        description="Le fichier d'origine affiché dans le navigateur, dans son encodage, quand "
+        "c'est du texte / the original shown in the browser, in its encoding, when it is text",
+    )
     changes_url: str = Field(
         description="La liste des corrections, cellule par cellule / every repair, cell by cell"
     )
@@ -47,6 +52,11 @@ class Version(BaseModel):
         "the organization that published it for the dataset's own (an EPCI)"
     )
     download_url: str
+    view_url: str | None = Field(
+        description="Le fichier affiché dans le navigateur comme texte, dans son encodage "
+        "(accents justes), quand c'est du texte / the file shown in the browser as text, in its "
+        "encoding, when it is text"
+    )
     rows: dict[str, Any] | None = Field(
         default=None,
         description="Ses lignes, pour un fichier tabulaire (status, error, count, columns, url, "
