@@ -79,3 +79,33 @@ async def test_what_does_not_exist_is_a_problem_in_french_and_english(
     assert problem["detail_en"]
     version = await catalog.get(f"/api/v1/versions/{uuid.uuid4()}/download")
     assert version.status_code == 404
+
+
+async def test_the_places_reference_is_loaded_by_the_administrator_only(
+    catalog: httpx.AsyncClient,
+) -> None:
+    admin = {"Authorization": f"Bearer {ADMIN}"}
+    roques = {"insee_code": "31458", "name": "Roques", "longitude": 1.3526, "latitude": 43.5081}
+    body = {"source": "IGN Admin Express 2026", "items": [roques]}
+    refused = await catalog.put("/api/v1/places", json=body)
+    assert refused.status_code == 401
+    assert (await catalog.put("/api/v1/places", json=body, headers=admin)).json() == {"stored": 1}
+    # Loaded again with a box: replaced, not doubled.
+    boxed = {**roques, "west": 1.32, "south": 43.49, "east": 1.38, "north": 43.53}
+    again = await catalog.put(
+        "/api/v1/places", json={"source": "IGN 2027", "items": [boxed]}, headers=admin
+    )
+    assert again.status_code == 200
+    place = (await catalog.get("/api/v1/places/31458")).json()
+    assert place["centre"] == [1.3526, 43.5081]
+    assert place["bbox"] == [1.32, 43.49, 1.38, 43.53]
+    assert place["source"] == "IGN 2027"
+
+    half_box = {**roques, "west": 1.32}
+    wrong = await catalog.put(
+        "/api/v1/places", json={"source": "x", "items": [half_box]}, headers=admin
+    )
+    assert wrong.status_code == 422
+    unknown = await catalog.get("/api/v1/places/2A004")
+    assert unknown.status_code == 404
+    assert "datacommune places import" in unknown.json()["detail"]

@@ -1,5 +1,7 @@
 """The DCAT-AP feed parses, passes SEMIC's DCAT-AP shapes, and pages like harvesters expect."""
 
+import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -9,9 +11,9 @@ import pytest
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, RDF, SH, SKOS
 
-from datacommune.catalog.interop.dcat import SHAPES, recommended_shapes
+from datacommune.catalog.interop.dcat import GSP, SHAPES, recommended_shapes
 from tests import figures
-from tests.platform import Running
+from tests.platform import ADMIN, Running
 
 pytestmark = pytest.mark.e2e
 HYDRA = Namespace("http://www.w3.org/ns/hydra/core#")
@@ -104,9 +106,37 @@ def _recommended(graph: Graph) -> list[tuple[str, str, str]]:
     return found
 
 
-def test_the_feed_meets_the_recommendations_it_can(platform: Running, corpus: Path) -> None:
-    """A dataset described in full gets no violation and no warning of SEMIC's recommended
-    shapes, but the one the catalogue cannot meet yet: a geometry for each commune."""
+def load_places(platform: Running, tmp_path: Path, lines: list[str]) -> str:
+    """``datacommune places import`` as the operator runs it, on a CSV in the columns of the
+    common French references; what it printed."""
+    reference = tmp_path / "communes.csv"
+    reference.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "datacommune.cli.main", "places", "import", str(reference)]
+        + ["--source", "référentiel de test", "--url", platform.url("catalog")]
+        + ["--admin-token", ADMIN],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_feed_meets_the_recommendations(
+    platform: Running, corpus: Path, tmp_path: Path
+) -> None:
+    """A dataset described in full, its commune in the operator's reference, gets no violation
+    and no warning of SEMIC's recommended shapes."""
+    printed = load_places(
+        platform,
+        tmp_path,
+        [
+            "code_insee;nom_standard;latitude_centre;longitude_centre;xmin;ymin;xmax;ymax",
+            "31118;Castelmaurou;43,6811;1,5325;1,5035;43,6611;1,5572;43,7003",
+        ],
+    )
+    assert printed.startswith("1 communes chargées")
     token = platform.organization("dcatconseils")
     content = (corpus / "real" / "com-castelmaurou-subventions.csv").read_bytes()
     upload = platform.upload(token, content, dataset="dcat-complet", schema="scdl-subventions")
@@ -140,9 +170,15 @@ def test_the_feed_meets_the_recommendations_it_can(platform: Running, corpus: Pa
         f"DCAT-AP recommended shapes on the feed ({len(found)} results): "
         + ", ".join(f"{'commune' if c else 'other'} {p}: {n}" for (c, p), n in warnings.items()),
     )
-    # A commune's IRI has no geometry here (no reference of communes' shapes is shipped yet).
-    assert {key for key in warnings if not key[0]} == set()
-    assert {path for _, path in warnings} <= {"bbox", "centroid"}
+    assert found == []
+    castelmaurou = URIRef("http://id.insee.fr/geo/commune/31118")
+    assert (castelmaurou, SKOS.prefLabel, Literal("Castelmaurou", lang="fr")) in graph
+    centre = Literal("POINT(1.5325 43.6811)", datatype=GSP.wktLiteral)
+    assert (castelmaurou, DCAT.centroid, centre) in graph
+    box = (
+        "POLYGON((1.5035 43.6611, 1.5572 43.6611, 1.5572 43.7003, 1.5035 43.7003, 1.5035 43.6611))"
+    )
+    assert (castelmaurou, DCAT.bbox, Literal(box, datatype=GSP.wktLiteral)) in graph
     [distribution] = graph.objects(dataset, DCAT.distribution)
     csv = URIRef("http://publications.europa.eu/resource/authority/file-type/CSV")
     assert (distribution, DCTERMS.format, csv) in graph

@@ -44,11 +44,10 @@ def fail(message: str) -> None:
     sys.exit(2)
 
 
-def create_organization(
-    *, var: Path, url: str | None, admin_token: str | None, body: dict[str, Any]
-) -> dict[str, Any]:
-    """Register an organization on the catalog; on a local platform, keep its token."""
-    token = admin_token or os.environ.get("DATACOMMUNE_ADMIN_TOKEN")
+def platform_admin_token(var: Path, given: str | None) -> str:
+    """The platform administrator's token: given, in ``DATACOMMUNE_ADMIN_TOKEN``, or the local
+    platform's under ``var``."""
+    token = given or os.environ.get("DATACOMMUNE_ADMIN_TOKEN")
     if token is None:
         path = admin_token_path(var)
         if not path.exists():
@@ -59,6 +58,14 @@ def create_organization(
                 "--admin-token for a remote platform."
             )
         token = path.read_text().strip()
+    return token
+
+
+def create_organization(
+    *, var: Path, url: str | None, admin_token: str | None, body: dict[str, Any]
+) -> dict[str, Any]:
+    """Register an organization on the catalog; on a local platform, keep its token."""
+    token = platform_admin_token(var, admin_token)
     base = url or os.environ.get("DATACOMMUNE_CATALOG_URL") or up.urls()["catalog"]
     response = httpx.post(
         f"{base}/api/v1/organizations",

@@ -13,7 +13,7 @@ import os
 import sys
 from pathlib import Path
 
-from datacommune.cli import access, backup, credentials, node, offline, publish, up
+from datacommune.cli import access, backup, credentials, node, offline, places, publish, up
 
 
 def _add_remote(parser: argparse.ArgumentParser) -> None:
@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     access.add_parsers(commands, _add_remote)
+    places.add_parser(commands, _add_remote)
     p_node = commands.add_parser("node", help="un nœud de dépôt relié au hub / an ingest node")
     _add_remote(p_node)
     p_node.add_argument("--name", required=True, help="nom du nœud (ex. roques), déclaré au hub")
@@ -185,6 +186,16 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(access.run_token(args))
     if args.command == "delegate":
         sys.exit(access.run_delegate(args))
+    if args.command == "places":
+        sys.exit(
+            places.run(
+                args.file,
+                source=args.source,
+                var=args.var,
+                url=args.url,
+                admin_token=args.admin_token,
+            )
+        )
     if args.command in ("backup", "restore"):
         replace = getattr(args, "replace", False)
         sys.exit(backup.run(args.command, args.folder, var=args.var, replace=replace))

@@ -10,6 +10,7 @@ from datacommune.catalog.core import routes as core_routes
 from datacommune.catalog.harvest import routes as harvest_routes
 from datacommune.catalog.interop import feeds
 from datacommune.catalog.interop import routes as interop_routes
+from datacommune.catalog.places import routes as places_routes
 from datacommune.catalog.requests import routes as requests_routes
 from datacommune.catalog.rows import routes as rows_routes
 from datacommune.catalog.rows import views as rows_views
@@ -28,6 +29,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     feeds.router,
     webhooks_routes.router,
     harvest_routes.router,
+    places_routes.router,
 )
 
 

@@ -26,6 +26,16 @@ def organization_not_found(slug: str) -> NotFound:
     )
 
 
+def place_not_found(insee_code: str) -> NotFound:
+    return NotFound(
+        f"Aucune commune de code INSEE « {insee_code} » dans le référentiel de la plateforme. "
+        "L'administrateur le charge avec « datacommune places import ».",
+        f"No place with INSEE code {insee_code!r} in the platform's reference. The administrator "
+        "loads it with `datacommune places import`.",
+        insee_code=insee_code,
+    )
+
+
 def organization_exists(slug: str) -> Conflict:
     return Conflict(
         f"L'organisation « {slug} » existe déjà. Choisissez un autre identifiant.",

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog.core import formats, metadata
 from datacommune.catalog.interop import wording
-from datacommune.catalog.tables import Dataset, Organization
+from datacommune.catalog.places import store as places_store
+from datacommune.catalog.tables import Dataset, Organization, Place
 from datacommune.shared.outbox import utcnow
 
 # SEMIC's shapes, verbatim: what tests (and anyone auditing the feed) validate it against —
@@ -56,10 +57,18 @@ LICENCE_TYPES = {
     "odbl-1.0": ["Attribution", "ShareAlike"],
     "cc0-1.0": ["PublicDomain"],
 }
+
+
 # The catalogue's coverage, France: the box around metropolitan France (longitudes -5.2 to
 # 9.6, latitudes 41.3 to 51.1, Corsica included) and its centre, in WGS 84 — a rough but true
 # geometry, as DCAT-AP recommends one for every place.
-FRANCE_BOX = "POLYGON((-5.2 41.3, 9.6 41.3, 9.6 51.1, -5.2 51.1, -5.2 41.3))"
+def wkt_box(west: float, south: float, east: float, north: float) -> str:
+    return (
+        f"POLYGON(({west} {south}, {east} {south}, {east} {north}, {west} {north}, {west} {south}))"
+    )
+
+
+FRANCE_BOX = wkt_box(-5.2, 41.3, 9.6, 51.1)
 FRANCE_CENTRE = "POINT(2.2 46.2)"
 FREQUENCY = "http://publications.europa.eu/resource/authority/frequency/"
 FREQUENCIES = {
@@ -129,7 +138,12 @@ def _organization(graph: Graph, org: Organization, public_url: str) -> URIRef:
 
 
 def _dataset(
-    graph: Graph, dataset: Dataset, publisher: URIRef, public_url: str, schemas_url: str
+    graph: Graph,
+    dataset: Dataset,
+    publisher: URIRef,
+    public_url: str,
+    schemas_url: str,
+    places: dict[str, Place],
 ) -> URIRef:
     node = URIRef(f"{public_url}/api/v1/datasets/{dataset.slug}")
     add = graph.add
@@ -157,8 +171,10 @@ def _dataset(
         frequency = URIRef(FREQUENCY + FREQUENCIES[dataset.frequency])
         add((node, DCTERMS.accrualPeriodicity, _typed(graph, frequency, DCTERMS.Frequency)))
     for code in dataset.spatial or []:
-        commune = URIRef(f"http://id.insee.fr/geo/commune/{code}")
-        add((node, DCTERMS.spatial, _typed(graph, commune, DCTERMS.Location)))
+        commune = _typed(graph, URIRef(f"http://id.insee.fr/geo/commune/{code}"), DCTERMS.Location)
+        add((node, DCTERMS.spatial, commune))
+        if (place := places.get(code)) is not None:
+            _place(graph, commune, place)
     if dataset.temporal_start or dataset.temporal_end:
         period = BNode()
         add((node, DCTERMS.temporal, period))
@@ -230,6 +246,22 @@ def _dataset(
         add((checksum, SPDX.checksumValue, Literal(latest.sha256, datatype=XSD.hexBinary)))
     _harvested(graph, node, dataset, licence)
     return node
+
+
+def _place(graph: Graph, commune: URIRef, place: Place) -> None:
+    """A commune's name and geometry, from the operator's reference (``places``): its centre and
+    its box when known, as WKT literals (DCAT-AP 3's ``dcat:centroid`` and ``dcat:bbox``; the
+    box is what data.gouv.fr reads spatial coverage from). Not ``locn:geometry``: DCAT-AP 3
+    wants a geometry node there, which no French harvester reads."""
+    add = graph.add
+    add((commune, SKOS.prefLabel, Literal(place.name, lang="fr")))
+    add((commune, DCTERMS.identifier, Literal(place.insee_code)))
+    centre = f"POINT({place.longitude} {place.latitude})"
+    add((commune, DCAT.centroid, Literal(centre, datatype=GSP.wktLiteral)))
+    sides = (place.west, place.south, place.east, place.north)
+    if all(side is not None for side in sides):
+        box = wkt_box(*(float(side or 0) for side in sides))
+        add((commune, DCAT.bbox, Literal(box, datatype=GSP.wktLiteral)))
 
 
 def _harvested(graph: Graph, node: URIRef, dataset: Dataset, licence: URIRef | None) -> None:
@@ -311,18 +343,21 @@ async def catalog(
     now = utcnow()
     for term, moment in ((DCTERMS.issued, first or now), (DCTERMS.modified, last_change or now)):
         graph.add((root, term, Literal(moment.isoformat(), datatype=XSD.dateTime)))
-    rows = await session.scalars(
-        select(Dataset)
-        .where(Dataset.public)
-        .order_by(Dataset.created_at, Dataset.id)
-        .offset((page - 1) * page_size)
-        .limit(page_size)
-    )
+    listed = (
+        await session.scalars(
+            select(Dataset)
+            .where(Dataset.public)
+            .order_by(Dataset.created_at, Dataset.id)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+    ).all()
+    known = await places_store.by_codes(session, (c for d in listed for c in d.spatial or []))
     orgs: dict[str, Organization] = {
         o.slug: o for o in (await session.scalars(select(Organization))).all()
     }
     publishers: dict[str, URIRef] = {}
-    for dataset in rows.all():
+    for dataset in listed:
         org = orgs[dataset.organization]
         if org.slug not in publishers:
             publishers[org.slug] = _organization(graph, org, public_url)
@@ -330,7 +365,7 @@ async def catalog(
             (
                 root,
                 DCAT.dataset,
-                _dataset(graph, dataset, publishers[org.slug], public_url, schemas_url),
+                _dataset(graph, dataset, publishers[org.slug], public_url, schemas_url, known),
             )
         )
     last = max(1, -(-total // page_size))

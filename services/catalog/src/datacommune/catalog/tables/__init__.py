@@ -12,6 +12,7 @@ from datacommune.catalog.tables.core import (
     Version,
 )
 from datacommune.catalog.tables.harvest import HarvestRecord, HarvestRun, HarvestSource
+from datacommune.catalog.tables.places import Place
 from datacommune.catalog.tables.requests import DataRequest, Vote
 from datacommune.catalog.tables.rows import RowExport, RowTable
 from datacommune.catalog.tables.search import DatasetFacet, FacetCount
@@ -31,6 +32,7 @@ __all__ = [
     "OpenedRelease",
     "Organization",
     "Outbox",
+    "Place",
     "ProcessedEvent",
     "RemoteResource",
     "Resource",
