@@ -375,6 +375,21 @@ def test_points_from_table_schema_geopoints() -> None:
     assert exports.geometry_reader(None, columns) is None
 
 
+def test_geometries_from_wkt_and_lat_first_pairs() -> None:
+    columns = [{"name": "g", "column": "c0", "type": "string", "stored": "string"}]
+    wkt = exports.geometry_reader(events.GeoColumns(geometry="g", geometry_format="wkt"), columns)
+    assert wkt is not None
+    assert wkt[1](["SRID=4326;POINT (1.44 43.6)"]) == {"type": "Point", "coordinates": [1.44, 43.6]}
+    square = wkt[1](["POLYGON ((1 43, 2 43, 2 44, 1 43))"])
+    assert square == {"type": "Polygon", "coordinates": [[[1, 43], [2, 43], [2, 44], [1, 43]]]}
+    # Whatever a cell holds, a feature without geometry, never an error.
+    for cell in ("", "POINT EMPTY", "POINT (a b)", "POINT(1e400 2)", "CIRCULARSTRING(1 2)", None):
+        assert wkt[1]([cell]) is None
+    pairs = exports.geometry_reader(events.GeoColumns(point="g", point_format="latlon"), columns)
+    assert pairs is not None
+    assert pairs[1](["43.6, 1.44"]) == {"type": "Point", "coordinates": [1.44, 43.6]}
+
+
 async def test_a_filter_on_the_sort_column_and_the_total_in_the_cursor(loaded: Loaded) -> None:
     params = [("_sort", "-montant"), ("montant__gte", "100"), ("_size", "10")]
     want = sorted(

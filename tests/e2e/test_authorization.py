@@ -218,6 +218,31 @@ def cases(
                 "revoked": {403},
             },
         ),
+        ("catalog", "PUT", "/api/v1/places"): (
+            lambda caller: (
+                "PUT",
+                f"{c}/places",
+                {
+                    "json": {
+                        "source": "test",
+                        "items": [
+                            {
+                                "insee_code": "31458",
+                                "name": "Roques",
+                                "longitude": 1.35,
+                                "latitude": 43.5,
+                            }
+                        ],
+                    }
+                },
+            ),
+            # Only the platform administrator loads the communes' reference.
+            {
+                **expect(other=403, viewer=403, publisher=403, delegated=403, admin=403),
+                "expired": {403},
+                "revoked": {403},
+            },
+        ),
         ("catalog", "PATCH", "/api/v1/datasets/{slug}"): (
             lambda caller: (
                 "PATCH",

@@ -81,6 +81,8 @@ def test_the_feed_is_dcat_ap(platform: Running, corpus: Path) -> None:
         assert (dataset, DCAT.theme, ECON) in graph
         assert (ECON, SKOS.prefLabel, Literal("Économie et finances", lang="fr")) in graph
         assert (dataset, DCTERMS.spatial, URIRef("http://id.insee.fr/geo/commune/31458")) in graph
+        public = URIRef("http://publications.europa.eu/resource/authority/access-right/PUBLIC")
+        assert (dataset, DCTERMS.accessRights, public) in graph
         standards = set(graph.subjects(RDF.type, DCTERMS.Standard))
         # The address data.gouv.fr matches to its schema and version, and only that one.
         published = URIRef("https://schema.data.gouv.fr/schemas/scdl/subventions/2.1.1/schema.json")

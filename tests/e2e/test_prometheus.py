@@ -23,7 +23,10 @@ SERVICES = ("ingest", "validate", "catalog", "events")
 
 
 def query(base: str, promql: str) -> list[dict[str, Any]]:
-    answer = httpx.get(f"{base}/api/v1/query", params={"query": promql}, timeout=10).json()
+    response = httpx.get(f"{base}/api/v1/query", params={"query": promql}, timeout=10)
+    # A Prometheus still opening its storage answers 503 in plain text: an HTTPError, retried.
+    response.raise_for_status()
+    answer = response.json()
     assert answer["status"] == "success", answer
     return list(answer["data"]["result"])
 
@@ -65,7 +68,8 @@ def test_prometheus_scrapes_every_service_and_evaluates_the_rules(
             try:
                 up = query(base, 'up{job="datacommune"}')
                 requests = query(base, "sum by (service) (datacommune_http_requests_total)")
-                rules = httpx.get(f"{base}/api/v1/rules", timeout=10).json()["data"]["groups"]
+                listed = httpx.get(f"{base}/api/v1/rules", timeout=10).raise_for_status()
+                rules = listed.json()["data"]["groups"]
                 evaluated = [r for g in rules for r in g["rules"] if r.get("health") == "ok"]
                 if len(up) == 4 and len(requests) == 4 and len(evaluated) == 10:
                     break

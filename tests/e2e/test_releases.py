@@ -180,6 +180,7 @@ def test_embargo_then_one_opening_at_the_event(embedded: Running) -> None:
         "schema_id": "scdl-subventions",
         "webhook_id": subscription["id"],
         "source_id": "00000000-0000-0000-0000-000000000000",
+        "insee_code": "31458",
     }
     checked = 0
     client = httpx.Client()

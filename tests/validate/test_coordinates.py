@@ -5,6 +5,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from datacommune.shared import events
 from datacommune.validate.checks.coordinates import find
@@ -103,3 +105,14 @@ def test_the_report_says_where_coordinates_are(tmp_path: Path) -> None:
     plain = tmp_path / "plain.csv"
     plain.write_text("nom,places\nMairie,12\n", encoding="utf-8")
     assert "coordinates" not in reports.check(plain, schema=None, schema_ref=None)["source"]
+
+
+@given(
+    st.lists(st.text(max_size=12), min_size=1, max_size=4),
+    st.lists(st.lists(st.text(max_size=30), max_size=5), max_size=6),
+)
+def test_any_table_gives_an_answer_never_an_error(header: list[str], rows: list[list[str]]) -> None:
+    declared = [{"name": "french-gps-coordinates", "params": {"column": header[0]}}]
+    for checks in ([], declared):
+        found = find(header, [], checks, rows)
+        assert found is None or isinstance(found, events.GeoColumns)

@@ -48,6 +48,8 @@ THEME = "http://publications.europa.eu/resource/authority/data-theme/"
 FRENCH = URIRef("http://publications.europa.eu/resource/authority/language/FRA")
 FRANCE = URIRef("http://publications.europa.eu/resource/authority/country/FRA")
 STABLE = URIRef("http://publications.europa.eu/resource/authority/planned-availability/STABLE")
+# The feed lists only what anyone may read: every dataset in it is public, as the EU says it.
+PUBLIC = URIRef("http://publications.europa.eu/resource/authority/access-right/PUBLIC")
 # Communes, EPCI, départements and the platform that serves them are local authorities.
 LOCAL_AUTHORITY = URIRef("http://purl.org/adms/publishertype/LocalAuthority")
 LICENCE_TYPE = "http://purl.org/adms/licencetype/"
@@ -167,6 +169,7 @@ def _dataset(
         label = metadata.THEMES.get(dataset.theme, dataset.theme)
         add((theme, SKOS.prefLabel, Literal(label, lang="fr")))
         add((theme, SKOS.inScheme, URIRef(THEME.rstrip("/"))))
+    add((node, DCTERMS.accessRights, _typed(graph, PUBLIC, DCTERMS.RightsStatement)))
     if dataset.frequency:
         frequency = URIRef(FREQUENCY + FREQUENCIES[dataset.frequency])
         add((node, DCTERMS.accrualPeriodicity, _typed(graph, frequency, DCTERMS.Frequency)))

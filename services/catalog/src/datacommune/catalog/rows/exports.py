@@ -211,7 +211,7 @@ def _wkt(value: Any) -> dict[str, Any] | None:
         text = text[10:]
     try:
         shape = pygeoif.from_wkt(text)
-    except (WKTParserError, ValueError, TypeError):
+    except (WKTParserError, ValueError, TypeError, ArithmeticError):
         return None
     if shape is None:
         return None
