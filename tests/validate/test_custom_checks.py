@@ -175,4 +175,41 @@ def test_an_unknown_check_is_a_warning_not_a_pass() -> None:
             "custom_checks": [{"name": "phone-number-value", "params": {"column": "t"}}],
         },
     )
-    assert entry.warnings == ["custom check 'phone-number-value' is not implemented; not run"]
+    assert entry.warnings == [
+        "custom check 'phone-number-value': a check this platform does not know; not run"
+    ]
+
+
+def test_a_check_is_found_whatever_its_spelling(tmp_path: Path) -> None:
+    """``french_gps_coordinates`` is Validata's ``french-gps-coordinates``: it runs."""
+    for spelling in ("french_gps_coordinates", "French-GPS-Coordinates", " french-gps-coordinates"):
+        schema = {
+            "fields": [{"name": "lon", "type": "number"}, {"name": "lat", "type": "number"}],
+            "custom_checks": [
+                {"name": spelling, "params": {"longitude": "lon", "latitude": "lat"}}
+            ],
+        }
+        assert load_entry("t", schema).not_run == []
+        assert run(tmp_path, "lon,lat\n-74.0,40.7\n", schema) == [(2, "french-gps-coordinates")]
+
+
+def test_a_check_that_cannot_run_is_never_a_silent_pass(tmp_path: Path) -> None:
+    """The file has no error, but the schema asks for a check this platform does not know and
+    for one whose parameters are wrong: publishable, never « valid », and the report says
+    which checks were not done and why."""
+    schema = {
+        "fields": [{"name": "tel", "type": "string"}],
+        "custom_checks": [
+            {"name": "phone_number_value", "params": {"column": "tel"}},
+            {"name": "french-siret-value", "params": {}},
+        ],
+    }
+    path = tmp_path / "file.csv"
+    path.write_text("tel\n0561000000\n", encoding="utf-8")
+    report = reports.check(path, schema=load_entry("t", schema))
+    assert (report["valid"], report["publishable"]) == (False, True)
+    assert [u["check"] for u in report["unchecked"]] == ["phone_number_value", "french-siret-value"]
+    assert report["unchecked"][0]["message"]["fr"] == "vérification inconnue de la plateforme"
+    assert "sauf des vérifications non faites" in report["message"]["fr"]
+    assert "« phone_number_value »" in report["message"]["fr"]
+    assert "conforme au schéma" in report["message"]["fr"]

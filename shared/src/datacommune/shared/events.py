@@ -226,6 +226,11 @@ class FileValidated(Event):
     )
     valid: bool
     publishable: bool = Field(description="True when catalog may publish the file.")
+    unchecked: list[str] = Field(
+        default_factory=list,
+        description="Checks the schema declares that could not run; while there is one, "
+        "`valid` is false even without an error.",
+    )
     report_key: str
     renditions: dict[str, str] = Field(
         default_factory=dict,

@@ -98,6 +98,14 @@ class Source(TypedDict):
     coordinates: NotRequired[Coordinates]
 
 
+class Unchecked(TypedDict):
+    """A check the schema declares that could not run (unknown here, or its parameters wrong):
+    while one is listed, the file is never ``valid``."""
+
+    check: Annotated[str, Field(examples=["french_gps_coordinates"])]
+    message: Message
+
+
 class Summary(TypedDict):
     """Exact counts, by kind of finding (lower bounds when ``truncated``)."""
 
@@ -214,6 +222,7 @@ class Report(TypedDict):
     message: Message
     issues: list[Issue]
     seconds: float
+    unchecked: NotRequired[list[Unchecked]]
     mapping: NotRequired[Mapping]
     schema_guess: NotRequired[list[SchemaGuess]]
     repair: NotRequired[Repair]

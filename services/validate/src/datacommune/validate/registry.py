@@ -28,6 +28,8 @@ class SchemaEntry:
     description: str
     descriptor: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    # Declared checks that cannot run: every report against this schema names them.
+    not_run: list[custom_checks.NotRun] = field(default_factory=list)
     # Where this version is published, as national catalogues match it (DCAT's conformsTo):
     # schema.data.gouv.fr's address when it lists the schema; None when unknown.
     url: str | None = None
@@ -77,8 +79,8 @@ def load_entry(name: str, raw: dict[str, Any], url: str | None = None) -> Schema
             f.setdefault("constraints", {})["required"] = bool(f.pop("required"))
     # Columns are matched by name, as Validata and schema.data.gouv.fr do.
     descriptor.setdefault("fieldsMatch", "superset")
-    _, unsupported = custom_checks.build(descriptor.get("custom_checks", []))
-    warnings.extend(unsupported)
+    _, not_run = custom_checks.build(descriptor.get("custom_checks", []))
+    warnings.extend(check.warning for check in not_run)
     return SchemaEntry(
         name=name,
         version=str(raw.get("version") or "0"),
@@ -86,6 +88,7 @@ def load_entry(name: str, raw: dict[str, Any], url: str | None = None) -> Schema
         description=str(raw.get("description") or ""),
         descriptor=descriptor,
         warnings=warnings,
+        not_run=not_run,
         url=url,
     )
 

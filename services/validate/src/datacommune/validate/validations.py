@@ -229,6 +229,7 @@ def _validated_event(
         file=event.file,
         valid=report["valid"],
         publishable=report["publishable"],
+        unchecked=[u["check"] for u in report.get("unchecked", [])],
         report_key=keys["json"],
         renditions={k: v for k, v in keys.items() if k != "json"},
         summary=events.ReportSummary(**report["summary"]),

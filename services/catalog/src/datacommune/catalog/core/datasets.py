@@ -113,6 +113,7 @@ async def publish(
         schema_id=event.schema_id,
         schema_url=event.schema_url,
         valid=event.valid,
+        unchecked=event.unchecked or None,
         report_key=event.report_key,
         changes_key=event.changes_key,
         public=False,
@@ -222,6 +223,7 @@ def describe_version(version: Version, public_url: str) -> dict[str, Any]:
         "sha256": version.sha256,
         "schema": version.schema_id,
         "valid": version.valid,
+        "unchecked": version.unchecked or [],
         "published_at": version.published_at.isoformat(),
         # The organization that published it for the dataset's own, if another (an EPCI).
         "uploaded_by": version.uploaded_by,

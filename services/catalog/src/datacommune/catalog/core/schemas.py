@@ -46,6 +46,12 @@ class Version(BaseModel):
         examples=["scdl-subventions@2.1.1"],
     )
     valid: bool
+    unchecked: list[str] = Field(
+        description="Les vérifications du schéma qui n'ont pas pu être faites : tant qu'il y en "
+        "a, le fichier n'est pas dit conforme / the schema's checks that could not run: while "
+        "there are any, the file is not called conforming",
+        examples=[["french_gps_coordinates"]],
+    )
     published_at: str
     uploaded_by: str | None = Field(
         description="L'organisation qui l'a publiée pour celle du jeu de données (un EPCI) / "

@@ -217,12 +217,18 @@ async def organization_page(
     )
 
 
-def _badges(dataset: Dataset) -> list[tuple[str, bool]]:
-    """Each schema the latest files claim, and whether all of them conform to it."""
-    conforming: dict[str, bool] = {}
+def _badges(dataset: Dataset) -> list[tuple[str, str, list[str]]]:
+    """Each schema the latest files claim, and how they stand against it: ``ok`` when all
+    conform, ``partial`` when they would but for checks that could not run (named), ``ko``."""
+    states: dict[str, tuple[str, list[str]]] = {}
+    rank = {"ok": 0, "partial": 1, "ko": 2}
     for resource in dataset.resources:
         if resource.versions and resource.versions[-1].schema_id:
             latest = resource.versions[-1]
+            unchecked = list(latest.unchecked or [])
+            state = "ok" if latest.valid else "partial" if unchecked else "ko"
             schema_id = str(latest.schema_id)
-            conforming[schema_id] = conforming.get(schema_id, True) and bool(latest.valid)
-    return sorted(conforming.items())
+            before, names = states.get(schema_id, ("ok", []))
+            worst = max(before, state, key=rank.__getitem__)
+            states[schema_id] = (worst, sorted({*names, *unchecked}))
+    return sorted((schema, state, names) for schema, (state, names) in states.items())

@@ -135,6 +135,9 @@ class Version(Base):
     # the DCAT feed's conformsTo, which data.gouv.fr matches character for character.
     schema_url: Mapped[str | None] = mapped_column(String(500))
     valid: Mapped[bool] = mapped_column(Boolean)
+    # The schema's checks that could not run (then ``valid`` is false without any error): the
+    # page says « conforme sauf vérifications non faites » and names them.
+    unchecked: Mapped[list[str] | None] = mapped_column(JSON)
     report_key: Mapped[str] = mapped_column(String(300))
     # When the published file is the safe repair of the upload: the upload as sent, and the
     # full list of what was changed.

@@ -35,7 +35,9 @@ LABELS: dict[str, dict[str, str]] = {
         "file_name": "Fichier",
         "status_received": "Reçu",
         "status_validating": "Vérification en cours",
-        "status_valid": "Conforme",
+        # Publishable, not « conforme »: a file without a schema, or whose schema declares a
+        # check that could not run, is checked but not proven conforming (the report says which).
+        "status_valid": "Vérifié, publiable",
         "status_invalid": "À corriger",
         "status_scheduled": "Programmé",
         "status_published": "Publié",
@@ -139,7 +141,7 @@ LABELS: dict[str, dict[str, str]] = {
         "file_name": "File",
         "status_received": "Received",
         "status_validating": "Being checked",
-        "status_valid": "Conforms",
+        "status_valid": "Checked, publishable",
         "status_invalid": "To be fixed",
         "status_scheduled": "Scheduled",
         "status_published": "Published",

@@ -2,8 +2,9 @@
 
 Validata runs these for schema.data.gouv.fr; frictionless ignores the key. Each check is built
 from the parameters the schema declares, and reports in French with the error types Validata
-uses, so a report reads the same on both. A declared check we do not know becomes a schema
-warning, never a silent pass.
+uses, so a report reads the same on both. Names are matched as Validata spells them, whatever
+the hyphens, underscores or case. A declared check that still cannot run is named in every
+report as not run, and the file is then never called « conforme »: never a silent pass.
 """
 
 import re
@@ -320,12 +321,34 @@ def _yes(value: Any) -> bool:
     return str(value).strip().lower() in {"yes", "true", "oui", "1"}
 
 
-def build(declared: list[dict[str, Any]]) -> tuple[list[Check], list[str]]:
-    """Checks for a schema's ``custom_checks``, and a warning for each we cannot run."""
+@attrs.frozen
+class NotRun:
+    """A declared check that cannot run: the report names it, and the file is not called
+    « conforme » without it."""
+
+    name: str
+    fr: str
+    en: str
+
+    @property
+    def warning(self) -> str:
+        """The schema warning, as the schema API lists it."""
+        return f"custom check {self.name!r}: {self.en}; not run"
+
+
+def canonical(name: Any) -> str:
+    """A check's name as Validata spells it: ``french_gps_coordinates``, ``French-GPS-Coordinates``
+    and `` french-gps-coordinates `` are one check."""
+    return re.sub(r"[\s_]+", "-", str(name).strip().lower())
+
+
+def build(declared: list[dict[str, Any]]) -> tuple[list[Check], list[NotRun]]:
+    """Checks for a schema's ``custom_checks``, and what cannot run, each said why."""
     checks: list[Check] = []
-    warnings: list[str] = []
+    not_run: list[NotRun] = []
     for item in declared:
-        name, params = item.get("name"), item.get("params") or {}
+        declared_name, params = item.get("name"), item.get("params") or {}
+        name = canonical(declared_name)
         try:
             match name:
                 case "french-siret-value":
@@ -376,7 +399,19 @@ def build(declared: list[dict[str, Any]]) -> tuple[list[Check], list[str]]:
                         SumColumns(column=params["column"], columns=list(params["columns"]))
                     )
                 case _:
-                    warnings.append(f"custom check {name!r} is not implemented; not run")
+                    not_run.append(
+                        NotRun(
+                            str(declared_name),
+                            "vérification inconnue de la plateforme",
+                            "a check this platform does not know",
+                        )
+                    )
         except (KeyError, TypeError) as exc:
-            warnings.append(f"custom check {name!r}: bad parameter {exc}; not run")
-    return checks, warnings
+            not_run.append(
+                NotRun(
+                    str(declared_name),
+                    f"paramètre manquant ou invalide dans le schéma : {exc}",
+                    f"missing or invalid parameter in the schema: {exc}",
+                )
+            )
+    return checks, not_run

@@ -105,8 +105,14 @@ def assemble(
     errors = Counter(f["type"] for f in found if f.get("severity", "error") == "error")
     warnings = Counter(f["type"] for f in found if f.get("severity", "error") == "warning")
     publishable = not errors
+    # A check the schema declares but that could not run leaves conformity unproven: such a
+    # file is publishable, never « valid » (no silent pass).
+    unchecked = [
+        {"check": c.name, "message": {"fr": c.fr, "en": c.en}}
+        for c in (schema.not_run if schema else [])
+    ]
     # Without a schema, « valid » keeps its frictionless sense: nothing at all to say.
-    valid = publishable if schema else not found
+    valid = (publishable and not unchecked) if schema else not found
     examples: list[dict[str, Any]] = []
     shown: Counter[str] = Counter()
     for f in found:
@@ -124,7 +130,7 @@ def assemble(
                     "hint": hints.hint(f["type"], f.get("note")),
                 }
             )
-    return {
+    report = {
         "version": REPORT_VERSION,
         "valid": valid,
         "publishable": publishable,
@@ -142,10 +148,15 @@ def assemble(
             "warning_types": dict(sorted(warnings.items())),
             "truncated": len(found) >= MAX_ERRORS,
         },
-        "message": message(schema, rows, errors, warnings, len(found) >= MAX_ERRORS),
+        "message": message(
+            schema, rows, errors, warnings, len(found) >= MAX_ERRORS, unchecked=unchecked
+        ),
         "issues": examples,
         "seconds": round(seconds, 3),
     }
+    if unchecked:
+        report["unchecked"] = unchecked
+    return report
 
 
 def kinds(counts: Counter[str]) -> tuple[str, str]:
@@ -160,6 +171,8 @@ def message(
     errors: Counter[str],
     warnings: Counter[str],
     truncated: bool = False,
+    *,
+    unchecked: list[dict[str, Any]] | None = None,
 ) -> dict[str, str]:
     errors_fr, errors_en = kinds(errors)
     remarks_fr, remarks_en = kinds(warnings)
@@ -177,6 +190,17 @@ def message(
         rows_fr, rows_en = "en-tête seul, aucune ligne de données", "header only, no data rows"
     else:
         rows_fr, rows_en = f"{rows} lignes", f"{rows} rows"
+    if schema and not n_errors and unchecked:
+        names = ", ".join(f"« {u['check']} » ({u['message']['fr']})" for u in unchecked)
+        names_en = ", ".join(f"{u['check']!r} ({u['message']['en']})" for u in unchecked)
+        return {
+            "fr": f"Le fichier est conforme au schéma {schema.id} ({rows_fr}), sauf des "
+            f"vérifications non faites : {names}{remarks[0]}. Sans elles, il n'est pas dit "
+            "conforme : prévenez l'administrateur de la plateforme.",
+            "en": f"The file conforms to the schema {schema.id} ({rows_en}), except for checks "
+            f"not run: {names_en}{remarks[1]}. Without them it is not called conforming: tell "
+            "the platform's administrator.",
+        }
     if schema and not n_errors:
         return {
             "fr": f"Le fichier est conforme au schéma {schema.id} ({rows_fr}){remarks[0]}.",
