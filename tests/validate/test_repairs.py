@@ -4,6 +4,7 @@ import csv
 import io
 import json
 import shutil
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from datacommune.validate.checks import repairs
 from datacommune.validate.reading import sniff
 from datacommune.validate.registry import BUILTIN, Registry, SchemaEntry, load_entry
 from datacommune.validate.reports import report as reports
+from tests import figures
 
 REGISTRY = Registry.from_dirs([BUILTIN])
 REAL = [
@@ -118,7 +120,9 @@ def test_the_somme_file_loses_its_date_and_number_errors(reference: Path, tmp_pa
             source, encoding=encoding, dialect=dialect, schema=schema, target=fixed, log=out
         )
     assert result.file == ["encodage cp1252 → utf-8", "BOM retiré", "séparateur « ; » → « , »"]
-    assert result.counts == {"date": 41, "number": 41}
+    assert result.counts == {"date": 41, "number": 41, "period": 41, "enum": 1}
+    period = next(c for c in result.sample if c.kind == "period")
+    assert (period.before, period.after) == ("2017/09/08_2021/09/07", "2017-09-08/2021-09-07")
     first_date = next(c for c in result.sample if c.kind == "date")
     assert (first_date.before, first_date.after) == ("2017/09/08", "2017-09-08")
     first_amount = next(c for c in result.sample if c.kind == "number")
@@ -174,6 +178,10 @@ PERIOD = r"^[0-9]{4}\-[0-9]{2}\-[0-9]{2}(\/[0-9]{4}\-[0-9]{2}\-[0-9]{2})?$"
         ("2018-01-01/2018-03-31", None),  # already right
         ("2018-02-30_2018-03-31", None),  # not a real date
         ("2018-01-01_31/03/2018", None),  # which date format? not guessed
+        ("2018/01/30_2022/01/29", "2018-01-30/2022-01-29"),  # both sides written alike
+        ("30/01/2018_29/01/2022", "2018-01-30/2022-01-29"),
+        ("30/01/2018_2022/01/29", None),  # a mix: not guessed
+        ("2018/02/30_2022/01/29", None),  # not a real date
     ],
 )
 def test_periods_get_the_interval_slash_the_pattern_asks_for(text: str, fixed: str | None) -> None:
@@ -190,3 +198,72 @@ def test_booleans_take_the_schemas_words() -> None:
     assert repairs.repair_boolean("yes", spec) == "oui"
     assert repairs.repair_boolean("non", spec) is None
     assert repairs.repair_boolean("peut-être", spec) is None
+
+
+KINDS_OF_AID = ["aide en numéraire", "aide en nature", "Aide en nature"]
+
+
+@pytest.mark.parametrize(
+    ("text", "fixed"),
+    [
+        ("Aide en numéraire", "aide en numéraire"),  # only the capital differs
+        ("AIDE EN NUMERAIRE", "aide en numéraire"),  # and the accent
+        ("aide  en numéraire", "aide en numéraire"),  # a doubled space
+        ("aide en numéraire", None),  # already right
+        ("aide en nature", None),  # already right, though another value differs by case only
+        ("AIDE EN NATURE", None),  # two allowed values differ from it only by case: not guessed
+        ("subvention", None),  # no allowed value near it: left to the report
+    ],
+)
+def test_allowed_values_differing_only_by_case_or_accents(text: str, fixed: str | None) -> None:
+    assert repairs.repair_enum(text, KINDS_OF_AID) == fixed
+
+
+ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern", "fixed"),
+    [
+        ("05/12/2016", ISO_DATE, "2016-12-05"),
+        ("2016-12-05", ISO_DATE, None),  # already right
+        ("31/02/2016", ISO_DATE, None),  # not a real date
+        ("05/12/2016", r"^[0-9]{2}/[0-9]{2}/[0-9]{4}$", None),  # the pattern wants it so
+        ("05/12/2016", r"^[0-9]{4}$", None),  # the repaired value would not pass either
+    ],
+)
+def test_french_dates_in_text_fields_with_an_iso_pattern(
+    text: str, pattern: str, fixed: str | None
+) -> None:
+    assert repairs.repair_text_date(text, pattern) == fixed
+
+
+def test_what_is_left_for_a_person_on_the_real_files(reference: Path, tmp_path: Path) -> None:
+    """Per real file: errors as sent, after the safe repairs, and after the safe repairs with
+    the proposed column mapping confirmed; then what is left, by kind, for the closing note."""
+    lines = [f"{'file':<48} {'sent':>6} {'repaired':>9} {'+mapping':>9}  valid"]
+    left: Counter[str] = Counter()
+    for name in REAL:
+        schema = schema_for(reference, name)
+        if schema is None:
+            continue
+        source = tmp_path / name
+        shutil.copyfile(reference / "real" / name, source)
+        sent, _ = reports.check_with_repair(source, schema=schema)
+        repaired, _ = reports.check_with_repair(source, schema=schema, fix=True)
+        proposed = (sent.get("mapping") or {}).get("proposed") or []
+        renames = {p["column"]: p["field"] for p in proposed}
+        mapped = repaired
+        if renames:
+            mapped, _ = reports.check_with_repair(source, schema=schema, renames=renames)
+        counts = [r["summary"]["errors"] for r in (sent, repaired, mapped)]
+        # Safe repairs never add an error; a confirmed mapping may reveal the errors of the
+        # columns it names (they were only « missing » before).
+        assert counts[1] <= counts[0], name
+        left.update(mapped["summary"]["error_types"])
+        lines.append(
+            f"{name:<48} {counts[0]:>6} {counts[1]:>9} {counts[2]:>9}  "
+            f"{'oui' if mapped['valid'] else 'non'}"
+        )
+    lines.append("left for a person: " + ", ".join(f"{k} {n}" for k, n in left.most_common()))
+    figures.record("repairs-real-files", "\n".join(lines))

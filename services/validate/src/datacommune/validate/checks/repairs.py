@@ -2,7 +2,9 @@
 
 Safe means the intended value is certain: the encoding and delimiter the file was read with, a
 BOM, padding spaces, trailing empty rows and columns, and — in columns the schema types — a
-decimal comma or thousands separators in a number, a jj/mm/aaaa date, a oui/non boolean. Anything
+decimal comma or thousands separators in a number, a jj/mm/aaaa date, a oui/non boolean; in text
+columns, a value that matches exactly one allowed value but for case and accents, and a
+jj/mm/aaaa date or a period joined by « _ » where the schema's pattern asks for ISO. Anything
 that would need a guess stays as it is and stays reported: « 1,500 » (one and a half, or fifteen
 hundred?), a SIRET a spreadsheet wrote as 2,43E+13 (its digits are gone), a US-style date.
 """
@@ -11,6 +13,7 @@ import csv
 import io
 import json
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date
@@ -29,8 +32,15 @@ _DOTTED = re.compile(r"^-?\d{1,3}(?:\.\d{3})+,\d+$")
 _COMMA_DECIMAL = re.compile(r"^-?\d+,(\d+)$")
 _DMY = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})$")
 _YMD = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$")
-# Two ISO dates joined by something else than the ISO 8601 interval's « / ».
-_PERIOD = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*(?:_|;|\s-\s|\sau\s)\s*(\d{4}-\d{2}-\d{2})$")
+# Two dates joined by something else than the ISO 8601 interval's « / », both written the same
+# way: ISO, jj/mm/aaaa or aaaa/mm/jj (a mix is not guessed).
+_ISO = r"\d{4}-\d{2}-\d{2}"
+_SLASHED_DMY = r"\d{1,2}/\d{1,2}/\d{4}"
+_SLASHED_YMD = r"\d{4}/\d{1,2}/\d{1,2}"
+_JOIN = r"\s*(?:_|;|\s-\s|\sau\s)\s*"
+_PERIODS = [
+    re.compile(rf"^({form}){_JOIN}({form})$") for form in (_ISO, _SLASHED_DMY, _SLASHED_YMD)
+]
 
 # What each kind of change is called in the list a person reads.
 KINDS = {
@@ -39,6 +49,8 @@ KINDS = {
     "date": "date mise au format AAAA-MM-JJ",
     "boolean": "valeur oui/non écrite comme le schéma l'attend",
     "period": "période écrite AAAA-MM-JJ/AAAA-MM-JJ, comme le schéma l'attend",
+    "enum": "valeur écrite exactement comme dans la liste du schéma (majuscules, accents)",
+    "text-date": "date mise au format AAAA-MM-JJ que le modèle du schéma demande",
     "empty-row": "ligne vide en fin de fichier retirée",
     "empty-column": "colonne vide et sans nom retirée",
     "header": "colonne renommée selon la correspondance confirmée",
@@ -163,30 +175,69 @@ def repair_boolean(text: str, spec: dict[str, Any]) -> str | None:
 
 
 def repair_period(text: str, pattern: str) -> str | None:
-    """``2018-01-01_2018-03-31`` → ``2018-01-01/2018-03-31``, only where the schema's pattern
-    wants the latter and refuses the former, and both are real dates."""
-    m = _PERIOD.match(text)
-    if m is None or re.fullmatch(pattern, text):
+    """``2018-01-01_2018-03-31`` or ``2018/01/30_2022/01/29`` → ``2018-01-01/2018-03-31``,
+    only where the schema's pattern wants the latter and refuses the former, and both are real
+    dates written the same way."""
+    if re.fullmatch(pattern, text):
         return None
+    m = next((found for p in _PERIODS if (found := p.match(text))), None)
+    if m is None:
+        return None
+    start, end = (_iso(m.group(1)), _iso(m.group(2)))
+    if start is None or end is None:
+        return None
+    fixed = f"{start}/{end}"
+    return fixed if re.fullmatch(pattern, fixed) else None
+
+
+def _iso(text: str) -> str | None:
+    """An ISO date as it is, else the repaired jj/mm/aaaa or aaaa/mm/jj; None if not a date."""
     try:
-        date.fromisoformat(m.group(1))
-        date.fromisoformat(m.group(2))
+        return date.fromisoformat(text).isoformat() if "-" in text else repair_date(text)
     except ValueError:
         return None
-    fixed = f"{m.group(1)}/{m.group(2)}"
-    return fixed if re.fullmatch(pattern, fixed) else None
+
+
+def repair_text_date(text: str, pattern: str) -> str | None:
+    """``05/12/2016`` → ``2016-12-05`` in a text field, only where the schema's pattern refuses
+    the former and accepts the latter (a date kept as text with an ISO pattern)."""
+    if re.fullmatch(pattern, text):
+        return None
+    fixed = repair_date(text)
+    return fixed if fixed is not None and re.fullmatch(pattern, fixed) else None
+
+
+def _folded(text: str) -> str:
+    """Without case, accents or repeated spaces: « Aide en Numéraire » ~ « aide en numeraire »."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(plain.casefold().split())
+
+
+def repair_enum(text: str, allowed: list[Any]) -> str | None:
+    """``Aide en numéraire`` → ``aide en numéraire`` when exactly one allowed value differs from
+    it only by case, accents or spaces; None when none does, or several would."""
+    if text in allowed:
+        return None
+    matching = {str(v) for v in allowed if isinstance(v, str) and _folded(v) == _folded(text)}
+    return matching.pop() if len(matching) == 1 else None
 
 
 def _repair_cell(text: str, spec: dict[str, Any] | None) -> tuple[str, str] | None:
     if spec is None:
         return None
-    pattern = (spec.get("constraints") or {}).get("pattern")
+    constraints = spec.get("constraints") or {}
+    pattern = constraints.get("pattern")
+    if spec.get("type", "string") == "string" and isinstance(constraints.get("enum"), list):
+        fixed = repair_enum(text, constraints["enum"])
+        return (fixed, "enum") if fixed is not None else None
     if spec.get("type", "string") == "string" and pattern:
         try:
-            fixed = repair_period(text, pattern)
+            if (fixed := repair_period(text, pattern)) is not None:
+                return fixed, "period"
+            fixed = repair_text_date(text, pattern)
         except re.error:
             return None
-        return (fixed, "period") if fixed is not None else None
+        return (fixed, "text-date") if fixed is not None else None
     match spec.get("type"):
         case "number" | "integer":
             fixed = repair_number(text, spec.get("type") == "integer")
