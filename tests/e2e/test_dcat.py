@@ -138,7 +138,7 @@ def test_the_feed_meets_the_recommendations(
             "31118;Castelmaurou;43,6811;1,5325;1,5035;43,6611;1,5572;43,7003",
         ],
     )
-    assert printed.startswith("1 communes chargées")
+    assert printed.startswith("1 commune chargée")
     token = platform.organization("dcatconseils")
     content = (corpus / "real" / "com-castelmaurou-subventions.csv").read_bytes()
     upload = platform.upload(token, content, dataset="dcat-complet", schema="scdl-subventions")

@@ -79,7 +79,8 @@ COUNTS = [
     (
         "schemas/scdl-subventions/exemple_invalide_erreurs_cellules.csv",
         "scdl-subventions",
-        {"constraint-error": 10, "type-error": 5, "french-siret-value": 49, "one-of-required": 1},
+        # One cell, one finding: the SIRET check's cell is not also a broken pattern.
+        {"constraint-error": 9, "type-error": 5, "french-siret-value": 49, "one-of-required": 1},
     ),
     (
         "schemas/scdl-subventions/exemple_invalide_erreurs_colonnes.csv",
@@ -87,7 +88,7 @@ COUNTS = [
         {
             "extra-label": 1,
             "missing-label": 1,
-            "constraint-error": 10,
+            "constraint-error": 9,  # one cell, one finding (SIRET over pattern)
             "type-error": 5,
             "french-siret-value": 49,
             "one-of-required": 1,
@@ -182,7 +183,8 @@ COUNTS = [
         "scdl-subventions",
         {
             "extra-label": 3,
-            "constraint-error": 1188,
+            # 396 cells that break the SIRET pattern are counted once, as invalid SIRETs.
+            "constraint-error": 792,
             "french-siret-value": 782,
             "one-of-required": 10,
         },

@@ -38,10 +38,12 @@ def test_column_errors_are_counted_exactly(corpus: Path, tmp_path: Path) -> None
     path = corpus / "schemas" / "scdl-subventions" / "exemple_invalide_erreurs_colonnes.csv"
     report = check(path, tmp_path, "scdl-subventions")
     assert report["valid"] is False
-    assert report["summary"]["errors"] == 66  # type: ignore[index]
+    # 66 findings, one cell of which both breaks the SIRET pattern and fails the SIRET check:
+    # counted once, as the SIRET.
+    assert report["summary"]["errors"] == 65  # type: ignore[index]
     assert report["summary"]["warning_types"] == {"extra-label": 1}  # type: ignore[index]
     assert report["summary"]["error_types"] == {  # type: ignore[index]
-        "constraint-error": 10,
+        "constraint-error": 9,
         "french-siret-value": 49,
         "missing-label": 1,
         "one-of-required": 1,

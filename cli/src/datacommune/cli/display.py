@@ -4,6 +4,8 @@ import io
 import sys
 from typing import Any, TextIO
 
+from datacommune.shared import wording
+
 LABEL_TYPES = {"extra-label", "missing-label", "blank-label", "duplicate-label", "incorrect-label"}
 
 
@@ -38,10 +40,12 @@ def report(body: dict[str, Any], *, limit: int = 30, out: TextIO = sys.stdout) -
         counts = ", ".join(f"{n} × {repair['kinds'][k]}" for k, n in repair["counts"].items())
         changes = "; ".join(part for part in [*repair["file"], counts] if part)
         after = repair["after"]["summary"]["errors"]
-        print(
-            f"Corrections sûres possibles (--fix) : {changes}. Il resterait {after} erreurs.",
-            file=out,
+        left = (
+            "Il ne resterait aucune erreur."
+            if after == 0
+            else f"Il resterait {wording.fr(after, 'erreur')}."
         )
+        print(f"Corrections sûres possibles (--fix) : {changes}. {left}", file=out)
     issues = body.get("issues", [])
     for issue in issues[:limit]:
         print(f"  - {issue['title']} ({where(issue)})", file=out)

@@ -19,6 +19,7 @@ from typing import Any
 import httpx
 
 from datacommune.cli import credentials, display, up
+from datacommune.shared import wording
 
 BATCH = 2000
 COLUMNS = {
@@ -92,7 +93,9 @@ def run(path: Path, *, source: str, var: Path, url: str | None, admin_token: str
     except (Unreadable, ValueError, UnicodeDecodeError) as exc:
         print(f"{path} : {exc}", file=sys.stderr)
         return 2
-    print(f"{stored} communes chargées ({source}). / {stored} places loaded.")
+    print(
+        f"{wording.fr(stored, 'commune chargée', 'communes chargées')} ({source}). / {wording.en(stored, 'place')} loaded."
+    )
     return 0
 
 

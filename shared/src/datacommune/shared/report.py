@@ -35,6 +35,9 @@ class ReportSchema(TypedDict):
     id: Annotated[str, Field(examples=["scdl-subventions@2.1.1"])]
     title: str
     warnings: list[str]
+    notes: NotRequired[
+        Annotated[list[str], Field(description="The same warnings in French, for a person")]
+    ]
 
 
 class Encoding(TypedDict):

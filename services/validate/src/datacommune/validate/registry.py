@@ -28,6 +28,8 @@ class SchemaEntry:
     description: str
     descriptor: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    # The same, in French, for the reports a person reads.
+    notes: list[str] = field(default_factory=list)
     # Declared checks that cannot run: every report against this schema names them.
     not_run: list[custom_checks.NotRun] = field(default_factory=list)
     # Where this version is published, as national catalogues match it (DCAT's conformsTo):
@@ -69,18 +71,29 @@ def load_entry(name: str, raw: dict[str, Any], url: str | None = None) -> Schema
     """Mend a schema's known defects and note each in ``warnings``."""
     descriptor = json.loads(json.dumps(raw))
     warnings = []
+    notes = []
     declared = descriptor.get("name")
     if declared is not None and not (isinstance(declared, str) and NAME_PATTERN.match(declared)):
         warnings.append(f"name {declared!r} is not a valid Table Schema name; ignored")
+        notes.append(
+            f"son nom « {declared} » n'est pas un nom de Table Schema valide : il est ignoré"
+        )
         del descriptor["name"]
     for f in descriptor.get("fields", []):
         if "required" in f:
             warnings.append(f"field {f.get('name')!r}: 'required' moved into 'constraints'")
+            notes.append(
+                f"la colonne « {f.get('name')} » déclarait « required » hors de ses contraintes : "
+                "la règle est appliquée telle quelle"
+            )
             f.setdefault("constraints", {})["required"] = bool(f.pop("required"))
     # Columns are matched by name, as Validata and schema.data.gouv.fr do.
     descriptor.setdefault("fieldsMatch", "superset")
     _, not_run = custom_checks.build(descriptor.get("custom_checks", []))
     warnings.extend(check.warning for check in not_run)
+    notes.extend(
+        f"la vérification « {check.name} » n'est pas faite : {check.fr}" for check in not_run
+    )
     return SchemaEntry(
         name=name,
         version=str(raw.get("version") or "0"),
@@ -88,6 +101,7 @@ def load_entry(name: str, raw: dict[str, Any], url: str | None = None) -> Schema
         description=str(raw.get("description") or ""),
         descriptor=descriptor,
         warnings=warnings,
+        notes=notes,
         not_run=not_run,
         url=url,
     )

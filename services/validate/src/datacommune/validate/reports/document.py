@@ -9,6 +9,7 @@ from frictionless import (
     Resource,
 )
 
+from datacommune.shared import wording
 from datacommune.validate.reading import limits
 from datacommune.validate.reading import prepare as reading
 from datacommune.validate.registry import SchemaEntry
@@ -21,6 +22,33 @@ EXAMPLES_PER_TYPE = 100
 MAX_ERRORS = 50_000
 
 # Findings that leave the file unreadable as a table; anything else concerns a row or a label.
+
+
+# Findings of the French checks, which name what is wrong with a value (a SIRET, an INSEE code,
+# coordinates): where one is found, the same cell's broken pattern says less and is dropped.
+SPECIFIC = {
+    "french-siret-value",
+    "french-siren-value",
+    "french-insee-code-value",
+    "opening-hours-value",
+    "year-interval-value",
+    "nomenclature-actes-value",
+    "french-gps-coordinates",
+    "reversed-french-gps-coordinates",
+}
+
+
+def one_per_cell(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One cell, one finding: a SIRET written ``2,43E+13`` is an invalid SIRET, not also a
+    value that breaks the column's pattern; the most useful finding is kept."""
+    specific = {(f["row"], f["field"]) for f in found if f["type"] in SPECIFIC and f["row"]}
+    if not specific:
+        return found
+    return [
+        f
+        for f in found
+        if not (f["type"] == "constraint-error" and (f["row"], f["field"]) in specific)
+    ]
 
 
 def severity(finding: dict[str, Any], with_schema: bool, required: set[str]) -> str:
@@ -113,6 +141,7 @@ def assemble(
     ]
     # Without a schema, « valid » keeps its frictionless sense: nothing at all to say.
     valid = (publishable and not unchecked) if schema else not found
+    specs = {f["name"]: f for f in (schema.descriptor.get("fields", []) if schema else [])}
     examples: list[dict[str, Any]] = []
     shown: Counter[str] = Counter()
     for f in found:
@@ -127,7 +156,9 @@ def assemble(
                         f["type"], field=f.get("field"), cell=f.get("cell"), note=f.get("note")
                     )
                     or f["message"],
-                    "hint": hints.hint(f["type"], f.get("note")),
+                    "hint": hints.hint(
+                        f["type"], f.get("note"), spec=specs.get(f.get("field")), cell=f.get("cell")
+                    ),
                 }
             )
     report = {
@@ -135,7 +166,12 @@ def assemble(
         "valid": valid,
         "publishable": publishable,
         "schema": (
-            {"id": schema.id, "title": schema.title, "warnings": schema.warnings}
+            {
+                "id": schema.id,
+                "title": schema.title,
+                "warnings": schema.warnings,
+                **({"notes": schema.notes} if schema.notes else {}),
+            }
             if schema
             else None
         ),
@@ -178,18 +214,22 @@ def message(
     remarks_fr, remarks_en = kinds(warnings)
     n_errors, n_remarks = sum(errors.values()), sum(warnings.values())
     remarks = (
-        (f" ; {n_remarks} remarques ({remarks_fr})", f"; {n_remarks} remarks ({remarks_en})")
+        (
+            f" ; {wording.fr(n_remarks, 'remarque')} ({remarks_fr})",
+            f"; {wording.en(n_remarks, 'remark')} ({remarks_en})",
+        )
         if n_remarks
         else ("", "")
     )
     if truncated:
         # Reading stopped at the cap: the rows counted so far are not the file's.
-        rows_fr, rows_en = f"au moins {rows} lignes", f"at least {rows} rows"
+        rows_fr = "au moins " + wording.fr(rows, "ligne")
+        rows_en = "at least " + wording.en(rows, "row")
     elif rows == 0:
         # A header alone is a table with nothing in it yet: publishable, and said plainly.
         rows_fr, rows_en = "en-tête seul, aucune ligne de données", "header only, no data rows"
     else:
-        rows_fr, rows_en = f"{rows} lignes", f"{rows} rows"
+        rows_fr, rows_en = wording.fr(rows, "ligne"), wording.en(rows, "row")
     if schema and not n_errors and unchecked:
         names = ", ".join(f"« {u['check']} » ({u['message']['fr']})" for u in unchecked)
         names_en = ", ".join(f"{u['check']!r} ({u['message']['en']})" for u in unchecked)
@@ -208,10 +248,10 @@ def message(
         }
     if schema:
         return {
-            "fr": f"Le fichier n'est pas conforme au schéma {schema.id} : {n_errors} erreurs "
-            f"({errors_fr}){remarks[0]}.",
-            "en": f"The file does not conform to the schema {schema.id}: {n_errors} errors "
-            f"({errors_en}){remarks[1]}.",
+            "fr": f"Le fichier n'est pas conforme au schéma {schema.id} : "
+            f"{wording.fr(n_errors, 'erreur')} ({errors_fr}){remarks[0]}.",
+            "en": f"The file does not conform to the schema {schema.id}: "
+            f"{wording.en(n_errors, 'error')} ({errors_en}){remarks[1]}.",
         }
     if not n_errors and not n_remarks:
         return {

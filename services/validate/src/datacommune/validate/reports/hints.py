@@ -5,6 +5,8 @@ frictionless describes a finding in English with a ``note`` such as ``constraint
 """
 
 import re
+import unicodedata
+from typing import Any
 
 TITLES = {
     "source-error": "Fichier illisible",
@@ -110,26 +112,89 @@ def title(error_type: str) -> str:
     return TITLES.get(error_type, error_type)
 
 
-def hint(error_type: str, note: str | None) -> str | None:
-    """What to do, as precisely as the finding allows."""
+def hint(
+    error_type: str,
+    note: str | None,
+    *,
+    spec: dict[str, Any] | None = None,
+    cell: str | None = None,
+) -> str | None:
+    """What to do, as precisely as the finding allows; ``spec`` is the schema's field, whose
+    allowed values, example and description say it in the schema's own words."""
     if error_type == "type-error" and note and (m := _TYPE_NOTE.search(note)):
         return TYPES.get(m.group(1), "Corrigez la valeur pour qu'elle ait le type attendu.")
     if error_type == "constraint-error" and note and (m := _CONSTRAINT_NOTE.search(note)):
-        return _constraint(m.group(1), m.group(2))
+        return _constraint(m.group(1), m.group(2), spec or {}, cell)
     if error_type == "constraint-error":
         return "Corrigez la valeur pour qu'elle respecte la règle du schéma."
     return BY_TYPE.get(error_type)
 
 
-def _constraint(name: str, value: str) -> str:
+def french_list(values: list[Any], most: int = 12) -> str:
+    """« « a », « b » ou « c » », the first ``most`` of a long list and how many in all."""
+    shown = [f"« {v} »" for v in values[:most]]
+    if len(values) > most:
+        return ", ".join(shown) + f"… ({len(values)} valeurs, toutes dans le schéma)"
+    if len(shown) < 2:
+        return "".join(shown)
+    return ", ".join(shown[:-1]) + " ou " + shown[-1]
+
+
+def _folded(text: str) -> str:
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return " ".join(plain.casefold().split())
+
+
+def _example(spec: dict[str, Any]) -> str | None:
+    example = spec.get("example") or (spec.get("examples") or [None])[0]
+    return None if example in (None, "") else str(example)
+
+
+def _first_sentence(text: str) -> str:
+    sentence = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
+    return sentence if len(sentence) <= 200 else sentence[:197].rstrip() + "…"
+
+
+def _percentage(spec: dict[str, Any]) -> bool:
+    words = " ".join(str(spec.get(k) or "") for k in ("name", "title", "description")).lower()
+    return any(w in words for w in ("pourcentage", "taux", "part ", "ratio", "%"))
+
+
+def _constraint(name: str, value: str, spec: dict[str, Any], cell: str | None) -> str:
+    constraints = spec.get("constraints") or {}
     match name:
         case "required":
             return "Cette cellule est obligatoire : remplissez-la."
         case "pattern":
-            return f"La valeur doit suivre le modèle {value} (expression régulière du schéma)."
+            example = _example(spec)
+            described = _first_sentence(str(spec.get("description") or ""))
+            if example and described:
+                return f"Écrivez-la comme « {example} » : {described}"
+            if example:
+                return f"Écrivez-la sous la même forme que l'exemple du schéma : « {example} »."
+            if described:
+                return f"Écrivez-la sous la forme que le schéma décrit : {described}"
+            return (
+                "Écrivez-la sous la forme que le schéma attend pour cette colonne (voir sa "
+                "documentation, ou le modèle à remplir)."
+            )
         case "enum":
-            return f"Choisissez une des valeurs permises : {value}."
+            allowed = list(constraints.get("enum") or [])
+            if not allowed:
+                return "Choisissez une des valeurs que le schéma permet pour cette colonne."
+            near = [v for v in allowed if cell and _folded(str(v)) == _folded(cell)]
+            if len(near) == 1:
+                return (
+                    f"Seules les majuscules ou les accents diffèrent : écrivez « {near[0]} » "
+                    "(les corrections sûres le font pour vous)."
+                )
+            return f"Choisissez une des valeurs permises : {french_list(allowed)}."
         case "maximum":
+            if _percentage(spec) and value in ("1", "1.0") and _between(cell, 1, 100):
+                return (
+                    "La valeur doit être au plus 1 : ce pourcentage s'écrit en fraction de 1 "
+                    "(25 % s'écrit 0.25, 100 % s'écrit 1)."
+                )
             return f"La valeur doit être au plus {value}."
         case "minimum":
             return f"La valeur doit être au moins {value}."
@@ -139,7 +204,17 @@ def _constraint(name: str, value: str) -> str:
             return f"La valeur doit compter au moins {value} caractères."
         case "unique":
             return "Chaque valeur de cette colonne doit être unique : corrigez le doublon."
-    return f"La valeur doit respecter la règle « {name} » du schéma ({value})."
+    return (
+        "La valeur doit respecter une règle du schéma pour cette colonne (voir sa documentation)."
+    )
+
+
+def _between(cell: str | None, low: float, high: float) -> bool:
+    try:
+        number = float(str(cell).replace(",", "."))
+    except ValueError:
+        return False
+    return low < number <= high
 
 
 FRENCH_TYPES = {
@@ -185,7 +260,27 @@ def describe(
             expected = FRENCH_TYPES.get(m.group(1), m.group(1))
             return f"{value} n'est pas {expected}, comme l'attend la colonne {column}."
         case "constraint-error" if note and (m := _CONSTRAINT_NOTE.search(note)):
-            if m.group(1) == "required":
-                return f"La colonne {column} est obligatoire et cette cellule est vide."
-            return f"{value} ne respecte pas la règle « {m.group(1)} » ({m.group(2)}) de la colonne {column}."
+            return _broken(m.group(1), m.group(2), column, value)
     return None
+
+
+def _broken(name: str, limit: str, column: str, value: str) -> str:
+    """A broken constraint in words; the schema's technical rule stays in the finding's note."""
+    match name:
+        case "required":
+            return f"La colonne {column} est obligatoire et cette cellule est vide."
+        case "pattern":
+            return f"{value} n'a pas la forme attendue dans la colonne {column}."
+        case "enum":
+            return f"{value} n'est pas une des valeurs permises dans la colonne {column}."
+        case "maximum":
+            return f"{value} dépasse le maximum de la colonne {column} ({limit})."
+        case "minimum":
+            return f"{value} est sous le minimum de la colonne {column} ({limit})."
+        case "maxLength":
+            return f"{value} est trop long pour la colonne {column} ({limit} caractères au plus)."
+        case "minLength":
+            return f"{value} est trop court pour la colonne {column} ({limit} caractères au moins)."
+        case "unique":
+            return f"{value} figure déjà plus haut dans la colonne {column}."
+    return f"{value} ne respecte pas une règle de la colonne {column}."

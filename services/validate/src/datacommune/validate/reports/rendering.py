@@ -40,8 +40,9 @@ def to_html(report: dict[str, Any], *, filename: str | None = None) -> str:
     schema = report.get("schema")
     if schema:
         parts.append(f"<p>Schéma : <code>{_e(schema['id'])}</code> — {_e(schema['title'])}</p>")
-        for warning in schema.get("warnings", []):
-            parts.append(f"<p><small>Remarque sur le schéma : {_e(warning)}</small></p>")
+        # Reports stored before the French notes show the warnings as they were.
+        for note in schema.get("notes") or schema.get("warnings", []):
+            parts.append(f"<p><small>Remarque sur le schéma : {_e(note)}</small></p>")
     parts.append(_reading(report.get("source") or {}))
     errors = report["summary"]["error_types"]
     warnings = report["summary"].get("warning_types", {})

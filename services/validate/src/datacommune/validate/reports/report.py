@@ -22,6 +22,7 @@ from frictionless import (
 )
 from frictionless.resources import TableResource
 
+from datacommune.shared import wording
 from datacommune.validate.checks import coordinates, findings, mapping, repairs
 from datacommune.validate.reading import jsondata, limits, ods, sniff
 from datacommune.validate.reading import prepare as reading
@@ -169,6 +170,7 @@ def check(
         }
         for e in task.errors
     ]
+    found = document.one_per_cell(found)
     sample: list[list[str]] | None = None
     if schema and any(e.type in ("extra-label", "missing-label") for e in task.errors):
         delimiter_used = (source.get("dialect") or {}).get("delimiter", ",")
@@ -312,9 +314,10 @@ def check_with_repair(
         after["mapping"] = {**after.get("mapping", {}), "applied": renames}
     count = result.total + len(result.file)
     after["message"] = {
-        "fr": f"Fichier corrigé automatiquement ({count} corrections sûres). "
+        "fr": f"Fichier corrigé automatiquement ({wording.fr(count, 'correction sûre', 'corrections sûres')}). "
         + after["message"]["fr"],
-        "en": f"File repaired automatically ({count} safe corrections). " + after["message"]["en"],
+        "en": f"File repaired automatically ({wording.en(count, 'safe correction')}). "
+        + after["message"]["en"],
     }
     changes_file = path.with_name(f"changes-{path.stem}.json")
     repairs.write_document(result, log, changes_file)
