@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,10 @@ from tests import figures, servers
 from tests.platform import MAX_UPLOAD, Running, running_platform
 
 ROOT = Path(__file__).resolve().parent.parent
+# `datacommune up` records the platform it started for other terminals (cli/up.py): the tests'
+# platforms record theirs in a folder of this run, never in the home of whoever runs them.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "main")
+os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix=f"dc-state-{_WORKER}-")
 # Copies of the reference corpus files the tests use (see tests/data/corpus/SOURCES.md).
 CORPUS = Path(os.environ.get("DATACOMMUNE_CORPUS", ROOT / "tests" / "data" / "corpus"))
 

@@ -153,6 +153,62 @@ def _quickstart(
         assert invalid.returncode == 1
         assert "n'est pas conforme au schéma scdl-subventions@2.1.1 : 65 erreurs" in invalid.stderr
         assert "Colonne en trop (en-tête, colonne « NOM_Beneficiaire »)" in invalid.stderr
+        # Never stuck: which upload, and the page where its report is read.
+        upload_line = next(x for x in invalid.stderr.splitlines() if "rapport / report:" in x)
+        assert "/espace/depots/" in upload_line
+        as_json = cli(
+            "publish",
+            "tests/data/corpus/schemas/scdl-subventions/exemple_invalide_erreurs_colonnes.csv",
+            "--dataset",
+            "subventions-sicoval",
+            "--schema",
+            "scdl-subventions",
+            "--org",
+            "sicoval",
+            "--json",
+            env=env,
+        )
+        assert as_json.returncode == 1
+        outcome = json.loads(as_json.stdout)
+        assert outcome["status"] == "invalid"
+        assert outcome["report"]["summary"]["errors"] == 65
+        assert outcome["page_url"] in as_json.stderr
+
+        organizations = cli("org", "list", env=env)
+        assert organizations.returncode == 0, organizations.stderr
+        assert any(
+            line.startswith("labege") and "(dans / in sicoval)" in line
+            for line in organizations.stdout.splitlines()
+        )
+        delegates = cli("delegate", "list", "--org", "labege", env=env)
+        assert delegates.stdout.split() == ["sicoval"]
+        titled = cli(
+            "dataset", "set", "subventions-labege", "--title", "Subventions 2025 — Labège",
+            "--org", "labege", env=env,
+        )  # fmt: skip
+        assert titled.returncode == 0, titled.stderr
+        named = httpx.get(f"{catalog}/api/v1/datasets/subventions-labege").json()
+        assert named["title"] == "Subventions 2025 — Labège"
+
+        # From another terminal, in another folder, with none of up's variables: the platform
+        # and its tokens are found where up recorded them.
+        elsewhere = {
+            k: v
+            for k, v in env.items()
+            if not (
+                k.startswith("DATACOMMUNE_") and (k.endswith("_PORT") or k == "DATACOMMUNE_VAR")
+            )
+        }
+        away = subprocess.run(
+            [*CLI, "delegate", "list", "--org", "labege"],
+            env=elsewhere,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert away.returncode == 0, away.stderr
+        assert away.stdout.split() == ["sicoval"]
 
         refused = cli(
             "publish", str(tmp_path / "absent.csv"), "--dataset", "x", "--org", "sicoval", env=env
@@ -164,6 +220,11 @@ def _quickstart(
         up.wait(timeout=30)
     assert up.stdout is not None
     assert "Arrêté proprement" in up.stdout.read()
+    # The platform stopped: a command says so in French, with its exit code, no traceback.
+    stopped = cli("org", "list", env=env)
+    assert stopped.returncode == 2
+    assert "Impossible de joindre http://127.0.0.1:" in stopped.stderr
+    assert "Traceback" not in stopped.stderr
 
 
 def test_validate_offline_in_french(corpus: Path) -> None:
@@ -231,3 +292,25 @@ def test_deep_json_refused_with_nonzero_exit(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
     assert "plus de 64 niveaux" in result.stdout
     assert "(The JSON nests lists or objects more than 64 levels deep" in result.stdout
+
+
+def test_schemas_dirs_adds_to_the_shipped_schemas(tmp_path: Path) -> None:
+    """An operator's folder of schemas comes beside the shipped ones, for the commands as for
+    the validate service."""
+    own = tmp_path / "schemas" / "equipements-roques"
+    own.mkdir(parents=True)
+    (own / "schema.json").write_text(
+        json.dumps({"title": "Équipements de Roques", "version": "1.0.0", "fields": [
+            {"name": "nom", "type": "string", "constraints": {"required": True}}
+        ]}),
+        encoding="utf-8",
+    )  # fmt: skip
+    env = dict(os.environ, SCHEMAS_DIRS=json.dumps([str(tmp_path / "schemas")]))
+    listed = cli("schemas", env=env)
+    assert "equipements-roques@1.0.0" in listed.stdout
+    assert "scdl-subventions@2.1.1" in listed.stdout
+    sample = tmp_path / "equipements.csv"
+    sample.write_text("nom\nSalle des fêtes\n", encoding="utf-8")
+    checked = cli("validate", str(sample), "--schema", "equipements-roques", env=env)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "conforme au schéma equipements-roques@1.0.0" in checked.stdout

@@ -12,14 +12,19 @@ from datacommune.cli import credentials, display, up
 
 
 def _call(
-    method: str, path: str, *, token: str, url: str | None, body: dict[str, Any] | None = None
+    method: str,
+    path: str,
+    *,
+    token: str | None,
+    url: str | None,
+    body: dict[str, Any] | None = None,
 ) -> Any:
     base = url or os.environ.get("DATACOMMUNE_CATALOG_URL") or up.urls()["catalog"]
     response = httpx.request(
         method,
         f"{base}/api/v1{path}",
         json=body,
-        headers={"Authorization": f"Bearer {token}"},
+        headers={"Authorization": f"Bearer {token}"} if token else {},
         timeout=30,
     )
     if response.status_code >= 400:
@@ -55,6 +60,9 @@ def run_token(args: Any) -> int:
 
 def run_delegate(args: Any) -> int:
     """Let the territory above (EPCI, département) publish for this organization, or stop."""
+    if not args.to:
+        print("Précisez --to (l'EPCI ou le département), ou « delegate list ».", file=sys.stderr)
+        return 2
     token = credentials.organization_token(var=args.var, org=args.org, token=args.token)
     path = f"/organizations/{args.org}/delegations"
     if args.remove:
@@ -66,6 +74,37 @@ def run_delegate(args: Any) -> int:
             f"« {args.to} » peut publier pour « {args.org} » (avec un jeton admin, "
             f"« datacommune publish … --on-behalf-of {args.org} »)."
         )
+    return 0
+
+
+def run_org_list(args: Any) -> int:
+    """Every organization, with its kind and the territory it belongs to (public)."""
+    for org in _call("GET", "/organizations", token=None, url=args.url)["items"]:
+        above = f"  (dans / in {org['parent']})" if org.get("parent") else ""
+        print(f"{org['slug']:<32} {org['kind']:<14} {org['name']}{above}")
+    return 0
+
+
+def run_delegate_list(args: Any) -> int:
+    """Who may publish for the organization (public)."""
+    listed = _call("GET", f"/organizations/{args.org}/delegations", token=None, url=args.url)
+    delegates = listed["delegates"]
+    if not delegates:
+        print(f"Personne ne publie pour « {args.org} ». / Nobody publishes for {args.org}.")
+    for delegate in delegates:
+        print(delegate)
+    return 0
+
+
+def run_dataset_set(args: Any) -> int:
+    """A dataset's title and description, with a publisher token of its organization."""
+    body = {k: v for k, v in (("title", args.title), ("description", args.description)) if v}
+    if not body:
+        print("Rien à changer : donnez --title ou --description.", file=sys.stderr)
+        return 2
+    token = credentials.organization_token(var=args.var, org=args.org, token=args.token)
+    changed = _call("PATCH", f"/datasets/{args.slug}", token=token, url=args.url, body=body)
+    print(f"« {changed['slug']} » : {changed['title']}")
     return 0
 
 
@@ -90,8 +129,24 @@ def add_parsers(commands: Any, add_remote: Any) -> None:
             p.add_argument("id", help="l'identifiant du jeton (« token list »)")
     p_del = commands.add_parser("delegate", help="déléguer la publication / delegate publishing")
     add_remote(p_del)
+    p_del.add_argument(
+        "delegate_command",
+        nargs="?",
+        choices=["list"],
+        help="« list » : qui publie pour la commune (sans --to)",
+    )
     p_del.add_argument("--org", required=True, help="la commune qui délègue")
-    p_del.add_argument("--to", required=True, help="l'EPCI ou le département au-dessus d'elle")
+    p_del.add_argument("--to", help="l'EPCI ou le département au-dessus d'elle")
     p_del.add_argument("--remove", action="store_true", help="retirer la délégation")
     p_del.add_argument("--token", help="un jeton admin de la commune (sinon ./var)")
     p_del.add_argument("--url", help="catalogue distant / remote catalog URL")
+    p_set = commands.add_parser("dataset", help="un jeu de données / a dataset")
+    set_commands = p_set.add_subparsers(dest="dataset_command", required=True)
+    p_title = set_commands.add_parser("set", help="changer son titre ou sa description")
+    add_remote(p_title)
+    p_title.add_argument("slug", help="le jeu de données (ex. subventions-2025)")
+    p_title.add_argument("--title", help="titre (ex. « Subventions 2025 — Roques »)")
+    p_title.add_argument("--description", help="description (Markdown)")
+    p_title.add_argument("--org", help="organisation dont le jeton est dans ./var")
+    p_title.add_argument("--token", help="jeton de l'organisation (ou DATACOMMUNE_TOKEN)")
+    p_title.add_argument("--url", help="catalogue distant / remote catalog URL")

@@ -4,6 +4,8 @@ datacommune up                         # the whole platform on embedded defaults
 datacommune org create --slug roques --name "Roques" --kind commune
 datacommune publish FILE --dataset SLUG [--schema ID] [--title …]
 datacommune validate FILE [--schema ID|PATH] [--json]
+datacommune org list | datacommune delegate list --org SLUG
+datacommune dataset set SLUG --title … --description …
 datacommune backup DEST | datacommune restore SRC [--replace]
 """
 
@@ -13,15 +15,28 @@ import os
 import sys
 from pathlib import Path
 
+import httpx
+
 from datacommune.cli import access, backup, credentials, node, offline, places, publish, up
+
+
+def default_var() -> Path:
+    """``DATACOMMUNE_VAR``; else ./var when there is one; else the folder of the platform
+    ``datacommune up`` started (so any terminal finds its tokens); else ./var."""
+    if given := os.environ.get("DATACOMMUNE_VAR"):
+        return Path(given)
+    here = Path("var")
+    if not here.is_dir() and (state := up.started()):
+        return Path(state["var"])
+    return here
 
 
 def _add_remote(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--var",
         type=Path,
-        default=Path(os.environ.get("DATACOMMUNE_VAR", "var")),
-        help="dossier d'état local / local state folder (défaut ./var)",
+        default=default_var(),
+        help="dossier d'état local / local state folder (défaut ./var, ou celui de « up »)",
     )
 
 
@@ -46,10 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_up = commands.add_parser("up", help="démarrer toute la plateforme / start the platform")
     _add_remote(p_up)
+    # up starts a platform here: in ./var (or DATACOMMUNE_VAR), never in another one's folder.
+    p_up.set_defaults(var=Path(os.environ.get("DATACOMMUNE_VAR", "var")))
     p_up.add_argument("--no-demo", action="store_true", help="sans organisation de démonstration")
 
     p_org = commands.add_parser("org", help="organisations")
     org_commands = p_org.add_subparsers(dest="org_command", required=True)
+    p_list = org_commands.add_parser("list", help="les organisations inscrites")
+    p_list.add_argument("--url", help="catalogue distant / remote catalog URL")
     p_create = org_commands.add_parser("create", help="inscrire une organisation")
     _add_remote(p_create)
     p_create.add_argument(
@@ -86,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_pub.add_argument(
         "--on-behalf-of", help="publier pour une commune qui a délégué (jeton admin de l'EPCI)"
+    )
+    p_pub.add_argument(
+        "--json", action="store_true", help="l'état final du dépôt et son rapport en JSON"
     )
 
     access.add_parsers(commands, _add_remote)
@@ -135,8 +157,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    try:
+        _dispatch(args)
+    except httpx.TransportError as exc:
+        # A service that is stopped, or a wrong address: said in words, never a traceback.
+        try:
+            url = exc.request.url
+            target = f"{url.scheme}://{url.netloc.decode()}"
+        except RuntimeError:  # no request attached to the error
+            target = "la plateforme"
+        print(
+            f"Impossible de joindre {target} : la plateforme est-elle démarrée "
+            "(« make run » ou « datacommune up ») ? Sinon vérifiez l'adresse (--url ou "
+            "DATACOMMUNE_*_URL).\n"
+            f"Cannot reach {target}: is the platform running? Otherwise check the address.",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+
+
+def _dispatch(args: argparse.Namespace) -> None:
     if args.command == "up":
         sys.exit(up.run(var=args.var, demo=not args.no_demo))
+    if args.command == "org" and args.org_command == "list":
+        sys.exit(access.run_org_list(args))
+    if args.command == "dataset":
+        sys.exit(access.run_dataset_set(args))
     if args.command == "org":
         created = credentials.create_organization(
             var=args.var,
@@ -167,6 +213,7 @@ def main(argv: list[str] | None = None) -> None:
                 token=credentials.organization_token(var=args.var, org=args.org, token=args.token),
                 url=args.url or os.environ.get("DATACOMMUNE_INGEST_URL") or up.urls()["ingest"],
                 timeout=args.timeout,
+                as_json=args.json,
             )
         )
     if args.command == "node":
@@ -184,6 +231,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(node.show(args.url or node.default_hub_ingest()))
     if args.command == "token":
         sys.exit(access.run_token(args))
+    if args.command == "delegate" and args.delegate_command == "list":
+        sys.exit(access.run_delegate_list(args))
     if args.command == "delegate":
         sys.exit(access.run_delegate(args))
     if args.command == "places":

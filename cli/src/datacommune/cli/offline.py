@@ -1,15 +1,27 @@
 """``datacommune validate``: check a file on this machine, no service needed."""
 
 import json
+import os
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 from datacommune.cli import display
-from datacommune.validate.registry import BUILTIN, Registry, SchemaEntry, load_entry
+from datacommune.validate.registry import (
+    Registry,
+    SchemaEntry,
+    dirs_from_environment,
+    load_entry,
+    with_builtin,
+)
 from datacommune.validate.reports import rendering
 from datacommune.validate.reports import report as reports
+
+
+def registry() -> Registry:
+    """The schemas the validate service knows: the shipped ones and ``SCHEMAS_DIRS``'s."""
+    return Registry.from_dirs(with_builtin(dirs_from_environment(os.environ.get("SCHEMAS_DIRS"))))
 
 
 def _schema(ref: str | None) -> tuple[SchemaEntry | None, str | None]:
@@ -18,7 +30,7 @@ def _schema(ref: str | None) -> tuple[SchemaEntry | None, str | None]:
     path = Path(ref)
     if path.suffix == ".json" and path.is_file():
         return load_entry(path.parent.name or "schema", json.loads(path.read_text("utf-8"))), None
-    return Registry.from_dirs([BUILTIN]).get(ref), ref
+    return registry().get(ref), ref
 
 
 def run(
@@ -49,7 +61,7 @@ def run(
                 encoding=encoding,
                 delimiter={"tab": "\t"}.get(delimiter or "", delimiter),
                 fix=fix,
-                candidates=Registry.from_dirs([BUILTIN]).all() if entry is None else None,
+                candidates=registry().all() if entry is None else None,
             )
         except Exception as exc:
             # As the service does: a checker crash is a report that says so, never a traceback.
@@ -84,6 +96,6 @@ def run(
 
 def list_schemas() -> int:
     """The schemas files can be checked against, with their ids."""
-    for entry in Registry.from_dirs([BUILTIN]).all():
+    for entry in registry().all():
         print(f"{entry.id:<42} {entry.title}")
     return 0

@@ -1,5 +1,6 @@
 """``datacommune publish``: send a file, show progress, wait for the outcome."""
 
+import json
 import re
 import sys
 import time
@@ -71,8 +72,10 @@ def run(
     url: str,
     timeout: float,
     on_behalf_of: str | None = None,
+    as_json: bool = False,
 ) -> int:
-    """Exit code 0 once published; 1 if invalid or refused, with the reason."""
+    """Exit code 0 once published; 1 if invalid or refused, with the reason and where the
+    report is; with ``as_json``, the upload's final state (and report) on stdout."""
     if not path.is_file():
         print(f"Fichier introuvable / file not found: {path}", file=sys.stderr)
         return 2
@@ -109,13 +112,19 @@ def run(
             print(f"Connexion impossible à {url} / cannot reach {url}: {exc}", file=sys.stderr)
             return 2
         if response.status_code not in (200, 202):
-            display.problem(response.json())
+            problem = response.json()
+            if as_json:
+                print(json.dumps(problem, ensure_ascii=False, indent=2))
+            display.problem(problem)
             return 1
         upload: dict[str, Any] = response.json()
+        print(f"Dépôt / upload {upload['id']}", file=sys.stderr)
         if upload.get("duplicate"):
             print("Ce fichier avait déjà été déposé / already uploaded.", file=sys.stderr)
         status = _wait(client, upload["status_url"], headers, timeout)
-    return _outcome(status)
+    if as_json:
+        print(json.dumps(status, ensure_ascii=False, indent=2))
+    return _outcome(status, as_json=as_json)
 
 
 def _wait(
@@ -133,18 +142,30 @@ def _wait(
         time.sleep(0.2)
 
 
-def _outcome(body: dict[str, Any]) -> int:
+def _outcome(body: dict[str, Any], *, as_json: bool = False) -> int:
     report = body.get("report")
     if body["status"] == "published":
         if report:
             print(report["message"]["fr"], file=sys.stderr)
-        print(f"Téléchargement / download: {body['download_url']}")
+        # On stdout for a script (``url=$(datacommune publish …)``), unless the JSON is there.
+        download = f"Téléchargement / download: {body['download_url']}"
+        print(download, file=sys.stderr if as_json else sys.stdout)
         return 0
     if body["status"] == "invalid" and report:
         display.report(report, out=sys.stderr)
-        return 1
-    if body["status"] == "rejected":
+        code = 1
+    elif body["status"] == "rejected":
         print(f"Refusé / rejected: {body.get('detail')}", file=sys.stderr)
-        return 1
-    print(f"Toujours en cours / still in progress: {body['status']}", file=sys.stderr)
-    return 3
+        code = 1
+    elif body["status"] == "scheduled":
+        print(f"Programmé / scheduled: {body.get('detail') or ''}".rstrip(), file=sys.stderr)
+        return 0
+    else:
+        print(f"Toujours en cours / still in progress: {body['status']}", file=sys.stderr)
+        code = 3
+    # Never stuck: which upload it was, and where its report is read and fixed.
+    print(
+        f"Dépôt / upload {body['id']} — rapport / report: {body.get('page_url') or body['status_url']}",
+        file=sys.stderr,
+    )
+    return code

@@ -4,6 +4,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -33,8 +34,45 @@ def host() -> str:
 
 
 def urls() -> dict[str, str]:
-    """Each service's base URL on this machine."""
+    """Each service's base URL: from ``DATACOMMUNE_HOST``/``…_PORT`` when set, else where the
+    platform ``datacommune up`` started last says it is (any terminal, any folder), else the
+    documented defaults."""
+    chosen = ["DATACOMMUNE_HOST", *(f"DATACOMMUNE_{n.upper()}_PORT" for n in DEFAULT_PORTS)]
+    if not any(name in os.environ for name in chosen) and (state := started()):
+        return dict(state["urls"])
     return {name: f"http://{host()}:{port}" for name, port in ports().items() if name != "nats"}
+
+
+def pointer() -> Path:
+    """Where ``up`` says which platform runs, for commands typed in another terminal."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "datacommune" / "current.json"
+
+
+def started() -> dict[str, Any] | None:
+    """The running platform ``up`` recorded: its state folder and its services' URLs."""
+    try:
+        state: dict[str, Any] = json.loads(pointer().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return state if isinstance(state.get("urls"), dict) else None
+
+
+def _remember(platform: Platform, var: Path) -> None:
+    state = {"var": str(var), "urls": {name: platform.url(name) for name in SERVICES}}
+    text = json.dumps(state, indent=2)
+    (var / "platform.json").write_text(text, encoding="utf-8")
+    try:
+        pointer().parent.mkdir(parents=True, exist_ok=True)
+        pointer().write_text(text, encoding="utf-8")
+    except OSError:
+        pass  # a read-only home: commands then need --var or the DATACOMMUNE_* variables
+
+
+def _forget(var: Path) -> None:
+    (var / "platform.json").unlink(missing_ok=True)
+    if (state := started()) and state.get("var") == str(var):
+        pointer().unlink(missing_ok=True)
 
 
 def run(*, var: Path, demo: bool) -> int:
@@ -77,6 +115,7 @@ def run(*, var: Path, demo: bool) -> int:
                 f"PostgreSQL : bases à créer à la main ? / databases to create by hand? ({exc!r})"
             ) from exc
         platform.start()
+        _remember(platform, var)
         org = _demo_organization(var, platform) if demo else None
         _banner(platform, var, org)
         platform.supervise(stopping)
@@ -85,6 +124,7 @@ def run(*, var: Path, demo: bool) -> int:
         return 1
     finally:
         print("Arrêt… / stopping…", flush=True)
+        _forget(var)
         platform.stop()
     print("Arrêté proprement. / Stopped cleanly.")
     return 0
@@ -97,6 +137,8 @@ def _demo_organization(var: Path, platform: Platform) -> dict[str, str]:
     if saved.exists():
         org: dict[str, str] = json.loads(saved.read_text())
     else:
+        # url=None: the local platform, whose token is kept under var (urls() finds it: up
+        # recorded it just before).
         org = credentials.create_organization(var=var, url=None, admin_token=None, body=DEMO)
     # ingest learns tokens from the bus: wait until it knows this one before saying "ready".
     deadline = time.monotonic() + 15

@@ -54,6 +54,10 @@ class Upload(BaseModel):
         examples=["valid"],
     )
     status_url: str
+    page_url: str = Field(
+        description="La page du dépôt et de son rapport, dans l'espace de l'organisation / the "
+        "upload's page with its report, in the organization's space"
+    )
     organization: str
     dataset: str
     title: str | None

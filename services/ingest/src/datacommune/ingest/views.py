@@ -53,6 +53,8 @@ def describe(upload: Upload, *, public_url: str) -> dict[str, Any]:
         "id": str(upload.id),
         "status": upload.status,
         "status_url": f"{public_url}/api/v1/uploads/{upload.id}",
+        # The report for a person (the organization's space, signed in with its token).
+        "page_url": f"{public_url}/espace/depots/{upload.id}",
         "organization": upload.organization,
         "dataset": upload.dataset,
         "title": upload.title,

@@ -10,7 +10,7 @@ from datacommune.shared.http import make_app
 from datacommune.shared.process import scratch
 from datacommune.shared.process.runtime import open_runtime
 from datacommune.validate import consumers, routes, validations
-from datacommune.validate.registry import Registry
+from datacommune.validate.registry import Registry, with_builtin
 from datacommune.validate.settings import Settings
 from datacommune.validate.tables import Outbox
 
@@ -22,7 +22,7 @@ Vérification des fichiers reçus au regard des schémas nationaux (SCDL, schema
 
 def create_app(settings: Settings) -> FastAPI:
     """The validate HTTP app; the registry is loaded once, nothing connects before the lifespan."""
-    registry = Registry.from_dirs(settings.schemas_dirs)
+    registry = Registry.from_dirs(with_builtin(settings.schemas_dirs))
     for catalogue in settings.schemas_catalogues:
         registry = registry.merged(Registry.from_catalogue(catalogue, settings.schemas_mirror))
     settings.work_dir.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ a warning for each, instead of refusing the whole schema.
 """
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,27 @@ from datacommune.validate.checks import custom as custom_checks
 
 NAME_PATTERN = re.compile(r"^([-a-z0-9._/])+$")
 BUILTIN = Path(__file__).parent / "schemas"
+
+
+def with_builtin(dirs: list[Path]) -> list[Path]:
+    """The shipped schemas first, then the operator's folders (``SCHEMAS_DIRS`` adds to them,
+    never replaces them); a schema in a later folder wins on the same id."""
+    extra = [d for d in dirs if d.resolve() != BUILTIN.resolve()]
+    return [BUILTIN, *extra]
+
+
+def dirs_from_environment(value: str | None) -> list[Path]:
+    """``SCHEMAS_DIRS`` as the services read it (a JSON list) or as a shell writes a path list
+    (``/a:/b``), for the commands that check files without the services."""
+    if not value:
+        return []
+    try:
+        listed = json.loads(value)
+    except ValueError:
+        listed = value.split(os.pathsep)
+    if isinstance(listed, str):
+        listed = [listed]
+    return [Path(item) for item in listed if str(item).strip()]
 
 
 @dataclass(frozen=True)
