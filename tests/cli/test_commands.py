@@ -139,35 +139,20 @@ def _quickstart(
         assert published_for["organization"] == "labege"
         assert published_for["resources"][0]["versions"][0]["uploaded_by"] == "sicoval"
 
-        invalid = cli(
+        send_invalid = [
             "publish",
             "tests/data/corpus/schemas/scdl-subventions/exemple_invalide_erreurs_colonnes.csv",
-            "--dataset",
-            "subventions-sicoval",
-            "--schema",
-            "scdl-subventions",
-            "--org",
-            "sicoval",
-            env=env,
-        )
+            *("--dataset", "subventions-sicoval", "--schema", "scdl-subventions"),
+            *("--org", "sicoval"),
+        ]
+        invalid = cli(*send_invalid, env=env)
         assert invalid.returncode == 1
         assert "n'est pas conforme au schéma scdl-subventions@2.1.1 : 65 erreurs" in invalid.stderr
         assert "Colonne en trop (en-tête, colonne « NOM_Beneficiaire »)" in invalid.stderr
         # Never stuck: which upload, and the page where its report is read.
         upload_line = next(x for x in invalid.stderr.splitlines() if "rapport / report:" in x)
         assert "/espace/depots/" in upload_line
-        as_json = cli(
-            "publish",
-            "tests/data/corpus/schemas/scdl-subventions/exemple_invalide_erreurs_colonnes.csv",
-            "--dataset",
-            "subventions-sicoval",
-            "--schema",
-            "scdl-subventions",
-            "--org",
-            "sicoval",
-            "--json",
-            env=env,
-        )
+        as_json = cli(*send_invalid, "--json", env=env)
         assert as_json.returncode == 1
         outcome = json.loads(as_json.stdout)
         assert outcome["status"] == "invalid"
