@@ -307,6 +307,11 @@ def test_a_territory_sees_its_communes_announcements_and_a_cancel_is_told(
     calendar = httpx.get(f"{events_api}/releases.ics", params={"territory": "sicoval-t"}).text
     assert "Budget annoncé" in calendar
     assert "Budget discret" not in calendar
+    # The page says who and at which meeting, by name, and links to the organization.
+    page = httpx.get(embedded.url("events") + "/a-paraitre", params={"organization": "roques-t"})
+    assert "/organisations/roques-t\">Roques-T</a>" in page.text
+    assert "occasion de Conseil de décembre" in page.text
+    assert "Budget discret" not in page.text
 
     # The council is cancelled: the commune's scheduled upload says its release is held.
     release_id = httpx.get(f"{events_api}/releases", headers=headers).json()["items"][0]["id"]

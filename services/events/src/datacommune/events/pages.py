@@ -12,11 +12,12 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from datacommune.events import local_events, releases
 from datacommune.events.deps import SchedulerDep, SettingsDep
 from datacommune.events.settings import Settings
-from datacommune.events.tables import Organization, Token
+from datacommune.events.tables import LocalEvent, Organization, Token
 from datacommune.shared import fields, web
 from datacommune.shared.http import RuntimeDep
 from datacommune.shared.problems import PAGE_RESPONSES, Problem
@@ -57,6 +58,7 @@ LABELS: dict[str, dict[str, str]] = {
         "coming_intro": "Les données que les collectivités ont annoncées, avec leur date "
         "d'ouverture.",
         "nothing_coming": "Rien d'annoncé pour l'instant.",
+        "at_event": "à l'occasion de",
         "subscribe": "S'abonner",
         "ical": "Calendrier (iCalendar)",
         "atom": "Fil des ouvertures (Atom)",
@@ -94,6 +96,7 @@ LABELS: dict[str, dict[str, str]] = {
         "coming": "Coming releases",
         "coming_intro": "The data local authorities announced, with the date it opens.",
         "nothing_coming": "Nothing announced yet.",
+        "at_event": "at",
         "subscribe": "Subscribe",
         "ical": "Calendar (iCalendar)",
         "atom": "Openings feed (Atom)",
@@ -231,12 +234,30 @@ async def coming(
         items = await releases.upcoming(
             session, organizations=[organization] if organization else None, announced_only=True
         )
+        # Names, not slugs: the organization as people know it, the meeting it opens at.
+        names = dict((await session.execute(select(Organization.slug, Organization.name))).all())
+        event_ids = {r.local_event_id for r in items if r.local_event_id}
+        events_by_id = {
+            e.id: e
+            for e in (
+                await session.scalars(select(LocalEvent).where(LocalEvent.id.in_(event_ids)))
+            ).all()
+        }
     return web.pages_of(request).render(
         request,
         "coming.html",
         lang,
-        items=[{"release": r, "local": _local(r.due_at, r.timezone)} for r in items],
+        items=[
+            {
+                "release": r,
+                "local": _local(r.due_at, r.timezone),
+                "organization_name": names.get(r.organization, r.organization),
+                "event": events_by_id.get(r.local_event_id) if r.local_event_id else None,
+            }
+            for r in items
+        ],
         organization=organization,
+        organization_name=names.get(organization or "", organization),
     )
 
 
