@@ -309,7 +309,7 @@ def test_a_territory_sees_its_communes_announcements_and_a_cancel_is_told(
     assert "Budget discret" not in calendar
     # The page says who and at which meeting, by name, and links to the organization.
     page = httpx.get(embedded.url("events") + "/a-paraitre", params={"organization": "roques-t"})
-    assert "/organisations/roques-t\">Roques-T</a>" in page.text
+    assert '/organisations/roques-t">Roques-T</a>' in page.text
     assert "occasion de Conseil de décembre" in page.text
     assert "Budget discret" not in page.text
 

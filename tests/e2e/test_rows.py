@@ -154,6 +154,19 @@ def test_the_national_schemas_coordinate_columns_make_a_map(
     assert features[1]["geometry"] is None  # not a coordinate: no point, the row kept
 
 
+def test_a_map_of_swapped_coordinates_says_so(embedded: Running) -> None:
+    """Latitude and longitude exchanged: the points fall in the Indian Ocean, and the page
+    says the columns look swapped rather than draw them without a word."""
+    token = embedded.organization("carte-inversee")
+    content = "nom,latitude,longitude\nMairie,1.379,43.508\nÉcole,1.38,43.51\n"
+    upload = embedded.upload(token, content.encode(), dataset="carte-inversee")
+    version = published_version(embedded, token, upload.json()["id"], "carte-inversee")
+    ready_rows(embedded, version)
+    page = httpx.get(f"{embedded.url('catalog')}/jeux-de-donnees/carte-inversee").text
+    assert "svg" in page
+    assert "2 point(s) tombent hors de France, mais y tomberaient" in page
+
+
 def test_the_whole_table_is_kept_and_read_over_http_by_ranges(embedded: Running) -> None:
     """The whole table in Parquet, as pyarrow reads it through fsspec (as dask and pandas do)
     and DuckDB through httpfs: a HEAD for its length, then ranges for the footer and the

@@ -63,6 +63,10 @@ LABELS: dict[str, dict[str, str]] = {
         "map_alt": "Carte des lignes qui ont des coordonnées",
         "map_first": "les premières lignes seulement",
         "map_bounds": "Emprise (longitude, latitude)",
+        "map_swapped": "Attention : {n} point(s) tombent hors de France, mais y tomberaient si "
+        "longitude et latitude étaient échangées ; les colonnes semblent inversées.",
+        "map_outside": "Attention : {n} point(s) tombent hors de France ; vérifiez les "
+        "coordonnées (degrés décimaux, WGS 84).",
         "rows_total": "lignes",
         "conforms": "Conforme au schéma",
         "not_conforms": "Non conforme au schéma",
@@ -115,6 +119,10 @@ LABELS: dict[str, dict[str, str]] = {
         "map_alt": "Map of the rows that have coordinates",
         "map_first": "the first rows only",
         "map_bounds": "Extent (longitude, latitude)",
+        "map_swapped": "Warning: {n} point(s) fall outside France, but would fall inside it "
+        "with longitude and latitude swapped; the columns look swapped.",
+        "map_outside": "Warning: {n} point(s) fall outside France; check the coordinates "
+        "(decimal degrees, WGS 84).",
         "rows_total": "rows",
         "conforms": "Conforms to the schema",
         "not_conforms": "Does not conform to the schema",

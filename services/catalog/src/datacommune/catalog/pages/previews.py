@@ -13,7 +13,7 @@ from datacommune.catalog.rows import exports
 from datacommune.catalog.rows import query as rowquery
 from datacommune.catalog.rows.store import RowsMissing, RowStore
 from datacommune.catalog.tables import Version
-from datacommune.shared import events
+from datacommune.shared import events, geography
 from datacommune.shared.problems import Problem
 
 PREVIEW_ROWS = 20
@@ -74,6 +74,9 @@ async def _draw(rows: RowStore, version: Version) -> dict[str, Any] | None:
                 points.append((float(xy[0]), float(xy[1])))
     if not points:
         return None
+    # A map of points in the sea is worse than none: say when they look swapped, or not in France.
+    outside = [(x, y) for x, y in points if geography.territory(x, y) is None]
+    swapped = sum(1 for x, y in outside if geography.territory(y, x) is not None)
     west, east = min(p[0] for p in points), max(p[0] for p in points)
     south, north = min(p[1] for p in points), max(p[1] for p in points)
     # Equirectangular, a degree of longitude shortened by the cosine of the middle latitude.
@@ -95,6 +98,8 @@ async def _draw(rows: RowStore, version: Version) -> dict[str, Any] | None:
         "count": len(points),
         "bounds": (round(west, 5), round(south, 5), round(east, 5), round(north, 5)),
         "truncated": len(points) >= MAP_POINTS,
+        "outside": len(outside),
+        "swapped": swapped,
     }
 
 

@@ -1,8 +1,12 @@
 """The rules of French identifiers and places the custom checks apply: Luhn's key for SIREN and
 SIRET (with La Poste's exception), INSEE commune codes, the subjects of acts (nomenclature
-ACTES), and the boxes of France's territories for coordinates."""
+ACTES), and the boxes of France's territories for coordinates (shared with catalog's maps)."""
 
 import re
+
+from datacommune.shared.geography import TERRITORIES, territory
+
+__all__ = ["ACTES", "TERRITORIES", "insee_ok", "luhn", "siren_ok", "siret_ok", "territory"]
 
 LA_POSTE_SIREN = "356000000"
 ACTES = {
@@ -16,20 +20,6 @@ ACTES = {
     "domaines de competences par themes",
     "autres domaines de competences",
 }
-# (name, west, east, south, north): France's territories, generous by a few kilometres.
-TERRITORIES = [
-    ("métropole et Corse", -5.3, 9.7, 41.2, 51.2),
-    ("Guadeloupe", -61.9, -60.9, 15.8, 16.6),
-    ("Martinique", -61.3, -60.7, 14.3, 14.9),
-    ("Guyane", -54.7, -51.5, 2.1, 5.9),
-    ("La Réunion", 55.1, 55.9, -21.5, -20.8),
-    ("Mayotte", 44.9, 45.4, -13.1, -12.5),
-    ("Saint-Pierre-et-Miquelon", -56.5, -56.1, 46.7, 47.2),
-    ("Saint-Martin et Saint-Barthélemy", -63.2, -62.7, 17.8, 18.2),
-    ("Polynésie française", -154.8, -134.8, -27.8, -7.8),
-    ("Nouvelle-Calédonie", 163.5, 168.3, -22.9, -19.5),
-    ("Wallis-et-Futuna", -178.3, -176.0, -14.4, -13.1),
-]
 
 
 def luhn(digits: str) -> bool:
@@ -64,11 +54,3 @@ _INSEE = re.compile(r"^(?:(?:0[1-9]|1\d|[3-8]\d|9[0-5]|2[1-9])\d{3}|2[AB]\d{3}|9
 def insee_ok(value: str) -> bool:
     """A commune code of the Code officiel géographique: 5 characters, a real département."""
     return _INSEE.match(value) is not None
-
-
-def territory(lon: float, lat: float) -> str | None:
-    """The French territory containing the point, if any."""
-    for name, west, east, south, north in TERRITORIES:
-        if west <= lon <= east and south <= lat <= north:
-            return name
-    return None
