@@ -1,5 +1,6 @@
 """The catalogue's HTML pages: search, a dataset, an organization; safe, accessible, bilingual."""
 
+import re
 import time
 from html.parser import HTMLParser
 from pathlib import Path
@@ -127,6 +128,14 @@ def test_pages_search_dataset_organization(embedded: Running, corpus: Path) -> N
     assert_safe(html)
     assert f'href="/jeux-de-donnees/{DATASET}"' in html
     assert "Budget des pages" in html
+    # Enough to choose without opening it: the description's start (as text, its link's words
+    # only), the last change, the formats and size, and how it stands against its schema.
+    assert '<p class="excerpt">Le budget.' in html
+    assert "javascript:" not in html
+    assert "mis à jour le" in html
+    assert " · CSV · " in html
+    assert re.search(r" · \d+(,\d)? (octets|Ko) ", html)
+    assert "au schéma <code>scdl-subventions@2.1.1</code>" in html
     assert '<a href="/?theme=ECON&amp;q=budget+pages">Économie et finances</a>' in html
     assert 'href="/?organization=pages-roques&amp;q=budget+pages"' in html
     assert 'href="/?licence=etalab-2.0&amp;q=budget+pages"' in html

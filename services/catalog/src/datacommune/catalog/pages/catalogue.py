@@ -5,6 +5,7 @@ goes through Jinja2's autoescape; a description's Markdown is the one already re
 ``metadata.render``.
 """
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from markupsafe import Markup
 
 from datacommune.catalog import search
 from datacommune.catalog.access import organizations
-from datacommune.catalog.core import datasets, metadata
+from datacommune.catalog.core import datasets, formats, metadata
 from datacommune.catalog.deps import Session, SettingsDep
 from datacommune.catalog.pages.labels import KINDS, LABELS, OPERATOR_LABELS
 from datacommune.catalog.pages.previews import map_of, preview
@@ -101,6 +102,7 @@ async def home(
         q=q or "",
         filters=filters,
         results=results,
+        hits={d.slug: summary(d) for d in results.items},
         names=names,
         labels=labels,
         facets=search.FACETS,
@@ -215,6 +217,43 @@ async def organization_page(
         parent=parent,
         results=results,
     )
+
+
+def summary(dataset: Dataset) -> dict[str, Any]:
+    """What a search result shows to choose a dataset without opening it: the start of its
+    description, its last change, its files' formats and size, how they stand against their
+    schemas (public versions only: the relationships hold no other)."""
+    latest = [r.versions[-1] for r in dataset.resources if r.versions]
+    kinds = {formats.of(v.media_type, v.filename) for v in latest}
+    return {
+        "excerpt": excerpt(dataset.description),
+        "updated": dataset.updated_at.strftime("%d/%m/%Y"),
+        "formats": sorted(k.name.upper() for k in kinds if k is not None),
+        "size": human_size(sum(v.size for v in latest)) if latest else None,
+        "badges": _badges(dataset),
+    }
+
+
+def excerpt(markdown: str, most: int = 220) -> str:
+    """The description's first words as plain text (Markdown's marks left out)."""
+    # Links: their words (an address may hold one level of parentheses).
+    text = re.sub(r"\[([^\]]*)\]\((?:[^()]|\([^()]*\))*\)", r"\1", markdown)
+    # Emphasis and code: the words stay, the marks go (not the « _ » inside nom_commune).
+    text = re.sub(r"(\*{1,2}|(?<!\w)_{1,2}|`+)(\S(?:.*?\S)?)\1", r"\2", text)
+    text = re.sub(r"[#>|]+", " ", text)  # titles, quotes, tables: a space
+    text = " ".join(text.split())
+    return text if len(text) <= most else text[:most].rsplit(" ", 1)[0] + " …"
+
+
+def human_size(size: int) -> str:
+    """« 12,3 Ko », « 4,1 Mo »: French units, a decimal comma."""
+    value = float(size)
+    for unit in ("octets", "Ko", "Mo", "Go"):
+        if value < 1000 or unit == "Go":
+            shown = f"{value:.0f}" if unit == "octets" else f"{value:.1f}".replace(".", ",")
+            return f"{shown} {unit}"
+        value /= 1000
+    return f"{size} octets"
 
 
 def _badges(dataset: Dataset) -> list[tuple[str, str, list[str]]]:

@@ -63,6 +63,7 @@ LABELS: dict[str, dict[str, str]] = {
         "map_alt": "Carte des lignes qui ont des coordonnées",
         "map_first": "les premières lignes seulement",
         "map_bounds": "Emprise (longitude, latitude)",
+        "updated": "mis à jour le",
         "map_swapped": "Attention : {n} point(s) tombent hors de France, mais y tomberaient si "
         "longitude et latitude étaient échangées ; les colonnes semblent inversées.",
         "map_outside": "Attention : {n} point(s) tombent hors de France ; vérifiez les "
@@ -119,6 +120,7 @@ LABELS: dict[str, dict[str, str]] = {
         "map_alt": "Map of the rows that have coordinates",
         "map_first": "the first rows only",
         "map_bounds": "Extent (longitude, latitude)",
+        "updated": "updated",
         "map_swapped": "Warning: {n} point(s) fall outside France, but would fall inside it "
         "with longitude and latitude swapped; the columns look swapped.",
         "map_outside": "Warning: {n} point(s) fall outside France; check the coordinates "
