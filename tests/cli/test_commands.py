@@ -135,6 +135,8 @@ def _quickstart(
             env=env,
         )
         assert for_member.returncode == 0, for_member.stderr
+        # Published without a schema, the command says which national one it looks like.
+        assert "Schéma probable : scdl-subventions@2.1.1" in for_member.stderr
         published_for = httpx.get(f"{catalog}/api/v1/datasets/subventions-labege").json()
         assert published_for["organization"] == "labege"
         assert published_for["resources"][0]["versions"][0]["uploaded_by"] == "sicoval"

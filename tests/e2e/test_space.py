@@ -68,6 +68,7 @@ def test_signing_in_and_sending_a_form(embedded: Running, reference: Path) -> No
             assert time.monotonic() < deadline, page[-2000:]
             time.sleep(0.3)
         assert 'name="schema" value="scdl-subventions@2.1.1"' in page
+        assert re.search(r"colonnes reconnues à \d+ %", page)
         again = browser.post(
             upload_page + "/nouvel-essai",
             data={"schema": "scdl-subventions@2.1.1", "csrf": csrf_of(page)},

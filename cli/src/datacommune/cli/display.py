@@ -29,12 +29,7 @@ def report(body: dict[str, Any], *, limit: int = 30, out: TextIO = sys.stdout) -
     print(body["message"]["fr"], file=out)
     if body["message"].get("en"):
         print(f"({body['message']['en']})", file=out)
-    for guess in body.get("schema_guess", [])[:1]:
-        print(
-            f"Schéma probable : {guess['id']} ({guess['title']}, score {guess['score']}) ; "
-            f"vérifiez avec --schema {guess['id'].split('@')[0]}.",
-            file=out,
-        )
+    guesses(body, out=out)
     repair = body.get("repair")
     if repair and not repair.get("applied"):
         counts = ", ".join(f"{n} × {repair['kinds'][k]}" for k, n in repair["counts"].items())
@@ -71,3 +66,14 @@ def problem(body: dict[str, Any], *, out: TextIO = sys.stderr) -> None:
         print(f"  - {field} : {error.get('msg')}", file=out)
     if body.get("detail_en"):
         print(f"({body.get('title_en')}: {body['detail_en']})", file=out)
+
+
+def guesses(report: dict[str, Any], *, out: TextIO) -> None:
+    """The national schema a file without one looks like, and how to check against it."""
+    for guess in report.get("schema_guess", [])[:1]:
+        print(
+            f"Schéma probable : {guess['id']} ({guess['title']}, colonnes reconnues à "
+            f"{round(guess['score'] * 100)} %) ; vérifiez avec --schema "
+            f"{guess['id'].split('@')[0]}.",
+            file=out,
+        )

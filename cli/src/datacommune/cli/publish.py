@@ -147,6 +147,8 @@ def _outcome(body: dict[str, Any], *, as_json: bool = False) -> int:
     if body["status"] == "published":
         if report:
             print(report["message"]["fr"], file=sys.stderr)
+            # Published without a schema, yet it looks like a national one: say which.
+            display.guesses(report, out=sys.stderr)
         # On stdout for a script (``url=$(datacommune publish …)``), unless the JSON is there.
         download = f"Téléchargement / download: {body['download_url']}"
         print(download, file=sys.stderr if as_json else sys.stdout)
