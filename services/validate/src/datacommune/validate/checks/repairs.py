@@ -207,7 +207,7 @@ def repair_text_date(text: str, pattern: str) -> str | None:
     return fixed if fixed is not None and re.fullmatch(pattern, fixed) else None
 
 
-def _folded(text: str) -> str:
+def folded(text: str) -> str:
     """Without case, accents or repeated spaces: « Aide en Numéraire » ~ « aide en numeraire »."""
     plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     return " ".join(plain.casefold().split())
@@ -218,7 +218,7 @@ def repair_enum(text: str, allowed: list[Any]) -> str | None:
     it only by case, accents or spaces; None when none does, or several would."""
     if text in allowed:
         return None
-    matching = {str(v) for v in allowed if isinstance(v, str) and _folded(v) == _folded(text)}
+    matching = {str(v) for v in allowed if isinstance(v, str) and folded(v) == folded(text)}
     return matching.pop() if len(matching) == 1 else None
 
 

@@ -5,8 +5,9 @@ frictionless describes a finding in English with a ``note`` such as ``constraint
 """
 
 import re
-import unicodedata
 from typing import Any
+
+from datacommune.validate.checks.repairs import folded
 
 TITLES = {
     "source-error": "Fichier illisible",
@@ -140,11 +141,6 @@ def french_list(values: list[Any], most: int = 12) -> str:
     return ", ".join(shown[:-1]) + " ou " + shown[-1]
 
 
-def _folded(text: str) -> str:
-    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return " ".join(plain.casefold().split())
-
-
 def _example(spec: dict[str, Any]) -> str | None:
     example = spec.get("example") or (spec.get("examples") or [None])[0]
     return None if example in (None, "") else str(example)
@@ -182,7 +178,7 @@ def _constraint(name: str, value: str, spec: dict[str, Any], cell: str | None) -
             allowed = list(constraints.get("enum") or [])
             if not allowed:
                 return "Choisissez une des valeurs que le schéma permet pour cette colonne."
-            near = [v for v in allowed if cell and _folded(str(v)) == _folded(cell)]
+            near = [v for v in allowed if cell and folded(str(v)) == folded(cell)]
             if len(near) == 1:
                 return (
                     f"Seules les majuscules ou les accents diffèrent : écrivez « {near[0]} » "
