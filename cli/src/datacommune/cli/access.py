@@ -11,7 +11,7 @@ import httpx
 from datacommune.cli import credentials, display, up
 
 
-def _call(
+def call(
     method: str,
     path: str,
     *,
@@ -39,7 +39,7 @@ def run_token(args: Any) -> int:
     path = f"/organizations/{args.org}/tokens"
     if args.token_command == "create":
         body = {"role": args.role, "label": args.label or "", "expires_in_days": args.days}
-        created = _call("POST", path, token=token, url=args.url, body=body)
+        created = call("POST", path, token=token, url=args.url, body=body)
         print(json.dumps(created, ensure_ascii=False, indent=2))
         print(
             "Le jeton n'est montré qu'une fois : transmettez-le par un canal sûr.\n"
@@ -47,13 +47,13 @@ def run_token(args: Any) -> int:
             file=sys.stderr,
         )
     elif args.token_command == "list":
-        for item in _call("GET", path, token=token, url=args.url)["items"]:
+        for item in call("GET", path, token=token, url=args.url)["items"]:
             state = (
                 "révoqué" if item["revoked_at"] else (f"expire {item['expires_at'] or 'jamais'}")
             )
             print(f"{item['id']}  {item['role']:<9}  {state:<40}  {item['label']}")
     else:
-        _call("DELETE", f"{path}/{args.id}", token=token, url=args.url)
+        call("DELETE", f"{path}/{args.id}", token=token, url=args.url)
         print(f"Jeton {args.id} révoqué. / Token revoked.")
     return 0
 
@@ -66,10 +66,10 @@ def run_delegate(args: Any) -> int:
     token = credentials.organization_token(var=args.var, org=args.org, token=args.token)
     path = f"/organizations/{args.org}/delegations"
     if args.remove:
-        _call("DELETE", f"{path}/{args.to}", token=token, url=args.url)
+        call("DELETE", f"{path}/{args.to}", token=token, url=args.url)
         print(f"« {args.to} » ne publie plus pour « {args.org} ».")
     else:
-        _call("POST", path, token=token, url=args.url, body={"delegate": args.to})
+        call("POST", path, token=token, url=args.url, body={"delegate": args.to})
         print(
             f"« {args.to} » peut publier pour « {args.org} » (avec un jeton admin, "
             f"« datacommune publish … --on-behalf-of {args.org} »)."
@@ -79,7 +79,7 @@ def run_delegate(args: Any) -> int:
 
 def run_org_list(args: Any) -> int:
     """Every organization, with its kind and the territory it belongs to (public)."""
-    for org in _call("GET", "/organizations", token=None, url=args.url)["items"]:
+    for org in call("GET", "/organizations", token=None, url=args.url)["items"]:
         above = f"  (dans / in {org['parent']})" if org.get("parent") else ""
         print(f"{org['slug']:<32} {org['kind']:<14} {org['name']}{above}")
     return 0
@@ -87,7 +87,7 @@ def run_org_list(args: Any) -> int:
 
 def run_delegate_list(args: Any) -> int:
     """Who may publish for the organization (public)."""
-    listed = _call("GET", f"/organizations/{args.org}/delegations", token=None, url=args.url)
+    listed = call("GET", f"/organizations/{args.org}/delegations", token=None, url=args.url)
     delegates = listed["delegates"]
     if not delegates:
         print(f"Personne ne publie pour « {args.org} ». / Nobody publishes for {args.org}.")
@@ -103,7 +103,7 @@ def run_dataset_set(args: Any) -> int:
         print("Rien à changer : donnez --title ou --description.", file=sys.stderr)
         return 2
     token = credentials.organization_token(var=args.var, org=args.org, token=args.token)
-    changed = _call("PATCH", f"/datasets/{args.slug}", token=token, url=args.url, body=body)
+    changed = call("PATCH", f"/datasets/{args.slug}", token=token, url=args.url, body=body)
     print(f"« {changed['slug']} » : {changed['title']}")
     return 0
 

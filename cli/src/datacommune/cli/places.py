@@ -16,9 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from datacommune.cli import credentials, display, up
+from datacommune.cli import access, credentials, up
 from datacommune.shared import wording
 
 BATCH = 2000
@@ -100,16 +98,8 @@ def run(path: Path, *, source: str, var: Path, url: str | None, admin_token: str
 
 
 def _send(base: str, token: str, source: str, batch: list[dict[str, Any]]) -> int:
-    response = httpx.put(
-        f"{base}/api/v1/places",
-        json={"source": source, "items": batch},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=60,
-    )
-    if response.status_code != 200:
-        display.problem(response.json())
-        sys.exit(2)
-    stored: int = response.json()["stored"]
+    body = {"source": source, "items": batch}
+    stored: int = access.call("PUT", "/places", token=token, url=base, body=body)["stored"]
     print(f"… {stored} de plus / more", file=sys.stderr)
     return stored
 
