@@ -12,14 +12,14 @@ import pytest
 
 from datacommune.validate.checks import repairs
 from datacommune.validate.registry import BUILTIN, Registry, load_entry
-from datacommune.validate.reports import hints
+from datacommune.validate.reports import groups, hints
 from datacommune.validate.reports import report as reports
 
 REGISTRY = Registry.from_dirs([BUILTIN])
 # A regular expression's syntax: anchors, classes, escapes, counted repeats.
 REGEX = re.compile(r"\^\[|\$$|\]\{|\\[dwsS.\-/]|\[0-9\]|\[A-Z|\{\d+(,\d*)?\}|\(\?")
 # What Python prints for its own values.
-REPR = re.compile(r"\['|'\]|\{'|\bNone\b|\bTrue\b|\bFalse\b|\\x[0-9a-f]{2}")
+REPR = re.compile(r"\['|'\]|\{'|\bNone\b|\bTrue\b|\bFalse\b|\\x[0-9a-f]{2}|(?<!\w)'\w+'(?!\w)")
 # English words that have no French homograph.
 ENGLISH = {
     "the", "is", "must", "should", "value", "values", "constraint", "field", "row", "rows",
@@ -49,6 +49,9 @@ def read_by_a_person(report: dict[str, Any]) -> list[str]:
     texts = [report["message"]["fr"]]
     for issue in report["issues"]:
         texts += [issue["title"], issue["message_fr"], issue.get("hint") or ""]
+    for group in report.get("groups", []):
+        texts += [group["title"], group["count_fr"], group["rows_fr"], *group["hints"]]
+        texts += [e["message_fr"] for e in group["examples"]]
     repair = report.get("repair") or {}
     texts += list((repair.get("kinds") or {}).values())
     if after := repair.get("after"):
@@ -111,6 +114,8 @@ def test_every_titled_kind_and_broken_rule_reads_as_french() -> None:
                 )
             texts.append(hints.describe(kind, field="montant", cell="12,5", note=note) or "")
             texts.append(hints.describe(kind, field="montant", cell=None, note=note) or "")
+        for rule in [None, *groups.RULES, *hints.FRENCH_TYPES]:
+            texts.append(groups.heading(kind, rule))
     texts += list(repairs.KINDS.values())
     bad = [f"{faults(t)}: {t}" for t in texts if t and faults(t)]
     assert bad == [], "\n".join(bad)

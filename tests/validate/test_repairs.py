@@ -260,7 +260,10 @@ def test_what_is_left_for_a_person_on_the_real_files(reference: Path, tmp_path: 
         # Safe repairs never add an error; a confirmed mapping may reveal the errors of the
         # columns it names (they were only « missing » before).
         assert counts[1] <= counts[0], name
-        left.update(mapped["summary"]["error_types"])
+        for group in mapped["groups"]:
+            if group["severity"] == "error":
+                kind = f"{group['type']} ({group['rule']})" if group["rule"] else group["type"]
+                left[kind] += group["count"]
         lines.append(
             f"{name:<48} {counts[0]:>6} {counts[1]:>9} {counts[2]:>9}  "
             f"{'oui' if mapped['valid'] else 'non'}"

@@ -136,6 +136,48 @@ class Issue(TypedDict):
     limit: NotRequired[Annotated[str, Field(examples=["row-size", "zip-ratio"])]]
 
 
+class GroupExample(TypedDict):
+    """One finding of a group, as a table row of the report page shows it."""
+
+    row: int | None
+    field: str | None
+    cell: str | None
+    message_fr: str
+    message: str
+
+
+class Group(TypedDict):
+    """The findings of one kind on one column (or on the header), as a person reads them: the
+    exact count, the rows, each piece of advice once, and the first 20 examples."""
+
+    severity: Literal["error", "warning"]
+    type: Annotated[str, Field(examples=["constraint-error"])]
+    rule: Annotated[
+        str | None,
+        Field(
+            description="The constraint broken or the type expected",
+            examples=["required", "number"],
+        ),
+    ]
+    field: Annotated[str | None, Field(description="None for the header's or a row's findings")]
+    header: Annotated[bool, Field(description="Findings about the header, not about cells")]
+    title: Annotated[str, Field(examples=["Cellule obligatoire vide"])]
+    count: int
+    count_fr: Annotated[str, Field(examples=["396 cellules"])]
+    rows: Annotated[
+        list[list[int]], Field(description="Runs of row numbers, [first, last], at most 12")
+    ]
+    rows_fr: Annotated[str, Field(examples=["lignes 2 à 49, 51 et 60"])]
+    hints: Annotated[list[str], Field(description="What to do, each distinct advice once")]
+    said_fr: Annotated[
+        str | None, Field(description="The sentence every example says, when they all say one")
+    ]
+    detail: Annotated[
+        bool, Field(description="Whether each example's own sentence is worth showing")
+    ]
+    examples: list[GroupExample]
+
+
 class MappingProposal(TypedDict):
     """A column of the file, and the field of the schema it probably is."""
 
@@ -224,6 +266,9 @@ class Report(TypedDict):
     summary: Summary
     message: Message
     issues: list[Issue]
+    groups: NotRequired[
+        Annotated[list[Group], Field(description="The findings grouped by kind and column")]
+    ]
     seconds: float
     unchecked: NotRequired[list[Unchecked]]
     mapping: NotRequired[Mapping]

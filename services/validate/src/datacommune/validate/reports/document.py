@@ -13,7 +13,7 @@ from datacommune.shared import wording
 from datacommune.validate.reading import limits
 from datacommune.validate.reading import prepare as reading
 from datacommune.validate.registry import SchemaEntry
-from datacommune.validate.reports import hints
+from datacommune.validate.reports import groups, hints
 
 REPORT_VERSION = 1
 EXAMPLES_PER_TYPE = 100
@@ -24,24 +24,10 @@ MAX_ERRORS = 50_000
 # Findings that leave the file unreadable as a table; anything else concerns a row or a label.
 
 
-# Findings of the French checks, which name what is wrong with a value (a SIRET, an INSEE code,
-# coordinates): where one is found, the same cell's broken pattern says less and is dropped.
-SPECIFIC = {
-    "french-siret-value",
-    "french-siren-value",
-    "french-insee-code-value",
-    "opening-hours-value",
-    "year-interval-value",
-    "nomenclature-actes-value",
-    "french-gps-coordinates",
-    "reversed-french-gps-coordinates",
-}
-
-
 def one_per_cell(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One cell, one finding: a SIRET written ``2,43E+13`` is an invalid SIRET, not also a
     value that breaks the column's pattern; the most useful finding is kept."""
-    specific = {(f["row"], f["field"]) for f in found if f["type"] in SPECIFIC and f["row"]}
+    specific = {(f["row"], f["field"]) for f in found if f["type"] in hints.SPECIFIC and f["row"]}
     if not specific:
         return found
     return [
@@ -188,6 +174,7 @@ def assemble(
             schema, rows, errors, warnings, len(found) >= MAX_ERRORS, unchecked=unchecked
         ),
         "issues": examples,
+        "groups": groups.group(found, specs),
         "seconds": round(seconds, 3),
     }
     if unchecked:

@@ -56,7 +56,9 @@ BY_TYPE = {
     "unclosed-quote": "Fermez le guillemet de la ligne indiquée (ou retirez-le), puis déposez à nouveau.",
     "encoding-error": "Enregistrez le fichier en UTF-8 depuis votre tableur (« CSV UTF-8 »).",
     "extra-label": "Supprimez cette colonne ou renommez-la comme le schéma l'attend.",
-    "missing-label": "Ajoutez cette colonne, même vide si elle est facultative.",
+    "missing-label": "Ajoutez cette colonne, même vide si elle est facultative ; si l'une de vos "
+    "colonnes la contient sous un autre nom, faites-la correspondre (correspondance de "
+    "colonnes).",
     "blank-label": "Donnez un nom à chaque colonne de la première ligne.",
     "duplicate-label": "Deux colonnes portent le même nom : renommez ou supprimez l'une d'elles.",
     "blank-row": "Supprimez les lignes vides, souvent en fin de fichier.",
@@ -104,6 +106,22 @@ TYPES = {
     "object": 'Écrivez un objet JSON (ex. {"clé": "valeur"}).',
 }
 
+# Findings of the French checks, which name what is wrong with a value (a SIRET, an INSEE code,
+# coordinates): where one is found, the same cell's broken pattern says less and is dropped;
+# its title says it all, so a page need not repeat its sentence on every row.
+SPECIFIC = {
+    "french-siret-value",
+    "french-siren-value",
+    "french-insee-code-value",
+    "opening-hours-value",
+    "year-interval-value",
+    "nomenclature-actes-value",
+    "french-gps-coordinates",
+    "reversed-french-gps-coordinates",
+}
+
+
+_QUOTED = re.compile(r"(?<!\w)'([^'\s]+)'")
 _TYPE_NOTE = re.compile(r'type is "(\w+)')
 _CONSTRAINT_NOTE = re.compile(r'constraint "(\w+)" is "(.*)"', re.DOTALL)
 
@@ -146,8 +164,13 @@ def _example(spec: dict[str, Any]) -> str | None:
     return None if example in (None, "") else str(example)
 
 
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+
+
 def _first_sentence(text: str) -> str:
-    sentence = re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0]
+    # A schema's description is Markdown: its links are read as their words.
+    sentence = re.split(r"(?<=[.!?])\s", _LINK.sub(r"\1", text).strip(), maxsplit=1)[0]
+    sentence = _QUOTED.sub(r"« \1 »", sentence)
     return sentence if len(sentence) <= 200 else sentence[:197].rstrip() + "…"
 
 
@@ -257,6 +280,10 @@ def describe(
             return f"{value} n'est pas {expected}, comme l'attend la colonne {column}."
         case "constraint-error" if note and (m := _CONSTRAINT_NOTE.search(note)):
             return _broken(m.group(1), m.group(2), column, value)
+        case "one-of-required" if note and "colonnes" in note:
+            # The note keeps Validata's wording (and its quotes) for the tools that compare it.
+            said = note.removeprefix("Une des deux colonnes requises : ")
+            return _QUOTED.sub(r"« \1 »", said)
     return None
 
 

@@ -63,8 +63,47 @@ def to_html(report: dict[str, Any], *, filename: str | None = None) -> str:
             parts.append(
                 "<p><small>Le décompte s'est arrêté au plafond : ce sont des minimums.</small></p>"
             )
+    if "groups" in report:
+        parts += _groups(report["groups"])
+    else:
+        parts += _by_kind(report["issues"], counts)
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _groups(groups: list[dict[str, Any]]) -> list[str]:
+    """Each group of findings with its count, rows, advice once and every example kept: the
+    printable report shows what the upload page folds away."""
+    parts = []
+    for group in groups:
+        column = f" — colonne « {_e(group['field'])} »" if group.get("field") else ""
+        parts.append(
+            f"<h2>{_e(group['title'])}{column} <small>({_e(group['count_fr'])})</small></h2>"
+        )
+        if group.get("rows_fr"):
+            parts.append(f"<p><small>{_e(group['rows_fr'])}</small></p>")
+        for hint in group["hints"]:
+            parts.append(f"<p class='hint'>Que faire : {_e(hint)}</p>")
+        parts.append("<table><tr><th>Ligne</th><th>Colonne</th><th>Valeur</th><th>Détail</th></tr>")
+        for example in group["examples"]:
+            parts.append(
+                f"<tr><td>{_e(example.get('row') or 'en-tête')}</td>"
+                f"<td>{_e(example.get('field'))}</td><td><code>{_e(example.get('cell'))}</code></td>"
+                f"<td>{_e(example.get('message_fr') or example.get('message'))}</td></tr>"
+            )
+        parts.append("</table>")
+        if group["count"] > len(group["examples"]):
+            parts.append(
+                f"<p><small>{len(group['examples'])} exemples sur {group['count']}.</small></p>"
+            )
+    return parts
+
+
+def _by_kind(issues: list[dict[str, Any]], counts: dict[str, int]) -> list[str]:
+    """The examples of a report stored before findings were grouped, by kind."""
+    parts = []
     by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for issue in report["issues"]:
+    for issue in issues:
         by_kind[issue["type"]].append(issue)
     for kind, issues in by_kind.items():
         shown = len(issues)
@@ -89,8 +128,7 @@ def to_html(report: dict[str, Any], *, filename: str | None = None) -> str:
         parts.append("</table>")
         if total > shown:
             parts.append(f"<p><small>{shown} exemples sur {total}.</small></p>")
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return parts
 
 
 def _reading(source: dict[str, Any]) -> str:
