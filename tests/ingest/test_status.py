@@ -2,9 +2,7 @@
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,37 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.ingest import progress
 from datacommune.ingest.consumers import apply
-from datacommune.ingest.tables import Dataset, Organization, Upload
+from datacommune.ingest.tables import Upload
 from datacommune.shared import events
 from datacommune.shared.bus import NotYet
-from datacommune.shared.db import make_engine, make_sessionmaker
-from datacommune.shared.process.migrations import upgrade
-from datacommune.shared.settings import DatabaseSettings
-
-MIGRATIONS = (
-    Path(__file__).resolve().parents[2] / "services/ingest/src/datacommune/ingest/migrations"
-)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'ingest.db'}"
-    return str(request.getfixturevalue("postgres_url"))
-
-
-@pytest.fixture
-async def sessionmaker(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """ingest's database, migrated, with Roques and its dataset ``d``."""
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
-    engine = make_engine(DatabaseSettings(url=database_url))
-    made = make_sessionmaker(engine)
-    async with made.begin() as session:
-        session.add(Organization(slug="roques", name="Roques", token_hash="0" * 64))
-        await session.flush()
-        session.add(Dataset(slug="d", organization="roques"))
-    yield made
-    await engine.dispose()
 
 
 def an_upload(upload_id: uuid.UUID, sha256: str, **columns: Any) -> Upload:

@@ -4,6 +4,7 @@ import json
 import shutil
 from pathlib import Path
 
+from datacommune.validate import announce
 from datacommune.validate.registry import BUILTIN, Registry
 
 
@@ -80,3 +81,14 @@ def test_the_shipped_schemas_say_where_they_are_published() -> None:
         assert (entry.url or "").startswith("https://"), entry.id
         if (entry.url or "").startswith("https://schema.data.gouv.fr/"):
             assert f"/{entry.version}/" in entry.url, entry.id
+
+
+def test_the_schemas_announced_are_the_newest_of_each_name() -> None:
+    registry = Registry.from_dirs([BUILTIN])
+    event = announce.summary(registry, source="validate")
+    names = [s.name for s in event.schemas]
+    assert names == sorted(set(names))
+    subsidies = next(s for s in event.schemas if s.name == "scdl-subventions")
+    assert subsidies.version == registry.get("scdl-subventions").version
+    assert subsidies.title == "Subventions"
+    assert "nomAttribuant" in subsidies.fields

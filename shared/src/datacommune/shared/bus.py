@@ -75,6 +75,7 @@ STREAMS = [
         ["local_event.>", "release.>"],
         "Council meetings, hackathons, fairs, and the releases timed to them",
     ),
+    Stream("SCHEMAS", ["schemas.>"], "The schemas files are checked against"),
 ]
 MAX_AGE_SECONDS = 30 * 24 * 3600
 DUPLICATE_WINDOW_SECONDS = 15 * 60

@@ -355,6 +355,30 @@ class ReleasePlanned(Event):
     changed_at: datetime
 
 
+class SchemaSummary(BaseModel):
+    """One schema files can be checked against, as a person chooses it."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    name: str = Field(description="What an upload names it by, e.g. `scdl-subventions`.")
+    version: str = Field(description="Its newest version validate knows, e.g. `2.1.1`.")
+    title: str = Field(description="Its title, e.g. `Subventions`.")
+    fields: list[str] = Field(
+        default_factory=list,
+        description="Its fields' names, in order: the upload page matches a file's header to "
+        "them before sending it.",
+    )
+
+
+class SchemasAnnounced(Event):
+    """The schemas validate checks files against, newest version of each, announced when it
+    starts (the same list again is one event: its id follows what it says). Lets ingest offer
+    them on the upload page. The newest ``time`` wins."""
+
+    type: Literal["schemas.announced.v1"] = "schemas.announced.v1"
+    schemas: list[SchemaSummary]
+
+
 AnyEvent = Annotated[
     OrganizationCreated
     | TokenIssued
@@ -371,7 +395,8 @@ AnyEvent = Annotated[
     | LocalEventDeleted
     | ReleaseOpened
     | ReleaseHeld
-    | ReleasePlanned,
+    | ReleasePlanned
+    | SchemasAnnounced,
     Field(discriminator="type"),
 ]
 

@@ -2,7 +2,7 @@
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from datacommune.ingest import progress
+from datacommune.ingest import known_schemas, progress
 from datacommune.ingest.tables import Delegation, Organization, Token
 from datacommune.shared import credentials, events
 from datacommune.shared.bus import Bus
@@ -23,6 +23,7 @@ FOLLOWED = (
     "release.held.v1",
     "release.planned.v1",
     "upload.rejected.v1",
+    "schemas.announced.v1",
 )
 
 
@@ -86,3 +87,5 @@ async def apply(session: AsyncSession, event: events.AnyEvent) -> None:
             await progress.release_planned(session, event)
         case events.UploadRejected():
             await progress.settle(session, event.upload_id, "rejected", detail=event.detail)
+        case events.SchemasAnnounced():
+            await known_schemas.record(session, event)

@@ -122,3 +122,16 @@ class Release(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     local_event_title: Mapped[str | None] = mapped_column(String(300))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class KnownSchema(Base):
+    """A schema validate checks files against, as it announced them (``schemas.announced``):
+    the upload page offers them by name. The newest announcement replaces the list."""
+
+    __tablename__ = "known_schemas"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    version: Mapped[str] = mapped_column(String(100))
+    title: Mapped[str] = mapped_column(String(500))
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    announced_at: Mapped[datetime] = mapped_column(UTCDateTime)

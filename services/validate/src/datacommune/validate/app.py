@@ -9,7 +9,7 @@ from datacommune.shared.health import health_router
 from datacommune.shared.http import make_app
 from datacommune.shared.process import scratch
 from datacommune.shared.process.runtime import open_runtime
-from datacommune.validate import consumers, routes, validations
+from datacommune.validate import announce, consumers, routes, validations
 from datacommune.validate.registry import Registry, with_builtin
 from datacommune.validate.settings import Settings
 from datacommune.validate.tables import Outbox
@@ -35,6 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
         async with open_runtime(settings, outbox=Outbox) as runtime:
             app.state.runtime = runtime
             await consumers.subscribe(runtime, registry, settings)
+            await announce.schemas(runtime, registry, source=settings.source)
             yield
 
     app = make_app(service="validate", description=DESCRIPTION, lifespan=lifespan)
