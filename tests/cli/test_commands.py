@@ -150,7 +150,9 @@ def _quickstart(
         invalid = cli(*send_invalid, env=env)
         assert invalid.returncode == 1
         assert "n'est pas conforme au schéma scdl-subventions@2.1.1 : 65 erreurs" in invalid.stderr
-        assert "Colonne en trop (en-tête, colonne « NOM_Beneficiaire »)" in invalid.stderr
+        # Grouped as on the report page: each kind once, with its columns and what to do.
+        assert "  - Colonne en trop : 1 colonne [remarque]" in invalid.stderr
+        assert "    colonnes : « NOM_Beneficiaire »" in invalid.stderr
         # Never stuck: which upload, and the page where its report is read.
         upload_line = next(x for x in invalid.stderr.splitlines() if "rapport / report:" in x)
         assert "/espace/depots/" in upload_line

@@ -24,8 +24,11 @@ def where(issue: dict[str, Any]) -> str:
     return place
 
 
-def report(body: dict[str, Any], *, limit: int = 30, out: TextIO = sys.stdout) -> None:
-    """The summary sentence, then the first findings with what to do about each."""
+def report(
+    body: dict[str, Any], *, limit: int = 30, examples: int = 2, out: TextIO = sys.stdout
+) -> None:
+    """The summary sentence, then each group of findings with its first ``examples`` and what
+    to do about it."""
     print(body["message"]["fr"], file=out)
     if body["message"].get("en"):
         print(f"({body['message']['en']})", file=out)
@@ -41,6 +44,11 @@ def report(body: dict[str, Any], *, limit: int = 30, out: TextIO = sys.stdout) -
             else f"Il resterait {wording.fr(after, 'erreur')}."
         )
         print(f"Corrections sûres possibles (--fix) : {changes}. {left}", file=out)
+    if "groups" in body:
+        for group in body["groups"]:
+            findings(group, examples=examples, out=out)
+        return
+    # A report stored before findings were grouped: its first examples, one by one.
     issues = body.get("issues", [])
     for issue in issues[:limit]:
         print(f"  - {issue['title']} ({where(issue)})", file=out)
@@ -51,10 +59,49 @@ def report(body: dict[str, Any], *, limit: int = 30, out: TextIO = sys.stdout) -
         print(f"  … {total - limit} de plus : voir le rapport complet (--json).", file=out)
 
 
+def findings(group: dict[str, Any], *, examples: int, out: TextIO) -> None:
+    """One kind of problem on one column: its count and rows, its first examples, what to do
+    (once), as the report page shows it."""
+    column = f" — colonne « {group['field']} »" if group.get("field") else ""
+    rows = f" ({group['rows_fr']})" if group.get("rows_fr") else ""
+    remark = " [remarque]" if group["severity"] == "warning" else ""
+    print(f"  - {group['title']}{column} : {group['count_fr']}{rows}{remark}", file=out)
+    named = [e["field"] for e in group["examples"] if e.get("field")]
+    if group.get("header") and named:
+        print("    colonnes : " + ", ".join(f"« {n} »" for n in named), file=out)
+    elif group.get("said_fr"):
+        print(f"    {group['said_fr']}", file=out)
+    # An example says something the heading and rows do not when it has a value, a column
+    # of its own, or a sentence of its own.
+    telling = [
+        e
+        for e in group["examples"]
+        if e.get("cell") not in (None, "")
+        or (e.get("field") and not group.get("field"))
+        or group.get("detail")
+    ]
+    if not group.get("header") and telling:
+        for example in telling[:examples]:
+            place = f"ligne {example['row']}" if example.get("row") else "fichier"
+            if not group.get("field") and example.get("field"):
+                place += f", colonne « {example['field']} »"
+            value = example.get("cell")
+            said = f" : « {value} »" if value not in (None, "") else ""
+            if group.get("detail"):
+                said = f" : {example['message_fr']}"
+            print(f"    {place}{said}", file=out)
+        shown = min(examples, len(telling))
+        if group["count"] > shown:
+            more = wording.fr(group["count"] - shown, "autre")
+            print(f"    … et {more} (--json pour le détail)", file=out)
+    for hint in group.get("hints", []):
+        print(f"    → {hint}", file=out)
+
+
 def report_text(body: dict[str, Any]) -> str:
-    """The same as ``report``, as a string."""
+    """The same as ``report``, every example kept shown, as a string."""
     out = io.StringIO()
-    report(body, limit=len(body.get("issues", [])), out=out)
+    report(body, limit=len(body.get("issues", [])), examples=len(body.get("issues", [])), out=out)
     return out.getvalue()
 
 
