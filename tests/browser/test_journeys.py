@@ -99,7 +99,11 @@ def test_a_commune_publishes_a_file_at_its_council_meeting(
     page.locator("#etat", has_text="À corriger").wait_for(timeout=60_000)
     report = page.inner_text("main")
     assert "36 erreurs" in report
-    assert "« 40 000,00 » n'est pas un nombre" in report
+    # Grouped: the kind and the column once, with the faulty values as examples.
+    amounts = page.locator("section.finding", has_text="il faut un nombre").filter(
+        has_text="« montant »"
+    )
+    assert "40 000,00" in amounts.inner_text()
     # Where, in the file: the faulty cell of row 2 is marked in the excerpt.
     assert page.locator("table.excerpt mark", has_text="40 000,00").count() == 1
     # Before and after each repair.

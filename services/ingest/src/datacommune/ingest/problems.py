@@ -178,6 +178,36 @@ class InvalidField(Problem):
             field="dataset",
         )
 
+    @classmethod
+    def mapping_field(cls, value: str) -> "InvalidField":
+        return cls(
+            f"« {value[:100]} » n'est pas un des champs du schéma que le fichier n'a pas : "
+            "choisissez dans la liste proposée.",
+            f"'{value[:100]}' is not one of the schema's fields the file lacks: choose from the "
+            "list offered.",
+            field="mapping",
+        )
+
+    @classmethod
+    def mapping_twice(cls, value: str) -> "InvalidField":
+        return cls(
+            f"Le champ « {value[:100]} » est choisi pour deux colonnes : une seule colonne du "
+            "fichier peut le devenir ; laissez l'autre « non utilisée ».",
+            f"The field '{value[:100]}' is chosen for two columns: only one column can become "
+            "it; leave the other unused.",
+            field="mapping",
+        )
+
+    @classmethod
+    def mapping_empty(cls) -> "InvalidField":
+        return cls(
+            "Aucune correspondance n'est choisie : choisissez, pour au moins une colonne du "
+            "fichier, le champ du schéma qu'elle contient.",
+            "No mapping is chosen: choose, for one column of the file at least, the schema's "
+            "field it holds.",
+            field="mapping",
+        )
+
 
 class DatasetNameTaken(Problem):
     type = "/problems/dataset-name-taken"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -333,6 +333,26 @@ async def again(
     """Check the bytes of ``upload`` again as ``wanted`` says (another schema, the safe repairs
     accepted, a release to wait for): a new upload, or the one already made that way."""
     return await record(sessionmaker, reader, wanted=wanted, file=_stored(upload), source=source)
+
+
+async def retitle(
+    sessionmaker: async_sessionmaker[AsyncSession], *, upload: Upload, title: str
+) -> None:
+    """Give a file still to correct the title it will be published under.
+
+    The title is not part of how the bytes are read (``variant``): checking again with only a
+    new title would find this very upload. Changing it here is safe because nothing has been
+    published from it (``invalid``); the checks that follow carry it (``wanted_again``).
+    """
+    if upload.status != "invalid" or upload.title == title:
+        return
+    async with sessionmaker.begin() as session:
+        await session.execute(
+            update(Upload)
+            .where(Upload.id == upload.id, Upload.status == "invalid")
+            .values(title=title)
+        )
+    upload.title = title
 
 
 DELIMITERS = {",": ",", ";": ";", "|": "|", "\t": "\t", "tab": "\t", "tabulation": "\t"}

@@ -12,7 +12,10 @@ from datacommune.ingest.tables import Upload
 from datacommune.shared.process.runtime import Runtime
 
 log = structlog.get_logger()
-EXCERPT_ROWS = 12
+EXCERPT_ROWS = 6
+# A faulty column is shown with this many neighbours on each side, for context; a real file's
+# thirty columns at full height made a page thousands of pixels tall.
+NEIGHBOURS = 1
 EXCERPT_MAX_BYTES = 4 * 1024 * 1024
 
 
@@ -57,4 +60,25 @@ async def excerpt(
     except csv.Error:
         return None
     bad = {(i["row"], i["field"]) for i in report.get("issues", []) if i.get("row")}
-    return {"header": header, "rows": sorted(rows.items()), "bad": bad}
+    shown = columns(header, {field for number, field in bad if number in rows})
+    return {
+        "header": [header[c] for c in shown],
+        "rows": [
+            (number, [cells[c] if c < len(cells) else "" for c in shown])
+            for number, cells in sorted(rows.items())
+        ],
+        "bad": bad,
+        "hidden": len(header) - len(shown),
+    }
+
+
+def columns(header: list[str], faulty: set[str]) -> list[int]:
+    """The indexes of the faulty columns and their neighbours, in the file's order; every
+    column when none of them is named in the header (a finding about the whole row)."""
+    named = [i for i, name in enumerate(header) if name in faulty]
+    if not named:
+        return list(range(len(header)))
+    kept = {
+        j for i in named for j in range(i - NEIGHBOURS, i + NEIGHBOURS + 1) if 0 <= j < len(header)
+    }
+    return sorted(kept)

@@ -12,10 +12,21 @@ LABELS: dict[str, dict[str, str]] = {
         "dataset": "Jeu de données",
         "dataset_help": "Un nom court, en minuscules et tirets (ex. subventions-2025). Le même "
         "nom pour une nouvelle version du même jeu.",
-        "title": "Titre (facultatif)",
+        "title": "Titre",
+        "title_help": "Ce que liront les visiteurs du catalogue, par exemple « Subventions 2025 "
+        "— Roques ». Proposé d'après le schéma ; modifiez-le à votre guise.",
         "schema": "Schéma national (facultatif)",
-        "schema_help": "Par exemple scdl-subventions. Laissez vide : le rapport proposera le "
-        "schéma qui ressemble le plus à votre fichier.",
+        "schema_help": "Tapez pour chercher dans la liste (ex. subventions). Une fois le fichier "
+        "choisi, le schéma qui lui ressemble le plus est proposé ; laissé vide, le rapport le "
+        "proposera.",
+        "guessed": "D'après ses colonnes, ce fichier ressemble à",
+        "guessed_none": "Aucun schéma connu ne ressemble à ces colonnes : laissez vide, ou "
+        "choisissez dans la liste.",
+        "choose": "Schéma et titre",
+        "choose_intro": "Vérifiez ces deux choix avant de corriger : ils s'appliqueront à la "
+        "prochaine vérification.",
+        "schema_list_help": "Tapez pour chercher dans la liste ; le plus probable est déjà choisi.",
+        "check_with_choice": "Vérifier avec ce schéma et ce titre",
         "file": "Fichier (CSV, tableur XLSX ou ODS, JSON)",
         "when": "Quand publier ?",
         "now": "Dès que le fichier est conforme",
@@ -57,6 +68,12 @@ LABELS: dict[str, dict[str, str]] = {
         "value": "Valeur",
         "what": "Problème",
         "todo": "Que faire",
+        "empty_cell": "(vide)",
+        "columns_concerned": "En cause",
+        "see_others": "Voir les {n} autres",
+        "not_listed": "Et {n} de plus, non détaillés ici : les lignes concernées sont indiquées "
+        "plus haut.",
+        "compact_columns": "Seules les colonnes en cause et leurs voisines sont montrées.",
         "where": "Où, dans le fichier",
         "where_help": "Les lignes concernées, telles qu'elles sont dans votre fichier ; la "
         "cellule en cause est surlignée.",
@@ -68,9 +85,12 @@ LABELS: dict[str, dict[str, str]] = {
         "after": "Après",
         "accept_repair": "Accepter les corrections",
         "more_changes": "autres modifications",
-        "mapping": "Correspondance de colonnes proposée",
-        "mapping_intro": "Certaines colonnes portent un autre nom que celui du schéma. "
-        "Confirmez une fois : les prochains dépôts de ce jeu l'utiliseront.",
+        "mapping": "Correspondance de colonnes",
+        "mapping_intro": "Certaines colonnes du fichier portent un autre nom que celui du schéma. "
+        "Pour chacune, choisissez le champ du schéma qu'elle contient (la proposition est déjà "
+        "choisie), ou laissez-la « non utilisée ». Confirmez une fois : les prochains dépôts de "
+        "ce jeu l'utiliseront.",
+        "not_used": "— non utilisée —",
         "file_column": "Colonne du fichier",
         "schema_field": "Champ du schéma",
         "accept_mapping": "Confirmer la correspondance",
@@ -119,10 +139,19 @@ LABELS: dict[str, dict[str, str]] = {
         "dataset": "Dataset",
         "dataset_help": "A short name in lower case with dashes (e.g. grants-2025). The same "
         "name for a new version of the same dataset.",
-        "title": "Title (optional)",
+        "title": "Title",
+        "title_help": "What the catalogue's visitors will read, e.g. « Subventions 2025 — Roques "
+        "». Suggested from the schema; change it as you wish.",
         "schema": "National schema (optional)",
-        "schema_help": "For instance scdl-subventions. Left empty, the report proposes the "
-        "schema your file looks most like.",
+        "schema_help": "Type to search the list (e.g. subventions). Once the file is chosen, the "
+        "schema it looks most like is proposed; left empty, the report will propose it.",
+        "guessed": "From its columns, this file looks like",
+        "guessed_none": "No known schema looks like these columns: leave it empty, or choose "
+        "from the list.",
+        "choose": "Schema and title",
+        "choose_intro": "Check both choices before correcting: the next check applies them.",
+        "schema_list_help": "Type to search the list; the likeliest is already chosen.",
+        "check_with_choice": "Check with this schema and title",
         "file": "File (CSV, XLSX or ODS spreadsheet, JSON)",
         "when": "When to publish?",
         "now": "As soon as the file conforms",
@@ -161,6 +190,11 @@ LABELS: dict[str, dict[str, str]] = {
         "value": "Value",
         "what": "Problem",
         "todo": "What to do",
+        "empty_cell": "(empty)",
+        "columns_concerned": "Concerned",
+        "see_others": "See the {n} others",
+        "not_listed": "And {n} more, not detailed here: the rows concerned are listed above.",
+        "compact_columns": "Only the columns concerned and their neighbours are shown.",
         "where": "Where, in the file",
         "where_help": "The rows concerned, as they are in your file; the faulty cell is "
         "highlighted.",
@@ -172,9 +206,11 @@ LABELS: dict[str, dict[str, str]] = {
         "after": "After",
         "accept_repair": "Accept the repairs",
         "more_changes": "more changes",
-        "mapping": "Proposed column mapping",
-        "mapping_intro": "Some columns have another name than the schema's. Confirm once: the "
-        "next uploads of this dataset will use it.",
+        "mapping": "Column mapping",
+        "mapping_intro": "Some columns of the file have another name than the schema's. For each, "
+        "choose the schema field it holds (the proposal is already chosen), or leave it unused. "
+        "Confirm once: the next uploads of this dataset will use it.",
+        "not_used": "— unused —",
         "file_column": "File column",
         "schema_field": "Schema field",
         "accept_mapping": "Confirm the mapping",

@@ -2,7 +2,8 @@
 French, accept the safe repairs or a column mapping, and choose when it opens.
 
 Pages work without JavaScript: a file is sent by a plain form and the upload page refreshes
-itself while the file is checked. ``upload.js`` only adds a progress bar while the file is sent.
+itself while the file is checked. ``upload.js`` only adds a progress bar while the file is sent,
+and proposes a schema and a title from the chosen file's header before it is sent.
 Every form answers with a redirection (303) to the page that shows the result, so reloading
 never sends a file twice.
 """
@@ -19,23 +20,34 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import or_, select
 
-from datacommune.ingest import problems, progress, uploads, views
+from datacommune.ingest import known_schemas, problems, progress, uploads, views
 from datacommune.ingest.deps import NodeStatusDep, SettingsDep
 from datacommune.ingest.form import receive
-from datacommune.ingest.pages import excerpts
+from datacommune.ingest.pages import changes, excerpts, mapping
 from datacommune.ingest.pages.labels import LABELS
 from datacommune.ingest.settings import Settings
-from datacommune.ingest.tables import Dataset, Organization, Release, Token, Upload
+from datacommune.ingest.tables import (
+    Dataset,
+    KnownSchema,
+    Organization,
+    Release,
+    Token,
+    Upload,
+)
 from datacommune.shared import credentials, web
+from datacommune.shared import fields as lines
 from datacommune.shared.http import RuntimeDep
 from datacommune.shared.problems import PAGE_RESPONSES, Problem
 from datacommune.shared.process.runtime import Runtime
 
 log = structlog.get_logger()
 HERE = Path(__file__).parent
-# How much of a file is read to show the rows the report points at.
+# Findings shown from a report stored before they were grouped (no ``groups``).
 SHOWN_ISSUES = 200
-SHOWN_CHANGES = 50
+# Examples shown per group of findings before « voir les N autres ».
+SHOWN_PER_GROUP = 3
+
+PARIS = ZoneInfo("Europe/Paris")
 
 STEPS = ["received", "validating", "checked", "published"]
 
@@ -158,12 +170,15 @@ async def upload_page(request: Request, runtime: RuntimeDep) -> Response:
             )
         ).all()
         planned = await progress.coming_releases(session, principal.slug)
+        schemas = await known_schemas.listed(session)
     return web.pages_of(request).render(
         request,
         "upload.html",
         lang,
         datasets=datasets,
         planned=[_release(r) for r in planned],
+        schemas=schemas,
+        offered=_offered(schemas, principal.organization.name),
         chosen={k: request.query_params.get(k, "") for k in ("dataset", "schema", "release")},
         csrf=web.csrf_of(request),
         error=None,
@@ -209,6 +224,8 @@ async def upload(request: Request, runtime: RuntimeDep, settings: SettingsDep) -
                 status_code=problem.status,
                 datasets=[],
                 planned=[],
+                schemas=[],
+                offered=None,
                 chosen=form.fields,
                 csrf=form.fields.get("csrf", ""),
                 error=problem,
@@ -244,6 +261,8 @@ async def upload_status(
         waiting = await session.get(Release, uuid.UUID(chosen)) if chosen else None
         if waiting is not None and waiting.organization != upload.organization:
             waiting = None
+        schemas = await known_schemas.listed(session)
+        owner = await session.get(Organization, upload.organization)
     report = await views.report_of(runtime.store, upload)
     excerpt = await excerpts.excerpt(runtime, upload, report) if report else None
     checking = upload.status in ("received", "validating")
@@ -261,8 +280,14 @@ async def upload_status(
         own=own,
         csrf=web.csrf_of(request),
         shown_issues=SHOWN_ISSUES,
-        shown_changes=SHOWN_CHANGES,
+        repair_blocks=changes.grouped(report.get("repair") or {}) if report else [],
+        mapping_form=mapping.offered(report) if report and own else None,
+        shown_per_group=SHOWN_PER_GROUP,
         validate_url=settings.site.validate_url,
+        schemas=schemas,
+        choice=_choice(upload, report, schemas, owner.name if owner else upload.organization)
+        if own and report and upload.status == "invalid"
+        else None,
         # While the file is checked the page reloads itself (no script needed); while it waits
         # for its release, now and then, so that it says « Publié » soon after the moment.
         headers={"Refresh": "2"}
@@ -304,7 +329,15 @@ async def check_again(
     if schema := fields.get("schema", "").strip():
         if len(schema) > 200:
             raise problems.InvalidField.too_long("schema", 200)
-        wanted = replace(wanted, schema_id=schema, mapping=None)
+        if schema != wanted.schema_id:
+            wanted = replace(wanted, schema_id=schema, mapping=None)
+    if title := fields.get("title", "").strip():
+        if len(title) > 300:
+            raise problems.InvalidField.too_long("title", 300)
+        if not lines.is_line(title):
+            raise problems.InvalidField.control_character("title")
+        await uploads.retitle(runtime.sessionmaker, upload=upload, title=title)
+        wanted = replace(wanted, title=title)
     if "release" in fields:
         # Present and empty is an explicit « as soon as it conforms »; absent keeps the plan.
         release = fields["release"].strip()
@@ -313,7 +346,11 @@ async def check_again(
         except ValueError:
             raise problems.InvalidField.release(release) from None
     if fields.get("mapping"):
-        columns = await views.proposed_mapping(runtime.store, upload)
+        if any(name.startswith("champ-") for name in fields):
+            report = await views.report_of(runtime.store, upload) or {}
+            columns = mapping.chosen(fields, report)
+        else:
+            columns = await views.proposed_mapping(runtime.store, upload)
         again, created = await uploads.confirm_mapping(
             runtime.sessionmaker,
             runtime.reader,
@@ -375,6 +412,37 @@ def _steps(status: str) -> list[tuple[str, str]]:
         )
         for i, step in enumerate(STEPS)
     ]
+
+
+def _offered(schemas: list[KnownSchema], organization: str) -> dict[str, Any]:
+    """What the upload page's script needs to guess a file's schema from its header before it
+    is sent, and to suggest a title: each schema's fields, the organization's name."""
+    return {
+        "organization": organization,
+        "year": datetime.now(PARIS).year,
+        "schemas": [{"name": s.name, "title": s.title, "fields": s.fields} for s in schemas],
+    }
+
+
+def _choice(
+    upload: Upload, report: dict[str, Any], schemas: list[KnownSchema], organization: str
+) -> dict[str, str]:
+    """The schema and title a file still being corrected is offered with: the schema asked
+    for, else the best guess; the title given, else one made from the schema's (« Subventions
+    2025 — Roques »), for the person to keep or change."""
+    guesses = report.get("schema_guess") or []
+    schema = upload.schema_id or (guesses[0]["id"] if guesses else "")
+    titles = {s.name: s.title for s in schemas}
+    titles.update({g["id"]: g.get("title") or "" for g in guesses})
+    schema_title = titles.get(schema) or titles.get(schema.split("@")[0]) or ""
+    title = upload.title or (
+        known_schemas.suggested_title(
+            schema_title, upload.filename, organization, datetime.now(PARIS).date()
+        )
+        if schema_title
+        else ""
+    )
+    return {"schema": schema, "title": title}
 
 
 def _release(release: Any) -> dict[str, Any]:
