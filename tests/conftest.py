@@ -115,6 +115,7 @@ def _migrated_url(service: str) -> Any:
 
 catalog_url = _migrated_url("catalog")
 events_url = _migrated_url("events")
+ingest_url = _migrated_url("ingest")
 
 
 @pytest.fixture(scope="session")

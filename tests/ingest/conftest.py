@@ -1,34 +1,19 @@
-"""ingest's database for the tests that apply events to it, on SQLite and on PostgreSQL."""
+"""ingest's database for the tests that apply events to it, on SQLite and on PostgreSQL: a
+copy of the session's migrated template (``ingest_url``), with Roques and its dataset ``d``."""
 
-import asyncio
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.ingest.tables import Dataset, Organization
 from datacommune.shared.db import make_engine, make_sessionmaker
-from datacommune.shared.process.migrations import upgrade
 from datacommune.shared.settings import DatabaseSettings
-
-MIGRATIONS = (
-    Path(__file__).resolve().parents[2] / "services/ingest/src/datacommune/ingest/migrations"
-)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite+aiosqlite:///{tmp_path / 'ingest.db'}"
-    return str(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
-async def sessionmaker(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """ingest's database, migrated, with Roques and its dataset ``d``."""
-    await asyncio.to_thread(upgrade, MIGRATIONS, database_url)
-    engine = make_engine(DatabaseSettings(url=database_url))
+async def sessionmaker(ingest_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(DatabaseSettings(url=ingest_url))
     made = make_sessionmaker(engine)
     async with made.begin() as session:
         session.add(Organization(slug="roques", name="Roques", token_hash="0" * 64))
