@@ -12,11 +12,11 @@ REGISTRY = Registry.from_dirs([BUILTIN])
 
 
 def test_rows_become_runs_said_in_french() -> None:
-    runs = groups.ranges([5, 2, 3, 4, 9, 11, 12, 4])
+    runs = groups.ranges({5, 2, 3, 4, 9, 11, 12})
     assert runs == [[2, 5], [9, 9], [11, 12]]
     assert groups.rows_fr(runs, 7) == "lignes 2 à 5, 9 et 11 à 12"
     assert groups.rows_fr([[7, 7]], 1) == "ligne 7"
-    many = groups.ranges(list(range(2, 200, 2)))
+    many = groups.ranges(set(range(2, 200, 2)))
     assert len(many) == groups.RANGES
     assert groups.rows_fr(many, 99).endswith("…")
 

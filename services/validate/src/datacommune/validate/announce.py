@@ -18,9 +18,7 @@ _ANNOUNCED = uuid.UUID("5b1c3f4e-2a7d-4c1e-9a0b-6f3e8d2c1a90")
 
 def summary(registry: Registry, *, source: str) -> events.SchemasAnnounced:
     """The newest version of each schema, by name."""
-    newest = {}
-    for entry in registry.all():
-        newest[entry.name] = registry.get(entry.name) or entry
+    newest = [registry.get(name) for name in sorted({e.name for e in registry.all()})]
     return events.SchemasAnnounced(
         source=source,
         schemas=[
@@ -30,7 +28,8 @@ def summary(registry: Registry, *, source: str) -> events.SchemasAnnounced:
                 title=e.title,
                 fields=[f["name"] for f in e.descriptor.get("fields", []) if "name" in f],
             )
-            for e in sorted(newest.values(), key=lambda e: e.name)
+            for e in newest
+            if e is not None
         ],
     )
 

@@ -6,23 +6,19 @@ A real file with 400 empty dates is one problem, « the column dateConvention is
 rest behind « voir les N autres »; the JSON carries the same groups under ``groups``.
 """
 
-import re
 from collections import Counter
 from typing import Any
 
 from datacommune.shared import wording
 from datacommune.validate.reports import hints
 
-# Examples kept per group in the report; a page shows the first SHOWN and folds the rest.
+# Examples kept per group in the report; a page shows the first few and folds the rest.
 EXAMPLES = 20
-SHOWN = 3
 # Row ranges kept per group (« lignes 2 à 49, 51, 60 à 72 »); past this, « … ».
 RANGES = 12
 # Advice is computed from the first findings of a group only: past that it only repeats.
 HINTED = 200
 DISTINCT_HINTS = 3
-
-_RULE = re.compile(r'constraint "(\w+)"|type is "(\w+)')
 
 # What a broken rule is called, in the group's heading.
 RULES = {
@@ -37,14 +33,6 @@ RULES = {
 }
 
 
-def rule(finding: dict[str, Any]) -> str | None:
-    """The constraint a value broke, or the type it failed to have, named in the note."""
-    if finding["type"] not in ("constraint-error", "type-error") or not finding.get("note"):
-        return None
-    match = _RULE.search(finding["note"])
-    return (match.group(1) or match.group(2)) if match else None
-
-
 def heading(kind: str, rule_name: str | None) -> str:
     """« Cellule obligatoire vide », « Valeur du mauvais type (il faut un nombre) »."""
     if kind == "constraint-error" and rule_name in RULES:
@@ -54,10 +42,10 @@ def heading(kind: str, rule_name: str | None) -> str:
     return hints.title(kind)
 
 
-def ranges(rows: list[int]) -> list[list[int]]:
-    """Sorted row numbers as ``[first, last]`` runs, at most RANGES of them."""
+def ranges(rows: set[int]) -> list[list[int]]:
+    """Row numbers as sorted ``[first, last]`` runs, at most RANGES of them."""
     runs: list[list[int]] = []
-    for row in sorted(set(rows)):
+    for row in sorted(rows):
         if runs and row == runs[-1][1] + 1:
             runs[-1][1] = row
         elif len(runs) == RANGES:
@@ -88,7 +76,12 @@ def group(found: list[dict[str, Any]], specs: dict[str, dict[str, Any]]) -> list
     for f in found:
         # A header finding names its column in ``field``: those of one kind make one group.
         column = f.get("field") if f.get("row") is not None else None
-        key = (f.get("severity", "error"), f["type"], column, rule(f))
+        key = (
+            f.get("severity", "error"),
+            f["type"],
+            column,
+            hints.broken_rule(f["type"], f.get("note")),
+        )
         members.setdefault(key, []).append(f)
     groups = [_describe(key, items, specs) for key, items in members.items()]
     groups.sort(key=lambda g: (g["severity"] != "error", not g["header"], -g["count"]))
@@ -108,7 +101,8 @@ def _describe(
         ):
             advice[said] += 1
     header = all(f.get("row") is None for f in items)
-    runs = ranges([f["row"] for f in items if f.get("row")])
+    rows = {f["row"] for f in items if f.get("row")}
+    runs = ranges(rows)
     count = len(items)
     examples = [
         {
@@ -140,7 +134,7 @@ def _describe(
         "count": count,
         "count_fr": wording.fr(count, *unit),
         "rows": runs,
-        "rows_fr": rows_fr(runs, len({f["row"] for f in items if f.get("row")})),
+        "rows_fr": rows_fr(runs, len(rows)),
         "hints": [h for h, _ in advice.most_common(DISTINCT_HINTS)],
         # The one sentence every example says, shown once; else whether each example's own
         # sentence adds to the heading and its value (a broken rule or a French check's does not).

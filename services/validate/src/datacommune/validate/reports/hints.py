@@ -126,6 +126,16 @@ _TYPE_NOTE = re.compile(r'type is "(\w+)')
 _CONSTRAINT_NOTE = re.compile(r'constraint "(\w+)" is "(.*)"', re.DOTALL)
 
 
+def broken_rule(error_type: str, note: str | None) -> str | None:
+    """The constraint a value broke (``required``, ``pattern``…) or the type it failed to have
+    (``number``, ``date``…), read from frictionless's note; None for any other finding."""
+    if error_type == "type-error" and note and (m := _TYPE_NOTE.search(note)):
+        return m.group(1)
+    if error_type == "constraint-error" and note and (m := _CONSTRAINT_NOTE.search(note)):
+        return m.group(1)
+    return None
+
+
 def title(error_type: str) -> str:
     """The French name of a kind of finding."""
     return TITLES.get(error_type, error_type)

@@ -105,19 +105,19 @@ def _by_kind(issues: list[dict[str, Any]], counts: dict[str, int]) -> list[str]:
     by_kind: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for issue in issues:
         by_kind[issue["type"]].append(issue)
-    for kind, issues in by_kind.items():
-        shown = len(issues)
+    for kind, kept in by_kind.items():
+        shown = len(kept)
         total = counts.get(kind, shown)
         parts.append(f"<h2>{_e(hints.title(kind))} <small>({total})</small></h2>")
-        hint = issues[0].get("hint")
-        if hint and all(i.get("hint") == hint for i in issues):
+        hint = kept[0].get("hint")
+        if hint and all(i.get("hint") == hint for i in kept):
             parts.append(f"<p class='hint'>Que faire : {_e(hint)}</p>")
             hint_column = False
         else:
             hint_column = True
         header = "<tr><th>Ligne</th><th>Colonne</th><th>Valeur</th><th>Détail</th>"
         parts.append("<table>" + header + ("<th>Que faire</th>" if hint_column else "") + "</tr>")
-        for issue in issues:
+        for issue in kept:
             parts.append(
                 f"<tr><td>{_e(issue.get('row') or 'en-tête')}</td><td>{_e(issue.get('field'))}</td>"
                 f"<td><code>{_e(issue.get('cell'))}</code></td>"
