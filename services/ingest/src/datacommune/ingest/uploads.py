@@ -72,6 +72,17 @@ class Wanted:
         return f"{self.schema_id or ''}|{digest[:16] if options else ''}"
 
 
+TITLE_LIMIT = 300
+
+
+def one_line(name: str, value: str | None, limit: int) -> None:
+    """A short text field, checked: at most ``limit`` characters, on one line."""
+    if value is not None and len(value) > limit:
+        raise problems.InvalidField.too_long(name, limit)
+    if value is not None and not fields.is_line(value):
+        raise problems.InvalidField.control_character(name)
+
+
 def wanted_from(form: Form, organization: str) -> Wanted:
     """Check the form's fields; a 422 problem names the first wrong one."""
     dataset = form.fields.get("dataset", "")
@@ -81,11 +92,8 @@ def wanted_from(form: Form, organization: str) -> Wanted:
         raise problems.InvalidField.dataset_slug(dataset)
     schema_id = form.fields.get("schema") or None
     title = form.fields.get("title") or None
-    for name, value, limit in (("schema", schema_id, 200), ("title", title, 300)):
-        if value is not None and len(value) > limit:
-            raise problems.InvalidField.too_long(name, limit)
-        if value is not None and not fields.is_line(value):
-            raise problems.InvalidField.control_character(name)
+    one_line("schema", schema_id, 200)
+    one_line("title", title, TITLE_LIMIT)
     encoding, delimiter = reading_overrides(form.fields)
     fix = form.fields.get("fix", "").strip().lower() in {"1", "true", "oui", "yes", "on"}
     release_id = None

@@ -35,7 +35,6 @@ from datacommune.ingest.tables import (
     Upload,
 )
 from datacommune.shared import credentials, web
-from datacommune.shared import fields as lines
 from datacommune.shared.http import RuntimeDep
 from datacommune.shared.problems import PAGE_RESPONSES, Problem
 from datacommune.shared.process.runtime import Runtime
@@ -261,8 +260,11 @@ async def upload_status(
         waiting = await session.get(Release, uuid.UUID(chosen)) if chosen else None
         if waiting is not None and waiting.organization != upload.organization:
             waiting = None
-        schemas = await known_schemas.listed(session)
-        owner = await session.get(Organization, upload.organization)
+        # The schema and title are asked of a file still to correct, by its organization: the
+        # list and the name only then (the page reloads every 2 s while a file is checked).
+        asking = own and upload.status == "invalid"
+        schemas = await known_schemas.listed(session) if asking else []
+        owner = await session.get(Organization, upload.organization) if asking else None
     report = await views.report_of(runtime.store, upload)
     excerpt = await excerpts.excerpt(runtime, upload, report) if report else None
     checking = upload.status in ("received", "validating")
@@ -286,7 +288,7 @@ async def upload_status(
         validate_url=settings.site.validate_url,
         schemas=schemas,
         choice=_choice(upload, report, schemas, owner.name if owner else upload.organization)
-        if own and report and upload.status == "invalid"
+        if asking and report
         else None,
         # While the file is checked the page reloads itself (no script needed); while it waits
         # for its release, now and then, so that it says « Publié » soon after the moment.
@@ -332,10 +334,7 @@ async def check_again(
         if schema != wanted.schema_id:
             wanted = replace(wanted, schema_id=schema, mapping=None)
     if title := fields.get("title", "").strip():
-        if len(title) > 300:
-            raise problems.InvalidField.too_long("title", 300)
-        if not lines.is_line(title):
-            raise problems.InvalidField.control_character("title")
+        uploads.one_line("title", title, uploads.TITLE_LIMIT)
         await uploads.retitle(runtime.sessionmaker, upload=upload, title=title)
         wanted = replace(wanted, title=title)
     if "release" in fields:
