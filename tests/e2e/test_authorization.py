@@ -398,6 +398,12 @@ def cases(
             ),
             expect(other=200, viewer=403, publisher=200, delegated=200, admin=200),
         ),
+        # Last: it withdraws the commune's dataset (its owner still sees it, so the calls after
+        # the first withdrawal answer alike; a neighbour then finds nothing: 404).
+        ("catalog", "DELETE", "/api/v1/datasets/{slug}"): (
+            lambda caller: ("DELETE", f"{c}/datasets/budget-roques-m", {}),
+            expect(other={403, 404}, viewer=403, publisher=204, delegated={403, 404}, admin=204),
+        ),
     }
 
 

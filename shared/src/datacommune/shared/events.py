@@ -199,6 +199,11 @@ class TableShape(BaseModel):
     delimiter: str = ","
     fields: list[TableField]
     geo: GeoColumns | None = None
+    primary_key: list[str] = Field(
+        default_factory=list,
+        description="The schema's primary key (field names), when it declares one: pooled data "
+        "reports two sources sharing a key.",
+    )
 
 
 class FileValidated(Event):

@@ -15,6 +15,8 @@ from datacommune.catalog.harvest.worker import Harvester
 from datacommune.catalog.interop import ckan
 from datacommune.catalog.pages import catalogue as catalogue_pages
 from datacommune.catalog.pages import territory as territory_pages
+from datacommune.catalog.pooling.worker import SCRATCH_PREFIX as POOL_SCRATCH
+from datacommune.catalog.pooling.worker import Pooler
 from datacommune.catalog.rows import exports
 from datacommune.catalog.rows import loader as rowloader
 from datacommune.catalog.rows.loader import RowLoader
@@ -40,7 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # What a killed catalog left half-written; what a live one holds stays.
-        for prefix in (rowloader.SCRATCH_PREFIX, exports.SCRATCH_PREFIX):
+        for prefix in (rowloader.SCRATCH_PREFIX, exports.SCRATCH_PREFIX, POOL_SCRATCH):
             scratch.sweep(prefix=prefix)
         async with open_runtime(settings, outbox=Outbox, processed=ProcessedEvent) as runtime:
             app.state.runtime = runtime
@@ -56,9 +58,6 @@ def create_app(settings: Settings) -> FastAPI:
                 runtime.sessionmaker, allow_private=settings.allow_private_webhooks
             )
 
-            clock = ReleaseClock(
-                runtime.sessionmaker, runtime.reader, public_url=settings.http.public_url
-            )
             harvester = Harvester(
                 runtime.sessionmaker,
                 allow_private=settings.allow_private_harvest,
@@ -67,14 +66,35 @@ def create_app(settings: Settings) -> FastAPI:
             )
             app.state.harvester = harvester
 
-            def on_published() -> None:
+            def on_pool_version() -> None:
                 loader.wake()
                 sender.wake()
 
+            pooler = Pooler(
+                runtime.sessionmaker,
+                runtime.store,
+                public_url=settings.http.public_url,
+                on_version=on_pool_version,
+            )
+
+            clock = ReleaseClock(
+                runtime.sessionmaker,
+                runtime.reader,
+                public_url=settings.http.public_url,
+                on_applied=pooler.wake,
+            )
+
+            def on_published() -> None:
+                loader.wake()
+                sender.wake()
+                pooler.wake()
+
             def on_release_recorded() -> None:
-                # An opening may have queued webhooks: sent now, not at the sender's next poll.
+                # An opening may have queued webhooks and pool work: done now, not at the
+                # next poll.
                 clock.wake()
                 sender.wake()
+                pooler.wake()
 
             await consumers.subscribe(
                 runtime.bus,
@@ -90,6 +110,7 @@ def create_app(settings: Settings) -> FastAPI:
                 asyncio.create_task(sender.run(), name="webhook-sender"),
                 asyncio.create_task(clock.run(), name="release-clock"),
                 asyncio.create_task(harvester.run(), name="harvester"),
+                asyncio.create_task(pooler.run(), name="pooler"),
             ]
             try:
                 yield

@@ -1,5 +1,6 @@
 """catalog's features, plugged into the core: search words kept with each change, webhooks told
-of each opening, rows described with each version (see ``core.hooks``)."""
+of each opening, rows described with each version, pooled data kept current (see
+``core.hooks``)."""
 
 from fastapi import APIRouter
 
@@ -11,6 +12,8 @@ from datacommune.catalog.harvest import routes as harvest_routes
 from datacommune.catalog.interop import feeds
 from datacommune.catalog.interop import routes as interop_routes
 from datacommune.catalog.places import routes as places_routes
+from datacommune.catalog.pooling import membership as pooling
+from datacommune.catalog.pooling import routes as pooling_routes
 from datacommune.catalog.requests import routes as requests_routes
 from datacommune.catalog.rows import routes as rows_routes
 from datacommune.catalog.rows import views as rows_views
@@ -30,6 +33,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     webhooks_routes.router,
     harvest_routes.router,
     places_routes.router,
+    pooling_routes.router,
 )
 
 
@@ -40,3 +44,4 @@ def install() -> None:
         opened=deliveries.notify_opened,
         version_view=rows_views.version_view,
     )
+    hooks.plug(opened=pooling.on_opened, changed=pooling.on_changed)

@@ -36,6 +36,16 @@ def place_not_found(insee_code: str) -> NotFound:
     )
 
 
+def pool_not_found(slug: str) -> NotFound:
+    return NotFound(
+        f"Aucune donnée mutualisée « {slug} ». La liste est à /api/v1/pools ; une mutualisation "
+        "apparaît avec le premier fichier conforme publié dans le territoire.",
+        f"No pooled data {slug!r}. The list is at /api/v1/pools; a pool appears with the first "
+        "conforming file published in the territory.",
+        pool=slug,
+    )
+
+
 def organization_exists(slug: str) -> Conflict:
     return Conflict(
         f"L'organisation « {slug} » existe déjà. Choisissez un autre identifiant.",

@@ -243,7 +243,7 @@ def _validated_event(
             )
             for i in report["issues"][:MAX_ISSUES_IN_EVENT]
         ],
-        table=shapes.table_shape(report),
+        table=shapes.table_shape(report, schema.descriptor if schema else None),
         release_id=event.release_id,
         uploaded_by=event.uploaded_by,
         token_id=event.token_id,

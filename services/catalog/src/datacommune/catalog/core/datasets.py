@@ -313,6 +313,16 @@ async def patch(session: AsyncSession, dataset: Dataset, changes: metadata.Datas
     return dataset
 
 
+async def withdraw(session: AsyncSession, dataset: Dataset) -> None:
+    """Take a dataset out of the catalogue: no longer listed, searched, harvested or pooled.
+    Its versions stay at their permanent addresses (a reuser's copy, a pooled version, cite
+    them); publishing to it again brings it back."""
+    dataset.public = False
+    dataset.updated_at = utcnow()
+    await session.flush()
+    await HOOKS.dataset_changed(session, dataset)
+
+
 def history(dataset: Dataset, public_url: str) -> list[dict[str, Any]]:
     """Every version of every resource, newest first: nothing is ever overwritten."""
     entries = [

@@ -6,6 +6,8 @@ applies it at once; this task only sleeps until the next recorded release that i
 yet, never more than a second.
 """
 
+from collections.abc import Callable
+
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -28,8 +30,10 @@ class ReleaseClock:
         reader: async_sessionmaker[AsyncSession],
         *,
         public_url: str,
+        on_applied: Callable[[], None] = lambda: None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._on_applied = on_applied
         self._reader = reader
         self._public_url = public_url
         self._waker = Waker()
@@ -49,6 +53,7 @@ class ReleaseClock:
         async def one_pass() -> float:
             if await self.tick():
                 log.info("release_applied_by_clock")
+                self._on_applied()
             async with self._reader() as session:
                 due = await visibility.next_due(session)
             return background.until(due, POLL_SECONDS)

@@ -144,6 +144,25 @@ async def patch_dataset(
         return datasets.describe(dataset, settings.http.public_url, full=True)
 
 
+@router.delete(
+    "/datasets/{slug}",
+    tags=["jeux de données / datasets"],
+    status_code=204,
+    summary="Retirer un jeu de données / withdraw a dataset",
+)
+async def withdraw_dataset(
+    slug: fields.DatasetPath, org: CurrentOrganization, runtime: RuntimeDep
+) -> Response:
+    """No longer listed, searched, harvested nor pooled; its versions keep their addresses,
+    and a new publication brings it back."""
+    async with runtime.sessionmaker.begin() as session:
+        dataset = await datasets.get(session, slug, owner=org.slug)
+        if dataset.organization != org.slug:
+            raise problems.not_yours(slug)
+        await datasets.withdraw(session, dataset)
+    return Response(status_code=204)
+
+
 @router.get(
     "/datasets/{slug}/history",
     tags=["jeux de données / datasets"],

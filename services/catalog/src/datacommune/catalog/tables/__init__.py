@@ -13,6 +13,7 @@ from datacommune.catalog.tables.core import (
 )
 from datacommune.catalog.tables.harvest import HarvestRecord, HarvestRun, HarvestSource
 from datacommune.catalog.tables.places import Place
+from datacommune.catalog.tables.pooling import Pool, PoolChange, PoolRow, PoolSource, PoolVersion
 from datacommune.catalog.tables.requests import DataRequest, Vote
 from datacommune.catalog.tables.rows import RowExport, RowTable
 from datacommune.catalog.tables.search import DatasetFacet, FacetCount
@@ -33,6 +34,11 @@ __all__ = [
     "Organization",
     "Outbox",
     "Place",
+    "Pool",
+    "PoolChange",
+    "PoolRow",
+    "PoolSource",
+    "PoolVersion",
     "ProcessedEvent",
     "RemoteResource",
     "Resource",

@@ -7,8 +7,11 @@ from typing import Any
 from datacommune.shared import events
 
 
-def table_shape(report: dict[str, Any]) -> events.TableShape | None:
-    """The shape of the file a report describes, when it is a CSV read as a table."""
+def table_shape(
+    report: dict[str, Any], schema: dict[str, Any] | None = None
+) -> events.TableShape | None:
+    """The shape of the file a report describes, when it is a CSV read as a table; the
+    schema's descriptor (if any) gives its primary key."""
     source = report.get("source") or {}
     fatal = any(issue.get("fatal") for issue in report.get("issues") or [])
     if "dialect" not in source or not source.get("header") or fatal:
@@ -26,7 +29,14 @@ def table_shape(report: dict[str, Any]) -> events.TableShape | None:
         delimiter=source["dialect"]["delimiter"],
         fields=fields,
         geo=events.GeoColumns(**source["coordinates"]) if source.get("coordinates") else None,
+        primary_key=primary_key(schema or {}),
     )
+
+
+def primary_key(descriptor: dict[str, Any]) -> list[str]:
+    """A Table Schema's primary key as a list (the standard allows one name or a list)."""
+    key = descriptor.get("primaryKey") or []
+    return [key] if isinstance(key, str) else [str(name) for name in key]
 
 
 def _bom_bytes(bom: str | None) -> int:

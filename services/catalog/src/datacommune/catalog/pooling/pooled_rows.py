@@ -1,0 +1,181 @@
+"""A pool's rows: a source's rows read from its published file and kept as lines of the
+consolidated CSV, closed when the source is replaced or leaves. The work is the changed
+source's rows, whatever the territory holds."""
+
+import asyncio
+import csv
+import io
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from datacommune.catalog.core.datasets import download_path
+from datacommune.catalog.pooling.membership import Member
+from datacommune.catalog.rows.loader import Records
+from datacommune.catalog.tables import Pool, PoolRow
+
+# The provenance columns, after the schema's fields (docs/consolidation.md): a schema field
+# cannot start with « _ » in the national schemas, so these never collide with one.
+PROVENANCE = (
+    "_organisation",
+    "_organisation_nom",
+    "_siren",
+    "_jeu_de_donnees",
+    "_version",
+    "_telechargement",
+    "_publie_le",
+)
+BATCH = 2_000
+# Joins a primary key's values: a character no CSV cell of a valid file holds by accident.
+KEY_SEPARATOR = "\x1f"
+
+
+def line(values: Iterable[str]) -> str:
+    """One CSV record (RFC 4180: quoted where needed, CRLF-terminated)."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerow(values)
+    return out.getvalue()
+
+
+def header(pool: Pool) -> str:
+    return line([f["name"] for f in pool.fields] + list(PROVENANCE))
+
+
+def provenance(source: Member, public_url: str) -> list[str]:
+    version = source.version
+    published = version.public_at or version.published_at
+    return [
+        source.organization.slug,
+        source.organization.name,
+        source.organization.siren or "",
+        source.dataset.slug,
+        str(version.id),
+        public_url + download_path(version.id),
+        published.isoformat(),
+    ]
+
+
+async def close(session: AsyncSession, pool: Pool, resource_id: uuid.UUID, number: int) -> int:
+    """End a file's open rows at version ``number``; how many."""
+    result = await session.execute(
+        update(PoolRow)
+        .where(
+            PoolRow.pool_id == pool.id,
+            PoolRow.resource_id == resource_id,
+            PoolRow.to_number.is_(None),
+        )
+        .values(to_number=number)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def add(
+    session: AsyncSession,
+    pool: Pool,
+    source: Member,
+    path: Path,
+    number: int,
+    *,
+    public_url: str,
+) -> tuple[int, list[str]]:
+    """Pool a source version's rows from its file at ``path``, from version ``number``: rows
+    identical on every field are kept once. The rows added, and the primary keys among them
+    that another source of the pool holds too."""
+    names = [f["name"] for f in pool.fields]
+    tail = provenance(source, public_url)
+    key_at = [names.index(k) for k in pool.primary_key if k in names]
+    records = Records(path, source.shape)
+    seen: set[tuple[str, ...]] = set()
+    keys: list[str] = []
+    added = 0
+    try:
+        heading = await asyncio.to_thread(records.header)
+        where = {name: i for i, name in enumerate(heading)}
+        at = [where.get(name) for name in names]
+        position = 2
+        while batch := await asyncio.to_thread(records.batch, BATCH):
+            rows: list[dict[str, Any]] = []
+            for record in batch:
+                values = tuple(record[i] if i is not None and i < len(record) else "" for i in at)
+                at_position, position = position, position + 1
+                if values in seen or not any(values):
+                    continue
+                seen.add(values)
+                key = KEY_SEPARATOR.join(values[i] for i in key_at) if key_at else None
+                if key is not None:
+                    keys.append(key)
+                rows.append(
+                    {
+                        "pool_id": pool.id,
+                        "version_id": source.version.id,
+                        "position": at_position,
+                        "resource_id": source.version.resource_id,
+                        "organization": source.organization.slug,
+                        "key": key,
+                        "line": line([*values, *tail]),
+                        "from_number": number,
+                        "to_number": None,
+                    }
+                )
+            if rows:
+                await session.execute(insert(PoolRow), rows)
+                added += len(rows)
+    finally:
+        records.close()
+    return added, await conflicts(session, pool, keys)
+
+
+async def conflicts(session: AsyncSession, pool: Pool, keys: list[str] | None = None) -> list[str]:
+    """Primary keys held by more than one file of the pool now (among ``keys`` if given)."""
+    if not pool.primary_key:
+        return []
+    found: list[str] = []
+    chunks = [keys[i : i + 500] for i in range(0, len(keys), 500)] if keys is not None else [None]
+    for chunk in chunks:
+        query = (
+            select(PoolRow.key)
+            .where(PoolRow.pool_id == pool.id, PoolRow.to_number.is_(None))
+            .group_by(PoolRow.key)
+            .having(func.count(func.distinct(PoolRow.resource_id)) > 1)
+        )
+        if chunk is not None:
+            query = query.where(PoolRow.key.in_(chunk))
+        else:
+            query = query.where(PoolRow.key.is_not(None))
+        found += [k for k in await session.scalars(query) if k is not None]
+    return sorted(set(found))
+
+
+async def reshape(session: AsyncSession, pool: Pool, old: list[str], new: list[str]) -> int:
+    """Rewrite the open rows for new columns (a newer schema version joined): each value
+    follows its field by name, a field a row lacks is empty. Rare, and the one step whose work
+    is the pool's size; how many rows."""
+    if old == new:
+        return 0
+    width = len(old)
+    rows = (
+        await session.execute(
+            select(PoolRow.version_id, PoolRow.position, PoolRow.line).where(
+                PoolRow.pool_id == pool.id, PoolRow.to_number.is_(None)
+            )
+        )
+    ).all()
+    for version_id, position, text in rows:
+        values = next(csv.reader([text]))
+        by_name = dict(zip(old, values[:width], strict=False))
+        await session.execute(
+            update(PoolRow)
+            .where(
+                PoolRow.pool_id == pool.id,
+                PoolRow.version_id == version_id,
+                PoolRow.position == position,
+            )
+            .values(line=line([*(by_name.get(n, "") for n in new), *values[width:]]))
+            .execution_options(synchronize_session=False)
+        )
+    return len(rows)

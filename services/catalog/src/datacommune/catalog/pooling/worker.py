@@ -1,0 +1,94 @@
+"""The pooler: the background task that turns waiting work into consolidated versions.
+
+It waits ``WINDOW`` after being woken so that a burst of publications (a département's
+communes sending their files at the same council deadline) makes one version, then takes one
+pool at a time, locked against other catalog replicas (``SKIP LOCKED`` on PostgreSQL; SQLite
+has one writer), and does all of its waiting work in one transaction.
+"""
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+import structlog
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from datacommune.catalog.pooling.consolidate import consolidate
+from datacommune.catalog.tables import Pool, PoolChange
+from datacommune.shared.process import background
+from datacommune.shared.process.background import Waker
+from datacommune.shared.process.scratch import held_dir
+from datacommune.shared.storage import ObjectStore
+
+log = structlog.get_logger()
+
+WINDOW = 0.3
+POLL_SECONDS = 1.0
+SCRATCH_PREFIX = "datacommune-pool-"
+
+
+class Pooler:
+    """``wake`` it after a change that recorded pool work has committed."""
+
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        store: ObjectStore,
+        *,
+        public_url: str,
+        on_version: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._sessionmaker = sessionmaker
+        self._store = store
+        self._public_url = public_url
+        self._on_version = on_version
+        self._waker = Waker()
+
+    def wake(self) -> None:
+        self._waker.wake()
+
+    async def run(self) -> None:
+        async def one_pass() -> None:
+            await asyncio.sleep(WINDOW)
+            while await self.apply_next():
+                pass
+
+        await background.forever(one_pass, self._waker, poll=POLL_SECONDS, failed="pooling_failed")
+
+    async def apply_next(self) -> bool:
+        """Apply the waiting work of one pool; False when no pool has any (or all that have
+        are being applied by another replica)."""
+        with held_dir(prefix=SCRATCH_PREFIX) as scratch:
+            async with self._sessionmaker.begin() as session:
+                pool = await session.scalar(
+                    select(Pool)
+                    .where(Pool.id.in_(select(PoolChange.pool_id)))
+                    .order_by(Pool.slug)
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                )
+                if pool is None:
+                    return False
+                work = (
+                    await session.execute(
+                        select(PoolChange.id, PoolChange.resource_id).where(
+                            PoolChange.pool_id == pool.id
+                        )
+                    )
+                ).all()
+                made = await consolidate(
+                    session,
+                    pool,
+                    {resource_id for _, resource_id in work},
+                    store=self._store,
+                    scratch=Path(scratch),
+                    public_url=self._public_url,
+                )
+                await session.execute(
+                    delete(PoolChange).where(PoolChange.id.in_([change for change, _ in work]))
+                )
+        if made is not None:
+            log.info("pool_version", pool=pool.slug, number=made.number, rows=made.rows)
+            self._on_version()
+        return True
