@@ -6,9 +6,14 @@ The catalogue is driven as its consumer and release clock drive it (``datasets.p
 test, so each step is observed once it is done.
 """
 
+import asyncio
 import csv
 import hashlib
 import io
+import os
+import signal
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -16,14 +21,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog.core import datasets, visibility
 from datacommune.catalog.core.hooks import HOOKS
 from datacommune.catalog.pooling import pooled_rows, views
 from datacommune.catalog.pooling.worker import Pooler
-from datacommune.catalog.tables import Organization, Pool, PoolRow, Version
+from datacommune.catalog.tables import (
+    Organization,
+    Pool,
+    PoolChange,
+    PoolRow,
+    PoolVersion,
+    Version,
+)
 from datacommune.shared import events, tokens
 from datacommune.shared.db import make_engine, make_sessionmaker
 from datacommune.shared.settings import DatabaseSettings
@@ -111,6 +123,7 @@ async def publish(
     version: str = "2.1.1",
     release: uuid.UUID | None = None,
     valid: bool = True,
+    key: list[str] | None = None,
 ) -> uuid.UUID:
     """Store the CSV and publish it as catalog's consumer does; the upload's id."""
     fields = list(rows[0])
@@ -140,7 +153,9 @@ async def publish(
         publishable=True,
         report_key="reports/x.json",
         summary=events.ReportSummary(rows=len(rows)),
-        table=events.TableShape(fields=[events.TableField(name=f) for f in fields]),
+        table=events.TableShape(
+            fields=[events.TableField(name=f) for f in fields], primary_key=key or []
+        ),
         release_id=release,
     )
     async with t.sessions.begin() as session:
@@ -302,3 +317,95 @@ async def test_a_burst_makes_one_version(territory: Territory) -> None:
         "labege": ["DEL-labege-1"],
         "roques": ["DEL-roques-2"],
     }
+
+
+async def test_key_conflicts_are_reported_and_majors_pool_apart(territory: Territory) -> None:
+    t = territory
+    # A schema declaring a primary key: the same key in two communes' files is a conflict,
+    # reported, both rows kept.
+    key = ["referenceDecision"]
+    for org in ("roques", "labege"):
+        await publish(t, org, f"subventions-{org}", [subsidy(org, 1), subsidy(org, 2)], key=key)
+    await settle(t)
+    detail, rows = await pooled(t)
+    assert len(rows) == 4
+    assert detail["primary_key"] == key
+    assert detail["conflicts"] == []
+    await publish(t, "labege", "subventions-labege", [subsidy("roques", 1)], key=key)
+    await settle(t)
+    detail, rows = await pooled(t)
+    assert detail["conflicts"] == ["DEL-roques-1"]
+    assert [r["_organisation"] for r in rows if r["referenceDecision"] == "DEL-roques-1"] == [
+        "labege",
+        "roques",
+    ]
+    assert detail["versions"][0]["changes"][0]["conflicts"] == ["DEL-roques-1"]  # type: ignore[index]
+
+    # A new major version may change what fields mean: its own pool, beside the first.
+    await publish(t, "escalquens", "subventions-escalquens", [subsidy("e", 1)], version="3.0.0")
+    await settle(t)
+    detail, rows = await pooled(t, f"{POOL}--v3")
+    assert by_org(rows) == {"escalquens": ["DEL-e-1"]}
+    assert detail["major"] == 3
+    assert "escalquens" not in by_org((await pooled(t))[1])
+
+
+# The pooler as a process of its own, to be killed: one pass over the waiting work.
+CHILD = """
+import asyncio, sys
+from pathlib import Path
+from datacommune.catalog import features
+from datacommune.catalog.pooling.worker import Pooler
+from datacommune.shared.db import make_engine, make_sessionmaker
+from datacommune.shared.settings import DatabaseSettings
+from datacommune.shared.storage import LocalObjectStore
+
+async def main() -> None:
+    engine = make_engine(DatabaseSettings(url=sys.argv[1]))
+    store = LocalObjectStore(Path(sys.argv[2]))
+    await Pooler(make_sessionmaker(engine), store, public_url=sys.argv[3]).apply_next()
+
+features.install()
+asyncio.run(main())
+"""
+
+
+async def test_a_pooler_killed_mid_update_loses_and_duplicates_nothing(
+    territory: Territory, catalog_url: str, tmp_path: Path
+) -> None:
+    t = territory
+    await publish(t, "roques", "subventions-roques", [subsidy("roques", 1)])
+    await settle(t)
+    many = [subsidy("labege", n) for n in range(40_000)]
+    await publish(t, "labege", "subventions-labege", many)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    child = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-c", CHILD, catalog_url, str(tmp_path / "files"), PUBLIC_URL),
+        env={**os.environ, "TMPDIR": str(scratch)},
+    )
+    try:
+        # Killed once it is reading Labège's file into the pool, before it can commit.
+        deadline = time.monotonic() + 60
+        while not list(scratch.glob("datacommune-pool-*/*.csv")):
+            assert child.returncode is None, "the pooler ended before it was killed"
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        await child.wait()
+    async with t.sessions() as session:
+        numbers = (await session.scalars(select(PoolVersion.number))).all()
+        assert sorted(numbers) == [1, 1], "the killed update committed something"
+        assert await session.scalar(select(func.count()).select_from(PoolChange)) == 2
+
+    # Restarted, it does the update once; a second pass finds nothing to do.
+    assert await settle(t) == 2
+    assert await settle(t) == 0
+    detail, rows = await pooled(t)
+    assert [v["number"] for v in detail["versions"]] == [2, 1]  # type: ignore[attr-defined]
+    assert len(rows) == 40_001
+    assert len({r["referenceDecision"] for r in rows}) == 40_001
+    async with t.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(PoolChange)) == 0
