@@ -1,0 +1,88 @@
+"""Pooled data on the running platform (issue 17): two communes of a département upload SCDL
+subsidies through ingest; the département's consolidated dataset follows within seconds, is
+found, read row by row and downloaded like any dataset, and loses a withdrawn commune's rows."""
+
+import csv
+import io
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests import figures
+from tests.platform import Running
+
+EXAMPLE = Path(__file__).parents[2] / "examples" / "roques-subventions-2025.csv"
+
+
+def wait_for(url: str, ready: Any, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(url)
+        if response.status_code == 200 and ready(body := response.json()):
+            return dict(body)
+        assert time.monotonic() < deadline, (url, response.status_code, response.text[:300])
+        time.sleep(0.05)
+
+
+def test_a_departement_pools_its_communes_subsidies(platform: Running) -> None:
+    suffix = uuid.uuid4().hex[:6]
+    territory = f"dep-{suffix}"
+    platform.organization(territory, kind="departement")
+    communes = {name: f"{name}-{suffix}" for name in ("roques", "labege")}
+    tokens = {slug: platform.organization(slug, parent=territory) for slug in communes.values()}
+    content = EXAMPLE.read_bytes()
+    published = []
+    for slug, token in tokens.items():
+        sent = platform.upload(
+            token, content, dataset=f"subventions-{slug}", schema="scdl-subventions"
+        )
+        assert sent.status_code == 202, sent.text
+        platform.wait_status(token, sent.json()["id"], {"published"})
+        published.append(time.monotonic())
+    catalog = platform.url("catalog") + "/api/v1"
+    slug = f"{territory}--scdl-subventions"
+    pool = wait_for(f"{catalog}/pools/{slug}", lambda b: len(b["sources"]) == 2)
+    figures.record(
+        f"pooling-delay-{engine(platform)}",
+        f"pooled data: both communes in the consolidation {time.monotonic() - published[-1]:.2f} s "
+        f"after the second upload was seen published ({engine(platform)})",
+    )
+    assert pool["contributing"] == sorted(communes.values())
+    assert pool["not_contributing"] == [territory]
+
+    # A dataset like the others: its page, its file, its rows, the search.
+    dataset = httpx.get(pool["url"]).json()
+    assert dataset["organization"] == territory
+    [resource] = dataset["resources"]
+    download = httpx.get(resource["latest"]["download_url"])
+    assert download.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(download.text)))
+    assert len(rows) == 10
+    assert {r["_organisation"] for r in rows} == set(communes.values())
+    assert rows[0]["nomAttribuant"] == "Roques"
+    version_id = resource["latest"]["id"]
+    table = wait_for(
+        f"{catalog}/versions/{version_id}/rows",
+        lambda b: len(b["rows"]) == 10,
+    )
+    assert "_organisation" in table["columns"] or "_organisation" in str(table["columns"])
+    found = httpx.get(f"{catalog}/datasets", params={"q": "données mutualisées"}).json()
+    assert slug in [d["slug"] for d in found["items"]]
+
+    # Labège withdraws its dataset: its rows leave the next version.
+    labege = communes["labege"]
+    withdrawn = httpx.delete(
+        f"{catalog}/datasets/subventions-{labege}",
+        headers={"Authorization": f"Bearer {tokens[labege]}"},
+    )
+    assert withdrawn.status_code == 204, withdrawn.text
+    pool = wait_for(f"{catalog}/pools/{slug}", lambda b: b["number"] == 2)
+    assert pool["contributing"] == [communes["roques"]]
+    assert pool["versions"][0]["changes"][0]["removed"] == 5
+
+
+def engine(platform: Running) -> str:
+    return "postgresql" if platform.platform.databases else "sqlite"
