@@ -21,11 +21,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from rdflib import URIRef
+from rdflib.namespace import PROV
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog.core import datasets, visibility
 from datacommune.catalog.core.hooks import HOOKS
+from datacommune.catalog.interop import datapackage, dcat
 from datacommune.catalog.pooling import pooled_rows, views
 from datacommune.catalog.pooling.worker import Pooler
 from datacommune.catalog.tables import (
@@ -34,6 +37,7 @@ from datacommune.catalog.tables import (
     PoolChange,
     PoolRow,
     PoolVersion,
+    RowTable,
     Version,
 )
 from datacommune.shared import events, tokens
@@ -286,6 +290,23 @@ async def test_a_territory_pools_its_subsidies_step_by_step(territory: Territory
     assert by_org(old) == {"labege": ["DEL-labege-1", "DEL-labege-2"], "roques": roques_refs()}
     # Rows were written once each: 2 + 2 (v1), 3 (v2), 3 (v3).
     assert sorted(rows_kept) == [1, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    # Only the newest pooled version's rows are loaded for the row API; the older ones' files
+    # stay (read above), their rows are not kept.
+    async with t.sessions() as session:
+        statuses = (
+            await session.execute(
+                select(PoolVersion.number, RowTable.status)
+                .join(RowTable, RowTable.version_id == PoolVersion.version_id)
+                .where(PoolVersion.pool_id == pool.id)
+                .order_by(PoolVersion.number)
+            )
+        ).all()
+    assert [tuple(s) for s in statuses] == [
+        (1, "failed"),
+        (2, "failed"),
+        (3, "failed"),
+        (4, "pending"),
+    ]
 
 
 def roques_refs() -> list[str]:
@@ -409,3 +430,29 @@ async def test_a_pooler_killed_mid_update_loses_and_duplicates_nothing(
     assert len({r["referenceDecision"] for r in rows}) == 40_001
     async with t.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(PoolChange)) == 0
+
+
+async def test_pooled_data_in_dcat_and_data_package(territory: Territory) -> None:
+    t = territory
+    for org in ("roques", "labege"):
+        await publish(t, org, f"subventions-{org}", [subsidy(org, 1)])
+    await settle(t)
+    async with t.sessions() as session:
+        graph = await dcat.catalog(
+            session,
+            public_url=PUBLIC_URL,
+            schemas_url=PUBLIC_URL,
+            page=1,
+            page_size=100,
+            title="Catalogue",
+        )
+        dataset = await datasets.get(session, POOL)
+        package = datapackage.describe(dataset, PUBLIC_URL, PUBLIC_URL, pooled=True)
+    node = URIRef(f"{PUBLIC_URL}/api/v1/datasets/{POOL}")
+    assert sorted(str(s) for s in graph.objects(node, PROV.wasDerivedFrom)) == [
+        f"{PUBLIC_URL}/api/v1/datasets/subventions-labege",
+        f"{PUBLIC_URL}/api/v1/datasets/subventions-roques",
+    ]
+    [resource] = package["resources"]
+    names = [f["name"] for f in resource["schema"]["fields"]]
+    assert names == FIELDS_211 + list(pooled_rows.PROVENANCE)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from frictionless import Package
 
 from tests import figures
 from tests.platform import Running
@@ -71,6 +72,25 @@ def test_a_departement_pools_its_communes_subsidies(platform: Running) -> None:
     assert "_organisation" in table["columns"] or "_organisation" in str(table["columns"])
     found = httpx.get(f"{catalog}/datasets", params={"q": "données mutualisées"}).json()
     assert slug in [d["slug"] for d in found["items"]]
+    shown = httpx.get(platform.url("catalog") + "/api/3/action/package_show", params={"id": slug})
+    assert shown.json()["result"]["organization"]["name"] == territory
+    # Its Data Package describes the provenance columns: frictionless finds the file valid.
+    report = Package(f"{catalog}/datasets/{slug}/datapackage.json").validate()
+    assert report.valid, report.flatten(["type", "message"])
+
+    # Its page says who contributes and who does not yet; the territory's coverage links it.
+    site = platform.url("catalog")
+    page = httpx.get(f"{site}/jeux-de-donnees/{slug}").text
+    assert "Contribuent" in page
+    assert f"/jeux-de-donnees/subventions-{communes['labege']}" in page
+    coverage = httpx.get(f"{catalog}/coverage", params={"territory": territory}).json()
+    assert coverage["pools"] == {"scdl-subventions": [slug]}
+    assert all(
+        not o["publishes"]["scdl-subventions"]
+        for o in coverage["organizations"]
+        if o["slug"] == territory
+    )
+    assert f"/jeux-de-donnees/{slug}" in httpx.get(f"{site}/territoires/{territory}").text
 
     # Labège withdraws its dataset: its rows leave the next version.
     labege = communes["labege"]

@@ -74,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
                 runtime.sessionmaker,
                 runtime.store,
                 public_url=settings.http.public_url,
+                rows=rows,
                 on_version=on_pool_version,
             )
 

@@ -14,10 +14,16 @@ SHEETS = {"xlsx", "xls", "ods"}
 
 
 def describe(
-    dataset: Dataset, public_url: str, schemas_url: str, *, only: Version | None = None
+    dataset: Dataset,
+    public_url: str,
+    schemas_url: str,
+    *,
+    only: Version | None = None,
+    pooled: bool = False,
 ) -> dict[str, Any]:
     """A Frictionless Data Package of the dataset's latest files (``only``: of that version
-    alone), for ``frictionless``. Each path is its version's own URL, which serves the same
+    alone), for ``frictionless``; ``pooled`` for pooled data, whose files describe their own
+    columns (the schema's fields and the provenance columns). Each path is its version's own URL, which serves the same
     bytes forever: a descriptor saved today still matches its hashes after the next version."""
     base = f"{public_url}/api/v1/datasets/{dataset.slug}"
     resources = []
@@ -27,7 +33,7 @@ def describe(
         version = resource.versions[-1] if only is None else only
         if version.resource_id != resource.id:
             continue
-        resources.append(_file(resource, version, public_url, schemas_url))
+        resources.append(_file(resource, version, public_url, schemas_url, pooled=pooled))
     for position, remote in enumerate(dataset.remote_resources if only is None else []):
         link: dict[str, Any] = {
             "name": f"{slugify(remote.title)[:90]}-{position}",
@@ -62,7 +68,7 @@ def describe(
 
 
 def _file(
-    resource: Resource, version: Version, public_url: str, schemas_url: str
+    resource: Resource, version: Version, public_url: str, schemas_url: str, *, pooled: bool
 ) -> dict[str, Any]:
     """One published file as a Data Package resource: its format, so frictionless reads an
     XLSX as a sheet and checks it against its schema, and its encoding, so it reads a
@@ -80,6 +86,21 @@ def _file(
         item.update(bytes=version.size, hash=f"sha256:{version.sha256}")
     if version.charset:
         item["encoding"] = version.charset
-    if version.schema_id:
+    if pooled and version.row_table is not None:
+        # The national schema's fields then the provenance columns, as the file has them: the
+        # national schema itself would call those columns extra. No primary key: two sources
+        # sharing one is reported on the pool, and kept.
+        fields = version.row_table.shape.get("fields", [])
+        item["schema"] = {
+            "fields": [
+                {
+                    "name": f["name"],
+                    "type": f.get("type", "string"),
+                    "format": f.get("format", "default"),
+                }
+                for f in fields
+            ]
+        }
+    elif version.schema_id:
         item["schema"] = f"{schemas_url}/api/v1/schemas/{version.schema_id}/schema.json"
     return item

@@ -12,14 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SH, SKOS, XSD
+from rdflib.namespace import DCAT, DCTERMS, FOAF, PROV, RDF, SH, SKOS, XSD
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog.core import formats, metadata
 from datacommune.catalog.interop import wording
 from datacommune.catalog.places import store as places_store
-from datacommune.catalog.tables import Dataset, Organization, Place
+from datacommune.catalog.tables import Dataset, Organization, Place, Pool, PoolSource
 from datacommune.shared.outbox import utcnow
 
 # SEMIC's shapes, verbatim: what tests (and anyone auditing the feed) validate it against —
@@ -95,6 +95,7 @@ def _bind(graph: Graph) -> None:
         ("hydra", HYDRA),
         ("vcard", VCARD),
         ("spdx", SPDX),
+        ("prov", PROV),
     ):
         graph.bind(prefix, namespace)
 
@@ -146,6 +147,7 @@ def _dataset(
     public_url: str,
     schemas_url: str,
     places: dict[str, Place],
+    sources: list[str] | None = None,
 ) -> URIRef:
     node = URIRef(f"{public_url}/api/v1/datasets/{dataset.slug}")
     add = graph.add
@@ -248,6 +250,11 @@ def _dataset(
         add((checksum, SPDX.algorithm, sha256))
         add((checksum, SPDX.checksumValue, Literal(latest.sha256, datatype=XSD.hexBinary)))
     _harvested(graph, node, dataset, licence)
+    # Pooled data: the datasets its rows come from. prov:wasDerivedFrom, not dct:source: the
+    # SHACL shapes want dct:source's object described as a dcat:Dataset in the same page, and a
+    # harvester would then import that stub as a dataset of this catalogue.
+    for source in sources or []:
+        add((node, PROV.wasDerivedFrom, URIRef(f"{public_url}/api/v1/datasets/{source}")))
     return node
 
 
@@ -360,6 +367,15 @@ async def catalog(
         o.slug: o for o in (await session.scalars(select(Organization))).all()
     }
     publishers: dict[str, URIRef] = {}
+    sources: dict[object, list[str]] = {}
+    for pooled, source in await session.execute(
+        select(Pool.dataset_id, PoolSource.dataset)
+        .join(PoolSource, PoolSource.pool_id == Pool.id)
+        .where(Pool.dataset_id.in_([d.id for d in listed]))
+        .order_by(PoolSource.dataset)
+        .distinct()
+    ):
+        sources.setdefault(pooled, []).append(source)
     for dataset in listed:
         org = orgs[dataset.organization]
         if org.slug not in publishers:
@@ -368,7 +384,15 @@ async def catalog(
             (
                 root,
                 DCAT.dataset,
-                _dataset(graph, dataset, publishers[org.slug], public_url, schemas_url, known),
+                _dataset(
+                    graph,
+                    dataset,
+                    publishers[org.slug],
+                    public_url,
+                    schemas_url,
+                    known,
+                    sources.get(dataset.id),
+                ),
             )
         )
     last = max(1, -(-total // page_size))

@@ -5,12 +5,13 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog.core import datasets
 from datacommune.catalog.deps import Session, SettingsDep
 from datacommune.catalog.interop import datapackage as data_package
 from datacommune.catalog.interop import dcat, schemas
-from datacommune.catalog.tables import Dataset, Resource
+from datacommune.catalog.tables import Dataset, Pool, Resource
 from datacommune.shared import fields
 from datacommune.shared.http import TEXT
 
@@ -59,7 +60,12 @@ async def datapackage(
 ) -> dict[str, Any]:
     """A Frictionless Data Package: ``frictionless validate`` checks it against its schemas."""
     dataset = await datasets.get(session, slug)
-    return data_package.describe(dataset, settings.http.public_url, settings.validate_public_url)
+    return data_package.describe(
+        dataset,
+        settings.http.public_url,
+        settings.validate_public_url,
+        pooled=await _pooled(session, dataset),
+    )
 
 
 @router.get(
@@ -83,5 +89,13 @@ async def version_datapackage(
     assert slug is not None
     dataset = await datasets.get(session, slug)
     return data_package.describe(
-        dataset, settings.http.public_url, settings.validate_public_url, only=version
+        dataset,
+        settings.http.public_url,
+        settings.validate_public_url,
+        only=version,
+        pooled=await _pooled(session, dataset),
     )
+
+
+async def _pooled(session: AsyncSession, dataset: Dataset) -> bool:
+    return await session.scalar(select(Pool.id).where(Pool.dataset_id == dataset.id)) is not None

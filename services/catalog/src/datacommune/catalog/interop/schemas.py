@@ -12,6 +12,18 @@ from pydantic.json_schema import SkipJsonSchema
 T = TypeVar("T")
 
 
+class InlineField(BaseModel):
+    name: str
+    type: str
+    format: str
+
+
+class InlineSchema(BaseModel):
+    """Un Table Schema écrit dans le paquet / a Table Schema written in the package."""
+
+    fields: list[InlineField]
+
+
 class DataPackageLicense(BaseModel):
     name: str
     title: str
@@ -34,10 +46,13 @@ class DataPackageResource(BaseModel):
     encoding: str | SkipJsonSchema[None] = Field(
         default=None, description="L'encodage d'un fichier texte / a text file's encoding"
     )
-    schema_url: str | SkipJsonSchema[None] = Field(
+    schema_url: str | InlineSchema | SkipJsonSchema[None] = Field(
         default=None,
         alias="schema",
-        description="Le Table Schema contre lequel valider / the Table Schema to validate against",
+        description="Le Table Schema contre lequel valider (son adresse ; pour des données "
+        "mutualisées, le schéma lui-même avec les colonnes d'origine) / the Table Schema to "
+        "validate against (its URL; for pooled data, the schema itself with the provenance "
+        "columns)",
     )
 
 

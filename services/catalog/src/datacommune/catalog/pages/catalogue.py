@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
+from sqlalchemy import select
 
 from datacommune.catalog import search
 from datacommune.catalog.access import organizations
@@ -19,9 +20,10 @@ from datacommune.catalog.core import datasets, formats, metadata
 from datacommune.catalog.deps import Session, SettingsDep
 from datacommune.catalog.pages.labels import KINDS, LABELS, OPERATOR_LABELS
 from datacommune.catalog.pages.previews import map_of, preview
+from datacommune.catalog.pooling import views as pooled_views
 from datacommune.catalog.rows.deps import RowsDep
 from datacommune.catalog.settings import Settings
-from datacommune.catalog.tables import Dataset, Organization
+from datacommune.catalog.tables import Dataset, Organization, Pool
 from datacommune.shared import fields, web
 from datacommune.shared.problems import PAGE_RESPONSES, NotFound
 
@@ -169,6 +171,7 @@ async def dataset_page(
         None,
     )
     org = await session.get(Organization, dataset.organization)
+    pool = await session.scalar(select(Pool).where(Pool.dataset_id == dataset.id))
     return _render(
         request,
         "dataset.html",
@@ -183,6 +186,7 @@ async def dataset_page(
         web_link=_web_link,
         chosen={"colonne": colonne, "op": op, "valeur": valeur, "tri": tri, "version": version},
         operators=OPERATOR_LABELS[language],
+        pooled=await pooled_views.detail(session, pool, public_url) if pool else None,
     )
 
 

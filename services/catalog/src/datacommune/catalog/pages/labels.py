@@ -38,6 +38,16 @@ LABELS: dict[str, dict[str, str]] = {
         "format": "Format",
         "keywords": "Mots-clés",
         "resources": "Fichiers",
+        "pooled": "Données mutualisées",
+        "pooled_intro": "Ce jeu réunit, en une table tenue à jour à chaque publication, les "
+        "fichiers conformes au schéma {schema} publiés par les organisations du territoire. "
+        "Les colonnes _organisation à _publie_le disent d'où vient chaque ligne.",
+        "pooled_from": "Contribuent",
+        "pooled_missing": "Ne contribuent pas encore",
+        "pooled_conflicts": "Clés présentes dans plusieurs fichiers (gardées telles quelles, "
+        "à régler par les organisations concernées)",
+        "pooled_rows": "lignes",
+        "pooled_none": "aucune",
         "version": "Version",
         "date": "Date",
         "size": "Taille",
@@ -95,6 +105,16 @@ LABELS: dict[str, dict[str, str]] = {
         "format": "Format",
         "keywords": "Keywords",
         "resources": "Files",
+        "pooled": "Pooled data",
+        "pooled_intro": "This dataset gathers, in one table kept current at each publication, "
+        "the files conforming to the {schema} schema published by the territory's "
+        "organizations. The columns _organisation to _publie_le tell where each row comes from.",
+        "pooled_from": "Contributing",
+        "pooled_missing": "Not contributing yet",
+        "pooled_conflicts": "Keys found in several files (kept as they are, for the "
+        "organizations concerned to settle)",
+        "pooled_rows": "rows",
+        "pooled_none": "none",
         "version": "Version",
         "date": "Date",
         "size": "Size",

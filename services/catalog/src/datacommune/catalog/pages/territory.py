@@ -43,6 +43,7 @@ LABELS: dict[str, dict[str, str]] = {
         "ask_button": "Envoyer la demande",
         "asked": "Votre demande est publiée.",
         "coverage": "Couverture des schémas nationaux",
+        "coverage_pooled": "Données mutualisées du territoire",
         "coverage_intro": "Pour chaque collectivité, les jeux conformes à chaque schéma "
         "national ; « manque » quand elle n'en publie aucun.",
         "lacks": "manque",
@@ -67,6 +68,7 @@ LABELS: dict[str, dict[str, str]] = {
         "ask_button": "Send the request",
         "asked": "Your request is published.",
         "coverage": "Coverage of the national schemas",
+        "coverage_pooled": "The territory's pooled data",
         "coverage_intro": "For each local authority, its datasets conforming to each national "
         "schema; « lacks » where it publishes none.",
         "lacks": "lacks",

@@ -9,10 +9,11 @@ the redo stores the same bytes under the same key), and the work is still waitin
 import hashlib
 import json
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog.core import visibility
@@ -23,7 +24,7 @@ from datacommune.catalog.tables import (
     Dataset,
     Organization,
     Pool,
-    PoolRow,
+    PoolSegment,
     PoolSource,
     PoolVersion,
     Resource,
@@ -34,9 +35,23 @@ from datacommune.shared import events
 from datacommune.shared.outbox import utcnow
 from datacommune.shared.storage import ObjectStore, content_key
 
+# An older pooled version's rows are not kept for the row API: its file is.
+SUPERSEDED = (
+    "Version mutualisée remplacée par une plus récente : ses lignes ne sont plus servies, son "
+    "fichier reste téléchargeable. / A pooled version replaced by a newer one: its rows are no "
+    "longer served, its file can still be downloaded."
+)
 # Version ids derive from the pool and number: a redone update makes the same ids.
 _IDS = uuid.UUID("6f1f6a52-2c49-4a8e-9d0e-3b7c6e0f5a11")
 RESOURCE_KEY = "donnees-mutualisees"
+
+
+@dataclass(frozen=True)
+class Made:
+    """A new pooled version, and the older ones whose loaded rows the caller may now drop."""
+
+    version: PoolVersion
+    superseded: list[uuid.UUID]
 
 
 async def consolidate(
@@ -47,7 +62,7 @@ async def consolidate(
     store: ObjectStore,
     scratch: Path,
     public_url: str,
-) -> PoolVersion | None:
+) -> Made | None:
     """Bring the pool's sources for ``resource_ids`` up to date and, if anything changed,
     write and publish its next version; None when nothing changed."""
     number = pool.number + 1
@@ -120,7 +135,7 @@ async def _publish(
     store: ObjectStore,
     scratch: Path,
     public_url: str,
-) -> PoolVersion:
+) -> Made:
     path = scratch / f"{pool.slug}-{number}.csv"
     sha256, size, rows = await _write(session, pool, path)
     key = content_key(sha256)
@@ -175,36 +190,56 @@ async def _publish(
     )
     session.add(made)
     pool.number = number
+    older = select(PoolVersion.version_id).where(
+        PoolVersion.pool_id == pool.id, PoolVersion.number < number
+    )
+    superseded = list(
+        await session.scalars(
+            select(RowTable.version_id).where(
+                RowTable.version_id.in_(older), RowTable.status != "failed"
+            )
+        )
+    )
+    if superseded:
+        await session.execute(
+            update(RowTable)
+            .where(RowTable.version_id.in_(superseded))
+            .values(status="failed", error=SUPERSEDED, lease_until=None)
+        )
     await HOOKS.dataset_opened(
         session, Opened(dataset, [(resource, version)], release=None, public_url=public_url)
     )
     await session.flush()
     await HOOKS.dataset_changed(session, dataset)
-    return made
+    return Made(made, superseded)
 
 
 async def _write(session: AsyncSession, pool: Pool, path: Path) -> tuple[str, int, int]:
-    """Write the pool's open rows as its CSV file: the sha256, size and rows."""
+    """Write the pool's file from its files' segments: the sha256, size and rows."""
     digest = hashlib.sha256()
-    size = rows = 0
+    size = 0
     result = await session.stream(
-        select(PoolRow.line)
-        .where(PoolRow.pool_id == pool.id, PoolRow.to_number.is_(None))
-        .order_by(PoolRow.organization, PoolRow.version_id, PoolRow.position)
-        .execution_options(yield_per=5_000)
+        select(PoolSegment.text)
+        .where(PoolSegment.pool_id == pool.id)
+        .order_by(PoolSegment.organization, PoolSegment.version_id, PoolSegment.part)
+        .execution_options(yield_per=16)
     )
     with path.open("wb") as out:
-        chunk = pooled_rows.header(pool).encode()
-        async for lines in result.scalars().partitions():
+
+        def write(text: str) -> None:
+            nonlocal size
+            chunk = text.encode()
             out.write(chunk)
             digest.update(chunk)
             size += len(chunk)
-            rows += len(lines)
-            chunk = "".join(lines).encode()
-        out.write(chunk)
-        digest.update(chunk)
-        size += len(chunk)
-    return digest.hexdigest(), size, rows
+
+        write(pooled_rows.header(pool))
+        async for text in result.scalars():
+            write(text)
+    rows = await session.scalar(
+        select(func.coalesce(func.sum(PoolSource.rows), 0)).where(PoolSource.pool_id == pool.id)
+    )
+    return digest.hexdigest(), size, int(rows or 0)
 
 
 async def _dataset(session: AsyncSession, pool: Pool) -> tuple[Dataset, Resource]:

@@ -10,13 +10,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog.core.datasets import download_path
 from datacommune.catalog.pooling.membership import Member
 from datacommune.catalog.rows.loader import Records
-from datacommune.catalog.tables import Pool, PoolRow
+from datacommune.catalog.tables import Pool, PoolRow, PoolSegment, PoolSource
 
 # The provenance columns, after the schema's fields (docs/consolidation.md): a schema field
 # cannot start with « _ » in the national schemas, so these never collide with one.
@@ -30,6 +30,8 @@ PROVENANCE = (
     "_publie_le",
 )
 BATCH = 2_000
+# A segment (a file's run of consolidated lines) is cut at about this many characters.
+SEGMENT_CHARS = 1024 * 1024
 # Joins a primary key's values: a character no CSV cell of a valid file holds by accident.
 KEY_SEPARATOR = "\x1f"
 
@@ -59,8 +61,55 @@ def provenance(source: Member, public_url: str) -> list[str]:
     ]
 
 
+class Segments:
+    """Collects a file's lines and stores them as segments of about ``SEGMENT_CHARS``."""
+
+    def __init__(self, session: AsyncSession, keys: dict[str, Any]) -> None:
+        self._session = session
+        self._keys = keys
+        self._held: list[str] = []
+        self._size = 0
+        self._part = 0
+
+    @classmethod
+    def of(
+        cls,
+        session: AsyncSession,
+        pool: Pool,
+        version_id: uuid.UUID,
+        resource_id: uuid.UUID,
+        organization: str,
+    ) -> "Segments":
+        keys = {
+            "pool_id": pool.id,
+            "version_id": version_id,
+            "resource_id": resource_id,
+            "organization": organization,
+        }
+        return cls(session, keys)
+
+    async def add(self, line: str) -> None:
+        self._held.append(line)
+        self._size += len(line)
+        if self._size >= SEGMENT_CHARS:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if not self._held:
+            return
+        segment = {**self._keys, "part": self._part, "text": "".join(self._held)}
+        await self._session.execute(insert(PoolSegment), [segment])
+        self._part += 1
+        self._held, self._size = [], 0
+
+
 async def close(session: AsyncSession, pool: Pool, resource_id: uuid.UUID, number: int) -> int:
-    """End a file's open rows at version ``number``; how many."""
+    """End a file's open rows at version ``number`` and drop its segments; how many rows."""
+    await session.execute(
+        delete(PoolSegment).where(
+            PoolSegment.pool_id == pool.id, PoolSegment.resource_id == resource_id
+        )
+    )
     result = await session.execute(
         update(PoolRow)
         .where(
@@ -90,6 +139,9 @@ async def add(
     tail = provenance(source, public_url)
     key_at = [names.index(k) for k in pool.primary_key if k in names]
     records = Records(path, source.shape)
+    segments = Segments.of(
+        session, pool, source.version.id, source.version.resource_id, source.organization.slug
+    )
     seen: set[tuple[str, ...]] = set()
     keys: list[str] = []
     added = 0
@@ -109,6 +161,8 @@ async def add(
                 key = KEY_SEPARATOR.join(values[i] for i in key_at) if key_at else None
                 if key is not None:
                     keys.append(key)
+                text = line([*values, *tail])
+                await segments.add(text)
                 rows.append(
                     {
                         "pool_id": pool.id,
@@ -117,7 +171,7 @@ async def add(
                         "resource_id": source.version.resource_id,
                         "organization": source.organization.slug,
                         "key": key,
-                        "line": line([*values, *tail]),
+                        "line": text,
                         "from_number": number,
                         "to_number": None,
                     }
@@ -125,6 +179,7 @@ async def add(
             if rows:
                 await session.execute(insert(PoolRow), rows)
                 added += len(rows)
+        await segments.flush()
     finally:
         records.close()
     return added, await conflicts(session, pool, keys)
@@ -152,19 +207,26 @@ async def conflicts(session: AsyncSession, pool: Pool, keys: list[str] | None = 
 
 
 async def reshape(session: AsyncSession, pool: Pool, old: list[str], new: list[str]) -> int:
-    """Rewrite the open rows for new columns (a newer schema version joined): each value
-    follows its field by name, a field a row lacks is empty. Rare, and the one step whose work
-    is the pool's size; how many rows."""
+    """Rewrite the open rows and their segments for new columns (a newer schema version
+    joined): each value follows its field by name, a field a row lacks is empty. Rare, and the
+    one step whose work is the pool's size; how many rows."""
     if old == new:
         return 0
     width = len(old)
     rows = (
         await session.execute(
-            select(PoolRow.version_id, PoolRow.position, PoolRow.line).where(
-                PoolRow.pool_id == pool.id, PoolRow.to_number.is_(None)
-            )
+            select(PoolRow.version_id, PoolRow.position, PoolRow.line)
+            .where(PoolRow.pool_id == pool.id, PoolRow.to_number.is_(None))
+            .order_by(PoolRow.version_id, PoolRow.position)
         )
     ).all()
+    await session.execute(delete(PoolSegment).where(PoolSegment.pool_id == pool.id))
+    sources = {
+        s.version_id: s
+        for s in await session.scalars(select(PoolSource).where(PoolSource.pool_id == pool.id))
+    }
+    segments: Segments | None = None
+    writing: uuid.UUID | None = None
     for version_id, position, text in rows:
         values = next(csv.reader([text]))
         by_name = dict(zip(old, values[:width], strict=False))
@@ -175,7 +237,19 @@ async def reshape(session: AsyncSession, pool: Pool, old: list[str], new: list[s
                 PoolRow.version_id == version_id,
                 PoolRow.position == position,
             )
-            .values(line=line([*(by_name.get(n, "") for n in new), *values[width:]]))
+            .values(line=(rewritten := line([*(by_name.get(n, "") for n in new), *values[width:]])))
             .execution_options(synchronize_session=False)
         )
+        if version_id != writing:
+            if segments is not None:
+                await segments.flush()
+            writing = version_id
+            source = sources[version_id]
+            segments = Segments.of(
+                session, pool, version_id, source.resource_id, source.organization
+            )
+        assert segments is not None
+        await segments.add(rewritten)
+    if segments is not None:
+        await segments.flush()
     return len(rows)

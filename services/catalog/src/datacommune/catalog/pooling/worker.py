@@ -15,6 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog.pooling.consolidate import consolidate
+from datacommune.catalog.rows.store import RowStore
 from datacommune.catalog.tables import Pool, PoolChange
 from datacommune.shared.process import background
 from datacommune.shared.process.background import Waker
@@ -37,12 +38,14 @@ class Pooler:
         store: ObjectStore,
         *,
         public_url: str,
+        rows: RowStore | None = None,
         on_version: Callable[[], None] = lambda: None,
     ) -> None:
         self._sessionmaker = sessionmaker
         self._store = store
         self._public_url = public_url
         self._on_version = on_version
+        self._rows = rows
         self._waker = Waker()
 
     def wake(self) -> None:
@@ -89,6 +92,11 @@ class Pooler:
                     delete(PoolChange).where(PoolChange.id.in_([change for change, _ in work]))
                 )
         if made is not None:
-            log.info("pool_version", pool=pool.slug, number=made.number, rows=made.rows)
+            log.info(
+                "pool_version", pool=pool.slug, number=made.version.number, rows=made.version.rows
+            )
+            if self._rows is not None:
+                for version_id in made.superseded:
+                    await self._rows.drop(version_id)
             self._on_version()
         return True

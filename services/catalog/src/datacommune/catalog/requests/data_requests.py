@@ -19,6 +19,7 @@ from datacommune.catalog.tables import (
     DataRequest,
     Dataset,
     Organization,
+    Pool,
     Resource,
     Version,
     Vote,
@@ -117,7 +118,12 @@ async def coverage(session: AsyncSession, territory: str | None) -> dict[str, An
         select(Dataset.organization, Version.schema_id, Dataset.slug)
         .join(Resource, Resource.dataset_id == Dataset.id)
         .join(Version, Version.resource_id == Resource.id)
-        .where(Version.schema_id.is_not(None), Version.public)
+        .where(
+            Version.schema_id.is_not(None),
+            Version.public,
+            # A pooled dataset is the territory's consolidation, not one of its files.
+            Dataset.id.not_in(select(Pool.dataset_id).where(Pool.dataset_id.is_not(None))),
+        )
         .distinct()
     )
     published: dict[str, dict[str, set[str]]] = {}
@@ -127,8 +133,17 @@ async def coverage(session: AsyncSession, territory: str | None) -> dict[str, An
         schemas.add(name)
         published.setdefault(org, {}).setdefault(name, set()).add(slug)
     columns = sorted(schemas)
+    pools: dict[str, list[str]] = {}
+    if territory:
+        for schema, slug in await session.execute(
+            select(Pool.schema, Pool.slug)
+            .where(Pool.territory == territory, Pool.dataset_id.is_not(None))
+            .order_by(Pool.major)
+        ):
+            pools.setdefault(schema, []).append(slug)
     return {
         "schemas": columns,
+        "pools": {s: pools.get(s, []) for s in columns},
         "organizations": [
             {
                 "slug": org.slug,

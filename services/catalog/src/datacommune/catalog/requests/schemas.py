@@ -50,4 +50,9 @@ class Coverage(BaseModel):
     schemas: list[str] = Field(
         description="Les schémas publiés quelque part / the schemas published somewhere"
     )
+    pools: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Par schéma, les données mutualisées du territoire (une par version majeure) "
+        "/ per schema, the territory's pooled datasets (one per major version)",
+    )
     organizations: list[CoverageRow]

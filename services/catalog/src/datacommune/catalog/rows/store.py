@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -129,6 +129,16 @@ class RowStore:
         finally:
             await engine.dispose()
             partial.unlink(missing_ok=True)
+
+    async def drop(self, version_id: uuid.UUID) -> None:
+        """Delete a version's rows (its file stays in storage): a reader that has them open
+        finishes; the next is told they are gone by the version's row table status."""
+        self._engines.pop(version_id, None)
+        if self.directory is not None:
+            self.path(version_id).unlink(missing_ok=True)
+            return
+        async with self._engine.begin() as connection:
+            await connection.execute(text(f'DROP TABLE IF EXISTS "rows_{version_id.hex}"'))
 
     def sweep(self) -> list[str]:
         """Remove partial files no live loader writes (a loader killed mid-load left them)."""

@@ -13,7 +13,14 @@ from datacommune.catalog.tables.core import (
 )
 from datacommune.catalog.tables.harvest import HarvestRecord, HarvestRun, HarvestSource
 from datacommune.catalog.tables.places import Place
-from datacommune.catalog.tables.pooling import Pool, PoolChange, PoolRow, PoolSource, PoolVersion
+from datacommune.catalog.tables.pooling import (
+    Pool,
+    PoolChange,
+    PoolRow,
+    PoolSegment,
+    PoolSource,
+    PoolVersion,
+)
 from datacommune.catalog.tables.requests import DataRequest, Vote
 from datacommune.catalog.tables.rows import RowExport, RowTable
 from datacommune.catalog.tables.search import DatasetFacet, FacetCount
@@ -37,6 +44,7 @@ __all__ = [
     "Pool",
     "PoolChange",
     "PoolRow",
+    "PoolSegment",
     "PoolSource",
     "PoolVersion",
     "ProcessedEvent",

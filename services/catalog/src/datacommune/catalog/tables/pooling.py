@@ -77,6 +77,20 @@ class PoolRow(Base):
     to_number: Mapped[int | None] = mapped_column(Integer)
 
 
+class PoolSegment(Base):
+    """A pooled file's lines, as they appear in the consolidated CSV, in parts of about a
+    megabyte: writing a version reads a few hundred of these, not every row."""
+
+    __tablename__ = "pool_segments"
+
+    pool_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    version_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    part: Mapped[int] = mapped_column(Integer, primary_key=True)
+    resource_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    organization: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+
+
 class PoolChange(Base):
     """Work waiting for a pool: a file whose pooled version may have changed. Recorded in the
     transaction of the change that caused it, removed in the one that applies it."""

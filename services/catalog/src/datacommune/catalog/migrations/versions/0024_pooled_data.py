@@ -1,4 +1,4 @@
-"""pooled data: pools, their sources, rows with version ranges, pending work, versions
+"""pooled data: pools, their sources, rows with version ranges, segments, pending work, versions
 
 Revision ID: 0024
 Revises: 0023
@@ -59,6 +59,15 @@ def upgrade() -> None:
     op.create_index("ix_pool_rows_open", "pool_rows", ["pool_id", "to_number", "resource_id"])
     op.create_index("ix_pool_rows_key", "pool_rows", ["pool_id", "key"])
     op.create_table(
+        "pool_segments",
+        sa.Column("pool_id", sa.Uuid(), primary_key=True),
+        sa.Column("version_id", sa.Uuid(), primary_key=True),
+        sa.Column("part", sa.Integer(), primary_key=True),
+        sa.Column("resource_id", sa.Uuid(), nullable=False, index=True),
+        sa.Column("organization", sa.String(length=64), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+    )
+    op.create_table(
         "pool_changes",
         sa.Column("id", sa.Uuid(), primary_key=True),
         sa.Column("pool_id", sa.Uuid(), nullable=False, index=True),
@@ -78,5 +87,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("pool_versions", "pool_changes", "pool_rows", "pool_sources", "pools"):
+    for table in (
+        "pool_versions",
+        "pool_changes",
+        "pool_segments",
+        "pool_rows",
+        "pool_sources",
+        "pools",
+    ):
         op.drop_table(table)
