@@ -10,6 +10,7 @@ import asyncio
 import csv
 import hashlib
 import io
+import json
 import os
 import signal
 import sys
@@ -26,6 +27,7 @@ from rdflib.namespace import PROV
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from datacommune.catalog.access import organizations
 from datacommune.catalog.core import datasets, visibility
 from datacommune.catalog.core.hooks import HOOKS
 from datacommune.catalog.interop import datapackage, dcat
@@ -33,6 +35,7 @@ from datacommune.catalog.pooling import pooled_rows, views
 from datacommune.catalog.pooling.worker import Pooler
 from datacommune.catalog.tables import (
     Organization,
+    Outbox,
     Pool,
     PoolChange,
     PoolRow,
@@ -42,6 +45,7 @@ from datacommune.catalog.tables import (
 )
 from datacommune.shared import events, tokens
 from datacommune.shared.db import make_engine, make_sessionmaker
+from datacommune.shared.problems import Conflict
 from datacommune.shared.settings import DatabaseSettings
 from datacommune.shared.storage import LocalObjectStore, content_key
 
@@ -339,6 +343,14 @@ async def test_a_burst_makes_one_version(territory: Territory) -> None:
         "roques": ["DEL-roques-2"],
     }
 
+    # Pooled data is the platform's: the territory cannot upload into it.
+    await publish(t, "haute-garonne", POOL, [subsidy("haute-garonne", 1)])
+    async with t.sessions() as session:
+        payloads = (
+            await session.scalars(select(Outbox.payload).where(Outbox.type == "upload.rejected.v1"))
+        ).all()
+    assert [json.loads(p)["reason"] for p in payloads] == ["dataset-pooled"]
+
 
 async def test_key_conflicts_are_reported_and_majors_pool_apart(territory: Territory) -> None:
     t = territory
@@ -456,3 +468,64 @@ async def test_pooled_data_in_dcat_and_data_package(territory: Territory) -> Non
     [resource] = package["resources"]
     names = [f["name"] for f in resource["schema"]["fields"]]
     assert names == FIELDS_211 + list(pooled_rows.PROVENANCE)
+
+
+async def test_a_newer_minor_version_reshapes_what_is_pooled(territory: Territory) -> None:
+    t = territory
+    await publish(
+        t,
+        "labege",
+        "subventions-labege",
+        [subsidy("labege", 1, fields=FIELDS_200)],
+        version="2.0.0",
+    )
+    await settle(t)
+    _, rows = await pooled(t)
+    assert list(rows[0]) == FIELDS_200 + list(pooled_rows.PROVENANCE)
+    await publish(t, "roques", "subventions-roques", [subsidy("roques", 1)])
+    await settle(t)
+    detail, rows = await pooled(t)
+    assert detail["schema_id"] == f"{SCHEMA}@2.1.1"
+    assert list(rows[0]) == FIELDS_211 + list(pooled_rows.PROVENANCE)
+    labege = next(r for r in rows if r["_organisation"] == "labege")
+    assert labege["dispositifAide"] == ""
+    assert labege["montant"] == "1001"
+    assert labege["_jeu_de_donnees"] == "subventions-labege"
+
+
+async def test_a_commune_moving_to_another_territory_moves_its_rows(territory: Territory) -> None:
+    t = territory
+    async with t.sessions.begin() as session:
+        session.add(
+            Organization(
+                slug="muretain",
+                name="Le Muretain",
+                kind="epci",
+                parent="haute-garonne",
+                token_hash=tokens.hash_token("m"),
+            )
+        )
+    for org in ("roques", "labege"):
+        await publish(t, org, f"subventions-{org}", [subsidy(org, 1)])
+    # The Muretain's own file: not pooled while no organization sits below it.
+    await publish(t, "muretain", "subventions-muretain", [subsidy("muretain", 1)])
+    await settle(t)
+    assert sorted(by_org((await pooled(t, f"sicoval--{SCHEMA}"))[1])) == ["labege", "roques"]
+    async with t.sessions() as session:
+        assert await session.scalar(select(Pool.id).where(Pool.territory == "muretain")) is None
+
+    # Roques joins the Muretain: it leaves the Sicoval's pool and enters the Muretain's, with
+    # the Muretain's own file; the département's pool keeps every row, untouched.
+    async with t.sessions.begin() as session:
+        await organizations.move(session, "roques", "muretain")
+    await settle(t)
+    assert by_org((await pooled(t, f"sicoval--{SCHEMA}"))[1]) == {"labege": ["DEL-labege-1"]}
+    assert sorted(by_org((await pooled(t, f"muretain--{SCHEMA}"))[1])) == ["muretain", "roques"]
+    detail, rows = await pooled(t)
+    assert sorted(by_org(rows)) == ["labege", "muretain", "roques"]
+    assert detail["number"] == 1
+
+    # A loop is refused.
+    async with t.sessions.begin() as session:
+        with pytest.raises(Conflict):
+            await organizations.move(session, "haute-garonne", "roques")

@@ -245,6 +245,15 @@ def cases(
                 "revoked": {403},
             },
         ),
+        ("catalog", "PATCH", "/api/v1/organizations/{slug}"): (
+            lambda caller: ("PATCH", f"{c}/organizations/{COMMUNE}", {"json": {"parent": EPCI}}),
+            # Only the platform administrator moves an organization in the territory tree.
+            {
+                **expect(other=403, viewer=403, publisher=403, delegated=403, admin=403),
+                "expired": {403},
+                "revoked": {403},
+            },
+        ),
         ("catalog", "PATCH", "/api/v1/datasets/{slug}"): (
             lambda caller: (
                 "PATCH",

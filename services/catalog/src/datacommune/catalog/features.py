@@ -5,6 +5,7 @@ of each opening, rows described with each version, pooled data kept current (see
 from fastapi import APIRouter
 
 from datacommune.catalog import search
+from datacommune.catalog.access import hooks as access_hooks
 from datacommune.catalog.access import routes as access_routes
 from datacommune.catalog.core import hooks
 from datacommune.catalog.core import routes as core_routes
@@ -45,3 +46,4 @@ def install() -> None:
         version_view=rows_views.version_view,
     )
     hooks.plug(opened=pooling.on_opened, changed=pooling.on_changed)
+    access_hooks.plug(pooling.on_moved)

@@ -46,6 +46,17 @@ def pool_not_found(slug: str) -> NotFound:
     )
 
 
+def organization_cycle(slug: str, parent: str) -> Conflict:
+    return Conflict(
+        f"« {parent} » est dans le territoire de « {slug} » : l'y rattacher ferait une boucle. "
+        "Choisissez un territoire au-dessus.",
+        f"{parent!r} is inside {slug!r}'s territory: putting {slug!r} under it would make a "
+        "loop. Choose a territory above.",
+        organization=slug,
+        parent=parent,
+    )
+
+
 def organization_exists(slug: str) -> Conflict:
     return Conflict(
         f"L'organisation « {slug} » existe déjà. Choisissez un autre identifiant.",

@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog import problems
-from datacommune.catalog.access import rights
+from datacommune.catalog.access import hooks, rights
 from datacommune.catalog.tables import Organization, Outbox
 from datacommune.shared import territories, tokens
 from datacommune.shared.fields import Line, OrganizationSlug
@@ -29,6 +29,16 @@ class OrganizationIn(BaseModel):
     parent: OrganizationSlug | None = Field(
         default=None,
         description="Le territoire au-dessus : l'EPCI d'une commune, le département d'un EPCI.",
+        examples=["sicoval"],
+    )
+
+
+class OrganizationMove(BaseModel):
+    """Where an organization sits in the territory tree."""
+
+    parent: OrganizationSlug | None = Field(
+        description="Le nouveau territoire au-dessus (null : aucun) / the new territory above "
+        "(null: none).",
         examples=["sicoval"],
     )
 
@@ -59,6 +69,22 @@ async def create(session: AsyncSession, data: OrganizationIn, *, source: str) ->
     rights.first_token(session, org, source=source)
     await session.flush()
     return {**describe(org), "token": token}
+
+
+async def move(session: AsyncSession, slug: str, parent: str | None) -> Organization:
+    """Put an organization under another territory (a commune joining another EPCI); the
+    features that follow territories (pooled data) hear of it in this transaction."""
+    org = await get(session, slug)
+    if parent is not None:
+        if await session.get(Organization, parent) is None:
+            raise problems.organization_not_found(parent)
+        if parent in await territory_members(session, slug):
+            raise problems.organization_cycle(slug, parent)
+    if org.parent != parent:
+        before, org.parent = org.parent, parent
+        await session.flush()
+        await hooks.organization_moved(session, slug, before)
+    return org
 
 
 async def list_all(session: AsyncSession) -> list[Organization]:

@@ -122,6 +122,23 @@ async def create_organization(
     return created
 
 
+@router.patch(
+    "/organizations/{slug}",
+    dependencies=[Admin],
+    response_model=schemas.Organization,
+    tags=["organisations / organizations"],
+    summary="Rattacher à un autre territoire / move to another territory",
+)
+async def move_organization(
+    slug: fields.OrganizationPath, data: organizations.OrganizationMove, runtime: RuntimeDep
+) -> dict[str, Any]:
+    """A commune joining another EPCI, an EPCI another département: its files and those of
+    the organizations below it leave the old territory's pooled data and join the new one's."""
+    async with runtime.sessionmaker.begin() as session:
+        org = await organizations.move(session, slug, data.parent)
+        return organizations.describe(org)
+
+
 @router.get(
     "/organizations",
     response_model=schemas.Organizations,

@@ -16,6 +16,7 @@ from datacommune.catalog.tables import (
     Dataset,
     Organization,
     Outbox,
+    Pool,
     RemoteResource,
     Resource,
     RowTable,
@@ -69,6 +70,12 @@ async def publish(
     if org is None or (dataset is not None and dataset.organization != event.organization):
         reason = "unknown-organization" if org is None else "dataset-of-another-organization"
         enqueue(session, Outbox, _rejection(event, reason, source))
+        return
+    if dataset is not None and await session.scalar(
+        select(Pool.id).where(Pool.dataset_id == dataset.id)
+    ):
+        # Pooled data is made by the platform from the territory's files, never uploaded to.
+        enqueue(session, Outbox, _rejection(event, "dataset-pooled", source))
         return
     public = await visibility.opens_now(session, event.release_id, org.slug)
     if dataset is None:
@@ -169,6 +176,17 @@ def _rejection(event: events.FileValidated, reason: str, source: str) -> events.
     if reason == "unknown-organization":
         fr = f"L'organisation « {event.organization} » n'est pas inscrite au catalogue."
         en = f"The organization {event.organization!r} is not registered in the catalogue."
+    elif reason == "dataset-pooled":
+        fr = (
+            f"« {event.dataset} » est un jeu de données mutualisées : la plateforme le tient à "
+            "jour avec les fichiers du territoire. Publiez votre fichier dans un jeu à vous, il "
+            "y entrera s'il est conforme au schéma."
+        )
+        en = (
+            f"{event.dataset!r} is pooled data: the platform keeps it current from the "
+            "territory's files. Publish your file in a dataset of your own; it will enter if it "
+            "conforms to the schema."
+        )
     else:
         fr = f"Le jeu de données « {event.dataset} » appartient à une autre organisation."
         en = f"The dataset {event.dataset!r} belongs to another organization."

@@ -8,10 +8,11 @@ change or not at all, and the pooler does it later, once (see worker.py).
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from datacommune.catalog.access.organizations import territory_members
 from datacommune.catalog.core.hooks import Opened
 from datacommune.catalog.tables import (
     Dataset,
@@ -71,6 +72,33 @@ async def on_changed(session: AsyncSession, dataset: Dataset) -> None:
     )
     for resource_id in set(held):
         await note(session, dataset, resource_id, None)
+
+
+async def on_moved(session: AsyncSession, organization: str, before: str | None) -> None:
+    """An organization moved in the tree: each file of it and of the organizations below it
+    may leave its old territories' pools and enter its new ones'; so may the files of its old
+    and new parents, which may have become, or stopped being, territories of their own."""
+    org = await session.get(Organization, organization)
+    members = await territory_members(session, organization)
+    members |= {p for p in (before, org.parent if org else None) if p is not None}
+    latest = (
+        select(Version.resource_id, func.max(Version.number).label("number"))
+        .where(Version.public.is_(True))
+        .group_by(Version.resource_id)
+        .subquery()
+    )
+    found = await session.execute(
+        select(Dataset, Resource.id, Version)
+        .join(Resource, Resource.dataset_id == Dataset.id)
+        .join(latest, latest.c.resource_id == Resource.id)
+        .join(
+            Version,
+            (Version.resource_id == Resource.id) & (Version.number == latest.c.number),
+        )
+        .where(Dataset.organization.in_(members), Resource.public.is_(True))
+    )
+    for dataset, resource_id, version in found.all():
+        await note(session, dataset, resource_id, version)
 
 
 async def note(

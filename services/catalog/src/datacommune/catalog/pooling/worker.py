@@ -7,6 +7,7 @@ has one writer), and does all of its waiting work in one transaction.
 """
 
 import asyncio
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -62,6 +63,7 @@ class Pooler:
     async def apply_next(self) -> bool:
         """Apply the waiting work of one pool; False when no pool has any (or all that have
         are being applied by another replica)."""
+        started = time.perf_counter()
         with held_dir(prefix=SCRATCH_PREFIX) as scratch:
             async with self._sessionmaker.begin() as session:
                 pool = await session.scalar(
@@ -93,7 +95,12 @@ class Pooler:
                 )
         if made is not None:
             log.info(
-                "pool_version", pool=pool.slug, number=made.version.number, rows=made.version.rows
+                "pool_version",
+                pool=pool.slug,
+                number=made.version.number,
+                rows=made.version.rows,
+                files=len(work),
+                seconds=round(time.perf_counter() - started, 3),
             )
             if self._rows is not None:
                 for version_id in made.superseded:
