@@ -90,17 +90,19 @@ def _file(
         # The national schema's fields then the provenance columns, as the file has them: the
         # national schema itself would call those columns extra. No primary key: two sources
         # sharing one is reported on the pool, and kept.
-        fields = version.row_table.shape.get("fields", [])
-        item["schema"] = {
-            "fields": [
-                {
-                    "name": f["name"],
-                    "type": f.get("type", "string"),
-                    "format": f.get("format", "default"),
-                }
-                for f in fields
-            ]
-        }
+        item["schema"] = {"fields": [_pooled_field(f) for f in version.row_table.shape["fields"]]}
     elif version.schema_id:
         item["schema"] = f"{schemas_url}/api/v1/schemas/{version.schema_id}/schema.json"
     return item
+
+
+# Types whose reading depends on options the table shape does not carry (a boolean's
+# « oui »/« non », a number's decimal and group characters): text in a pooled file's schema.
+_OPTIONED = {"boolean", "number"}
+
+
+def _pooled_field(field: dict[str, Any]) -> dict[str, str]:
+    kind = field.get("type", "string")
+    if kind in _OPTIONED:
+        return {"name": field["name"], "type": "string", "format": "default"}
+    return {"name": field["name"], "type": kind, "format": field.get("format", "default")}
