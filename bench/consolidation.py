@@ -208,6 +208,7 @@ def main() -> None:
     results: dict[str, Any] = {"args": vars(args), "loadavg_start": os.getloadavg()}
 
     with tempfile.TemporaryDirectory() as tmp, platform(args.engine, Path(tmp)) as running:
+        log = Path(tmp) / "logs" / "catalog.log"
         started = time.perf_counter()
         tokens = register(running, args.communes)
         communes = sorted(tokens)
@@ -237,6 +238,12 @@ def main() -> None:
             for v in state["versions"]
             if v["number"] > first_number
         ]
+        # The pooler's own time per version (its log), against the delays above.
+        spent = [
+            entry["seconds"]
+            for entry in map(json.loads, (x for x in log.read_text().splitlines() if x[:1] == "{"))
+            if entry.get("event") == "pool_version" and entry.get("number", 0) > first_number
+        ]
         pooled_url = state["versions"][0]["download_url"]
         single_url = (
             running.url("catalog") + f"/api/v1/versions/{_versions[communes[0]][0]}/download"
@@ -256,6 +263,8 @@ def main() -> None:
         burst_p50=statistics.median(at_once),
         burst_p95=percentile(at_once, 0.95),
         burst_versions=burst_versions,
+        pooler_seconds_p50=statistics.median(spent),
+        pooler_seconds_p95=percentile(spent, 0.95),
         work_rows_median=statistics.median(work),
         work_rows_max=max(work),
         pooled_file_bytes=pooled_size,

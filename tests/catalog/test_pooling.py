@@ -42,6 +42,8 @@ from datacommune.catalog.tables import (
     PoolVersion,
     RowTable,
     Version,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from datacommune.shared import events, tokens
 from datacommune.shared.db import make_engine, make_sessionmaker
@@ -309,7 +311,7 @@ async def test_a_territory_pools_its_subsidies_step_by_step(territory: Territory
         (1, "failed"),
         (2, "failed"),
         (3, "failed"),
-        (4, "pending"),
+        (4, "loading"),
     ]
 
 
@@ -331,6 +333,15 @@ def opened(release: uuid.UUID) -> events.ReleaseOpened:
 
 async def test_a_burst_makes_one_version(territory: Territory) -> None:
     t = territory
+    async with t.sessions.begin() as session:
+        session.add(
+            WebhookSubscription(
+                url="https://reuser.example/hook",
+                secret="s" * 32,
+                scope="organization",
+                value="haute-garonne",
+            )
+        )
     for org in ("roques", "labege", "escalquens"):
         await publish(t, org, f"subventions-{org}", [subsidy(org, 1)])
     await publish(t, "roques", "subventions-roques", [subsidy("roques", 2)])
@@ -342,6 +353,11 @@ async def test_a_burst_makes_one_version(territory: Territory) -> None:
         "labege": ["DEL-labege-1"],
         "roques": ["DEL-roques-2"],
     }
+
+    # A reuser following the département hears of the pooled version, once.
+    async with t.sessions() as session:
+        told = (await session.scalars(select(WebhookDelivery.payload))).all()
+    assert [(p["dataset"], p["event"]) for p in told] == [(POOL, "dataset.opened")]
 
     # Pooled data is the platform's: the territory cannot upload into it.
     await publish(t, "haute-garonne", POOL, [subsidy("haute-garonne", 1)])

@@ -10,6 +10,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,11 @@ SUPERSEDED = (
     "fichier reste téléchargeable. / A pooled version replaced by a newer one: its rows are no "
     "longer served, its file can still be downloaded."
 )
+# A pooled version's rows are loaded this long after it is made: a version replaced sooner (a
+# burst, a stream of republications) is never loaded, and the loading, a whole table each
+# time, does not take the processor from the next update. The row API answers
+# `rows-not-ready` meanwhile; the file is public at once.
+ROWS_AFTER = timedelta(seconds=5)
 # Version ids derive from the pool and number: a redone update makes the same ids.
 _IDS = uuid.UUID("6f1f6a52-2c49-4a8e-9d0e-3b7c6e0f5a11")
 RESOURCE_KEY = "donnees-mutualisees"
@@ -179,7 +185,15 @@ async def _publish(
     fields = [events.TableField.model_validate(f) for f in pool.fields]
     fields += [events.TableField(name=name) for name in pooled_rows.PROVENANCE]
     shape = events.TableShape(fields=fields, primary_key=pool.primary_key)
-    session.add(RowTable(version_id=version.id, status="pending", shape=shape.model_dump()))
+    session.add(
+        RowTable(
+            version_id=version.id,
+            # Claimable by a loader once this lease, which no loader holds, ends.
+            status="loading",
+            lease_until=utcnow() + ROWS_AFTER,
+            shape=shape.model_dump(),
+        )
+    )
     made = PoolVersion(
         pool_id=pool.id,
         number=number,
