@@ -169,7 +169,7 @@ def latest_version(running: Running, commune: str) -> str:
 def delays(state: dict[str, Any], communes: list[str]) -> list[float]:
     """For each commune: from its newest version's publication to the first pooled version
     holding it (both read from the catalogue's records)."""
-    made_at = {}
+    made_at: dict[str, str] = {}
     for version in state["versions"]:
         for change in version["changes"]:
             if change.get("version"):
@@ -245,6 +245,8 @@ def main() -> None:
             if entry.get("event") == "pool_version" and entry.get("number", 0) > first_number
         ]
         pooled_url = state["versions"][0]["download_url"]
+        described = running.client.get(state["url"]).json()
+        sizes = [v["size"] for r in described["resources"] for v in r["versions"]]
         single_url = (
             running.url("catalog") + f"/api/v1/versions/{_versions[communes[0]][0]}/download"
         )
@@ -268,6 +270,8 @@ def main() -> None:
         work_rows_median=statistics.median(work),
         work_rows_max=max(work),
         pooled_file_bytes=pooled_size,
+        pooled_versions=len(sizes),
+        pooled_versions_bytes=sum(sizes),
         pooled_download_mb_s=statistics.median(pooled_rates),
         single_file_bytes=single_size,
         single_download_mb_s=statistics.median(single_rates),
@@ -288,6 +292,10 @@ def main() -> None:
         f"in {r['burst_versions']} version(s)"
     )
     print(
+        f"of which the pooler's transaction: p50 {r['pooler_seconds_p50']:.2f} s, "
+        f"p95 {r['pooler_seconds_p95']:.2f} s (after waiting 0.3 s for a burst to gather)"
+    )
+    print(
         f"rows of work per update: median {r['work_rows_median']}, max {r['work_rows_max']} "
         f"(a republication is {2 * args.rows} rows: {args.rows} out, {args.rows} in; "
         f"the pool holds {r['pooled_rows']})"
@@ -297,6 +305,10 @@ def main() -> None:
         f"{r['pooled_download_mb_s']:.0f} MB/s; baseline, one commune's file "
         f"({r['single_file_bytes'] / 1e3:.0f} kB) over the same endpoint: "
         f"{r['single_download_mb_s']:.1f} MB/s (target >= 50 MB/s)"
+    )
+    print(
+        f"stored for the pool's {r['pooled_versions']} versions: "
+        f"{r['pooled_versions_bytes'] / 1e9:.2f} GB (each version's file is kept whole)"
     )
     Path(args.json).write_text(json.dumps(results, indent=2))
     print(f"results written to {args.json}")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from datacommune.catalog.access.organizations import territory_members
 from datacommune.catalog.core.hooks import Opened
@@ -199,6 +200,9 @@ async def member(session: AsyncSession, pool: Pool, resource_id: uuid.UUID) -> M
             )
             .order_by(Version.number.desc())
             .limit(1)
+            # Their columns only: a dataset's files and versions, loaded with it elsewhere,
+            # would cost a dozen queries a file here.
+            .options(lazyload("*"))
         )
     ).first()
     if found is None:

@@ -8,9 +8,9 @@ import io
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog.core.datasets import download_path
@@ -32,6 +32,9 @@ PROVENANCE = (
 BATCH = 2_000
 # A segment (a file's run of consolidated lines) is cut at about this many characters.
 SEGMENT_CHARS = 1024 * 1024
+# The tables themselves: many rows a statement, without the ORM's bulk insert around it.
+_ROW_TABLE = cast(Table, PoolRow.__table__)
+_SEGMENT_TABLE = cast(Table, PoolSegment.__table__)
 # Joins a primary key's values: a character no CSV cell of a valid file holds by accident.
 KEY_SEPARATOR = "\x1f"
 
@@ -98,7 +101,7 @@ class Segments:
         if not self._held:
             return
         segment = {**self._keys, "part": self._part, "text": "".join(self._held)}
-        await self._session.execute(insert(PoolSegment), [segment])
+        await self._session.execute(_SEGMENT_TABLE.insert(), [segment])
         self._part += 1
         self._held, self._size = [], 0
 
@@ -177,7 +180,7 @@ async def add(
                     }
                 )
             if rows:
-                await session.execute(insert(PoolRow), rows)
+                await session.execute(_ROW_TABLE.insert(), rows)
                 added += len(rows)
         await segments.flush()
     finally:

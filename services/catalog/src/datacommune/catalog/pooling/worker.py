@@ -26,6 +26,10 @@ from datacommune.shared.storage import ObjectStore
 log = structlog.get_logger()
 
 WINDOW = 0.3
+# Files taken into one version at most: a burst larger than this (the hub validates some ten
+# files a second) makes a few versions, each made within about a second, rather than one that
+# keeps every file of the burst waiting for the slowest.
+FILES_PER_VERSION = 20
 POLL_SECONDS = 1.0
 SCRATCH_PREFIX = "datacommune-pool-"
 
@@ -77,9 +81,10 @@ class Pooler:
                     return False
                 work = (
                     await session.execute(
-                        select(PoolChange.id, PoolChange.resource_id).where(
-                            PoolChange.pool_id == pool.id
-                        )
+                        select(PoolChange.id, PoolChange.resource_id)
+                        .where(PoolChange.pool_id == pool.id)
+                        .order_by(PoolChange.created_at)
+                        .limit(FILES_PER_VERSION)
                     )
                 ).all()
                 made = await consolidate(
