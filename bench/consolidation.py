@@ -247,6 +247,7 @@ def main() -> None:
         pooled_url = state["versions"][0]["download_url"]
         described = running.client.get(state["url"]).json()
         sizes = [v["size"] for r in described["resources"] for v in r["versions"]]
+        stored = sum(f.stat().st_size for f in (Path(tmp) / "files").rglob("*") if f.is_file())
         single_url = (
             running.url("catalog") + f"/api/v1/versions/{_versions[communes[0]][0]}/download"
         )
@@ -272,6 +273,7 @@ def main() -> None:
         pooled_file_bytes=pooled_size,
         pooled_versions=len(sizes),
         pooled_versions_bytes=sum(sizes),
+        storage_bytes=stored,
         pooled_download_mb_s=statistics.median(pooled_rates),
         single_file_bytes=single_size,
         single_download_mb_s=statistics.median(single_rates),
@@ -307,8 +309,9 @@ def main() -> None:
         f"{r['single_download_mb_s']:.1f} MB/s (target >= 50 MB/s)"
     )
     print(
-        f"stored for the pool's {r['pooled_versions']} versions: "
-        f"{r['pooled_versions_bytes'] / 1e9:.2f} GB (each version's file is kept whole)"
+        f"the pool's {r['pooled_versions']} versions' files: "
+        f"{r['pooled_versions_bytes'] / 1e9:.2f} GB if all were kept; the whole storage folder "
+        f"(uploads, repairs, reports, the newest pooled files): {r['storage_bytes'] / 1e9:.2f} GB"
     )
     Path(args.json).write_text(json.dumps(results, indent=2))
     print(f"results written to {args.json}")

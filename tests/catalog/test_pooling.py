@@ -31,15 +31,17 @@ from datacommune.catalog.access import organizations
 from datacommune.catalog.core import datasets, visibility
 from datacommune.catalog.core.hooks import HOOKS
 from datacommune.catalog.interop import datapackage, dcat
-from datacommune.catalog.pooling import pooled_rows, views
+from datacommune.catalog.pooling import files, pooled_rows, views
 from datacommune.catalog.pooling.worker import Pooler
 from datacommune.catalog.tables import (
+    Dataset,
     Organization,
     Outbox,
     Pool,
     PoolChange,
     PoolRow,
     PoolVersion,
+    Resource,
     RowTable,
     Version,
     WebhookDelivery,
@@ -290,6 +292,10 @@ async def test_a_territory_pools_its_subsidies_step_by_step(territory: Territory
         rows_kept = (
             await session.scalars(select(PoolRow.from_number).where(PoolRow.pool_id == pool.id))
         ).all()
+    # Only the two newest versions' files are kept; version 1's is written again from the
+    # rows when asked for, byte for byte (its published sha256 is checked).
+    assert not await t.store.exists(first_version.object_key)
+    assert await files.restore(t.sessions, t.store, first_version)
     old = list(
         csv.DictReader(io.StringIO((await t.store.get_bytes(first_version.object_key)).decode()))
     )
@@ -508,6 +514,27 @@ async def test_a_newer_minor_version_reshapes_what_is_pooled(territory: Territor
     assert labege["montant"] == "1001"
     assert labege["_jeu_de_donnees"] == "subventions-labege"
 
+    # Two more versions: the first (before the new columns) is no longer kept, and is written
+    # again as it was, with its old header, from rows that were never rewritten.
+    for n in (2, 3):
+        await publish(t, "roques", "subventions-roques", [subsidy("roques", n)])
+        await settle(t)
+    async with t.sessions() as session:
+        first = await session.scalar(
+            select(Version)
+            .join(PoolVersion, PoolVersion.version_id == Version.id)
+            .where(
+                PoolVersion.number == 1,
+                PoolVersion.pool_id == select(Pool.id).where(Pool.slug == POOL).scalar_subquery(),
+            )
+        )
+    assert first is not None
+    assert not await t.store.exists(first.object_key)
+    assert await files.restore(t.sessions, t.store, first)
+    again = list(csv.DictReader(io.StringIO((await t.store.get_bytes(first.object_key)).decode())))
+    assert list(again[0]) == FIELDS_200 + list(pooled_rows.PROVENANCE)
+    assert by_org(again) == {"labege": ["DEL-labege-1"]}
+
 
 async def test_a_commune_moving_to_another_territory_moves_its_rows(territory: Territory) -> None:
     t = territory
@@ -545,3 +572,22 @@ async def test_a_commune_moving_to_another_territory_moves_its_rows(territory: T
     async with t.sessions.begin() as session:
         with pytest.raises(Conflict):
             await organizations.move(session, "haute-garonne", "roques")
+
+
+async def test_a_file_gone_from_storage_does_not_stop_the_pool(territory: Territory) -> None:
+    t = territory
+    await publish(t, "roques", "subventions-roques", [subsidy("roques", 1)])
+    await publish(t, "labege", "subventions-labege", [subsidy("labege", 1)])
+    async with t.sessions() as session:
+        lost = await session.scalar(
+            select(Version.object_key)
+            .join(Resource, Resource.id == Version.resource_id)
+            .join(Dataset, Dataset.id == Resource.dataset_id)
+            .where(Dataset.slug == "subventions-labege")
+        )
+    assert lost is not None
+    await t.store.delete(lost)
+    await settle(t)
+    detail, rows = await pooled(t)
+    assert by_org(rows) == {"roques": ["DEL-roques-1"]}
+    assert detail["contributing"] == ["roques"]

@@ -3,6 +3,7 @@ subsidies through ingest; the département's consolidated dataset follows within
 found, read row by row and downloaded like any dataset, and loses a withdrawn commune's rows."""
 
 import csv
+import hashlib
 import io
 import time
 import uuid
@@ -102,6 +103,23 @@ def test_a_departement_pools_its_communes_subsidies(platform: Running) -> None:
     pool = wait_for(f"{catalog}/pools/{slug}", lambda b: b["number"] == 2)
     assert pool["contributing"] == [communes["roques"]]
     assert pool["versions"][0]["changes"][0]["removed"] == 5
+
+    # Roques sends a new file: version 3. Only the two newest versions' files are kept; the
+    # first one's is written again from the rows when asked for, the same bytes.
+    roques = communes["roques"]
+    changed = content.replace(b"Fonctionnement annuel", b"Fonctionnement 2026")
+    sent = platform.upload(
+        tokens[roques], changed, dataset=f"subventions-{roques}", schema="scdl-subventions"
+    )
+    platform.wait_status(tokens[roques], sent.json()["id"], {"published"})
+    pool = wait_for(f"{catalog}/pools/{slug}", lambda b: b["number"] == 3)
+    first = pool["versions"][-1]
+    again = httpx.get(first["download_url"])
+    assert again.status_code == 200, again.text
+    assert len(list(csv.DictReader(io.StringIO(again.text)))) == 10
+    history = httpx.get(f"{catalog}/datasets/{slug}/history").json()["items"]
+    published = next(v["sha256"] for v in history if v["id"] == first["version_id"])
+    assert hashlib.sha256(again.content).hexdigest() == published
 
 
 def engine(platform: Running) -> str:

@@ -13,6 +13,7 @@ from datacommune.catalog.harvest import routes as harvest_routes
 from datacommune.catalog.interop import feeds
 from datacommune.catalog.interop import routes as interop_routes
 from datacommune.catalog.places import routes as places_routes
+from datacommune.catalog.pooling import files as pool_files
 from datacommune.catalog.pooling import membership as pooling
 from datacommune.catalog.pooling import routes as pooling_routes
 from datacommune.catalog.requests import routes as requests_routes
@@ -45,5 +46,5 @@ def install() -> None:
         opened=deliveries.notify_opened,
         version_view=rows_views.version_view,
     )
-    hooks.plug(opened=pooling.on_opened, changed=pooling.on_changed)
+    hooks.plug(opened=pooling.on_opened, changed=pooling.on_changed, restore=pool_files.restore)
     access_hooks.plug(pooling.on_moved)

@@ -10,9 +10,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog.tables import Dataset, OpenedRelease, Resource, Version
+from datacommune.shared.storage import ObjectStore
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,9 @@ class Opened:
 OnOpened = Callable[[AsyncSession, Opened], Awaitable[object]]
 OnChanged = Callable[[AsyncSession, Dataset], Awaitable[object]]
 VersionView = Callable[[Version, str], dict[str, Any]]
+# Puts a version's missing file back in storage if the feature can (True), e.g. pooled data,
+# which keeps only its newest versions' files and writes an older one again when asked.
+Restore = Callable[[async_sessionmaker[AsyncSession], ObjectStore, Version], Awaitable[bool]]
 _Hook = TypeVar("_Hook")
 
 
@@ -37,6 +41,7 @@ class Hooks:
     opened: list[OnOpened] = field(default_factory=list)
     changed: list[OnChanged] = field(default_factory=list)
     version_views: list[VersionView] = field(default_factory=list)
+    restorers: list[Restore] = field(default_factory=list)
 
     async def dataset_opened(self, session: AsyncSession, opened: Opened) -> None:
         for hook in self.opened:
@@ -46,6 +51,18 @@ class Hooks:
         """After a dataset's description, files or visibility changed (flushed already)."""
         for hook in self.changed:
             await hook(session, dataset)
+
+    async def restore(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        store: ObjectStore,
+        version: Version,
+    ) -> bool:
+        """Whether a feature put the version's missing file back (outside any transaction)."""
+        for hook in self.restorers:
+            if await hook(sessionmaker, store, version):
+                return True
+        return False
 
     def version_view(self, version: Version, public_url: str) -> dict[str, Any]:
         view: dict[str, Any] = {}
@@ -62,11 +79,13 @@ def plug(
     opened: OnOpened | None = None,
     changed: OnChanged | None = None,
     version_view: VersionView | None = None,
+    restore: Restore | None = None,
 ) -> None:
     """Add a feature's hooks; plugging the same function twice keeps one."""
     _add(HOOKS.opened, opened)
     _add(HOOKS.changed, changed)
     _add(HOOKS.version_views, version_view)
+    _add(HOOKS.restorers, restore)
 
 
 def _add(hooks: list[_Hook], hook: _Hook | None) -> None:

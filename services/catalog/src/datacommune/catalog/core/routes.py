@@ -9,6 +9,7 @@ from fastapi.responses import StreamingResponse
 from datacommune.catalog import problems
 from datacommune.catalog.access.deps import CurrentOrganization
 from datacommune.catalog.core import datasets, downloads, downloads_count, metadata, schemas
+from datacommune.catalog.core.hooks import HOOKS
 from datacommune.catalog.deps import Session, SettingsDep
 from datacommune.catalog.tables import Version
 from datacommune.shared import fields
@@ -67,7 +68,9 @@ async def _serve(
 ) -> Response:
     """A version's bytes, counted once per download; a 503 problem before any byte if the
     object is gone."""
-    if not await runtime.store.exists(version.object_key):
+    if not await runtime.store.exists(version.object_key) and not await HOOKS.restore(
+        runtime.sessionmaker, runtime.store, version
+    ):
         raise problems.file_missing()
     response = downloads.response(
         downloads.published(version), runtime.store, f"{version.id}.bin", request, inline=inline

@@ -14,6 +14,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -34,7 +35,9 @@ from datacommune.catalog.tables import (
 )
 from datacommune.shared import events
 from datacommune.shared.outbox import utcnow
-from datacommune.shared.storage import ObjectStore, content_key
+from datacommune.shared.storage import ObjectMissing, ObjectStore, content_key
+
+log = structlog.get_logger()
 
 # An older pooled version's rows are not kept for the row API: its file is.
 SUPERSEDED = (
@@ -86,13 +89,23 @@ async def consolidate(
             entry.update(organization=held.organization, dataset=held.dataset)
             await session.delete(held)
         if wanted is not None:
-            await _columns(session, pool, wanted)
+            await _columns(session, pool, wanted, number)
             path = scratch / f"{wanted.version.id.hex}.csv"
-            await store.download(wanted.version.object_key, path)
             try:
+                await store.download(wanted.version.object_key, path)
                 added, clashes = await pooled_rows.add(
                     session, pool, wanted, path, number, public_url=public_url
                 )
+            except (ObjectMissing, LookupError) as exc:
+                # Its file is gone from storage, or in an encoding this Python lacks: found
+                # before any row is added. It stays out (said in the summary) rather than
+                # stopping the pool; its next version tries again.
+                log.warning(
+                    "pool_source_unreadable", version=str(wanted.version.id), error=str(exc)
+                )
+                if held is not None:  # its older rows left: that is a change
+                    summary.append({**entry, "unreadable": True})
+                continue
             finally:
                 path.unlink(missing_ok=True)
             session.add(
@@ -120,7 +133,7 @@ async def consolidate(
     return await _publish(session, pool, number, summary, store, scratch, public_url)
 
 
-async def _columns(session: AsyncSession, pool: Pool, source: Member) -> None:
+async def _columns(session: AsyncSession, pool: Pool, source: Member, number: int) -> None:
     """The pool's columns follow the newest schema version among its sources."""
     current = SchemaRef.parse(pool.schema_id)
     if current is not None and current.version >= source.schema.version:
@@ -130,7 +143,7 @@ async def _columns(session: AsyncSession, pool: Pool, source: Member) -> None:
     pool.primary_key = list(source.shape.primary_key)
     pool.schema_id = source.version.schema_id
     if old:
-        await pooled_rows.reshape(session, pool, old, [f["name"] for f in pool.fields])
+        await pooled_rows.reshape(session, pool, old, [f["name"] for f in pool.fields], number)
 
 
 async def _publish(
@@ -200,6 +213,8 @@ async def _publish(
         version_id=version.id,
         rows=rows,
         sources=sources or 0,
+        fields=[f["name"] for f in pool.fields],
+        kept=True,
         summary=summary,
     )
     session.add(made)

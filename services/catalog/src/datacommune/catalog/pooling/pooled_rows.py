@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from datacommune.catalog.core.datasets import download_path
 from datacommune.catalog.pooling.membership import Member
 from datacommune.catalog.rows.loader import Records
-from datacommune.catalog.tables import Pool, PoolRow, PoolSegment, PoolSource
+from datacommune.catalog.tables import Pool, PoolRow, PoolSegment
 
 # The provenance columns, after the schema's fields (docs/consolidation.md): a schema field
 # cannot start with « _ » in the national schemas, so these never collide with one.
@@ -70,6 +70,7 @@ class Segments:
     def __init__(self, session: AsyncSession, keys: dict[str, Any]) -> None:
         self._session = session
         self._keys = keys
+        self.version_id: uuid.UUID = keys["version_id"]
         self._held: list[str] = []
         self._size = 0
         self._part = 0
@@ -209,50 +210,71 @@ async def conflicts(session: AsyncSession, pool: Pool, keys: list[str] | None = 
     return sorted(set(found))
 
 
-async def reshape(session: AsyncSession, pool: Pool, old: list[str], new: list[str]) -> int:
-    """Rewrite the open rows and their segments for new columns (a newer schema version
-    joined): each value follows its field by name, a field a row lacks is empty. Rare, and the
-    one step whose work is the pool's size; how many rows."""
+async def reshape(
+    session: AsyncSession, pool: Pool, old: list[str], new: list[str], number: int
+) -> int:
+    """Give the open rows new columns (a newer schema version joined) from version ``number``:
+    each value follows its field by name, a field a row lacks is empty. The rows are closed and
+    added again, never rewritten, so older versions can still be written from them. Rare, and
+    the one step whose work is the pool's size; how many rows."""
     if old == new:
         return 0
     width = len(old)
     rows = (
-        await session.execute(
-            select(PoolRow.version_id, PoolRow.position, PoolRow.line)
-            .where(PoolRow.pool_id == pool.id, PoolRow.to_number.is_(None))
-            .order_by(PoolRow.version_id, PoolRow.position)
-        )
-    ).all()
-    await session.execute(delete(PoolSegment).where(PoolSegment.pool_id == pool.id))
-    sources = {
-        s.version_id: s
-        for s in await session.scalars(select(PoolSource).where(PoolSource.pool_id == pool.id))
-    }
-    segments: Segments | None = None
-    writing: uuid.UUID | None = None
-    for version_id, position, text in rows:
-        values = next(csv.reader([text]))
-        by_name = dict(zip(old, values[:width], strict=False))
-        await session.execute(
-            update(PoolRow)
-            .where(
-                PoolRow.pool_id == pool.id,
-                PoolRow.version_id == version_id,
-                PoolRow.position == position,
+        (
+            await session.execute(
+                select(PoolRow)
+                .where(PoolRow.pool_id == pool.id, PoolRow.to_number.is_(None))
+                .order_by(PoolRow.version_id, PoolRow.position)
             )
-            .values(line=(rewritten := line([*(by_name.get(n, "") for n in new), *values[width:]])))
-            .execution_options(synchronize_session=False)
         )
-        if version_id != writing:
+        .scalars()
+        .all()
+    )
+    # Rows added by this very update belong to no published version yet: rewritten in place.
+    await session.execute(
+        update(PoolRow)
+        .where(
+            PoolRow.pool_id == pool.id,
+            PoolRow.to_number.is_(None),
+            PoolRow.from_number < number,
+        )
+        .values(to_number=number)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(delete(PoolSegment).where(PoolSegment.pool_id == pool.id))
+    segments: Segments | None = None
+    added: list[dict[str, Any]] = []
+    for row in rows:
+        values = next(csv.reader([row.line]))
+        by_name = dict(zip(old, values[:width], strict=False))
+        rewritten = line([*(by_name.get(n, "") for n in new), *values[width:]])
+        if segments is None or segments.version_id != row.version_id:
             if segments is not None:
                 await segments.flush()
-            writing = version_id
-            source = sources[version_id]
-            segments = Segments.of(
-                session, pool, version_id, source.resource_id, source.organization
-            )
-        assert segments is not None
+            segments = Segments.of(session, pool, row.version_id, row.resource_id, row.organization)
         await segments.add(rewritten)
+        if row.from_number == number:
+            row.line = rewritten
+            continue
+        added.append(
+            {
+                "pool_id": pool.id,
+                "version_id": row.version_id,
+                "position": row.position,
+                "from_number": number,
+                "to_number": None,
+                "resource_id": row.resource_id,
+                "organization": row.organization,
+                "key": row.key,
+                "line": rewritten,
+            }
+        )
+        if len(added) >= BATCH:
+            await session.execute(_ROW_TABLE.insert(), added)
+            added = []
+    if added:
+        await session.execute(_ROW_TABLE.insert(), added)
     if segments is not None:
         await segments.flush()
     return len(rows)

@@ -24,6 +24,9 @@ class PoolChange(BaseModel):
     added: int
     removed: int
     conflicts: list[str] = Field(default_factory=list)
+    unreadable: bool = Field(
+        default=False, description="Son fichier n'a pas pu être lu (absent du stockage)."
+    )
 
 
 class PoolVersion(BaseModel):

@@ -15,6 +15,7 @@ import structlog
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from datacommune.catalog.pooling import files
 from datacommune.catalog.pooling.consolidate import consolidate
 from datacommune.catalog.rows.store import RowStore
 from datacommune.catalog.tables import Pool, PoolChange
@@ -110,5 +111,6 @@ class Pooler:
             if self._rows is not None:
                 for version_id in made.superseded:
                     await self._rows.drop(version_id)
+            await files.prune(self._sessionmaker, self._store, pool.id)
             self._on_version()
         return True

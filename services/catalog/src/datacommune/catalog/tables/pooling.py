@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datacommune.catalog.tables.base import Base
@@ -68,13 +68,15 @@ class PoolRow(Base):
     version_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     # The row's record number in its source file (2 for the first data row).
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Never rewritten: new columns close a row and add it again, so every version's file can
+    # be written again byte for byte from these rows.
+    from_number: Mapped[int] = mapped_column(Integer, primary_key=True)
+    to_number: Mapped[int | None] = mapped_column(Integer)
     resource_id: Mapped[uuid.UUID] = mapped_column()
     organization: Mapped[str] = mapped_column(String(64))
     # The schema's primary key values, when it declares one: two sources sharing one conflict.
     key: Mapped[str | None] = mapped_column(Text)
     line: Mapped[str] = mapped_column(Text)
-    from_number: Mapped[int] = mapped_column(Integer)
-    to_number: Mapped[int | None] = mapped_column(Integer)
 
 
 class PoolSegment(Base):
@@ -113,6 +115,11 @@ class PoolVersion(Base):
     version_id: Mapped[uuid.UUID] = mapped_column(unique=True)
     rows: Mapped[int] = mapped_column(Integer)
     sources: Mapped[int] = mapped_column(Integer)
+    # Its schema fields (its file's header, before the provenance columns).
+    fields: Mapped[list[str]] = mapped_column(JSON)
+    # Whether its file is in storage: only the newest versions' are kept, an older one is
+    # written again from the rows when asked for (see pooling/files.py).
+    kept: Mapped[bool] = mapped_column(Boolean, default=True)
     # Per source changed: organization, dataset, resource, version, added, removed.
     summary: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

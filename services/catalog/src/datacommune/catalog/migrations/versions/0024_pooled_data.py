@@ -49,12 +49,12 @@ def upgrade() -> None:
         sa.Column("pool_id", sa.Uuid(), primary_key=True),
         sa.Column("version_id", sa.Uuid(), primary_key=True),
         sa.Column("position", sa.Integer(), primary_key=True),
+        sa.Column("from_number", sa.Integer(), primary_key=True),
+        sa.Column("to_number", sa.Integer(), nullable=True),
         sa.Column("resource_id", sa.Uuid(), nullable=False),
         sa.Column("organization", sa.String(length=64), nullable=False),
         sa.Column("key", sa.Text(), nullable=True),
         sa.Column("line", sa.Text(), nullable=False),
-        sa.Column("from_number", sa.Integer(), nullable=False),
-        sa.Column("to_number", sa.Integer(), nullable=True),
     )
     op.create_index("ix_pool_rows_open", "pool_rows", ["pool_id", "to_number", "resource_id"])
     op.create_index("ix_pool_rows_key", "pool_rows", ["pool_id", "key"])
@@ -81,6 +81,8 @@ def upgrade() -> None:
         sa.Column("version_id", sa.Uuid(), nullable=False, unique=True),
         sa.Column("rows", sa.Integer(), nullable=False),
         sa.Column("sources", sa.Integer(), nullable=False),
+        sa.Column("fields", sa.JSON(), nullable=False),
+        sa.Column("kept", sa.Boolean(), nullable=False),
         sa.Column("summary", sa.JSON(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
     )
