@@ -21,6 +21,7 @@ import csv
 import io
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -204,6 +205,7 @@ def main() -> None:
     parser.add_argument("--republish", type=int, default=50)
     parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--json", default="bench-consolidation.json")
+    parser.add_argument("--logs", help="a folder to copy the services' logs to, for a timeline")
     args = parser.parse_args()
     results: dict[str, Any] = {"args": vars(args), "loadavg_start": os.getloadavg()}
 
@@ -248,6 +250,8 @@ def main() -> None:
         described = running.client.get(state["url"]).json()
         sizes = [v["size"] for r in described["resources"] for v in r["versions"]]
         stored = sum(f.stat().st_size for f in (Path(tmp) / "files").rglob("*") if f.is_file())
+        if args.logs:
+            shutil.copytree(Path(tmp) / "logs", args.logs, dirs_exist_ok=True)
         single_url = (
             running.url("catalog") + f"/api/v1/versions/{_versions[communes[0]][0]}/download"
         )
