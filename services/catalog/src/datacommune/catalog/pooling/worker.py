@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import structlog
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog.pooling import files
@@ -71,12 +71,18 @@ class Pooler:
         started = time.perf_counter()
         with held_dir(prefix=SCRATCH_PREFIX) as scratch:
             async with self._sessionmaker.begin() as session:
+                # The pool whose work has waited longest: a busy pool never starves the others.
+                waiting = (
+                    select(PoolChange.pool_id, func.min(PoolChange.created_at).label("since"))
+                    .group_by(PoolChange.pool_id)
+                    .subquery()
+                )
                 pool = await session.scalar(
                     select(Pool)
-                    .where(Pool.id.in_(select(PoolChange.pool_id)))
-                    .order_by(Pool.slug)
+                    .join(waiting, waiting.c.pool_id == Pool.id)
+                    .order_by(waiting.c.since)
                     .limit(1)
-                    .with_for_update(skip_locked=True)
+                    .with_for_update(of=Pool, skip_locked=True)
                 )
                 if pool is None:
                     return False
