@@ -110,6 +110,20 @@ def _quickstart(
         assert "existe déjà" in taken.stderr
         assert "already exists" in taken.stderr
 
+        # Roques joins the Sicoval: its subsidies enter the Sicoval's pooled data.
+        moved = cli("org", "move", "--slug", "roques", "--parent", "sicoval", env=env)
+        assert moved.returncode == 0, moved.stderr
+        assert json.loads(moved.stdout)["parent"] == "sicoval"
+        deadline = time.monotonic() + 20
+        pool = f"{catalog}/api/v1/pools/sicoval--scdl-subventions"
+        while httpx.get(pool).status_code != 200:
+            assert time.monotonic() < deadline, "the Sicoval's pooled data did not appear"
+            time.sleep(0.1)
+        assert httpx.get(pool).json()["contributing"] == ["roques"]
+        looped = cli("org", "move", "--slug", "sicoval", "--parent", "roques", env=env)
+        assert looped.returncode == 2
+        assert "boucle" in looped.stderr
+
         # A commune of the Sicoval delegates publishing to it, and gets a viewer token.
         member = cli(
             "org", "create", "--slug", "labege", "--name", "Labège", "--parent", "sicoval", env=env

@@ -88,6 +88,25 @@ def create_organization(
     return created
 
 
+def move_organization(
+    *, var: Path, url: str | None, admin_token: str | None, slug: str, parent: str | None
+) -> dict[str, Any]:
+    """Put an organization under another territory (its files follow it in pooled data)."""
+    token = platform_admin_token(var, admin_token)
+    base = url or os.environ.get("DATACOMMUNE_CATALOG_URL") or up.urls()["catalog"]
+    response = httpx.patch(
+        f"{base}/api/v1/organizations/{slug}",
+        json={"parent": parent},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    if response.status_code != 200:
+        display.problem(response.json())
+        sys.exit(2)
+    moved: dict[str, Any] = response.json()
+    return moved
+
+
 def organization_token(*, var: Path, org: str | None, token: str | None) -> str:
     """The token to publish with: given, in the environment, or saved under ``var``."""
     token = token or os.environ.get("DATACOMMUNE_TOKEN")

@@ -86,6 +86,15 @@ def build_parser() -> argparse.ArgumentParser:
     p_create.add_argument("--url", help="catalogue distant / remote catalog URL")
     p_create.add_argument("--admin-token", help="jeton administrateur (sinon ./var)")
 
+    p_move = org_commands.add_parser(
+        "move", help="rattacher à un autre territoire / move to another territory"
+    )
+    _add_remote(p_move)
+    p_move.add_argument("--slug", required=True, help="l'organisation (ex. roques)")
+    p_move.add_argument("--parent", help="le nouveau territoire au-dessus ; absent : aucun")
+    p_move.add_argument("--url", help="catalogue distant / remote catalog URL")
+    p_move.add_argument("--admin-token", help="jeton administrateur (sinon ./var)")
+
     p_pub = commands.add_parser("publish", help="publier un fichier / publish a file")
     _add_remote(p_pub)
     p_pub.add_argument("file", type=Path, help="CSV, XLSX, ODS ou JSON")
@@ -183,6 +192,16 @@ def _dispatch(args: argparse.Namespace) -> None:
         sys.exit(access.run_org_list(args))
     if args.command == "dataset":
         sys.exit(access.run_dataset_set(args))
+    if args.command == "org" and args.org_command == "move":
+        moved = credentials.move_organization(
+            var=args.var,
+            url=args.url,
+            admin_token=args.admin_token,
+            slug=args.slug,
+            parent=args.parent,
+        )
+        print(json.dumps(moved, ensure_ascii=False, indent=2))
+        return
     if args.command == "org":
         created = credentials.create_organization(
             var=args.var,
