@@ -61,22 +61,38 @@ def platform_admin_token(var: Path, given: str | None) -> str:
     return token
 
 
+def _as_admin(
+    var: Path,
+    url: str | None,
+    admin_token: str | None,
+    call: tuple[str, str, int],
+    body: object,
+) -> dict[str, Any]:
+    """Call the catalog as the platform administrator (``call``: method, path, the status it
+    answers on success); any other answer is shown as its problem and ends the command."""
+    method, path, expected = call
+    token = platform_admin_token(var, admin_token)
+    base = url or os.environ.get("DATACOMMUNE_CATALOG_URL") or up.urls()["catalog"]
+    response = httpx.request(
+        method,
+        f"{base}/api/v1{path}",
+        json=body,
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    if response.status_code != expected:
+        display.problem(response.json())
+        sys.exit(2)
+    answer: dict[str, Any] = response.json()
+    return answer
+
+
 def create_organization(
     *, var: Path, url: str | None, admin_token: str | None, body: dict[str, Any]
 ) -> dict[str, Any]:
     """Register an organization on the catalog; on a local platform, keep its token."""
-    token = platform_admin_token(var, admin_token)
-    base = url or os.environ.get("DATACOMMUNE_CATALOG_URL") or up.urls()["catalog"]
-    response = httpx.post(
-        f"{base}/api/v1/organizations",
-        json={k: v for k, v in body.items() if v is not None},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    if response.status_code != 201:
-        display.problem(response.json())
-        sys.exit(2)
-    created: dict[str, Any] = response.json()
+    wanted = {k: v for k, v in body.items() if v is not None}
+    created = _as_admin(var, url, admin_token, ("POST", "/organizations", 201), wanted)
     if url is None:
         path = _save(var, created)
         print(
@@ -92,19 +108,8 @@ def move_organization(
     *, var: Path, url: str | None, admin_token: str | None, slug: str, parent: str | None
 ) -> dict[str, Any]:
     """Put an organization under another territory (its files follow it in pooled data)."""
-    token = platform_admin_token(var, admin_token)
-    base = url or os.environ.get("DATACOMMUNE_CATALOG_URL") or up.urls()["catalog"]
-    response = httpx.patch(
-        f"{base}/api/v1/organizations/{slug}",
-        json={"parent": parent},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
-    if response.status_code != 200:
-        display.problem(response.json())
-        sys.exit(2)
-    moved: dict[str, Any] = response.json()
-    return moved
+    call = ("PATCH", f"/organizations/{slug}", 200)
+    return _as_admin(var, url, admin_token, call, {"parent": parent})
 
 
 def organization_token(*, var: Path, org: str | None, token: str | None) -> str:
