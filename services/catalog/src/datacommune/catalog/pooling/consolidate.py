@@ -6,7 +6,6 @@ the commit, nothing of it is left but a stored file no version points to (conten
 the redo stores the same bytes under the same key), and the work is still waiting.
 """
 
-import hashlib
 import json
 import uuid
 from dataclasses import dataclass
@@ -245,30 +244,18 @@ async def _publish(
 
 async def _write(session: AsyncSession, pool: Pool, path: Path) -> tuple[str, int, int]:
     """Write the pool's file from its files' segments: the sha256, size and rows."""
-    digest = hashlib.sha256()
-    size = 0
     result = await session.stream(
         select(PoolSegment.text)
         .where(PoolSegment.pool_id == pool.id)
         .order_by(PoolSegment.organization, PoolSegment.version_id, PoolSegment.part)
         .execution_options(yield_per=16)
     )
-    with path.open("wb") as out:
-
-        def write(text: str) -> None:
-            nonlocal size
-            chunk = text.encode()
-            out.write(chunk)
-            digest.update(chunk)
-            size += len(chunk)
-
-        write(pooled_rows.header(pool))
-        async for text in result.scalars():
-            write(text)
+    fields = [f["name"] for f in pool.fields]
+    sha256, size = await pooled_rows.write_file(path, fields, result.scalars())
     rows = await session.scalar(
         select(func.coalesce(func.sum(PoolSource.rows), 0)).where(PoolSource.pool_id == pool.id)
     )
-    return digest.hexdigest(), size, int(rows or 0)
+    return sha256, size, int(rows or 0)
 
 
 async def _dataset(session: AsyncSession, pool: Pool) -> tuple[Dataset, Resource]:

@@ -8,7 +8,6 @@ position). The rebuilt file is checked against the version's published sha256 be
 stored, so a download never serves other bytes than the ones first published.
 """
 
-import hashlib
 from pathlib import Path
 
 import structlog
@@ -30,8 +29,6 @@ SCRATCH_PREFIX = "datacommune-pool-file-"
 
 async def write_version(session: AsyncSession, made: PoolVersion, path: Path) -> tuple[str, int]:
     """Write a version's file from its rows at ``path``: its sha256 and size."""
-    digest = hashlib.sha256()
-    size = 0
     n = made.number
     result = await session.stream(
         select(PoolRow.line)
@@ -43,17 +40,7 @@ async def write_version(session: AsyncSession, made: PoolVersion, path: Path) ->
         .order_by(PoolRow.organization, PoolRow.version_id, PoolRow.position)
         .execution_options(yield_per=5_000)
     )
-    with path.open("wb") as out:
-        header = pooled_rows.line([*made.fields, *pooled_rows.PROVENANCE]).encode()
-        out.write(header)
-        digest.update(header)
-        size += len(header)
-        async for lines in result.scalars().partitions():
-            chunk = "".join(lines).encode()
-            out.write(chunk)
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
+    return await pooled_rows.write_file(path, made.fields, result.scalars())
 
 
 async def restore(

@@ -4,9 +4,10 @@ source's rows, whatever the territory holds."""
 
 import asyncio
 import csv
+import hashlib
 import io
 import uuid
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 from typing import Any, cast
 
@@ -46,8 +47,24 @@ def line(values: Iterable[str]) -> str:
     return out.getvalue()
 
 
-def header(pool: Pool) -> str:
-    return line([f["name"] for f in pool.fields] + list(PROVENANCE))
+async def write_file(path: Path, fields: list[str], lines: AsyncIterator[str]) -> tuple[str, int]:
+    """A pooled file at ``path``: the header of ``fields`` and the provenance columns, then
+    ``lines`` (each one record or more, CSV-encoded); its sha256 and size."""
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("wb") as out:
+
+        def write(text: str) -> None:
+            nonlocal size
+            chunk = text.encode()
+            out.write(chunk)
+            digest.update(chunk)
+            size += len(chunk)
+
+        write(line([*fields, *PROVENANCE]))
+        async for text in lines:
+            write(text)
+    return digest.hexdigest(), size
 
 
 def provenance(source: Member, public_url: str) -> list[str]:
