@@ -25,7 +25,7 @@ async def list_pools(session: Session, settings: SettingsDep) -> dict[str, Any]:
         select(Pool).where(Pool.dataset_id.is_not(None)).order_by(Pool.slug)
     )
     public_url = settings.http.public_url
-    return {"items": [await views.describe(session, p, public_url) for p in pools]}
+    return {"items": [views.describe(p, public_url) for p in pools]}
 
 
 @router.get(

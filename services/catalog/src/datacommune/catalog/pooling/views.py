@@ -8,16 +8,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from datacommune.catalog.access import organizations
 from datacommune.catalog.core.datasets import download_path
 from datacommune.catalog.pooling import pooled_rows
-from datacommune.catalog.tables import Dataset, Pool, PoolSource, PoolVersion
+from datacommune.catalog.tables import Pool, PoolSource, PoolVersion
 
 
-async def describe(session: AsyncSession, pool: Pool, public_url: str) -> dict[str, Any]:
-    slug = None
-    if pool.dataset_id is not None:
-        slug = await session.scalar(select(Dataset.slug).where(Dataset.id == pool.dataset_id))
+def describe(pool: Pool, public_url: str) -> dict[str, Any]:
     return {
         "slug": pool.slug,
-        "url": f"{public_url}/api/v1/datasets/{slug}" if slug else None,
+        # The consolidated dataset bears the pool's slug; it exists from the first version.
+        "url": f"{public_url}/api/v1/datasets/{pool.slug}" if pool.dataset_id else None,
         "territory": pool.territory,
         "schema": pool.schema,
         "major": pool.major,
@@ -46,7 +44,7 @@ async def detail(session: AsyncSession, pool: Pool, public_url: str) -> dict[str
     contributing = sorted({s.organization for s in sources})
     members = await organizations.territory_members(session, pool.territory)
     return {
-        **await describe(session, pool, public_url),
+        **describe(pool, public_url),
         "sources": [
             {
                 "organization": s.organization,
