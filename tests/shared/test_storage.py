@@ -47,6 +47,16 @@ async def test_file_round_trip_streams_the_exact_bytes(store: ObjectStore, tmp_p
     assert copy.read_bytes() == data
 
 
+async def test_a_moved_file_is_stored_and_consumed(store: ObjectStore, tmp_path: Path) -> None:
+    """A file made to be stored (a pooled version's) is moved, not copied, where it can be."""
+    data = b"a;b\r\n" * 100_000
+    source = tmp_path / "made.csv"
+    source.write_bytes(data)
+    await store.move_file("files/sha256/ef/efa", source, media_type="text/csv")
+    assert not source.exists()
+    assert b"".join([c async for c in store.stream("files/sha256/ef/efa")]) == data
+
+
 @pytest.mark.parametrize(
     ("start", "length"),
     [(0, 1), (1000, 300_000), (600_000, None), (1_279_999, 1), (262_144, 262_144)],

@@ -6,6 +6,7 @@ are written once and never changed, so no backend relies on versioning, and none
 """
 
 import asyncio
+import errno
 import io
 import os
 import re
@@ -58,6 +59,10 @@ class ObjectStore(Protocol):
 
     async def put_file(self, key: str, path: Path, *, media_type: str) -> None:
         """Store the file at ``path`` under ``key`` (the file is left in place)."""
+
+    async def move_file(self, key: str, path: Path, *, media_type: str) -> None:
+        """Store the file at ``path`` under ``key``, consuming it: moved, not copied, where
+        the store and the file share a disk (tens of megabytes not written twice)."""
 
     async def put_bytes(self, key: str, data: bytes, *, media_type: str) -> None:
         """Store a small object, such as a report."""
@@ -149,6 +154,22 @@ class LocalObjectStore:
 
         await asyncio.to_thread(self._write, key, copy)
 
+    async def move_file(self, key: str, path: Path, *, media_type: str) -> None:
+        def move() -> None:
+            target = self._path(key)
+            self._make_dirs(target.parent)
+            fsync_path(path)
+            os.replace(path, target)
+            fsync_path(target.parent)
+
+        try:
+            await asyncio.to_thread(move)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:  # not the same file system: copied then
+                raise
+            await self.put_file(key, path, media_type=media_type)
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+
     async def put_bytes(self, key: str, data: bytes, *, media_type: str) -> None:
         await asyncio.to_thread(self._write, key, lambda out: out.write(data))
 
@@ -220,6 +241,10 @@ class S3ObjectStore:
         await asyncio.to_thread(
             self.client.fput_object, self.bucket, check_key(key), str(path), content_type=media_type
         )
+
+    async def move_file(self, key: str, path: Path, *, media_type: str) -> None:
+        await self.put_file(key, path, media_type=media_type)
+        await asyncio.to_thread(path.unlink, missing_ok=True)
 
     async def put_bytes(self, key: str, data: bytes, *, media_type: str) -> None:
         await asyncio.to_thread(
