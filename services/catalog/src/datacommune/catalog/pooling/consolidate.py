@@ -7,6 +7,7 @@ the redo stores the same bytes under the same key), and the work is still waitin
 """
 
 import json
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,16 +17,16 @@ from typing import Any
 import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import lazyload
 
 from datacommune.catalog.core import visibility
 from datacommune.catalog.core.hooks import HOOKS, Opened
-from datacommune.catalog.pooling import pooled_rows
-from datacommune.catalog.pooling.membership import Member, SchemaRef, member
+from datacommune.catalog.pooling import pooled_file, pooled_rows
+from datacommune.catalog.pooling.membership import Member, SchemaRef, members
 from datacommune.catalog.tables import (
     Dataset,
     Organization,
     Pool,
-    PoolSegment,
     PoolSource,
     PoolVersion,
     Resource,
@@ -60,6 +61,16 @@ class Made:
 
     version: PoolVersion
     superseded: list[uuid.UUID]
+    # The version's file, written in the scratch folder, for the caller to store once the
+    # version has committed (see ``store_file``).
+    file: Path
+    key: str
+    # Seconds spent per step (sources read and rows added, file written, the rest), logged
+    # with the version: where an update's time goes.
+    steps: dict[str, float]
+    # How the file was written: « copied » (the unchanged bytes from the previous file) or
+    # « from-database » (pooled_file.py).
+    written: str
 
 
 async def consolidate(
@@ -73,36 +84,54 @@ async def consolidate(
 ) -> Made | None:
     """Bring the pool's sources for ``resource_ids`` up to date and, if anything changed,
     write and publish its next version; None when nothing changed."""
+    started = time.perf_counter()
     number = pool.number + 1
+    wanted = await members(session, pool, resource_ids)
+    held = {
+        source.resource_id: source
+        for source in await session.scalars(
+            select(PoolSource).where(
+                PoolSource.pool_id == pool.id, PoolSource.resource_id.in_(resource_ids)
+            )
+        )
+    }
+    changed = [
+        resource_id
+        for resource_id in sorted(resource_ids)
+        if _version(held.get(resource_id)) != _version(wanted[resource_id])
+    ]
+    if not changed:
+        return None
+    removed = await pooled_rows.close(session, pool, [r for r in changed if r in held], number)
+    await _columns(session, pool, [m for r in changed if (m := wanted[r]) is not None], number)
+    pending = pooled_rows.Pending(session)
     summary: list[dict[str, Any]] = []
-    for resource_id in sorted(resource_ids):
-        wanted = await member(session, pool, resource_id)
-        held = await session.get(PoolSource, (pool.id, resource_id))
-        if held is not None and wanted is not None and held.version_id == wanted.version.id:
-            continue
-        if held is None and wanted is None:
-            continue
+    keys: dict[uuid.UUID, list[str]] = {}
+    for resource_id in changed:
         entry: dict[str, Any] = {"resource": str(resource_id), "added": 0, "removed": 0}
-        if held is not None:
-            entry["removed"] = await pooled_rows.close(session, pool, resource_id, number)
-            entry.update(organization=held.organization, dataset=held.dataset)
-            await session.delete(held)
-        if wanted is not None:
-            await _columns(session, pool, wanted, number)
-            path = scratch / f"{wanted.version.id.hex}.csv"
+        if (left := held.get(resource_id)) is not None:
+            entry.update(
+                removed=removed.get(resource_id, 0),
+                organization=left.organization,
+                dataset=left.dataset,
+            )
+            await session.delete(left)
+        source = wanted[resource_id]
+        if source is not None:
+            path = scratch / f"{source.version.id.hex}.csv"
             try:
-                await store.download(wanted.version.object_key, path)
-                added, clashes = await pooled_rows.add(
-                    session, pool, wanted, path, number, public_url=public_url
+                await store.download(source.version.object_key, path)
+                added, keys[resource_id] = await pooled_rows.add(
+                    pending, pool, source, path, number, public_url=public_url
                 )
             except (ObjectMissing, LookupError) as exc:
                 # Its file is gone from storage, or in an encoding this Python lacks: found
                 # before any row is added. It stays out (said in the summary) rather than
                 # stopping the pool; its next version tries again.
                 log.warning(
-                    "pool_source_unreadable", version=str(wanted.version.id), error=str(exc)
+                    "pool_source_unreadable", version=str(source.version.id), error=str(exc)
                 )
-                if held is not None:  # its older rows left: that is a change
+                if left is not None:  # its older rows left: that is a change
                     summary.append({**entry, "unreadable": True})
                 continue
             finally:
@@ -111,29 +140,47 @@ async def consolidate(
                 PoolSource(
                     pool_id=pool.id,
                     resource_id=resource_id,
-                    version_id=wanted.version.id,
-                    dataset=wanted.dataset.slug,
-                    organization=wanted.organization.slug,
+                    version_id=source.version.id,
+                    dataset=source.dataset.slug,
+                    organization=source.organization.slug,
                     rows=added,
                     since=number,
                 )
             )
             entry.update(
-                organization=wanted.organization.slug,
-                dataset=wanted.dataset.slug,
-                version=str(wanted.version.id),
+                organization=source.organization.slug,
+                dataset=source.dataset.slug,
+                version=str(source.version.id),
                 added=added,
-                conflicts=clashes,
             )
         summary.append(entry)
     if not summary:
         return None
+    await pending.flush()
     await session.flush()
-    return await _publish(session, pool, number, summary, store, scratch, public_url)
+    clashing = set(
+        await pooled_rows.conflicts(session, pool, [k for found in keys.values() for k in found])
+    )
+    for entry in summary:
+        if "version" in entry:
+            found = keys.get(uuid.UUID(entry["resource"]), [])
+            entry["conflicts"] = sorted(clashing.intersection(found))
+    steps = {"sources": time.perf_counter() - started}
+    return await _publish(session, pool, number, summary, store, scratch, public_url, steps)
 
 
-async def _columns(session: AsyncSession, pool: Pool, source: Member, number: int) -> None:
-    """The pool's columns follow the newest schema version among its sources."""
+def _version(source: PoolSource | Member | None) -> uuid.UUID | None:
+    if isinstance(source, Member):
+        return source.version.id
+    return None if source is None else source.version_id
+
+
+async def _columns(session: AsyncSession, pool: Pool, joining: list[Member], number: int) -> None:
+    """The pool's columns follow the newest schema version among its sources (settled before
+    the joining files' rows are added, so those are written once, in the final columns)."""
+    if not joining:
+        return
+    source = max(joining, key=lambda m: m.schema.version)
     current = SchemaRef.parse(pool.schema_id)
     if current is not None and current.version >= source.schema.version:
         return
@@ -153,15 +200,21 @@ async def _publish(
     store: ObjectStore,
     scratch: Path,
     public_url: str,
+    steps: dict[str, float],
 ) -> Made:
+    started = time.perf_counter()
     path = scratch / f"{pool.slug}-{number}.csv"
-    sha256, size, rows = await _write(session, pool, path)
+    sha256, size, how = await pooled_file.write(session, pool, store, path)
+    written = time.perf_counter()
     key = content_key(sha256)
-    await store.put_file(key, path, media_type="text/csv")
-    path.unlink(missing_ok=True)
-    sources = await session.scalar(
-        select(func.count()).select_from(PoolSource).where(PoolSource.pool_id == pool.id)
-    )
+    sources, rows = (
+        await session.execute(
+            select(func.count(), func.coalesce(func.sum(PoolSource.rows), 0)).where(
+                PoolSource.pool_id == pool.id
+            )
+        )
+    ).one()
+    sources, rows = int(sources), int(rows)
     report = {
         "pool": pool.slug,
         "number": number,
@@ -211,7 +264,7 @@ async def _publish(
         number=number,
         version_id=version.id,
         rows=rows,
-        sources=sources or 0,
+        sources=sources,
         fields=[f["name"] for f in pool.fields],
         kept=True,
         summary=summary,
@@ -239,34 +292,33 @@ async def _publish(
     )
     await session.flush()
     await HOOKS.dataset_changed(session, dataset)
-    return Made(made, superseded)
+    steps.update(write=written - started, publish=time.perf_counter() - written)
+    return Made(made, superseded, path, key, {k: round(v, 3) for k, v in steps.items()}, how)
 
 
-async def _write(session: AsyncSession, pool: Pool, path: Path) -> tuple[str, int, int]:
-    """Write the pool's file from its files' segments: the sha256, size and rows."""
-    result = await session.stream(
-        select(PoolSegment.text)
-        .where(PoolSegment.pool_id == pool.id)
-        .order_by(PoolSegment.organization, PoolSegment.version_id, PoolSegment.part)
-        .execution_options(yield_per=16)
-    )
-    fields = [f["name"] for f in pool.fields]
-    sha256, size = await pooled_rows.write_file(path, fields, result.scalars())
-    rows = await session.scalar(
-        select(func.coalesce(func.sum(PoolSource.rows), 0)).where(PoolSource.pool_id == pool.id)
-    )
-    return sha256, size, int(rows or 0)
+async def store_file(store: ObjectStore, made: Made) -> None:
+    """Store a committed version's file. Done after the commit, out of the update's time:
+    storing tens of megabytes (fsynced) competes for the disk with every other service, and
+    nothing is lost meanwhile — a pooled file is a function of the rows, and a download
+    that finds it not stored yet (or never, the pooler killed in between) writes it again
+    from them, checked against the version's sha256 (files.py)."""
+    await store.move_file(made.key, made.file, media_type="text/csv")
 
 
 async def _dataset(session: AsyncSession, pool: Pool) -> tuple[Dataset, Resource]:
     """The consolidated dataset and its one file, made with the first version."""
     if pool.dataset_id is not None:
-        dataset = await session.get(Dataset, pool.dataset_id)
-        assert dataset is not None
-        resource = await session.scalar(
-            select(Resource).where(Resource.dataset_id == dataset.id, Resource.key == RESOURCE_KEY)
-        )
-        assert resource is not None
+        # Their columns only: loaded with its files, their versions and those versions'
+        # row tables, the dataset would cost one more version at each update (hundreds a
+        # day), and the update would grow with the pool's history.
+        dataset, resource = (
+            await session.execute(
+                select(Dataset, Resource)
+                .join(Resource, Resource.dataset_id == Dataset.id)
+                .where(Dataset.id == pool.dataset_id, Resource.key == RESOURCE_KEY)
+                .options(lazyload("*"))
+            )
+        ).one()
         return dataset, resource
     territory = await session.get(Organization, pool.territory)
     name = territory.name if territory else pool.territory

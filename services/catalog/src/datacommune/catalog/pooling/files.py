@@ -68,6 +68,34 @@ async def restore(
     return True
 
 
+async def store_missing(sessionmaker: async_sessionmaker[AsyncSession], store: ObjectStore) -> int:
+    """Store again the newest version's file of each pool if it is not in storage (the
+    pooler stores it just after the version commits, and may have been killed in between):
+    the row loader reads it. How many."""
+    async with sessionmaker() as session:
+        newest = (
+            select(PoolVersion.pool_id, func.max(PoolVersion.number).label("number"))
+            .group_by(PoolVersion.pool_id)
+            .subquery()
+        )
+        versions = list(
+            await session.scalars(
+                select(Version)
+                .join(PoolVersion, PoolVersion.version_id == Version.id)
+                .join(
+                    newest,
+                    (newest.c.pool_id == PoolVersion.pool_id)
+                    & (newest.c.number == PoolVersion.number),
+                )
+            )
+        )
+    restored = 0
+    for version in versions:
+        if not await store.exists(version.object_key):
+            restored += await restore(sessionmaker, store, version)
+    return restored
+
+
 async def prune(
     sessionmaker: async_sessionmaker[AsyncSession], store: ObjectStore, pool_id: object
 ) -> int:

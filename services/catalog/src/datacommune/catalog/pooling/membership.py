@@ -7,6 +7,7 @@ change or not at all, and the pooler does it later, once (see worker.py).
 
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -182,41 +183,66 @@ async def _pool_id(session: AsyncSession, territory: str, schema: SchemaRef) -> 
     )
 
 
-async def member(session: AsyncSession, pool: Pool, resource_id: uuid.UUID) -> Member | None:
-    """The version of a file the pool holds now: its latest public version, if that version
-    conforms to the pool's schema major, is a table, and its organization is in the territory;
-    else None (the file leaves, or never enters)."""
-    found = (
+async def members(
+    session: AsyncSession, pool: Pool, resource_ids: set[uuid.UUID]
+) -> dict[uuid.UUID, Member | None]:
+    """The version of each file the pool holds now: its latest public version, if that
+    version conforms to the pool's schema major, is a table, and its organization is in the
+    territory; else None (the file leaves, or never enters). A few queries for all the files
+    of an update, not a few per file: under a burst each round trip waits its turn."""
+    found: dict[uuid.UUID, Member | None] = dict.fromkeys(resource_ids)
+    if not resource_ids:
+        return found
+    latest = (
+        select(Version.resource_id, func.max(Version.number).label("number"))
+        .where(Version.resource_id.in_(resource_ids), Version.public.is_(True))
+        .group_by(Version.resource_id)
+        .subquery()
+    )
+    rows = (
         await session.execute(
             select(Version, Dataset, Organization)
+            .join(
+                latest,
+                (latest.c.resource_id == Version.resource_id) & (latest.c.number == Version.number),
+            )
             .join(Resource, Resource.id == Version.resource_id)
             .join(Dataset, Dataset.id == Resource.dataset_id)
             .join(Organization, Organization.slug == Dataset.organization)
-            .where(
-                Version.resource_id == resource_id,
-                Version.public.is_(True),
-                Resource.public.is_(True),
-                Dataset.public.is_(True),
-            )
-            .order_by(Version.number.desc())
-            .limit(1)
+            .where(Resource.public.is_(True), Dataset.public.is_(True))
             # Their columns only: a dataset's files and versions, loaded with it elsewhere,
             # would cost a dozen queries a file here.
             .options(lazyload("*"))
         )
-    ).first()
-    if found is None:
-        return None
-    version, dataset, organization = found
-    schema = SchemaRef.parse(version.schema_id)
-    if (
-        not version.valid
-        or schema is None
-        or (schema.name, schema.major) != (pool.schema, pool.major)
-        or pool.territory not in await territories(session, organization.slug)
-    ):
-        return None
-    shape = await session.scalar(select(RowTable.shape).where(RowTable.version_id == version.id))
-    if shape is None:
-        return None
-    return Member(version, dataset, organization, events.TableShape.model_validate(shape), schema)
+    ).all()
+    candidates = []
+    places: dict[str, bool] = {}
+    for version, dataset, organization in rows:
+        schema = SchemaRef.parse(version.schema_id)
+        if (
+            not version.valid
+            or schema is None
+            or (schema.name, schema.major) != (pool.schema, pool.major)
+        ):
+            continue
+        if organization.slug not in places:
+            places[organization.slug] = pool.territory in await territories(
+                session, organization.slug
+            )
+        if places[organization.slug]:
+            candidates.append((version, dataset, organization, schema))
+    shapes: dict[uuid.UUID, dict[str, Any]] = dict(
+        (
+            await session.execute(
+                select(RowTable.version_id, RowTable.shape).where(
+                    RowTable.version_id.in_([version.id for version, *_ in candidates])
+                )
+            )
+        ).all()
+    )
+    for version, dataset, organization, schema in candidates:
+        shape = shapes.get(version.id)
+        if shape is not None:
+            table = events.TableShape.model_validate(shape)
+            found[version.resource_id] = Member(version, dataset, organization, table, schema)
+    return found

@@ -33,6 +33,8 @@ PROVENANCE = (
 BATCH = 2_000
 # A segment (a file's run of consolidated lines) is cut at about this many characters.
 SEGMENT_CHARS = 1024 * 1024
+# Rows and segments held for one insert at most (characters): a few segments' worth.
+HELD_CHARS = 4 * SEGMENT_CHARS
 # The tables themselves: many rows a statement, without the ORM's bulk insert around it.
 _ROW_TABLE = cast(Table, PoolRow.__table__)
 _SEGMENT_TABLE = cast(Table, PoolSegment.__table__)
@@ -49,21 +51,29 @@ def line(values: Iterable[str]) -> str:
 
 async def write_file(path: Path, fields: list[str], lines: AsyncIterator[str]) -> tuple[str, int]:
     """A pooled file at ``path``: the header of ``fields`` and the provenance columns, then
-    ``lines`` (each one record or more, CSV-encoded); its sha256 and size."""
+    ``lines`` (each one record or more, CSV-encoded); its sha256 and size. Encoding, hashing
+    and writing happen in a worker thread, a few megabytes at a time: a pool's file is tens
+    of megabytes, which would hold the service's event loop for a good part of a second."""
     digest = hashlib.sha256()
     size = 0
     with path.open("wb") as out:
 
-        def write(text: str) -> None:
+        def write(texts: list[str]) -> None:
             nonlocal size
-            chunk = text.encode()
+            chunk = "".join(texts).encode()
             out.write(chunk)
             digest.update(chunk)
             size += len(chunk)
 
-        write(line([*fields, *PROVENANCE]))
+        held = [line([*fields, *PROVENANCE])]
+        chars = 0
         async for text in lines:
-            write(text)
+            held.append(text)
+            chars += len(text)
+            if chars >= HELD_CHARS:
+                await asyncio.to_thread(write, held)
+                held, chars = [], 0
+        await asyncio.to_thread(write, held)
     return digest.hexdigest(), size
 
 
@@ -81,11 +91,42 @@ def provenance(source: Member, public_url: str) -> list[str]:
     ]
 
 
-class Segments:
-    """Collects a file's lines and stores them as segments of about ``SEGMENT_CHARS``."""
+class Pending:
+    """Rows and segments waiting to be inserted: the files of one update share a few
+    statements rather than each making its own (under a burst each round trip waits its
+    turn behind the service's other work)."""
 
-    def __init__(self, session: AsyncSession, keys: dict[str, Any]) -> None:
+    def __init__(self, session: AsyncSession) -> None:
         self._session = session
+        self._rows: list[dict[str, Any]] = []
+        self._segments: list[dict[str, Any]] = []
+        self._chars = 0
+
+    async def row(self, row: dict[str, Any]) -> None:
+        self._rows.append(row)
+        self._chars += len(row["line"])
+        if len(self._rows) >= BATCH or self._chars >= HELD_CHARS:
+            await self.flush()
+
+    async def segment(self, segment: dict[str, Any]) -> None:
+        self._segments.append(segment)
+        self._chars += len(segment["text"])
+        if self._chars >= HELD_CHARS:
+            await self.flush()
+
+    async def flush(self) -> None:
+        if self._rows:
+            await self._session.execute(_ROW_TABLE.insert(), self._rows)
+        if self._segments:
+            await self._session.execute(_SEGMENT_TABLE.insert(), self._segments)
+        self._rows, self._segments, self._chars = [], [], 0
+
+
+class Segments:
+    """Collects a file's lines and hands them on as segments of about ``SEGMENT_CHARS``."""
+
+    def __init__(self, pending: Pending, keys: dict[str, Any]) -> None:
+        self._pending = pending
         self._keys = keys
         self.version_id: uuid.UUID = keys["version_id"]
         self._held: list[str] = []
@@ -95,7 +136,7 @@ class Segments:
     @classmethod
     def of(
         cls,
-        session: AsyncSession,
+        pending: Pending,
         pool: Pool,
         version_id: uuid.UUID,
         resource_id: uuid.UUID,
@@ -107,7 +148,7 @@ class Segments:
             "resource_id": resource_id,
             "organization": organization,
         }
-        return cls(session, keys)
+        return cls(pending, keys)
 
     async def add(self, line: str) -> None:
         self._held.append(line)
@@ -119,33 +160,51 @@ class Segments:
         if not self._held:
             return
         segment = {**self._keys, "part": self._part, "text": "".join(self._held)}
-        await self._session.execute(_SEGMENT_TABLE.insert(), [segment])
+        await self._pending.segment(segment)
         self._part += 1
         self._held, self._size = [], 0
 
 
-async def close(session: AsyncSession, pool: Pool, resource_id: uuid.UUID, number: int) -> int:
-    """End a file's open rows at version ``number`` and drop its segments; how many rows."""
+async def close(
+    session: AsyncSession, pool: Pool, resource_ids: list[uuid.UUID], number: int
+) -> dict[uuid.UUID, int]:
+    """End the open rows of files at version ``number`` and drop their segments; how many
+    rows each file had."""
+    if not resource_ids:
+        return {}
+    open_rows = (
+        PoolRow.pool_id == pool.id,
+        PoolRow.resource_id.in_(resource_ids),
+        PoolRow.to_number.is_(None),
+    )
+    counts = (
+        await session.execute(
+            select(PoolRow.resource_id, func.count())
+            .where(*open_rows)
+            .group_by(PoolRow.resource_id)
+        )
+    ).all()
     await session.execute(
         delete(PoolSegment).where(
-            PoolSegment.pool_id == pool.id, PoolSegment.resource_id == resource_id
+            PoolSegment.pool_id == pool.id, PoolSegment.resource_id.in_(resource_ids)
         )
     )
-    result = await session.execute(
+    await session.execute(
         update(PoolRow)
-        .where(
-            PoolRow.pool_id == pool.id,
-            PoolRow.resource_id == resource_id,
-            PoolRow.to_number.is_(None),
-        )
+        .where(*open_rows)
         .values(to_number=number)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return {resource_id: int(count) for resource_id, count in counts}
+
+
+def _opening(records: Records, size: int) -> tuple[list[str], list[list[str]]]:
+    """A file's header and first batch, in one trip to a worker thread."""
+    return records.header(), records.batch(size)
 
 
 async def add(
-    session: AsyncSession,
+    pending: Pending,
     pool: Pool,
     source: Member,
     path: Path,
@@ -154,25 +213,24 @@ async def add(
     public_url: str,
 ) -> tuple[int, list[str]]:
     """Pool a source version's rows from its file at ``path``, from version ``number``: rows
-    identical on every field are kept once. The rows added, and the primary keys among them
-    that another source of the pool holds too."""
+    identical on every field are kept once. The rows added, and their primary keys (the
+    caller looks up conflicts for all the files of an update at once)."""
     names = [f["name"] for f in pool.fields]
     tail = provenance(source, public_url)
     key_at = [names.index(k) for k in pool.primary_key if k in names]
     records = Records(path, source.shape)
     segments = Segments.of(
-        session, pool, source.version.id, source.version.resource_id, source.organization.slug
+        pending, pool, source.version.id, source.version.resource_id, source.organization.slug
     )
     seen: set[tuple[str, ...]] = set()
     keys: list[str] = []
     added = 0
     try:
-        heading = await asyncio.to_thread(records.header)
+        heading, batch = await asyncio.to_thread(_opening, records, BATCH)
         where = {name: i for i, name in enumerate(heading)}
         at = [where.get(name) for name in names]
         position = 2
-        while batch := await asyncio.to_thread(records.batch, BATCH):
-            rows: list[dict[str, Any]] = []
+        while batch:
             for record in batch:
                 values = tuple(record[i] if i is not None and i < len(record) else "" for i in at)
                 at_position, position = position, position + 1
@@ -184,7 +242,7 @@ async def add(
                     keys.append(key)
                 text = line([*values, *tail])
                 await segments.add(text)
-                rows.append(
+                await pending.row(
                     {
                         "pool_id": pool.id,
                         "version_id": source.version.id,
@@ -197,13 +255,12 @@ async def add(
                         "to_number": None,
                     }
                 )
-            if rows:
-                await session.execute(_ROW_TABLE.insert(), rows)
-                added += len(rows)
+                added += 1
+            batch = await asyncio.to_thread(records.batch, BATCH)
         await segments.flush()
     finally:
         records.close()
-    return added, await conflicts(session, pool, keys)
+    return added, keys
 
 
 async def conflicts(session: AsyncSession, pool: Pool, keys: list[str] | None = None) -> list[str]:
@@ -260,8 +317,8 @@ async def reshape(
         .execution_options(synchronize_session=False)
     )
     await session.execute(delete(PoolSegment).where(PoolSegment.pool_id == pool.id))
+    pending = Pending(session)
     segments: Segments | None = None
-    added: list[dict[str, Any]] = []
     for row in rows:
         values = next(csv.reader([row.line]))
         by_name = dict(zip(old, values[:width], strict=False))
@@ -269,12 +326,12 @@ async def reshape(
         if segments is None or segments.version_id != row.version_id:
             if segments is not None:
                 await segments.flush()
-            segments = Segments.of(session, pool, row.version_id, row.resource_id, row.organization)
+            segments = Segments.of(pending, pool, row.version_id, row.resource_id, row.organization)
         await segments.add(rewritten)
         if row.from_number == number:
             row.line = rewritten
             continue
-        added.append(
+        await pending.row(
             {
                 "pool_id": pool.id,
                 "version_id": row.version_id,
@@ -287,11 +344,7 @@ async def reshape(
                 "line": rewritten,
             }
         )
-        if len(added) >= BATCH:
-            await session.execute(_ROW_TABLE.insert(), added)
-            added = []
-    if added:
-        await session.execute(_ROW_TABLE.insert(), added)
     if segments is not None:
         await segments.flush()
+    await pending.flush()
     return len(rows)

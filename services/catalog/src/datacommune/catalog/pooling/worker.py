@@ -7,16 +7,19 @@ has one writer), and does all of its waiting work in one transaction.
 """
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import structlog
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog.pooling import files
-from datacommune.catalog.pooling.consolidate import consolidate
+from datacommune.catalog.pooling.consolidate import Made, consolidate, store_file
 from datacommune.catalog.rows.store import RowStore
 from datacommune.catalog.tables import Pool, PoolChange
 from datacommune.shared.process import background
@@ -53,6 +56,7 @@ class Pooler:
         self._on_version = on_version
         self._rows = rows
         self._waker = Waker()
+        self._following: set[asyncio.Task[None]] = set()
 
     def wake(self) -> None:
         self._waker.wake()
@@ -60,30 +64,32 @@ class Pooler:
     async def run(self) -> None:
         async def one_pass() -> None:
             await asyncio.sleep(WINDOW)
-            while await self.apply_next():
-                pass
+            try:
+                while await self.apply_next(overlap=True):
+                    pass
+            finally:
+                await asyncio.gather(*self._following)
 
+        try:
+            await files.store_missing(self._sessionmaker, self._store)
+        except Exception:  # the downloads still write a missing file again themselves
+            log.exception("pool_files_not_checked")
         await background.forever(one_pass, self._waker, poll=POLL_SECONDS, failed="pooling_failed")
 
-    async def apply_next(self) -> bool:
+    async def apply_next(self, *, overlap: bool = False) -> bool:
         """Apply the waiting work of one pool; False when no pool has any (or all that have
-        are being applied by another replica)."""
+        are being applied by another replica). What follows a version's commit (storing its
+        file, dropping the loaded rows it supersedes, pruning older files) is done before
+        returning, or with ``overlap`` alongside the next update, which then does not wait
+        for the disk."""
         started = time.perf_counter()
-        with held_dir(prefix=SCRATCH_PREFIX) as scratch:
+        # The scratch folder lives until the version's file is stored: with ``overlap``, the
+        # task that stores it closes it.
+        folder = contextlib.ExitStack()
+        scratch = Path(folder.enter_context(held_dir(prefix=SCRATCH_PREFIX)))
+        try:
             async with self._sessionmaker.begin() as session:
-                # The pool whose work has waited longest: a busy pool never starves the others.
-                waiting = (
-                    select(PoolChange.pool_id, func.min(PoolChange.created_at).label("since"))
-                    .group_by(PoolChange.pool_id)
-                    .subquery()
-                )
-                pool = await session.scalar(
-                    select(Pool)
-                    .join(waiting, waiting.c.pool_id == Pool.id)
-                    .order_by(waiting.c.since)
-                    .limit(1)
-                    .with_for_update(of=Pool, skip_locked=True)
-                )
+                pool = await _oldest_waiting(session)
                 if pool is None:
                     return False
                 work = (
@@ -99,13 +105,14 @@ class Pooler:
                     pool,
                     {resource_id for _, resource_id in work},
                     store=self._store,
-                    scratch=Path(scratch),
+                    scratch=scratch,
                     public_url=self._public_url,
                 )
                 await session.execute(
                     delete(PoolChange).where(PoolChange.id.in_([change for change, _ in work]))
                 )
-        if made is not None:
+            if made is None:
+                return True
             log.info(
                 "pool_version",
                 pool=pool.slug,
@@ -113,10 +120,51 @@ class Pooler:
                 rows=made.version.rows,
                 files=len(work),
                 seconds=round(time.perf_counter() - started, 3),
+                **made.steps,
+                written=made.written,
             )
-            if self._rows is not None:
-                for version_id in made.superseded:
-                    await self._rows.drop(version_id)
-            await files.prune(self._sessionmaker, self._store, pool.id)
-            self._on_version()
-        return True
+            after = self._after(made, pool.id, folder.pop_all())
+            if not overlap:
+                await after
+                return True
+            # One after the other, in version order: a version's file is never stored after
+            # a newer update has pruned it.
+            task = asyncio.create_task(_after(self._following.copy(), after))
+            self._following.add(task)
+            task.add_done_callback(self._following.discard)
+            return True
+        finally:
+            folder.close()
+
+    async def _after(self, made: Made, pool_id: uuid.UUID, folder: contextlib.ExitStack) -> None:
+        """Once a version has committed: store its file, drop the loaded rows it supersedes,
+        prune older files, and tell the row loader and the webhook sender."""
+        with folder:
+            await store_file(self._store, made)
+        if self._rows is not None:
+            for version_id in made.superseded:
+                await self._rows.drop(version_id)
+        await files.prune(self._sessionmaker, self._store, pool_id)
+        self._on_version()
+
+
+async def _after(earlier: set[asyncio.Task[None]], then: Coroutine[Any, Any, None]) -> None:
+    await asyncio.gather(*earlier, return_exceptions=True)
+    await then
+
+
+async def _oldest_waiting(session: AsyncSession) -> Pool | None:
+    """The pool whose work has waited longest (a busy pool never starves the others), locked
+    against other replicas; None if no pool waits or all that wait are being applied."""
+    waiting = (
+        select(PoolChange.pool_id, func.min(PoolChange.created_at).label("since"))
+        .group_by(PoolChange.pool_id)
+        .subquery()
+    )
+    return await session.scalar(
+        select(Pool)
+        .join(waiting, waiting.c.pool_id == Pool.id)
+        .order_by(waiting.c.since)
+        .limit(1)
+        .with_for_update(of=Pool, skip_locked=True)
+    )

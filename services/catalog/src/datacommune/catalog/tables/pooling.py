@@ -35,6 +35,8 @@ class Pool(Base):
     primary_key: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The newest consolidated version's number (0 before the first).
     number: Mapped[int] = mapped_column(Integer, default=0)
+    # Where each segment lies in the newest version's file (pooled_file.py), or None.
+    layout: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
