@@ -26,5 +26,6 @@ def settings(database_url: str, nats_url: str, folder: Path, **extra: Any) -> Se
         storage=StorageSettings(root=folder / "files"),
         rows_dir=str(folder / "rows"),
         admin_token_hash=tokens.hash_token(ADMIN),
-        **extra,
+        # One process per app served in a test: the pooler as a task of it, unless asked.
+        **{"pooler_process": False, **extra},
     )

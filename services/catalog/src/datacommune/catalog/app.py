@@ -15,6 +15,7 @@ from datacommune.catalog.harvest.worker import Harvester
 from datacommune.catalog.interop import ckan
 from datacommune.catalog.pages import catalogue as catalogue_pages
 from datacommune.catalog.pages import territory as territory_pages
+from datacommune.catalog.pooling.process import PoolerProcess
 from datacommune.catalog.pooling.worker import SCRATCH_PREFIX as POOL_SCRATCH
 from datacommune.catalog.pooling.worker import Pooler
 from datacommune.catalog.rows import exports
@@ -70,12 +71,17 @@ def create_app(settings: Settings) -> FastAPI:
                 loader.wake()
                 sender.wake()
 
-            pooler = Pooler(
-                runtime.sessionmaker,
-                runtime.store,
-                public_url=settings.http.public_url,
-                rows=rows,
-                on_version=on_pool_version,
+            # In a process of its own unless told otherwise: see pooling/process.py.
+            pooler: PoolerProcess | Pooler = (
+                PoolerProcess(settings, on_version=on_pool_version)
+                if settings.pooler_process
+                else Pooler(
+                    runtime.sessionmaker,
+                    runtime.store,
+                    public_url=settings.http.public_url,
+                    rows=rows,
+                    on_version=on_pool_version,
+                )
             )
 
             clock = ReleaseClock(

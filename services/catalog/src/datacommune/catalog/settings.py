@@ -32,3 +32,7 @@ class Settings(ServiceSettings):
     # storage if lost); empty: beside the database, ``var/catalog.db`` -> ``var/catalog-rows/``.
     # On PostgreSQL rows stay in the database and this is not used.
     rows_dir: str = ""
+    # The pooler (pooled data) in a process of its own, which catalog starts and watches
+    # (docs/consolidation.md); off, it runs as one of catalog's own tasks (tests that serve
+    # the app in-process; updates are then slower while catalog is busy).
+    pooler_process: bool = True
