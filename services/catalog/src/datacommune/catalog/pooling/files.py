@@ -58,7 +58,7 @@ async def restore(
             if sha256 != version.sha256:
                 log.error("pool_version_not_rebuilt", version=str(version.id), sha256=sha256)
                 return False
-            await store.put_file(version.object_key, path, media_type="text/csv")
+            await store.move_file(version.object_key, path, media_type="text/csv")
     async with sessionmaker.begin() as session:
         # Stored again: the next update prunes it again.
         await session.execute(

@@ -12,7 +12,6 @@ way the bytes are the same (tests/catalog/test_pooled_file.py checks them agains
 """
 
 import asyncio
-import hashlib
 import uuid
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -25,52 +24,6 @@ from datacommune.catalog.tables import Pool, PoolSegment, PoolVersion, Version
 from datacommune.shared.storage import ObjectMissing, ObjectStore
 
 _ORDER = (PoolSegment.organization, PoolSegment.version_id, PoolSegment.part)
-# Bytes handed to the writing thread at once.
-HELD_BYTES = 4 * 1024 * 1024
-
-
-class _Out:
-    """The file being written and its digest. What to write (bytes, or a range of the old
-    file) is handed to a worker thread a few megabytes at a time: reading, hashing and writing
-    release the interpreter's lock, and each trip to the thread waits its turn on a busy
-    service's loop, so the trips are few."""
-
-    def __init__(self, out: BinaryIO, old: BinaryIO | None) -> None:
-        self._out = out
-        self._old = old
-        self._held: list[bytes | tuple[int, int]] = []
-        self._held_bytes = 0
-        self.digest = hashlib.sha256()
-        self.size = 0
-
-    async def add(self, chunk: bytes) -> None:
-        await self._hold(chunk, len(chunk))
-
-    async def copy(self, offset: int, length: int) -> None:
-        """``length`` bytes of the old file from ``offset``."""
-        await self._hold((offset, length), length)
-
-    async def _hold(self, what: bytes | tuple[int, int], size: int) -> None:
-        self._held.append(what)
-        self._held_bytes += size
-        if self._held_bytes >= HELD_BYTES:
-            await self.flush()
-
-    async def flush(self) -> None:
-        held, self._held, self._held_bytes = self._held, [], 0
-        await asyncio.to_thread(self._write, held)
-
-    def _write(self, held: list[bytes | tuple[int, int]]) -> None:
-        for what in held:
-            if isinstance(what, tuple):
-                assert self._old is not None
-                self._old.seek(what[0])
-                chunk = self._old.read(what[1])
-            else:
-                chunk = what
-            self._out.write(chunk)
-            self.digest.update(chunk)
-            self.size += len(chunk)
 
 
 async def write(
@@ -79,7 +32,7 @@ async def write(
     """Write the pool's file (its current segments) at ``path`` and record its layout on the
     pool: its sha256, size, and how it was made (``copied`` or ``from-database``)."""
     fields = [f["name"] for f in pool.fields]
-    header = pooled_rows.line([*fields, *pooled_rows.PROVENANCE]).encode()
+    header = pooled_rows.header(fields).encode()
     segments = [
         (version_id, part)
         for version_id, part in await session.execute(
@@ -124,7 +77,7 @@ async def _write(
     kept: dict[tuple[str, int], tuple[int, int]],
 ) -> tuple[str, int]:
     with path.open("wb") as handle:
-        out = _Out(handle, old)
+        out = pooled_rows.FileOut(handle, old)
         await out.add(header)
         for version_id, part in segments:
             where = kept.get((version_id.hex, part))

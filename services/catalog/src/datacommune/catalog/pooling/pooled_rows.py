@@ -9,7 +9,7 @@ import io
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, BinaryIO, cast
 
 from sqlalchemy import Table, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -33,8 +33,9 @@ PROVENANCE = (
 BATCH = 2_000
 # A segment (a file's run of consolidated lines) is cut at about this many characters.
 SEGMENT_CHARS = 1024 * 1024
-# Rows and segments held for one insert at most (characters): a few segments' worth.
-HELD_CHARS = 4 * SEGMENT_CHARS
+# Held before one insert (characters of rows and segments) or one write to a file (bytes): a
+# few segments' worth.
+HELD = 4 * SEGMENT_CHARS
 # The tables themselves: many rows a statement, without the ORM's bulk insert around it.
 _ROW_TABLE = cast(Table, PoolRow.__table__)
 _SEGMENT_TABLE = cast(Table, PoolSegment.__table__)
@@ -49,32 +50,70 @@ def line(values: Iterable[str]) -> str:
     return out.getvalue()
 
 
+def header(fields: list[str]) -> str:
+    """A pooled file's first line: the columns, then the provenance columns."""
+    return line([*fields, *PROVENANCE])
+
+
+class FileOut:
+    """A pooled file being written, its sha256 and size. What to write (bytes, or a range of
+    an ``old`` file) is handed to a worker thread a few megabytes at a time: reading, hashing
+    and writing release the interpreter's lock, and each trip to the thread waits its turn on
+    a busy event loop, so the trips are few."""
+
+    def __init__(self, out: BinaryIO, old: BinaryIO | None = None) -> None:
+        self._out = out
+        self._old = old
+        self._held: list[bytes | tuple[int, int]] = []
+        self._held_bytes = 0
+        self.digest = hashlib.sha256()
+        self.size = 0
+
+    async def add(self, chunk: bytes) -> None:
+        await self._hold(chunk, len(chunk))
+
+    async def copy(self, offset: int, length: int) -> None:
+        """``length`` bytes of the old file from ``offset``."""
+        await self._hold((offset, length), length)
+
+    async def _hold(self, what: bytes | tuple[int, int], size: int) -> None:
+        self._held.append(what)
+        self._held_bytes += size
+        if self._held_bytes >= HELD:
+            await self.flush()
+
+    async def flush(self) -> None:
+        held, self._held, self._held_bytes = self._held, [], 0
+        await asyncio.to_thread(self._write, held)
+
+    def _write(self, held: list[bytes | tuple[int, int]]) -> None:
+        for what in held:
+            if isinstance(what, tuple):
+                assert self._old is not None
+                self._old.seek(what[0])
+                chunk = self._old.read(what[1])
+            else:
+                chunk = what
+            self._out.write(chunk)
+            self.digest.update(chunk)
+            self.size += len(chunk)
+
+
 async def write_file(path: Path, fields: list[str], lines: AsyncIterator[str]) -> tuple[str, int]:
-    """A pooled file at ``path``: the header of ``fields`` and the provenance columns, then
-    ``lines`` (each one record or more, CSV-encoded); its sha256 and size. Encoding, hashing
-    and writing happen in a worker thread, a few megabytes at a time: a pool's file is tens
-    of megabytes, which would hold the service's event loop for a good part of a second."""
-    digest = hashlib.sha256()
-    size = 0
-    with path.open("wb") as out:
-
-        def write(texts: list[str]) -> None:
-            nonlocal size
-            chunk = "".join(texts).encode()
-            out.write(chunk)
-            digest.update(chunk)
-            size += len(chunk)
-
-        held = [line([*fields, *PROVENANCE])]
-        chars = 0
+    """A pooled file at ``path``: the header of ``fields``, then ``lines`` (each one record or
+    more, CSV-encoded), a few megabytes at a time; its sha256 and size."""
+    with path.open("wb") as handle:
+        out = FileOut(handle)
+        held, chars = [header(fields)], 0
         async for text in lines:
             held.append(text)
             chars += len(text)
-            if chars >= HELD_CHARS:
-                await asyncio.to_thread(write, held)
+            if chars >= HELD:
+                await out.add("".join(held).encode())
                 held, chars = [], 0
-        await asyncio.to_thread(write, held)
-    return digest.hexdigest(), size
+        await out.add("".join(held).encode())
+        await out.flush()
+    return out.digest.hexdigest(), out.size
 
 
 def provenance(source: Member, public_url: str) -> list[str]:
@@ -105,13 +144,13 @@ class Pending:
     async def row(self, row: dict[str, Any]) -> None:
         self._rows.append(row)
         self._chars += len(row["line"])
-        if len(self._rows) >= BATCH or self._chars >= HELD_CHARS:
+        if len(self._rows) >= BATCH or self._chars >= HELD:
             await self.flush()
 
     async def segment(self, segment: dict[str, Any]) -> None:
         self._segments.append(segment)
         self._chars += len(segment["text"])
-        if self._chars >= HELD_CHARS:
+        if self._chars >= HELD:
             await self.flush()
 
     async def flush(self) -> None:

@@ -129,7 +129,7 @@ class Pooler:
                 return True
             # One after the other, in version order: a version's file is never stored after
             # a newer update has pruned it.
-            task = asyncio.create_task(_after(self._following.copy(), after))
+            task = asyncio.create_task(_in_turn(self._following.copy(), after))
             self._following.add(task)
             task.add_done_callback(self._following.discard)
             return True
@@ -148,7 +148,8 @@ class Pooler:
         self._on_version()
 
 
-async def _after(earlier: set[asyncio.Task[None]], then: Coroutine[Any, Any, None]) -> None:
+async def _in_turn(earlier: set[asyncio.Task[None]], then: Coroutine[Any, Any, None]) -> None:
+    """``then``, once the ``earlier`` tasks are done (whether they failed or not)."""
     await asyncio.gather(*earlier, return_exceptions=True)
     await then
 
