@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint typecheck bench clean
+.PHONY: install run test test-long test-fast lint typecheck bench clean
 
 install: $(STAMP)
 
@@ -26,7 +26,13 @@ test: $(STAMP)
 	$(BIN)/mypy shared/src services/*/src cli/src
 	# Three workers on two cores: most of the e2e suite waits on the services it started. (Not
 	# --dist loadgroup: with it, pytest-xdist reported 749 results for 863 tests collected.)
-	$(BIN)/pytest -n 3
+	$(BIN)/pytest -n 3 -m "not long"
+
+# The endurance runs (soak with restarts, production topology under faults, 500 uploads over two
+# nodes): minutes each, a dozen processes each, so one after the other. CI runs them after
+# `make test` (.ci/run).
+test-long: $(STAMP)
+	$(BIN)/pytest -m long
 
 # The inner loop: every test but those that start the four services as processes.
 test-fast: $(STAMP)

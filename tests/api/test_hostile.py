@@ -102,7 +102,10 @@ def bystander(running: Running) -> Iterator[list[float]]:
             stop.set()
             future.result()
     assert latencies, "the other client never got an answer"
-    assert max(latencies) < 1.0, f"the other client waited {max(latencies):.2f} s"
+    # A service held up by the attack would keep the other client waiting for a whole 10 s
+    # window (or past its 5 s timeout); a second or so is what a 2-core machine busy with the
+    # rest of the suite gives now and then.
+    assert max(latencies) < 3.0, f"the other client waited {max(latencies):.2f} s"
 
 
 def on_every_service(attack: Callable[[str], None]) -> None:

@@ -47,6 +47,7 @@ def start_node(root: Path, name: str, nats_url: str) -> Platform:
     return node
 
 
+@pytest.mark.long
 @pytest.mark.postgres
 def test_500_uploads_over_two_nodes_with_a_cut_link(
     tmp_path: Path, postgres_available: None, alone: None

@@ -22,6 +22,7 @@ from tests.soak.traffic import Sent, Traffic
 pytestmark = pytest.mark.e2e
 
 
+@pytest.mark.long
 def test_soak_with_restarts(tmp_path: Path, alone: None) -> None:
     engine = "sqlite"
     with platforms(tmp_path, engine) as (hub, node):

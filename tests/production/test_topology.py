@@ -143,6 +143,7 @@ class Faults:
         return "\n".join(lines)
 
 
+@pytest.mark.long
 def test_production_topology_under_faults(tmp_path: Path, alone: None) -> None:
     reason = engines.missing()
     if reason:
