@@ -24,9 +24,11 @@ test: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 	$(BIN)/mypy shared/src services/*/src cli/src
-	# Three workers on two cores: most of the e2e suite waits on the services it started. (Not
-	# --dist loadgroup: with it, pytest-xdist reported 749 results for 863 tests collected.)
-	$(BIN)/pytest -n 3 -m "not long"
+	# Four workers on two cores: much of the e2e suite waits on the services it started, or for a
+	# moment to come. worksteal: an idle worker takes tests queued on a busy one, so one long test
+	# does not hold the end of the run. (Not --dist loadgroup: with it, pytest-xdist reported 749
+	# results for 863 tests collected.)
+	$(BIN)/pytest -n 4 --dist worksteal -m "not long"
 
 # The endurance runs (soak with restarts, production topology under faults, 500 uploads over two
 # nodes): minutes each, a dozen processes each, so one after the other. CI runs them after
