@@ -134,9 +134,19 @@ def gather(base: str, config: dict[str, Any], since: datetime | None = None) -> 
         params["start"] = str(int(params["start"]) + int(params["rows"]))
 
 
-@pytest.fixture
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def platform(request: pytest.FixtureRequest) -> Running:
+    """The session's platforms, by module here: the territory below is made once on each."""
+    name = "embedded" if request.param == "sqlite" else "on_postgres"
+    running: Running = request.getfixturevalue(name)
+    return running
+
+
+@pytest.fixture(scope="module")
 def territory(platform: Running) -> dict[str, Any]:
-    """Three organizations' datasets, with keywords and themes; their ids by slug."""
+    """Three organizations' datasets, with keywords and themes; their ids by slug. Made once
+    for the module on each engine: the tests read it (one edits a description, which no other
+    test reads)."""
     tag = uuid.uuid4().hex[:6]
     plan = {
         f"roques-{tag}": [("budget", ["budget", "finances"], "ECON"), ("velo", ["vélo"], "TRAN")],

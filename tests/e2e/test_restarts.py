@@ -86,12 +86,19 @@ def test_catalog_starts_again_and_again_with_organizations(fresh: Running) -> No
         assert running.wait_status(who, answer.json()["id"], {"published"}, timeout=60)
 
 
+@pytest.fixture(scope="module")
+def restarted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running, str]]:
+    """One platform for the three services' restarts (each test restarts its own service),
+    with an organization."""
+    with running_platform(tmp_path_factory.mktemp("restarted")) as running:
+        yield running, running.organization("roques")
+
+
 @pytest.mark.parametrize("service", ["ingest", "validate", "events"])
-def test_each_service_starts_again_and_again(tmp_path: Path, service: str) -> None:
-    with running_platform(tmp_path) as running:
-        token = running.organization("roques")
-        for how in (signal.SIGTERM, signal.SIGKILL, signal.SIGTERM):
-            restart(running, service, how)
-        answer = running.upload(token, csv_rows(5, service), dataset=f"apres-{service}")
-        assert answer.status_code == 202, answer.text
-        assert running.wait_status(token, answer.json()["id"], {"published"}, timeout=60)
+def test_each_service_starts_again_and_again(restarted: tuple[Running, str], service: str) -> None:
+    running, token = restarted
+    for how in (signal.SIGTERM, signal.SIGKILL, signal.SIGTERM):
+        restart(running, service, how)
+    answer = running.upload(token, csv_rows(5, service), dataset=f"apres-{service}")
+    assert answer.status_code == 202, answer.text
+    assert running.wait_status(token, answer.json()["id"], {"published"}, timeout=60)
