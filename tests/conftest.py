@@ -156,6 +156,17 @@ def platform(request: pytest.FixtureRequest) -> Running:
     return running
 
 
+PLATFORMS = {"embedded", "on_postgres", "platform"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that takes the running platform starts the four services: it is e2e, wherever it
+    lives, so the fast loop (``-m "not e2e"``) never starts them."""
+    for item in items:
+        if PLATFORMS & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     if not hasattr(session.config, "workerinput"):  # the controller, or a run without xdist
         figures.clear()

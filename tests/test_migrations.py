@@ -123,6 +123,7 @@ async def test_versions_read_as_rows_learn_the_charset_of_their_bytes(tmp_path: 
     assert found == {read.hex: "windows-1252", unread.hex: None}
 
 
+@pytest.mark.e2e
 def test_replicas_starting_together_migrate_once(postgres_url: str) -> None:
     """Three processes of a service started at the same moment on an empty PostgreSQL database
     (a deployment of replicas): one migrates, the others wait and find it at head."""

@@ -7,6 +7,7 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from datacommune.catalog.pooling.process import PoolerProcess
@@ -30,6 +31,7 @@ async def until(t: Territory, wanted: int, heard: list[int]) -> None:
         await asyncio.sleep(0.05)
 
 
+@pytest.mark.e2e
 async def test_the_pooler_process_pools_comes_back_when_killed_and_stops_with_catalog(
     territory: Territory, catalog_url: str, tmp_path: Path
 ) -> None:

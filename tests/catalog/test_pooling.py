@@ -425,6 +425,7 @@ asyncio.run(main())
 """
 
 
+@pytest.mark.e2e
 async def test_a_pooler_killed_mid_update_loses_and_duplicates_nothing(
     territory: Territory, catalog_url: str, tmp_path: Path
 ) -> None:

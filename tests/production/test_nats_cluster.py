@@ -7,6 +7,7 @@ import time
 import uuid
 
 import nats
+import pytest
 from nats.js.api import StreamConfig
 from nats.js.errors import BadRequestError
 
@@ -15,6 +16,9 @@ from datacommune.shared.bus import NO_SUITABLE_PEERS, Bus
 from datacommune.shared.settings import NatsSettings
 from tests import servers
 from tests.figures import record
+
+# Three nats-servers as processes, killed and started again: with the e2e runs, not the fast loop.
+pytestmark = pytest.mark.e2e
 
 EVENTS = 200
 
