@@ -62,6 +62,7 @@ from datacommune.shared.process.migrations import upgrade  # noqa: E402
 from datacommune.shared.settings import DatabaseSettings  # noqa: E402
 from datacommune.shared.storage import LocalObjectStore  # noqa: E402
 from tests.catalog.publishing import publish_csv  # noqa: E402
+from tests.figures import percentile  # noqa: E402
 from tests.servers import free_port, wait_port  # noqa: E402
 
 MIGRATIONS = ROOT / "services/catalog/src/datacommune/catalog/migrations"
@@ -156,11 +157,6 @@ def kinds(rows: int) -> list[Kind]:
         Kind("count, whole table", COUNT_TARGET, [[("_size", "1")]]),
         Kind("count, annee=2023 (~10 %)", COUNT_TARGET, [[("annee", "2023"), ("_size", "1")]]),
     ]
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 # --- ours -------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from datacommune.shared.db import make_engine, make_sessionmaker  # noqa: E402
 from datacommune.shared.process.migrations import upgrade  # noqa: E402
 from datacommune.shared.settings import DatabaseSettings  # noqa: E402
 from tests import servers  # noqa: E402
+from tests.figures import percentile  # noqa: E402
 
 MIGRATIONS = ROOT / "services/catalog/src/datacommune/catalog/migrations"
 SUBJECTS = [
@@ -194,13 +195,11 @@ async def measure(url: str, queries: int) -> dict[str, list[float]]:
 def report(engine: str, timings: dict[str, list[float]]) -> None:
     every = [t for values in timings.values() for t in values]
     for kind, values in [*timings.items(), ("all", every)]:
-        ordered = sorted(values)
-        p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        p95 = percentile(values, 0.95)
         print(
             f"{engine:<10} {kind:<14} p50 {statistics.median(values) * 1000:7.1f} ms   p95 {p95 * 1000:7.1f} ms"
         )
-    ordered = sorted(every)
-    p95 = ordered[round(0.95 * (len(ordered) - 1))]
+    p95 = percentile(every, 0.95)
     print(f"{engine:<10} target search p95 < 50 ms: {'met' if p95 < 0.05 else 'NOT met'}")
 
 

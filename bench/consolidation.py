@@ -38,16 +38,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests import servers  # noqa: E402
+from tests.figures import percentile  # noqa: E402
 from tests.platform import ADMIN, Running, running_platform  # noqa: E402
 
 EXAMPLE = ROOT / "examples" / "roques-subventions-2025.csv"
 TERRITORY = "haute-garonne"
 POOL = f"{TERRITORY}--scdl-subventions"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def subsidies(commune: str, rows: int, edition: int) -> bytes:

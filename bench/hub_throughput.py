@@ -34,21 +34,8 @@ import nats
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.figures import cpu_seconds, percentile  # noqa: E402
 from tests.platform import Running, csv_rows, running_platform  # noqa: E402
-
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-def cpu_seconds(pid: int) -> float:
-    """User and system time of a process and its waited-for children, from /proc."""
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return sum(int(f) for f in fields[11:15]) / TICK
 
 
 def processes(running: Running) -> dict[str, int]:

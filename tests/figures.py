@@ -2,9 +2,11 @@
 
 Under pytest-xdist a worker's output never reaches the terminal, so a test records its figures
 here, in ``var/test-figures/`` (one file per run); the controller prints them all at the end
-of the session (``pytest_terminal_summary`` in tests/conftest.py), pass or fail.
+of the session (``pytest_terminal_summary`` in tests/conftest.py), pass or fail. The two
+measures the tests and the benchmarks (bench/) take are here too.
 """
 
+import os
 import re
 from pathlib import Path
 
@@ -25,3 +27,18 @@ def clear() -> None:
 
 def recorded() -> list[tuple[str, str]]:
     return [(path.stem, path.read_text()) for path in sorted(FOLDER.glob("*.txt"))]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The value at fraction ``q`` of the sorted ``values`` (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system processor time of a process, from /proc (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

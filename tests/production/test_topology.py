@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from datacommune.cli.platform import SERVICES
-from tests.figures import record
+from tests.figures import cpu_seconds, record
 from tests.production import engines
 from tests.production.topology import REPLICAS, Topology, production
 from tests.soak import ledger
@@ -165,7 +165,7 @@ def test_production_topology_under_faults(tmp_path: Path, alone: None) -> None:
             + ", ".join(f"{x:.1f}" for x in os.getloadavg()),
             "CPU s per process since its last start: "
             + ", ".join(
-                f"{name} {_cpu_seconds(process.pid):.1f}"
+                f"{name} {cpu_seconds(process.pid):.1f}"
                 for name, process in sorted(top.hub.platform.processes.items())
             ),
         ]
@@ -209,12 +209,3 @@ def _uploads_by_status(top: Topology) -> dict[str, float]:
             labels, value = line.rsplit(" ", 1)
             found[labels.split('status="')[1].split('"')[0]] = float(value)
     return found
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a process, from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
