@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from tests import figures, servers
-from tests.platform import MAX_UPLOAD, Running, running_platform
+from tests.platform import (
+    MAX_UPLOAD,
+    SESSION_PLATFORMS,
+    Running,
+    running_platform,
+    session_platform,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 # `datacommune up` records the platform it started for other terminals (cli/up.py): the tests'
@@ -148,15 +154,13 @@ def on_postgres(
         yield running
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=list(SESSION_PLATFORMS))
 def platform(request: pytest.FixtureRequest) -> Running:
     """The running platform, once on embedded defaults and once on PostgreSQL."""
-    name = "embedded" if request.param == "sqlite" else "on_postgres"
-    running: Running = request.getfixturevalue(name)
-    return running
+    return session_platform(request)
 
 
-PLATFORMS = {"embedded", "on_postgres", "platform"}
+PLATFORMS = {*SESSION_PLATFORMS.values(), "platform"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -8,12 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from datacommune.cli.platform import SERVICES, Platform
 from datacommune.shared import tokens
 from tests import servers
 
 ADMIN = "dcadmin_test-admin-token"
+# The session's running platforms (tests/conftest.py), by the engine a test is run on.
+SESSION_PLATFORMS = {"sqlite": "embedded", "postgresql": "on_postgres"}
 
 
 @dataclass
@@ -188,3 +191,9 @@ def csv_rows(n: int, seed: str) -> bytes:
     lines = ["id,commune,montant,date"]
     lines += [f"{i},{seed}-{i},{i * 10.5:.2f},2025-01-{1 + i % 28:02d}" for i in range(n)]
     return ("\n".join(lines) + "\n").encode()
+
+
+def session_platform(request: pytest.FixtureRequest) -> "Running":
+    """The session's running platform on the engine ``request.param`` names."""
+    running: Running = request.getfixturevalue(SESSION_PLATFORMS[request.param])
+    return running

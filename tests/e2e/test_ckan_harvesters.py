@@ -18,7 +18,7 @@ import ckanapi
 import httpx
 import pytest
 
-from tests.platform import Running
+from tests.platform import SESSION_PLATFORMS, Running, session_platform
 
 pytestmark = pytest.mark.e2e
 
@@ -134,12 +134,10 @@ def gather(base: str, config: dict[str, Any], since: datetime | None = None) -> 
         params["start"] = str(int(params["start"]) + int(params["rows"]))
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+@pytest.fixture(scope="module", params=list(SESSION_PLATFORMS))
 def platform(request: pytest.FixtureRequest) -> Running:
     """The session's platforms, by module here: the territory below is made once on each."""
-    name = "embedded" if request.param == "sqlite" else "on_postgres"
-    running: Running = request.getfixturevalue(name)
-    return running
+    return session_platform(request)
 
 
 @pytest.fixture(scope="module")
