@@ -273,11 +273,13 @@ def _dispatch(args: argparse.Namespace) -> None:
 
         replace = getattr(args, "replace", False)
         sys.exit(backup.run(args.command, args.folder, var=args.var, replace=replace))
-    if args.command in ("schemas", "validate"):
-        from datacommune.cli import offline
     if args.command == "schemas":
+        from datacommune.cli import offline
+
         sys.exit(offline.list_schemas())
     if args.command == "validate":
+        from datacommune.cli import offline
+
         sys.exit(
             offline.run(
                 args.file,
