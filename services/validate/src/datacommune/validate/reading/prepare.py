@@ -34,6 +34,7 @@ class Text:
     delimiter: str
     source: dict[str, Any]
     largest: int
+    records: records.Records
 
 
 # frictionless holds its first rows to find the header and infer types: 100 of them, unless
@@ -94,7 +95,7 @@ def text(path: Path, *, encoding: str | None, delimiter: str | None) -> Text | R
     rows = table(normalized, dialect.delimiter)
     if isinstance(rows, Refusal):
         return replace(rows, source=source)
-    return Text(normalized, dialect.delimiter, source, rows.largest)
+    return Text(normalized, dialect.delimiter, source, rows.largest, rows)
 
 
 def table(path: Path, delimiter: str) -> records.Records | Refusal:

@@ -9,10 +9,19 @@ csv module's rules — a quote opens a quoted cell only at the start of a cell, 
 a quote, after the closing quote the cell goes on unquoted — over the UTF-8 copy's bytes, holding
 at most one chunk and one record at a time. A record over ``MAX_RECORD_BYTES`` is refused before
 anything reads the file as rows, so every later reading holds a bounded row.
+
+The scan also notes each record whose width differs from the header's (its number and how many
+cells it holds, 0 for an empty line): the columnar engine reads the well-formed records in
+columns and needs to know where the others were (``validate/columnar``).
 """
 
+from __future__ import annotations
+
+import csv
+import io
 import re
-from dataclasses import dataclass
+from array import array
+from dataclasses import dataclass, field
 from pathlib import Path
 
 CHUNK = 1024 * 1024
@@ -45,6 +54,9 @@ class Records:
     filled: bool
     unclosed: Span | None = None
     oversized: Span | None = None
+    # Records (the header is 1) whose number of cells is not the header's, and that number.
+    odd: array[int] = field(default_factory=lambda: array("q"))
+    odd_widths: array[int] = field(default_factory=lambda: array("q"))
 
 
 def _pattern(delimiter: str) -> re.Pattern[bytes]:
@@ -66,10 +78,24 @@ def _lines(data: bytes, start: int, end: int) -> int:
     return 1 + data.count(b"\n", start, end) + data.count(b"\r", start, end) - crlf
 
 
+def _width(data: bytes, start: int, stop: int, delimiter: bytes, quoted: bool) -> int:
+    """How many cells the record ``data[start:stop]`` (line break included) holds, as the csv
+    module reads it: none for an empty line."""
+    if data[start:stop].strip(b"\r\n") == b"":
+        return 0
+    if not quoted:
+        return data.count(delimiter, start, stop) + 1
+    text = data[start:stop].decode("utf-8", "replace")
+    return len(next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter.decode())))
+
+
 def scan(path: Path, delimiter: str, *, chunk_size: int = CHUNK) -> Records:
     """Measure the records of the UTF-8 file at ``path``; stop at the first one over a limit."""
     record = _pattern(delimiter)
     nothing = _NOTHING + delimiter.encode()
+    separator = delimiter.encode()
+    odd, odd_widths = array("q"), array("q")
+    header = -1
     count = largest = 0
     line = 1
     filled = False
@@ -99,6 +125,12 @@ def scan(path: Path, delimiter: str, *, chunk_size: int = CHUNK) -> Records:
                     return Records(count - 1, largest, filled, oversized=span)
                 largest = max(largest, size)
                 filled = filled or bool(buffer[position:stop].translate(None, nothing))
+                width = _width(buffer, position, stop, separator, quoted)
+                if header < 0:
+                    header = width
+                elif width != header:
+                    odd.append(count)
+                    odd_widths.append(width)
                 line += lines
                 position = stop
             if rest := len(buffer) - position:
@@ -114,5 +146,9 @@ def scan(path: Path, delimiter: str, *, chunk_size: int = CHUNK) -> Records:
                 if rest:  # one line with an open quote: the reader takes it as one cell
                     count, largest = count + 1, max(largest, rest)
                     filled = filled or bool(buffer[position:].translate(None, nothing))
-                return Records(count, largest, filled)
+                    # Its width is the reader's guess: -1, which the columnar engine leaves to
+                    # frictionless.
+                    odd.append(count)
+                    odd_widths.append(-1)
+                return Records(count, largest, filled, odd=odd, odd_widths=odd_widths)
             buffer = buffer[position:]
