@@ -255,6 +255,13 @@ class StoredFile(TypedDict):
     ]
 
 
+class Engine(TypedDict):
+    """Which engine checked the file's rows, and why not the columnar one when it did not."""
+
+    name: Literal["columnar", "frictionless"]
+    reason: NotRequired[str]
+
+
 class Report(TypedDict):
     """A validation result: an invalid file gets a report like a valid one."""
 
@@ -270,6 +277,9 @@ class Report(TypedDict):
         Annotated[list[Group], Field(description="The findings grouped by kind and column")]
     ]
     seconds: float
+    engine: NotRequired[
+        Annotated[Engine, Field(description="The engine that read the rows (absent if refused)")]
+    ]
     unchecked: NotRequired[list[Unchecked]]
     mapping: NotRequired[Mapping]
     schema_guess: NotRequired[list[SchemaGuess]]

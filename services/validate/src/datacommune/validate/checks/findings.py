@@ -14,6 +14,22 @@ import attrs
 from frictionless import Checklist, Error, errors
 
 MAX_CELL_CHARS = 300
+# Findings located in a row or the header; any other leaves the file unread as a table.
+_LOCATED = (errors.RowError, errors.HeaderError)
+
+
+def as_found(error: Error) -> dict[str, Any]:
+    """A frictionless finding as the report holds it."""
+    return {
+        # frictionless's bare « error » is a table it could not read (e.g. repeated labels).
+        "type": "source-error" if error.type == "error" else error.type,
+        "message": error.message,
+        "row": getattr(error, "row_number", None),
+        "field": getattr(error, "field_name", None) or getattr(error, "label", None) or None,
+        "cell": getattr(error, "cell", None),
+        "note": getattr(error, "note", None) or None,
+        "fatal": not isinstance(error, _LOCATED),
+    }
 
 
 def trim(error: Error) -> None:

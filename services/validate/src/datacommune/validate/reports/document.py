@@ -115,7 +115,12 @@ def assemble(
     found: list[dict[str, Any]],
     source: dict[str, Any],
     seconds: float,
+    truncated: bool | None = None,
 ) -> dict[str, Any]:
+    """The report of a file read as a table; ``truncated`` says counting stopped at a cap
+    (by default, when ``found`` holds ``MAX_ERRORS`` findings)."""
+    if truncated is None:
+        truncated = len(found) >= MAX_ERRORS
     errors = Counter(f["type"] for f in found if f.get("severity", "error") == "error")
     warnings = Counter(f["type"] for f in found if f.get("severity", "error") == "warning")
     publishable = not errors
@@ -168,11 +173,9 @@ def assemble(
             "warnings": sum(warnings.values()),
             "error_types": dict(sorted(errors.items())),
             "warning_types": dict(sorted(warnings.items())),
-            "truncated": len(found) >= MAX_ERRORS,
+            "truncated": truncated,
         },
-        "message": message(
-            schema, rows, errors, warnings, len(found) >= MAX_ERRORS, unchecked=unchecked
-        ),
+        "message": message(schema, rows, errors, warnings, truncated, unchecked=unchecked),
         "issues": examples,
         "groups": groups.group(found, specs),
         "seconds": round(seconds, 3),

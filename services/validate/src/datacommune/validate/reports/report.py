@@ -9,27 +9,29 @@ import io
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from xml.etree.ElementTree import ParseError
 
+import structlog
 from frictionless import (
     Detector,
     Dialect,
     FrictionlessException,
     Schema,
-    errors,
     formats,
 )
 from frictionless.resources import TableResource
 
 from datacommune.shared import wording
+from datacommune.validate import columnar
 from datacommune.validate.checks import coordinates, findings, mapping, repairs
 from datacommune.validate.reading import jsondata, limits, ods, sniff
 from datacommune.validate.reading import prepare as reading
+from datacommune.validate.reading.records import Records
 from datacommune.validate.registry import SchemaEntry
 from datacommune.validate.reports import document
 
-_LOCATED = (errors.RowError, errors.HeaderError)
+log = structlog.get_logger()
 
 
 TEXT_FORMATS = {".csv", ".tsv", ".txt"}
@@ -44,11 +46,13 @@ def check(
     encoding: str | None = None,
     delimiter: str | None = None,
     candidates: list[SchemaEntry] | None = None,
+    engine: Literal["columnar", "frictionless"] = "columnar",
 ) -> dict[str, Any]:
     """Validate the file at ``path`` (its extension gives the format) and build its report.
 
     ``encoding`` and ``delimiter`` are the person's overrides of what detection concludes.
-    Without a schema, ``candidates`` are ranked by how well they fit the header.
+    Without a schema, ``candidates`` are ranked by how well they fit the header. ``engine``
+    ``frictionless`` skips the columnar engine (to compare them).
     """
     started = time.monotonic()
     if schema_ref and schema is None:
@@ -64,6 +68,7 @@ def check(
     options: dict[str, Any] = {}
     source: dict[str, Any] = {}
     largest = 0  # the largest row, once measured
+    scanned: Records | None = None  # the records of a CSV, once scanned
     if path.suffix.lower() in TEXT_FORMATS:
         read = reading.text(path, encoding=encoding, delimiter=delimiter)
         if isinstance(read, reading.Refusal):
@@ -71,11 +76,8 @@ def check(
         source = read.source
         path = read.path
         largest = read.largest
-        options = {
-            "encoding": "utf-8",
-            "format": "csv",
-            "dialect": Dialect(controls=[formats.CsvControl(delimiter=read.delimiter)]),
-        }
+        scanned = read.records
+        options = csv_options(read.delimiter)
     elif path.suffix.lower() in limits.ARCHIVES and (exceeded := limits.archive(path)):
         return document.limit_report(exceeded)
     elif path.suffix.lower() == ".ods":
@@ -93,10 +95,10 @@ def check(
                 },
             )
         source = {"sheet": sheet, "converted_from": "ods"}
-        scanned = reading.table(converted, ",")
-        if isinstance(scanned, reading.Refusal):
-            return document.refusal_report(replace(scanned, source=source))
-        largest = scanned.largest
+        table = reading.table(converted, ",")
+        if isinstance(table, reading.Refusal):
+            return document.refusal_report(replace(table, source=source))
+        largest, scanned = table.largest, table
         path = converted
         options = {"encoding": "utf-8", "format": "csv"}
     elif path.suffix.lower() == ".json":
@@ -118,10 +120,10 @@ def check(
                 },
             )
         source = {"converted_from": "json"}
-        scanned = reading.table(converted, ",")
-        if isinstance(scanned, reading.Refusal):
-            return document.refusal_report(replace(scanned, source=source))
-        largest = scanned.largest
+        table = reading.table(converted, ",")
+        if isinstance(table, reading.Refusal):
+            return document.refusal_report(replace(table, source=source))
+        largest, scanned = table.largest, table
         path = converted
         options = {"encoding": "utf-8", "format": "csv"}
     elif path.suffix.lower() not in TABLE_FORMATS:
@@ -133,18 +135,19 @@ def check(
                 "en": "This format is not read as a table. Upload a CSV, XLSX or ODS file.",
             },
         )
+
+    used = {"name": "frictionless", "reason": "asked" if engine != "columnar" else "not a CSV"}
+    outcome: columnar.Outcome | None = None
     try:
-        if schema:
-            options["schema"] = Schema.from_descriptor(schema.descriptor)
-        # A TableResource never reads the file as a descriptor: nothing it names is opened.
-        resource = TableResource(
-            path=path.name,
-            basepath=str(path.parent),
-            detector=Detector(sample_size=reading.sample_rows(largest)),
-            **options,
-        )
-        checklist = findings.TrimmingChecklist(checks=schema.checks() if schema else [])
-        frictionless_report = resource.validate(checklist, limit_errors=document.MAX_ERRORS)
+        resource = table_resource(path, schema, largest, options)
+        if scanned is not None and engine == "columnar":
+            outcome, used = _columnar(path, resource, checklist(schema), scanned)
+            if outcome is None:
+                resource = table_resource(path, schema, largest, options)
+        if outcome is None:
+            frictionless_report = resource.validate(
+                checklist(schema), limit_errors=document.MAX_ERRORS
+            )
     except FrictionlessException as exc:
         return document.fatal(
             "schema-error",
@@ -156,23 +159,16 @@ def check(
                 "administrator.",
             },
         )
-    task = frictionless_report.tasks[0]
-    found = [
-        {
-            # frictionless's bare « error » is a table it could not read (e.g. repeated labels).
-            "type": "source-error" if e.type == "error" else e.type,
-            "message": e.message,
-            "row": getattr(e, "row_number", None),
-            "field": getattr(e, "field_name", None) or getattr(e, "label", None) or None,
-            "cell": getattr(e, "cell", None),
-            "note": getattr(e, "note", None) or None,
-            "fatal": not isinstance(e, _LOCATED),
-        }
-        for e in task.errors
-    ]
+    if outcome is not None:
+        found, rows = outcome.found, outcome.rows
+    else:
+        task = frictionless_report.tasks[0]
+        found = [findings.as_found(e) for e in task.errors]
+        rows = int(task.stats.get("rows") or 0)
+    labelled = any(f["type"] in ("extra-label", "missing-label") for f in found)
     found = document.one_per_cell(found)
     sample: list[list[str]] | None = None
-    if schema and any(e.type in ("extra-label", "missing-label") for e in task.errors):
+    if schema and labelled:
         delimiter_used = (source.get("dialect") or {}).get("delimiter", ",")
         sample = _sample_rows(path, delimiter_used) if options.get("format") == "csv" else []
         header = sample[0] if sample else document.labels(resource)
@@ -196,17 +192,66 @@ def check(
             source["coordinates"] = geo.model_dump(mode="json")
     report = document.assemble(
         schema=schema,
-        rows=int(task.stats.get("rows") or 0),
+        rows=rows,
         found=found,
         source=source,
         seconds=time.monotonic() - started,
+        # The columnar engine counts every finding; frictionless stops at MAX_ERRORS.
+        truncated=outcome is None and len(found) >= document.MAX_ERRORS,
     )
+    report["engine"] = used
     if proposed:
         report["mapping"] = {"proposed": proposed}
     if schema is None and candidates:
         if guesses := mapping.guess(report["source"]["header"], candidates):
             report["schema_guess"] = guesses
     return report
+
+
+def table_resource(
+    path: Path, schema: SchemaEntry | None, largest: int, options: dict[str, Any]
+) -> TableResource:
+    """The table frictionless reads at ``path``, with the reading ``options`` prepared."""
+    # A TableResource never reads the file as a descriptor: nothing it names is opened.
+    if schema:
+        options = {**options, "schema": Schema.from_descriptor(schema.descriptor)}
+    return TableResource(
+        path=path.name,
+        basepath=str(path.parent),
+        detector=Detector(sample_size=reading.sample_rows(largest)),
+        **options,
+    )
+
+
+def csv_options(delimiter: str) -> dict[str, Any]:
+    """How frictionless reads a UTF-8 copy: its own sniffing kept to the delimiter we found."""
+    return {
+        "encoding": "utf-8",
+        "format": "csv",
+        "dialect": Dialect(controls=[formats.CsvControl(delimiter=delimiter)]),
+    }
+
+
+def checklist(schema: SchemaEntry | None) -> findings.TrimmingChecklist:
+    """frictionless's checks and the schema's own, each finding trimmed as kept."""
+    return findings.TrimmingChecklist(checks=schema.checks() if schema else [])
+
+
+def _columnar(
+    path: Path, resource: TableResource, checklist: findings.TrimmingChecklist, scanned: Records
+) -> tuple[columnar.Outcome | None, dict[str, str]]:
+    """The columnar engine's findings, or None and why frictionless checks the file instead."""
+    try:
+        return columnar.check(path, resource=resource, checklist=checklist, records=scanned), {
+            "name": "columnar"
+        }
+    except columnar.Unsupported as exc:
+        return None, {"name": "frictionless", "reason": str(exc)}
+    except Exception as exc:
+        # A fault of the engine must not cost the commune its report: frictionless checks the
+        # file, the report names the engine's fault, and the log keeps its trace.
+        log.exception("columnar_engine_failed", path=path.name)
+        return None, {"name": "frictionless", "reason": f"{type(exc).__name__}: {exc}"[:300]}
 
 
 def _sample_rows(path: Path, delimiter: str, count: int = 50) -> list[list[str]]:
