@@ -38,7 +38,8 @@ from frictionless.resources import TableResource
 from frictionless.table.row import Row, create_cell_handlers
 
 from datacommune.validate.checks import findings
-from datacommune.validate.columnar.cells import FieldCells
+from datacommune.validate.columnar import custom
+from datacommune.validate.columnar.cells import FieldCells, Verdict
 from datacommune.validate.reading.records import MAX_RECORD_BYTES, Records
 
 # Batches of about this many bytes: enough for pyarrow to be fast, few enough to stay small.
@@ -272,6 +273,10 @@ class _Table:
         # Each keyed field's values, with their rows, to compare once the file is read.
         self.kept: dict[int, tuple[list[int], list[Any]]] = {i: ([], []) for i in self.keyed}
         self.handlers = create_cell_handlers(fields)
+        # Fields whose value is their text, which the custom checks' tests can read.
+        self.plain = frozenset(
+            f.name for f in fields if f.type == "string" and f.format in ("default", None)
+        )
         self.delimiter = _control(resource).delimiter
         self.ragged_seen = 0
 
@@ -297,11 +302,42 @@ class _Table:
             rows.extend(numbers)
             values.extend(verdicts[i].values or [])
         if self.custom:
-            columns = [c.to_pylist() for c in batch.columns]
-            empties = set() if empty is None else set(pc.indices_nonzero(empty).to_pylist())
-            for index in range(batch.num_rows):
-                cells = [] if index in empties else [c[index] for c in columns]
-                self._custom(Row(cells, handlers=self.handlers, row_number=numbers[index]))
+            self._custom_batch(batch, numbers, empty, verdicts)
+
+    def _custom_batch(
+        self,
+        batch: pa.RecordBatch,
+        numbers: list[int],
+        empty: pa.BooleanArray | None,
+        verdicts: list[Verdict],
+    ) -> None:
+        """Each custom check on the rows its vectorised test does not clear."""
+        seen = custom.Columns(
+            text={f.name: batch.column(i) for i, f in enumerate(self.fields)},
+            missing={f.name: v.blank for f, v in zip(self.fields, verdicts, strict=True)},
+            plain=self.plain,
+            rows=batch.num_rows,
+        )
+        rows: dict[int, Row] = {}
+        columns: list[list[Any]] | None = None
+        empties = set() if empty is None else set(pc.indices_nonzero(empty).to_pylist())
+        for stage, connected in self.custom:
+            clear = custom.cleared(connected, seen)
+            if clear is not None and empty is not None:
+                clear = pc.and_(clear, pc.invert(empty))
+            indices = (
+                range(batch.num_rows)
+                if clear is None
+                else pc.indices_nonzero(pc.invert(clear)).to_pylist()
+            )
+            for index in indices:
+                if index not in rows:
+                    if columns is None:
+                        columns = [c.to_pylist() for c in batch.columns]
+                    cells = [] if index in empties else [c[index] for c in columns]
+                    rows[index] = Row(cells, handlers=self.handlers, row_number=numbers[index])
+                for error in connected.validate_row(rows[index]):
+                    self.out.error(error, row=numbers[index], stage=10 + stage)
 
     def ragged(self, number: int, text: str) -> None:
         """A record whose width is not the header's: frictionless's row reads it whole."""

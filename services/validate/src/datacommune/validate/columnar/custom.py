@@ -1,0 +1,126 @@
+"""The French custom checks, cleared in bulk: the rows a check certainly has nothing to say of.
+
+As for the cells (``cells.py``), a vectorised test only clears: a SIRET of fourteen ASCII
+digits whose Luhn key (or La Poste's rule) holds, an INSEE code matching the département list,
+a row where one of two columns holds a letter or a digit. Every row a check's test does not
+clear is given to the check itself, as a frictionless row, and its findings are the check's.
+A check with no test here runs on every row, as under frictionless.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from frictionless import Check
+
+from datacommune.validate.checks import custom
+from datacommune.validate.checks.french_rules import LA_POSTE_SIREN
+
+# Python's INSEE rule (french_rules._INSEE) with ASCII digits: what RE2 matches, Python does.
+_INSEE = r"^(?:(?:0[1-9]|1[0-9]|[3-8][0-9]|9[0-5]|2[1-9])[0-9]{3}|2[AB][0-9]{3}|97[1-6][0-9]{2})$"
+# A character that ``str.strip`` never removes: the cell is not blank.
+_FILLED = r"[0-9A-Za-z]"
+
+
+@dataclass(frozen=True)
+class Columns:
+    """One batch as the tests see it: each field's text, which cells are missing, and which
+    fields hold their text as their value (strings of the default format)."""
+
+    text: dict[str, pa.Array]
+    missing: dict[str, pa.BooleanArray]
+    plain: frozenset[str]
+    rows: int
+
+    def everywhere(self) -> pa.BooleanArray:
+        return pa.array([True] * self.rows, pa.bool_())
+
+
+def cleared(check: Check, columns: Columns) -> pa.BooleanArray | None:
+    """The rows ``check`` certainly finds nothing in; None when it has no test here."""
+    test = _TESTS.get(type(check))
+    return None if test is None else test(check, columns)
+
+
+def _cell(
+    rule: Callable[[pa.Array], pa.BooleanArray],
+) -> Callable[[Check, Columns], pa.Array | None]:
+    """A check of one column's non-blank values (``custom.CellCheck``)."""
+
+    def test(check: Check, columns: Columns) -> pa.Array | None:
+        name = check.column  # type: ignore[attr-defined]
+        if name not in columns.text:
+            return columns.everywhere()  # the check skips a table without the column
+        if name not in columns.plain:
+            return None
+        passed = pc.fill_null(rule(columns.text[name]), False)
+        return pc.or_(columns.missing[name], passed)
+
+    return test
+
+
+def _digits(text: pa.Array, count: int) -> tuple[pa.BooleanArray, list[pa.Array]]:
+    """Whether each cell is ``count`` ASCII digits, and its digits (0 where it is not)."""
+    shaped = pc.fill_null(pc.match_substring_regex(text, f"^[0-9]{{{count}}}$"), False)
+    padded = pc.if_else(shaped, text, "0" * count)
+    digits = [pc.cast(pc.utf8_slice_codeunits(padded, i, i + 1), pa.int32()) for i in range(count)]
+    return shaped, digits
+
+
+def _luhn(digits: list[pa.Array]) -> pa.BooleanArray:
+    """Luhn's key: from the right, every second digit doubled (less 9 past 9)."""
+    total: pa.Array | None = None
+    for place, digit in enumerate(reversed(digits)):
+        if place % 2:
+            doubled = pc.multiply(digit, 2)
+            digit = pc.if_else(pc.greater(digit, 4), pc.subtract(doubled, 9), doubled)
+        total = digit if total is None else pc.add(total, digit)
+    assert total is not None
+    return pc.equal(pc.remainder(total, 10), 0)
+
+
+def _siret(text: pa.Array) -> pa.BooleanArray:
+    shaped, digits = _digits(text, 14)
+    total: pa.Array = digits[0]
+    for digit in digits[1:]:
+        total = pc.add(total, digit)
+    la_poste = pc.starts_with(text, LA_POSTE_SIREN)
+    keyed = pc.if_else(la_poste, pc.equal(pc.remainder(total, 5), 0), _luhn(digits))
+    return pc.and_(shaped, keyed)
+
+
+def _siren(text: pa.Array) -> pa.BooleanArray:
+    shaped, digits = _digits(text, 9)
+    return pc.and_(shaped, _luhn(digits))
+
+
+def _insee(text: pa.Array) -> pa.BooleanArray:
+    return pc.match_substring_regex(text, _INSEE)
+
+
+def _one_of_required(check: Check, columns: Columns) -> pa.Array | None:
+    names = [n for n in (check.column1, check.column2) if n in columns.text]  # type: ignore[attr-defined]
+    if not names:
+        return columns.everywhere()
+    if not all(n in columns.plain for n in names):
+        return None
+    filled = [
+        pc.and_(
+            pc.invert(columns.missing[n]),
+            pc.fill_null(pc.match_substring_regex(columns.text[n], _FILLED), False),
+        )
+        for n in names
+    ]
+    result = filled[0]
+    for other in filled[1:]:
+        result = pc.or_(result, other)
+    return result
+
+
+_TESTS: dict[type, Callable[[Check, Columns], pa.Array | None]] = {
+    custom.FrenchSiret: _cell(_siret),
+    custom.FrenchSiren: _cell(_siren),
+    custom.InseeCode: _cell(_insee),
+    custom.OneOfRequired: _one_of_required,
+}
