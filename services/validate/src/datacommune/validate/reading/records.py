@@ -89,6 +89,19 @@ def _width(data: bytes, start: int, stop: int, delimiter: bytes, quoted: bool) -
     return len(next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter.decode())))
 
 
+def _quote_free_end(data: bytes, start: int) -> int:
+    """Where the complete lines from ``start`` that hold no quote end (``start`` if none, or if
+    a line ends on a lone « \r », which the record pattern reads)."""
+    quote = data.find(b'"', start)
+    end = data.rfind(b"\n", start, len(data) if quote < 0 else quote) + 1
+    if end <= start:
+        return start
+    returns = data.count(b"\r", start, end)
+    if returns and returns != data.count(b"\r\n", start, end):
+        return start
+    return end
+
+
 def scan(path: Path, delimiter: str, *, chunk_size: int = CHUNK) -> Records:
     """Measure the records of the UTF-8 file at ``path``; stop at the first one over a limit."""
     record = _pattern(delimiter)
@@ -110,7 +123,26 @@ def scan(path: Path, delimiter: str, *, chunk_size: int = CHUNK) -> Records:
             position = 0
             # Anchored matches, one record after another: no match is a quote still open
             # at the end of the buffer.
-            while match := record.match(buffer, position):
+            while True:
+                # Lines without a quote are records one to one: taken in bulk.
+                if (plain := _quote_free_end(buffer, position)) > position:
+                    rows = buffer[position:plain].split(b"\n")[:-1]
+                    longest = max(map(len, rows)) + 1
+                    if longest <= MAX_RECORD_BYTES:
+                        widths = [r.count(separator) + 1 if r.strip(b"\r") else 0 for r in rows]
+                        if header < 0:
+                            header = widths[0]
+                        if widths.count(header) != len(widths):
+                            for i, width in enumerate(widths):
+                                if width != header and count + i > 0:
+                                    odd.append(count + 1 + i)
+                                    odd_widths.append(width)
+                        filled = filled or bool(buffer[position:plain].translate(None, nothing))
+                        count, line = count + len(rows), line + len(rows)
+                        largest = max(largest, longest)
+                        position = plain
+                if not (match := record.match(buffer, position)):
+                    break
                 stop = match.end()
                 if stop == len(buffer) and not end_of_file:
                     break  # a record ending the buffer on « \r » may go on with « \n »
