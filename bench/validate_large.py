@@ -1,24 +1,32 @@
-"""Time and peak memory to validate a large SCDL file, against plain frictionless in the same run.
+"""Rows per second, peak memory and findings to validate a large SCDL file: the columnar engine
+against plain frictionless on the same bytes, interleaved in the same run.
 
 Writes a CSV of about SIZE megabytes in the shape of SCDL subventions (Windows-1252, `;`,
-decimal commas, jj/mm/aaaa dates in 1 % of rows, as spreadsheets export them), then in separate
-processes, so that each peak RSS is its own:
-  baseline: ``frictionless.validate`` on the same bytes, told the encoding and delimiter;
-  ours:     ``reports.check_with_repair`` — detection over the whole file, UTF-8 copy,
-            frictionless with the French checks, and the repair proposal re-validated.
+decimal commas and jj/mm/aaaa dates in 1 % of rows, as spreadsheets export them), then runs,
+each in its own process (so that each peak RSS is its own), in turn A, B, C, A, B, C…:
+  frictionless: ``frictionless.validate`` on the same bytes, told the encoding and delimiter,
+                every finding counted (the baseline);
+  check:        ``reports.check`` — encoding and dialect detection over the whole file, the
+                UTF-8 copy, the records scan, the columnar engine with the French checks;
+  check+repair: ``reports.check_with_repair``, what validate runs: the above and the repair
+                proposal, whose repaired file is checked again.
+Prints the median of each side, the ratios to frictionless, the load average around each run;
+``--json FILE`` writes every run.
 
-    .venv/bin/python bench/validate_large.py [--megabytes 200]
+    .venv/bin/python bench/validate_large.py [--megabytes 200] [--rounds 2] [--json out.json]
 """
 
 import argparse
 import json
+import os
 import random
-import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = ROOT / "services/validate/src/datacommune/validate/schemas/scdl-subventions/schema.json"
@@ -52,73 +60,123 @@ def write(path: Path, megabytes: int) -> int:
     return rows
 
 
-BASELINE = """
-import json, sys, time
+# Each side prints one JSON line: its seconds, findings and its own peak RSS.
+PEAK = "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024"
+
+SIDES = {
+    "frictionless": f"""
+import json, resource, sys, time
+from pathlib import Path
 from frictionless import Dialect, Resource, Schema, formats
 schema = json.load(open(sys.argv[2]))
-schema.pop("custom_checks", None)
+schema.pop("custom_checks", None)  # a Validata extension frictionless does not run
 schema["fieldsMatch"] = "superset"
-start = time.perf_counter()
-from pathlib import Path
 source = Path(sys.argv[1])
-resource = Resource(path=source.name, basepath=str(source.parent), encoding="cp1252",
+start = time.perf_counter()
+table = Resource(path=source.name, basepath=str(source.parent), encoding="cp1252",
     schema=Schema.from_descriptor(schema),
     dialect=Dialect(controls=[formats.CsvControl(delimiter=";")]))
-report = resource.validate(limit_errors=50_000)
-print(json.dumps({"seconds": time.perf_counter() - start, "errors": len(report.tasks[0].errors)}))
-"""
-
-OURS = """
-import json, sys, time
+report = table.validate(limit_errors=10**9)
+print(json.dumps({{"seconds": time.perf_counter() - start, "findings": len(report.tasks[0].errors),
+    "rows": report.tasks[0].stats["rows"], "rss_mib": {PEAK}}}))
+""",
+    "check": f"""
+import json, resource, sys, time
+from pathlib import Path
+from datacommune.validate.reports import report as reports
+from datacommune.validate.registry import load_entry
+schema = load_entry("scdl-subventions", json.load(open(sys.argv[2])))
+start = time.perf_counter()
+report = reports.check(Path(sys.argv[1]), schema=schema)
+s = report["summary"]
+print(json.dumps({{"seconds": time.perf_counter() - start, "findings": s["errors"] + s["warnings"],
+    "rows": s["rows"], "engine": report["engine"]["name"], "rss_mib": {PEAK}}}))
+""",
+    "check+repair": f"""
+import json, resource, sys, time
 from pathlib import Path
 from datacommune.validate.reports import report as reports
 from datacommune.validate.registry import load_entry
 schema = load_entry("scdl-subventions", json.load(open(sys.argv[2])))
 start = time.perf_counter()
 report, _ = reports.check_with_repair(Path(sys.argv[1]), schema=schema)
-print(json.dumps({"seconds": time.perf_counter() - start, "errors": report["summary"]["errors"],
-    "after": report["repair"]["after"]["summary"]["errors"], "changes": report["repair"]["changes_total"]}))
-"""
+s = report["summary"]
+print(json.dumps({{"seconds": time.perf_counter() - start, "findings": s["errors"] + s["warnings"],
+    "rows": s["rows"], "engine": report["engine"]["name"],
+    "after": report["repair"]["after"]["summary"]["errors"], "rss_mib": {PEAK}}}))
+""",
+}
 
 
-def run(code: str, path: Path) -> tuple[dict[str, float], float]:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+def run(side: str, source: Path, work: Path) -> dict[str, Any]:
+    """One side on a fresh copy (validate writes beside the file it checks)."""
+    work.mkdir(parents=True, exist_ok=True)
+    copy = work / "file.csv"
+    copy.write_bytes(source.read_bytes())
+    load = os.getloadavg()[0]
     out = subprocess.run(
-        [sys.executable, "-c", code, str(path), str(SCHEMA)],
+        [sys.executable, "-c", SIDES[side], str(copy), str(SCHEMA)],
         capture_output=True,
         text=True,
+        check=False,
     )
     if out.returncode:
         raise SystemExit(out.stderr)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    # ru_maxrss of children is the largest so far: run the smaller process first.
-    return json.loads(out.stdout), max(peak, before) / 1024
+    for leftover in work.iterdir():
+        leftover.unlink()
+    return {"side": side, "load_before": load, **json.loads(out.stdout.splitlines()[-1])}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megabytes", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--json", type=Path, help="write every run here")
     args = parser.parse_args()
+    runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "file.csv"
+        source = Path(tmp) / "source.csv"
         started = time.perf_counter()
-        rows = write(path, args.megabytes)
-        size = path.stat().st_size / 2**20
+        rows = write(source, args.megabytes)
+        size = source.stat().st_size / 2**20
         print(
             f"file: {size:.0f} MiB, {rows} rows, written in {time.perf_counter() - started:.1f} s"
         )
-        base, base_rss = run(BASELINE, path)
-        ours, ours_rss = run(OURS, path)
-    print(
-        f"baseline frictionless.validate: {base['seconds']:.1f} s, peak RSS {base_rss:.0f} MiB, "
-        f"{base['errors']:.0f} findings (capped at 50,000)"
-    )
-    print(
-        f"datacommune check + repair proposal: {ours['seconds']:.1f} s, peak RSS {ours_rss:.0f} MiB, "
-        f"{ours['errors']:.0f} errors, {ours['changes']:.0f} safe changes, {ours['after']:.0f} left after them"
-    )
-    print(f"ratio time ours / baseline: {ours['seconds'] / base['seconds']:.2f}x")
-    print(f"target peak RSS < 500 MiB for 200 MB: {'met' if ours_rss < 500 else 'NOT met'}")
+        print(f"load average at start: {os.getloadavg()[0]:.2f}")
+        for round_ in range(args.rounds):
+            for side in SIDES:
+                result = run(side, source, Path(tmp) / "work")
+                runs.append(result)
+                print(
+                    f"  round {round_ + 1} {side:13} {result['seconds']:7.1f} s "
+                    f"{rows / result['seconds']:>10,.0f} rows/s  peak RSS {result['rss_mib']:4.0f} MiB"
+                    f"  {result['findings']} findings  (load {result['load_before']:.2f})",
+                    flush=True,
+                )
+    print(f"load average at end: {os.getloadavg()[0]:.2f}")
+    medians = {
+        side: {
+            "seconds": statistics.median(r["seconds"] for r in runs if r["side"] == side),
+            "rss_mib": max(r["rss_mib"] for r in runs if r["side"] == side),
+            "findings": next(r["findings"] for r in runs if r["side"] == side),
+        }
+        for side in SIDES
+    }
+    base = medians["frictionless"]["seconds"]
+    print(f"\nmedians over {args.rounds} rounds ({rows} rows, {size:.0f} MiB):")
+    for side, m in medians.items():
+        print(
+            f"  {side:13} {m['seconds']:7.1f} s {rows / m['seconds']:>10,.0f} rows/s "
+            f" x{base / m['seconds']:5.2f} frictionless  peak RSS {m['rss_mib']:4.0f} MiB"
+            f"  {m['findings']} findings"
+        )
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"megabytes": args.megabytes, "rows": rows, "runs": runs, "medians": medians},
+                indent=2,
+            )
+        )
 
 
 if __name__ == "__main__":
