@@ -158,3 +158,26 @@ def test_every_corpus_file_gives_frictionless_s_findings(reference: Path, tmp_pa
             assert not compared.differences(), (rel, schema and schema.id, compared.differences())
     assert compared_pairs > 150
     assert handed == set(HANDED_OVER)
+
+
+def test_counts_say_at_least_only_where_counting_stopped(tmp_path: Path) -> None:
+    """The columnar engine counts every finding, past frictionless's cap of 50,000; a file
+    frictionless reads (and stops on) says « au moins » and why."""
+    rows = 20_000
+    source = tmp_path / "many.csv"
+    source.write_text("id;code;montant;choix;jour;note\n" + "x;1;1;oui;01/01/2024;a\n" * rows)
+    schema = load_entry("hard", SCHEMA)
+    counted = reports.check(source, schema=schema)
+    assert counted["engine"] == {"name": "columnar"}
+    # A type error and a pattern error a row, and the same primary key from the second row on.
+    assert counted["summary"]["errors"] == 3 * rows - 1
+    assert not counted["summary"]["truncated"]
+    assert "au moins" not in counted["message"]["fr"]
+    again = tmp_path / "again.csv"
+    again.write_bytes(source.read_bytes())
+    stopped = reports.check(again, schema=schema, engine="frictionless")
+    assert stopped["summary"]["truncated"]
+    assert stopped["message"]["fr"].startswith(
+        "Le fichier n'est pas conforme au schéma hard@0 : au moins 50000 erreurs"
+    )
+    assert "arrêtée à 50\u202f000 constats" in stopped["message"]["fr"]

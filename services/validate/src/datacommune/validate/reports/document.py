@@ -237,11 +237,19 @@ def message(
             "en": f"The file conforms to the schema {schema.id} ({rows_en}){remarks[1]}.",
         }
     if schema:
+        count_fr, count_en = wording.fr(n_errors, "erreur"), wording.en(n_errors, "error")
+        stopped_fr = stopped_en = ""
+        if truncated:
+            # Only frictionless stops counting (the columnar engine counts every finding).
+            count_fr, count_en = f"au moins {count_fr}", f"at least {count_en}"
+            cap = f"{MAX_ERRORS:,}".replace(",", "\u202f")
+            stopped_fr = f", la vérification s'étant arrêtée à {cap} constats"
+            stopped_en = f", the check having stopped at {MAX_ERRORS:,} findings"
         return {
             "fr": f"Le fichier n'est pas conforme au schéma {schema.id} : "
-            f"{wording.fr(n_errors, 'erreur')} ({errors_fr}){remarks[0]}.",
+            f"{count_fr} ({errors_fr}){remarks[0]}{stopped_fr}.",
             "en": f"The file does not conform to the schema {schema.id}: "
-            f"{wording.en(n_errors, 'error')} ({errors_en}){remarks[1]}.",
+            f"{count_en} ({errors_en}){remarks[1]}{stopped_en}.",
         }
     if not n_errors and not n_remarks:
         return {
