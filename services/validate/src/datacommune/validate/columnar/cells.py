@@ -71,7 +71,7 @@ class FieldCells:
         missing = pc.fill_null(pc.is_in(column, value_set=self.missing), True)
         if empty is not None:
             missing = pc.or_(missing, empty)
-        typed, cleared = self._cleared(column)
+        typed, cleared = self._distinct(column)
         if values and typed is None:
             # Only the reader gives these values as frictionless holds them.
             cleared = pa.array([False] * len(column), pa.bool_())
@@ -105,6 +105,18 @@ class FieldCells:
         for index, value in judged.items():
             out[index] = value
         return out
+
+    def _distinct(self, column: pa.Array) -> tuple[pa.Array | None, pa.BooleanArray]:
+        """``_cleared`` on each distinct value once where values repeat (a commune's name, a
+        nature of aid, a year on every row), spread back to the rows."""
+        encoded = pc.dictionary_encode(column)
+        if len(encoded.dictionary) * 2 > len(column):
+            return self._cleared(column)
+        typed, cleared = self._cleared(encoded.dictionary)
+        return (
+            None if typed is None else typed.take(encoded.indices),
+            cleared.take(encoded.indices),
+        )
 
     def _cleared(self, column: pa.Array) -> tuple[pa.Array | None, pa.BooleanArray]:
         """The cells certainly valid, type and constraints; and their typed values where the

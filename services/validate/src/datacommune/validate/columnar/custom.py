@@ -54,10 +54,19 @@ def _cell(
             return columns.everywhere()  # the check skips a table without the column
         if name not in columns.plain:
             return None
-        passed = pc.fill_null(rule(columns.text[name]), False)
+        passed = pc.fill_null(_per_value(rule, columns.text[name]), False)
         return pc.or_(columns.missing[name], passed)
 
     return test
+
+
+def _per_value(rule: Callable[[pa.Array], pa.BooleanArray], text: pa.Array) -> pa.Array:
+    """``rule`` on each distinct value once, where values repeat (the same SIRET on every row
+    of a commune's file): its verdicts then spread to the rows by the dictionary's indices."""
+    encoded = pc.dictionary_encode(text)
+    if len(encoded.dictionary) * 2 > len(text):
+        return rule(text)
+    return rule(encoded.dictionary).take(encoded.indices)
 
 
 def _digits(text: pa.Array, count: int) -> tuple[pa.BooleanArray, list[pa.Array]]:

@@ -76,7 +76,7 @@ def text(path: Path, skip: int) -> Exceeded | None:
             parts = chunk.replace(b"\r", b"\n").split(b"\n")
             current += len(parts[0])
             if len(parts) > 1:
-                longest = max(longest, current, *(len(p) for p in parts[1:-1]))
+                longest = max(longest, current, max(map(len, parts[1:-1]), default=0))
                 current = len(parts[-1])
             if max(longest, current) > MAX_LINE_BYTES:
                 return Exceeded(
