@@ -59,13 +59,18 @@ def compare(source: Path, schema: SchemaEntry | None, work: Path) -> Compared:
     expected = [findings.as_found(e) for e in task.errors]
     rows_expected = int(task.stats.get("rows") or 0)
     resource = report.table_resource(read.path, schema, read.largest, options)
+    found: list[dict[str, Any]] = []
     try:
         outcome = columnar.check(
-            read.path, resource=resource, checklist=report.checklist(schema), records=read.records
+            read.path,
+            resource=resource,
+            checklist=report.checklist(schema),
+            records=read.records,
+            sink=found.extend,
         )
     except columnar.Unsupported as exc:
         return Compared(expected, expected, rows_expected, rows_expected, str(exc))
-    return Compared(expected, outcome.found, rows_expected, outcome.rows)
+    return Compared(expected, found, rows_expected, outcome.rows)
 
 
 def kinds(findings_: list[dict[str, Any]]) -> set[tuple[int | None, str | None, str]]:

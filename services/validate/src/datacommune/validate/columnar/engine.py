@@ -54,16 +54,21 @@ class Unsupported(Exception):
 
 @dataclass(frozen=True)
 class Outcome:
-    """What the engine found: the findings as the report holds them, and the rows read."""
+    """What the engine read: the number of rows (its findings went to the sink)."""
 
-    found: list[dict[str, Any]]
     rows: int
 
 
+# Where findings go, a row's at a time, in row order (``reports.tally.Tally.add_row``).
+Sink = Callable[[list[dict[str, Any]]], None]
+
+
 def check(
-    path: Path, *, resource: TableResource, checklist: Checklist, records: Records
+    path: Path, *, resource: TableResource, checklist: Checklist, records: Records, sink: Sink
 ) -> Outcome:
-    """Check the UTF-8 CSV at ``path``, which ``resource`` (not yet open) describes."""
+    """Check the UTF-8 CSV at ``path``, which ``resource`` (not yet open) describes, giving
+    each row's findings to ``sink`` once the rows before it are done. ``Unsupported`` is raised
+    before the first finding reaches it."""
     try:
         resource.open()  # type: ignore[no-untyped-call]
         fields = resource.header.get_expected_fields()
@@ -72,7 +77,7 @@ def check(
         resource.close()
         raise Unsupported(f"frictionless cannot open the table: {exc}"[:300]) from exc
     try:
-        return _check(path, resource, fields, checklist, records)
+        return _check(path, resource, fields, checklist, records, sink)
     finally:
         resource.close()
 
@@ -83,13 +88,14 @@ def _check(
     fields: list[Field],
     checklist: Checklist,
     records: Records,
+    sink: Sink,
 ) -> Outcome:
     _supported(resource, records)
     labels = resource.labels
     width = len(labels)
     if len(fields) != width:
         raise Unsupported("labels and fields not paired one to one")
-    out = _Findings(checklist)
+    out = _Findings(checklist, sink)
     checks = checklist.connect(resource)
     for stage, connected in enumerate(checks):
         for error in connected.validate_start():
@@ -124,14 +130,17 @@ def _check(
             flags = [n in empties for n in numbers]
             empty = pa.array(flags, pa.bool_()) if any(flags) else None
         table.batch(batch, numbers, empty)
+        # Rows are given once every ragged record among them has been read.
+        if bisect_right(ragged, numbers[-1]) <= table.ragged_seen:
+            table.flush(numbers[-1])
     _ragged(table, ragged, arrived)
     if table.ragged_seen != len(ragged) or given + len(ragged) != records.count - 1:
         raise Unsupported("the reader and the records scan disagree on the records")
-    table.finish()
     for stage, connected in custom:
         for error in connected.validate_end():
             out.error(error, row=_END, stage=stage)
-    return Outcome(out.sorted(), records.count - 1)
+    table.flush(_END)
+    return Outcome(records.count - 1)
 
 
 def _ragged(table: _Table, ragged: list[int], arrived: list[str]) -> None:
@@ -205,13 +214,23 @@ def _batches(
 class _Findings:
     """Findings with their place in frictionless's order."""
 
-    def __init__(self, checklist: Checklist) -> None:
+    def __init__(self, checklist: Checklist, sink: Sink) -> None:
         self.checklist = checklist
+        self.sink = sink
         self.items: list[tuple[int, int, int, dict[str, Any]]] = []
+        self.given = -1  # the last row given to the sink
+        self.seq = 0
+
+    def _keep(self, row: int, stage: int, finding: dict[str, Any]) -> None:
+        if row <= self.given:
+            # Its row was already given: the engine cannot keep frictionless's order.
+            raise Unsupported(f"a finding of row {row} came after the row was reported")
+        self.seq += 1
+        self.items.append((row, stage, self.seq, finding))
 
     def error(self, error: Error, *, row: int, stage: int) -> None:
         if self.checklist.match(error):
-            self.items.append((row, stage, len(self.items), findings.as_found(error)))
+            self._keep(row, stage, findings.as_found(error))
 
     def add(
         self,
@@ -243,11 +262,20 @@ class _Findings:
             "note": note or None,
             "fatal": False,
         }
-        self.items.append((row, stage, len(self.items), finding))
+        self._keep(row, stage, finding)
 
-    def sorted(self) -> list[dict[str, Any]]:
+    def flush(self, upto: int) -> None:
+        """Give the sink every row's findings up to row ``upto``, in frictionless's order."""
         self.items.sort(key=lambda item: item[:3])
-        return [item[3] for item in self.items]
+        cut = bisect_right(self.items, upto, key=lambda item: item[0])
+        ready, self.items = self.items[:cut], self.items[cut:]
+        row: list[dict[str, Any]] = []
+        for i, item in enumerate(ready):
+            row.append(item[3])
+            if i + 1 == len(ready) or ready[i + 1][0] != item[0]:
+                self.sink(row)
+                row = []
+        self.given = upto
 
 
 # Stages of a row's findings, in frictionless's order; custom checks follow from 10.
@@ -277,6 +305,9 @@ class _Table:
         self.keyed = sorted({*self.unique, *self.primary})
         # Each keyed field's values, with their rows, to compare once the file is read.
         self.kept: dict[int, tuple[list[int], list[Any]]] = {i: ([], []) for i in self.keyed}
+        # What ``unique`` and the primary key remember of the rows given so far.
+        self.seen: dict[int, dict[Any, int]] = {i: {} for i in self.unique}
+        self.memory: dict[tuple[Any, ...], int] = {}
         self.handlers = create_cell_handlers(fields)
         # Fields whose value is their text, which the custom checks' tests can read.
         self.plain = frozenset(
@@ -378,44 +409,56 @@ class _Table:
                 kind, row=row, stage=_CELLS, field=field, number=number, cell=cell, note=note
             )
 
-    def finish(self) -> None:
-        """Compare the keyed fields' values, in the order of the rows."""
-        order: list[int] | None = None
-        for i in self.unique:
-            rows, values = self.kept[i]
-            order = sorted(range(len(rows)), key=rows.__getitem__) if order is None else order
-            seen: dict[Any, int] = {}
-            for j in order:
-                value = values[j]
-                if value is None:
-                    continue
-                row = rows[j]
-                match = seen.get(value)
-                seen[value] = row
-                if match:
-                    self.out.add(
-                        errors.UniqueError,
-                        row=row,
-                        stage=_UNIQUE,
-                        field=self.fields[i].name,
-                        number=i + 1,
-                        cell=str(value),
-                        note=f"the same as in the row at position {match}",
-                    )
-        if self.primary:
-            rows = self.kept[self.primary[0]][0]
-            order = sorted(range(len(rows)), key=rows.__getitem__) if order is None else order
-            memory: dict[tuple[Any, ...], int] = {}
-            for j in order:
-                key = tuple(self.kept[i][1][j] for i in self.primary)
-                row = rows[j]
-                if set(key) == {None}:
-                    self._primary(row, 'cells composing the primary keys are all "None"')
-                    continue
-                match = memory.get(key)
-                memory[key] = row
-                if match:
-                    self._primary(row, f"the same as in the row at position {match}")
+    def flush(self, upto: int) -> None:
+        """Compare the keyed fields' values of the rows up to ``upto``, in the order of the
+        rows, then give those rows' findings to the sink."""
+        first = next(iter(self.kept.values()), None)
+        if first is not None:
+            rows = first[0]
+            order = sorted(range(len(rows)), key=rows.__getitem__)
+            done = [j for j in order if rows[j] <= upto]
+            for i in self.unique:
+                self._unique(i, done)
+            if self.primary:
+                self._primary_keys(done)
+            later = [j for j in order if rows[j] > upto]
+            for i, (kept_rows, values) in self.kept.items():
+                self.kept[i] = ([kept_rows[j] for j in later], [values[j] for j in later])
+        self.out.flush(upto)
+
+    def _unique(self, i: int, done: list[int]) -> None:
+        rows, values = self.kept[i]
+        seen = self.seen[i]
+        for j in done:
+            value = values[j]
+            if value is None:
+                continue
+            row = rows[j]
+            match = seen.get(value)
+            seen[value] = row
+            if match:
+                self.out.add(
+                    errors.UniqueError,
+                    row=row,
+                    stage=_UNIQUE,
+                    field=self.fields[i].name,
+                    number=i + 1,
+                    cell=str(value),
+                    note=f"the same as in the row at position {match}",
+                )
+
+    def _primary_keys(self, done: list[int]) -> None:
+        rows = self.kept[self.primary[0]][0]
+        for j in done:
+            key = tuple(self.kept[i][1][j] for i in self.primary)
+            row = rows[j]
+            if set(key) == {None}:
+                self._primary(row, 'cells composing the primary keys are all "None"')
+                continue
+            match = self.memory.get(key)
+            self.memory[key] = row
+            if match:
+                self._primary(row, f"the same as in the row at position {match}")
 
     def _primary(self, row: int, note: str) -> None:
         self.out.add(errors.PrimaryKeyError, row=row, stage=_PRIMARY, note=note)

@@ -13,44 +13,15 @@ from datacommune.shared import wording
 from datacommune.validate.reading import limits
 from datacommune.validate.reading import prepare as reading
 from datacommune.validate.registry import SchemaEntry
-from datacommune.validate.reports import groups, hints
+from datacommune.validate.reports import hints
+from datacommune.validate.reports.tally import Tally
 
 REPORT_VERSION = 1
-EXAMPLES_PER_TYPE = 100
 # frictionless keeps every error object in memory (about 2 KB each); past this many the counts
 # are flagged as lower bounds rather than letting one broken file exhaust the worker.
 MAX_ERRORS = 50_000
 
 # Findings that leave the file unreadable as a table; anything else concerns a row or a label.
-
-
-def one_per_cell(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One cell, one finding: a SIRET written ``2,43E+13`` is an invalid SIRET, not also a
-    value that breaks the column's pattern; the most useful finding is kept."""
-    specific = {(f["row"], f["field"]) for f in found if f["type"] in hints.SPECIFIC and f["row"]}
-    if not specific:
-        return found
-    return [
-        f
-        for f in found
-        if not (f["type"] == "constraint-error" and (f["row"], f["field"]) in specific)
-    ]
-
-
-def severity(finding: dict[str, Any], with_schema: bool, required: set[str]) -> str:
-    """An error blocks publication; a warning is shown and lets the file through.
-
-    Without a schema the check is structural: a readable table may be published as it is.
-    With one, columns are matched by name: a column the schema does not know, or an optional
-    one that is absent, is a remark, as Validata treats them.
-    """
-    if finding["fatal"]:
-        return "error"
-    if not with_schema or finding["type"] == "extra-label":
-        return "warning"
-    if finding["type"] == "missing-label" and finding.get("field") not in required:
-        return "warning"
-    return "error"
 
 
 def labels(resource: Resource) -> list[str]:
@@ -86,10 +57,9 @@ def refusal_report(refusal: reading.Refusal) -> dict[str, Any]:
 
 def fatal(type_: str, message: str, summary: dict[str, str]) -> dict[str, Any]:
     """The report of a file that could not be read as a table at all."""
-    report = assemble(
-        schema=None,
-        rows=0,
-        found=[
+    tally = Tally(None)
+    tally.add_row(
+        [
             {
                 "type": type_,
                 "message": message,
@@ -98,10 +68,9 @@ def fatal(type_: str, message: str, summary: dict[str, str]) -> dict[str, Any]:
                 "cell": None,
                 "fatal": True,
             }
-        ],
-        source={},
-        seconds=0.0,
+        ]
     )
+    report = assemble(schema=None, rows=0, tally=tally, source={}, seconds=0.0)
     report["message"] = summary
     # The finding itself says in French what the summary says: there is only this one.
     report["issues"][0]["message_fr"] = summary["fr"]
@@ -112,17 +81,16 @@ def assemble(
     *,
     schema: SchemaEntry | None,
     rows: int,
-    found: list[dict[str, Any]],
+    tally: Tally,
     source: dict[str, Any],
     seconds: float,
     truncated: bool | None = None,
 ) -> dict[str, Any]:
     """The report of a file read as a table; ``truncated`` says counting stopped at a cap
-    (by default, when ``found`` holds ``MAX_ERRORS`` findings)."""
+    (by default, when the tally holds ``MAX_ERRORS`` findings)."""
     if truncated is None:
-        truncated = len(found) >= MAX_ERRORS
-    errors = Counter(f["type"] for f in found if f.get("severity", "error") == "error")
-    warnings = Counter(f["type"] for f in found if f.get("severity", "error") == "warning")
+        truncated = tally.total >= MAX_ERRORS
+    errors, warnings = tally.errors, tally.warnings
     publishable = not errors
     # A check the schema declares but that could not run leaves conformity unproven: such a
     # file is publishable, never « valid » (no silent pass).
@@ -131,27 +99,7 @@ def assemble(
         for c in (schema.not_run if schema else [])
     ]
     # Without a schema, « valid » keeps its frictionless sense: nothing at all to say.
-    valid = (publishable and not unchecked) if schema else not found
-    specs = {f["name"]: f for f in (schema.descriptor.get("fields", []) if schema else [])}
-    examples: list[dict[str, Any]] = []
-    shown: Counter[str] = Counter()
-    for f in found:
-        if shown[f["type"]] < EXAMPLES_PER_TYPE:
-            shown[f["type"]] += 1
-            examples.append(
-                {
-                    **{k: v for k, v in f.items() if k != "fatal"},
-                    "severity": f.get("severity", "error"),
-                    "title": hints.title(f["type"]),
-                    "message_fr": hints.describe(
-                        f["type"], field=f.get("field"), cell=f.get("cell"), note=f.get("note")
-                    )
-                    or f["message"],
-                    "hint": hints.hint(
-                        f["type"], f.get("note"), spec=specs.get(f.get("field")), cell=f.get("cell")
-                    ),
-                }
-            )
+    valid = (publishable and not unchecked) if schema else not tally.total
     report = {
         "version": REPORT_VERSION,
         "valid": valid,
@@ -176,8 +124,8 @@ def assemble(
             "truncated": truncated,
         },
         "message": message(schema, rows, errors, warnings, truncated, unchecked=unchecked),
-        "issues": examples,
-        "groups": groups.group(found, specs),
+        "issues": tally.examples,
+        "groups": tally.groups(),
         "seconds": round(seconds, 3),
     }
     if unchecked:

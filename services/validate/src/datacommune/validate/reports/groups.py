@@ -42,17 +42,37 @@ def heading(kind: str, rule_name: str | None) -> str:
     return hints.title(kind)
 
 
+class Runs:
+    """Row numbers, given in increasing order, as ``[first, last]`` runs: at most RANGES runs,
+    and how many distinct rows in all."""
+
+    def __init__(self) -> None:
+        self.runs: list[list[int]] = []
+        self.rows = 0
+        self._last = 0
+        self._full = False
+
+    def add(self, row: int) -> None:
+        if row == self._last:
+            return
+        self.rows += 1
+        self._last = row
+        if self._full:
+            return
+        if self.runs and row == self.runs[-1][1] + 1:
+            self.runs[-1][1] = row
+        elif len(self.runs) == RANGES:
+            self._full = True  # past the last run kept: only counted
+        else:
+            self.runs.append([row, row])
+
+
 def ranges(rows: set[int]) -> list[list[int]]:
     """Row numbers as sorted ``[first, last]`` runs, at most RANGES of them."""
-    runs: list[list[int]] = []
+    runs = Runs()
     for row in sorted(rows):
-        if runs and row == runs[-1][1] + 1:
-            runs[-1][1] = row
-        elif len(runs) == RANGES:
-            break
-        else:
-            runs.append([row, row])
-    return runs
+        runs.add(row)
+    return runs.runs
 
 
 def rows_fr(runs: list[list[int]], total: int) -> str:
@@ -69,41 +89,72 @@ def rows_fr(runs: list[list[int]], total: int) -> str:
     return f"{word} {', '.join(parts[:-1])} et {parts[-1]}"
 
 
+Key = tuple[str, str, str | None, str | None]
+
+
+class Members:
+    """One group's findings as they come, row after row: their count, the rows they touch and
+    the first HINTED of them (the examples and the advice come from those)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.first: list[dict[str, Any]] = []
+        self.runs = Runs()
+        self.header = True
+
+    def add(self, finding: dict[str, Any]) -> None:
+        self.count += 1
+        if len(self.first) < HINTED:
+            self.first.append(finding)
+        row = finding.get("row")
+        if row is not None:
+            self.header = False
+        if row:
+            self.runs.add(row)
+
+
+def key(finding: dict[str, Any]) -> Key:
+    """The group of a finding (which carries its severity): severity, kind, column, rule."""
+    # A header finding names its column in ``field``: those of one kind make one group.
+    column = finding.get("field") if finding.get("row") is not None else None
+    return (
+        finding.get("severity", "error"),
+        finding["type"],
+        column,
+        hints.broken_rule(finding["type"], finding.get("note")),
+    )
+
+
 def group(found: list[dict[str, Any]], specs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """The groups of ``found`` (every finding, each with its severity), largest first after the
-    header's problems: a column missing matters before the cells of another."""
-    members: dict[tuple[str, str, str | None, str | None], list[dict[str, Any]]] = {}
+    """The groups of ``found`` (every finding in row order, each with its severity)."""
+    members: dict[Key, Members] = {}
     for f in found:
-        # A header finding names its column in ``field``: those of one kind make one group.
-        column = f.get("field") if f.get("row") is not None else None
-        key = (
-            f.get("severity", "error"),
-            f["type"],
-            column,
-            hints.broken_rule(f["type"], f.get("note")),
-        )
-        members.setdefault(key, []).append(f)
-    groups = [_describe(key, items, specs) for key, items in members.items()]
+        members.setdefault(key(f), Members()).add(f)
+    return described(members, specs)
+
+
+def described(
+    members: dict[Key, Members], specs: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The groups, largest first after the header's problems: a column missing matters before
+    the cells of another."""
+    groups = [_describe(k, m, specs) for k, m in members.items()]
     groups.sort(key=lambda g: (g["severity"] != "error", not g["header"], -g["count"]))
     return groups
 
 
-def _describe(
-    key: tuple[str, str, str | None, str | None],
-    items: list[dict[str, Any]],
-    specs: dict[str, dict[str, Any]],
-) -> dict[str, Any]:
-    severity, kind, column, rule_name = key
+def _describe(grouped: Key, members: Members, specs: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    severity, kind, column, rule_name = grouped
+    items = members.first
     advice: Counter[str] = Counter()
     for f in items[:HINTED]:
         if said := hints.hint(
             kind, f.get("note"), spec=specs.get(f.get("field") or ""), cell=f.get("cell")
         ):
             advice[said] += 1
-    header = all(f.get("row") is None for f in items)
-    rows = {f["row"] for f in items if f.get("row")}
-    runs = ranges(rows)
-    count = len(items)
+    header = members.header
+    runs = members.runs.runs
+    count = members.count
     examples = [
         {
             "row": f.get("row"),
@@ -134,7 +185,7 @@ def _describe(
         "count": count,
         "count_fr": wording.fr(count, *unit),
         "rows": runs,
-        "rows_fr": rows_fr(runs, len(rows)),
+        "rows_fr": rows_fr(runs, members.runs.rows),
         "hints": [h for h, _ in advice.most_common(DISTINCT_HINTS)],
         # The one sentence every example says, shown once; else whether each example's own
         # sentence adds to the heading and its value (a broken rule or a French check's does not).

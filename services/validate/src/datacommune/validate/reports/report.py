@@ -30,6 +30,7 @@ from datacommune.validate.reading import prepare as reading
 from datacommune.validate.reading.records import Records
 from datacommune.validate.registry import SchemaEntry
 from datacommune.validate.reports import document
+from datacommune.validate.reports.tally import Tally
 
 log = structlog.get_logger()
 
@@ -138,12 +139,14 @@ def check(
 
     used = {"name": "frictionless", "reason": "asked" if engine != "columnar" else "not a CSV"}
     outcome: columnar.Outcome | None = None
+    tally = Tally(schema)
     try:
         resource = table_resource(path, schema, largest, options)
         if scanned is not None and engine == "columnar":
-            outcome, used = _columnar(path, resource, checklist(schema), scanned)
-            if outcome is None:
+            outcome, used = _columnar(path, resource, checklist(schema), scanned, tally)
+            if outcome is None:  # frictionless reads it afresh, and counts afresh
                 resource = table_resource(path, schema, largest, options)
+                tally = Tally(schema)
         if outcome is None:
             frictionless_report = resource.validate(
                 checklist(schema), limit_errors=document.MAX_ERRORS
@@ -160,24 +163,19 @@ def check(
             },
         )
     if outcome is not None:
-        found, rows = outcome.found, outcome.rows
+        rows = outcome.rows
     else:
         task = frictionless_report.tasks[0]
-        found = [findings.as_found(e) for e in task.errors]
+        tally.add_all(findings.as_found(e) for e in task.errors)
         rows = int(task.stats.get("rows") or 0)
-    labelled = any(f["type"] in ("extra-label", "missing-label") for f in found)
-    found = document.one_per_cell(found)
     sample: list[list[str]] | None = None
-    if schema and labelled:
+    if schema and tally.labelled:
         delimiter_used = (source.get("dialect") or {}).get("delimiter", ",")
         sample = _sample_rows(path, delimiter_used) if options.get("format") == "csv" else []
         header = sample[0] if sample else document.labels(resource)
         proposed = mapping.propose([h.strip() for h in header], schema, sample[1:])
     else:
         proposed = []
-    required = schema.required_fields() if schema else set()
-    for f in found:
-        f["severity"] = document.severity(f, schema is not None, required)
     source = {
         "format": resource.format,
         **source,
@@ -193,11 +191,11 @@ def check(
     report = document.assemble(
         schema=schema,
         rows=rows,
-        found=found,
+        tally=tally,
         source=source,
         seconds=time.monotonic() - started,
         # The columnar engine counts every finding; frictionless stops at MAX_ERRORS.
-        truncated=outcome is None and len(found) >= document.MAX_ERRORS,
+        truncated=outcome is None and tally.total >= document.MAX_ERRORS,
     )
     report["engine"] = used
     if proposed:
@@ -238,13 +236,19 @@ def checklist(schema: SchemaEntry | None) -> findings.TrimmingChecklist:
 
 
 def _columnar(
-    path: Path, resource: TableResource, checklist: findings.TrimmingChecklist, scanned: Records
+    path: Path,
+    resource: TableResource,
+    checklist: findings.TrimmingChecklist,
+    scanned: Records,
+    tally: Tally,
 ) -> tuple[columnar.Outcome | None, dict[str, str]]:
-    """The columnar engine's findings, or None and why frictionless checks the file instead."""
+    """The columnar engine's reading (its findings in ``tally``), or None and why frictionless
+    checks the file instead."""
     try:
-        return columnar.check(path, resource=resource, checklist=checklist, records=scanned), {
-            "name": "columnar"
-        }
+        outcome = columnar.check(
+            path, resource=resource, checklist=checklist, records=scanned, sink=tally.add_row
+        )
+        return outcome, {"name": "columnar"}
     except columnar.Unsupported as exc:
         return None, {"name": "frictionless", "reason": str(exc)}
     except Exception as exc:
