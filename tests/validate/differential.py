@@ -174,11 +174,14 @@ def _siret(rng: random.Random) -> str:
     return "".join(map(str, digits)) + "0"
 
 
-def generate(schema: dict[str, Any], rows: int, seed: int, path: Path) -> None:
+def generate(
+    schema: dict[str, Any], rows: int, seed: int, path: Path, *, ragged: bool = True
+) -> None:
     """A CSV of ``rows`` mutated rows for ``schema``: each row starts from plausible values
     (the field's example, an enum value) and has one to three cells replaced by a value of
     another kind; about one row in ten is mutated as a row (an extra or missing cell, an empty
-    line, every cell empty, a duplicate of an earlier row)."""
+    line, every cell empty, a duplicate of an earlier row); without ``ragged``, no row is wider
+    or narrower than the header."""
     rng = random.Random(seed)
     fields = schema.get("fields", [])
     names = [f["name"] for f in fields]
@@ -206,6 +209,8 @@ def generate(schema: dict[str, Any], rows: int, seed: int, path: Path) -> None:
                 i = rng.randrange(len(fields))
                 row[i] = rng.choice(pools[i])
         shape = rng.random()
+        if not ragged and shape < 0.04:
+            shape = 0.5  # every row as wide as the header
         if shape < 0.02:
             row.append(rng.choice(["", "extra", "1"]))
         elif shape < 0.04 and row:

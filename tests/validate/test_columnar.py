@@ -4,13 +4,16 @@ stress the reading of records, and on the whole reference corpus. Where it hands
 frictionless, the report says so and why.
 """
 
+import csv
 import json
 import os
 from pathlib import Path
 
 import pytest
 
-from datacommune.validate.columnar import engine
+from datacommune.validate.checks import repairs
+from datacommune.validate.columnar import engine, untouched
+from datacommune.validate.reading import prepare, sniff
 from datacommune.validate.registry import BUILTIN, Registry, load_entry
 from datacommune.validate.reports import report as reports
 from tests.validate.differential import compare, generate
@@ -210,3 +213,42 @@ def test_counts_say_at_least_only_where_counting_stopped(tmp_path: Path) -> None
         "Le fichier n'est pas conforme au schéma hard@0 : au moins 50000 erreurs"
     )
     assert "arrêtée à 50\u202f000 constats" in stopped["message"]["fr"]
+
+
+@pytest.mark.parametrize("dialect", ["utf-8,", "cp1252;"])
+@pytest.mark.parametrize("entry", REGISTRY.all(), ids=lambda e: e.id)
+def test_the_repair_copies_as_read_only_rows_it_would_not_change(
+    entry, dialect: str, tmp_path: Path
+) -> None:
+    """The repaired file and its change list are byte for byte those of the cell-by-cell
+    repair, when the rows the bulk reading clears are copied as read."""
+    generated = tmp_path / "generated.csv"
+    generate(entry.descriptor, ROWS // 3, seed=11, path=generated, ragged=False)
+    encoding, delimiter = dialect[:-1], dialect[-1]
+    path = tmp_path / "file.csv"
+    with (
+        generated.open(encoding="utf-8", newline="") as src,
+        path.open("w", encoding=encoding, errors="replace", newline="") as out,
+    ):
+        csv.writer(out, delimiter=delimiter, lineterminator="\r\n").writerows(csv.reader(src))
+    read = prepare.text(path, encoding=None, delimiter=None)
+    assert not isinstance(read, prepare.Refusal)
+    found = untouched.find(read.path, read.delimiter, entry)
+    assert found is not None
+    assert 0 < len(found.to_look_at) < found.rows - 1
+    made = {}
+    for name, hint in (("cell by cell", None), ("copying", found)):
+        target, log = tmp_path / f"{name}.csv", tmp_path / f"{name}.jsonl"
+        with log.open("w", encoding="utf-8") as out:
+            result = repairs.repair(
+                path,
+                encoding=sniff.Encoding(**read.source["encoding"]),
+                dialect=sniff.Dialect(**read.source["dialect"]),
+                schema=entry,
+                target=target,
+                log=out,
+                untouched=hint,
+            )
+        made[name] = (target.read_bytes(), log.read_bytes(), result.counts)
+    assert made["copying"] == made["cell by cell"]
+    assert made["copying"][2]  # the file had padding, commas, dates… to repair

@@ -18,15 +18,20 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from datacommune.validate.reading import transcoding
 from datacommune.validate.reading.sniff import Dialect, Encoding
 from datacommune.validate.registry import SchemaEntry
 
+if TYPE_CHECKING:
+    from datacommune.validate.columnar.untouched import Untouched
+
 TRUE_WORDS = {"oui", "vrai", "yes", "true", "o", "y", "1"}
 FALSE_WORDS = {"non", "faux", "no", "false", "n", "0"}
 SPACES = " \u00a0\u202f"
+# What is stripped from every cell (a padding change).
+PADDING = " \t\u00a0\u202f"
 _GROUPED = re.compile(r"^-?\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:,\d+)?$")
 _DOTTED = re.compile(r"^-?\d{1,3}(?:\.\d{3})+,\d+$")
 _COMMA_DECIMAL = re.compile(r"^-?\d+,(\d+)$")
@@ -271,10 +276,14 @@ def repair(
     target: Path,
     log: TextIO,
     mapping: dict[str, str] | None = None,
+    untouched: "Untouched | None" = None,
 ) -> Repair:
     """Write the repaired file to ``target`` (UTF-8, ``,``) and every change made to ``log``.
 
-    Raises ``NotSafe`` if reading the file in ``encoding`` does not round-trip byte for byte.
+    ``untouched`` (``columnar.untouched``) names the rows that may change: the others are
+    copied as read, and when every column and the last row are filled, the first pass is
+    skipped. Raises ``NotSafe`` if reading the file in ``encoding`` does not round-trip byte
+    for byte.
     """
     lossless = encoding.lossless
     if lossless is None:
@@ -298,6 +307,9 @@ def repair(
         width = len(header)
         filled = [bool(h.strip()) for h in header]
         last_filled = 1
+        if untouched is not None and untouched.filled:
+            # Every column holds a value and the last row is filled: nothing to remove.
+            rows, filled, last_filled = iter(()), [True] * width, untouched.rows
         for number, row in enumerate(rows, start=2):
             if any(cell.strip() for cell in row):
                 last_filled = number
@@ -313,7 +325,17 @@ def repair(
     with handle, target.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
         names: list[str] = []
+        # Rows the bulk reading cleared are copied as read (nothing in them would change).
+        copying = untouched is not None and len(keep) == width and not mapping
         for number, row in enumerate(rows, start=1):
+            if (
+                copying
+                and number > 1
+                and number <= last_filled
+                and number not in untouched.to_look_at  # type: ignore[union-attr]
+            ):
+                writer.writerow(row)
+                continue
             if number > last_filled:
                 if number > 1:
                     result.add(Change("empty-row", row=number))
@@ -327,7 +349,7 @@ def repair(
                     continue
                 name = names[position] if number > 1 and position < len(names) else None
                 value = cell
-                stripped = value.strip(" \t\u00a0\u202f")
+                stripped = value.strip(PADDING)
                 if stripped != value:
                     result.add(Change("spaces", number, column, name, value, stripped))
                     value = stripped
@@ -341,5 +363,7 @@ def repair(
                 fixed_row.append(value)
             if number == 1:
                 names = fixed_row
+                # The bulk reading judged each column by this name: it must be the same.
+                copying = copying and untouched is not None and names == untouched.labels
             writer.writerow(fixed_row)
     return result

@@ -30,7 +30,7 @@ _MARGIN = 1e-9
 _DATE_PARTS = {"%Y": "[0-9]{4}", "%m": "[0-9]{2}", "%d": "[0-9]{2}"}
 # Text on which Python's ``re`` and RE2 agree for any pattern this module accepts: printable
 # ASCII (the classes \d, \w, \s are Unicode-wide in Python, ASCII in RE2).
-_PLAIN_ASCII = r"^[\x20-\x7e]*$"
+PLAIN_ASCII = r"^[\x20-\x7e]*$"
 
 
 @dataclass
@@ -186,7 +186,7 @@ class FieldCells:
             # Python's « $ » also matches before a final line break: those cells are judged.
             passed = pc.and_(passed, pc.invert(pc.match_substring(column, "\n")))
             if plain_only:
-                passed = pc.and_(passed, pc.match_substring_regex(column, _PLAIN_ASCII))
+                passed = pc.and_(passed, pc.match_substring_regex(column, PLAIN_ASCII))
             return passed
         if name == "enum" and kind in ("string", "integer"):
             allowed = [self.value_reader(v) for v in constraint]
@@ -288,7 +288,17 @@ def _pattern(field: Field) -> tuple[str, bool] | None:
     """The field's ``pattern`` as RE2 should read it (anchored as frictionless anchors it) and
     whether only plain ASCII text may trust RE2's verdict; None where the syntax differs."""
     source = field.constraints.get("pattern")
-    if not isinstance(source, str) or "{," in source or "[:" in source or "\\u" in source:
+    if not isinstance(source, str) or (plain_only := re2_reads_alike(source)) is None:
+        return None
+    # frictionless matches « ^pattern$ » from the first character: a top-level alternation
+    # binds the anchors to its first and last branches only, and so here.
+    return f"^(?:^{source}$)", plain_only
+
+
+def re2_reads_alike(source: str) -> bool | None:
+    """Whether RE2 reads the Python pattern ``source`` as Python's ``re`` does: None if not,
+    True if only on plain ASCII text (it uses \\d, \\w or \\s), False if on any text."""
+    if "{," in source or "[:" in source or "\\u" in source:
         return None
     try:
         tree = sre_parse.parse(source)
@@ -321,6 +331,4 @@ def _pattern(field: Field) -> tuple[str, bool] | None:
 
     if not safe(tree) or tree.state.flags & ~re.UNICODE:
         return None
-    # frictionless matches « ^pattern$ » from the first character: a top-level alternation
-    # binds the anchors to its first and last branches only, and so here.
-    return f"^(?:^{source}$)", plain_only[0]
+    return plain_only[0]

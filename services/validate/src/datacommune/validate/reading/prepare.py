@@ -53,6 +53,11 @@ def exceeded(limit: limits.Exceeded) -> Refusal:
     return Refusal("limit-exceeded", limit.en, limit.fr, limit.en, limit=limit.limit)
 
 
+def copy_of(path: Path) -> Path:
+    """Where the UTF-8 copy of the text file at ``path`` is written, beside it."""
+    return path.with_name(f"normalized-{path.stem}.csv")
+
+
 def text(path: Path, *, encoding: str | None, delimiter: str | None) -> Text | Refusal:
     """Read a CSV/TSV/TXT file: its encoding (``encoding`` is the person's choice), its dialect
     (``delimiter`` likewise), then its UTF-8 copy, checked line by line and row by row."""
@@ -73,7 +78,7 @@ def text(path: Path, *, encoding: str | None, delimiter: str | None) -> Text | R
             return _binary(path, line)
         return _unreadable(exc)
     # frictionless reads a UTF-8 copy with the dialect we found, never its own guesses.
-    normalized = path.with_name(f"normalized-{path.stem}.csv")
+    normalized = copy_of(path)
     try:
         copied = transcoding.transcode(path, found, normalized)
     except sniff.Unreadable as exc:

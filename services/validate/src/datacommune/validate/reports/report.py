@@ -25,6 +25,7 @@ from frictionless.resources import TableResource
 from datacommune.shared import wording
 from datacommune.validate import columnar
 from datacommune.validate.checks import coordinates, findings, mapping, repairs
+from datacommune.validate.columnar import untouched as settled
 from datacommune.validate.reading import jsondata, limits, ods, sniff
 from datacommune.validate.reading import prepare as reading
 from datacommune.validate.reading.records import Records
@@ -334,6 +335,11 @@ def check_with_repair(
         return report, None  # the file would be rewritten with bytes lost: no repair is safe
     target = path.with_name(f"repaired-{path.stem}.csv")
     log = path.with_name(f"changes-{path.stem}.jsonl")
+    # The rows no repair can change, found on the check's UTF-8 copy: copied as they are.
+    copy = reading.copy_of(path)
+    untouched = None
+    if not renames and copy.exists():
+        untouched = settled.find(copy, source["dialect"]["delimiter"], schema)
     with log.open("w", encoding="utf-8") as out:
         result = repairs.repair(
             path,
@@ -343,6 +349,7 @@ def check_with_repair(
             target=target,
             log=out,
             mapping=renames,
+            untouched=untouched,
         )
     if not result.total and not result.file:
         return report, None

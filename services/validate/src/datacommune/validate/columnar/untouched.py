@@ -1,0 +1,159 @@
+"""The rows a repair certainly leaves as they are, found in bulk before it rewrites the file.
+
+``checks/repairs.py`` looks at every cell of every row in Python: its padding, then the repair
+its column's type allows. Most rows of a real file need none. Here pyarrow reads the UTF-8 copy
+once and, column by column, clears the cells no repair can change (no padding, and a value
+already in the form the column's repair would write: an ISO date, a number without comma or
+space, an allowed value, a text the schema's pattern accepts); a row with a cell not cleared is
+« to look at », and only those go through the cell-by-cell repair. The rest are copied as read.
+The same pass tells whether every column holds a value somewhere and the last row is filled,
+so the repair's first pass (empty columns, trailing empty rows) can be skipped.
+
+Where the copy's records would not line up with the repair's own reading (a record of another
+width than the header's), nothing is cleared.
+"""
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from datacommune.validate.checks.repairs import PADDING
+from datacommune.validate.columnar.cells import PLAIN_ASCII, re2_reads_alike
+from datacommune.validate.reading.records import MAX_RECORD_BYTES
+from datacommune.validate.registry import SchemaEntry
+
+# The characters a repair strips from a cell (checks/repairs.py).
+_PADDED = "^[ \t\u00a0\u202f]|[ \t\u00a0\u202f]$"
+# What makes a number's repair look at it: a comma or a group space.
+_NUMBER_MARKS = "[, \u00a0\u202f]"
+_ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# A letter or a digit: the cell is not blank, whatever ``str.strip`` strips.
+_FILLED = "[0-9A-Za-z]"
+_BLOCK_BYTES = 2 * MAX_RECORD_BYTES
+
+
+@dataclass(frozen=True)
+class Untouched:
+    """The header as the repair names its columns; the rows (numbered from the header, 1) it
+    must look at cell by cell; whether every column is certainly filled somewhere and the last
+    row too; the number of the last row."""
+
+    labels: list[str]
+    to_look_at: set[int]
+    filled: bool
+    rows: int
+
+
+def find(copy: Path, delimiter: str, schema: SchemaEntry | None) -> Untouched | None:
+    """Read the UTF-8 ``copy``; None where its records may not line up with the repair's."""
+    with copy.open(encoding="utf-8", newline="") as text:
+        header = next(csv.reader(text, delimiter=delimiter), None)
+    if not header:
+        return None
+    labels = [h.strip(PADDING) for h in header]
+    width = len(labels)
+    specs = {f["name"]: f for f in (schema.descriptor.get("fields", []) if schema else [])}
+    to_look_at: set[int] = set()
+    filled = [bool(h.strip()) for h in header]
+    last_filled = False
+    odd = [False]
+
+    def ragged(_row: Any) -> str:
+        odd[0] = True
+        return "skip"
+
+    number = 1  # the header
+    with copy.open("rb") as source:
+        for batch in _reader(source, delimiter, width, ragged):
+            if number == 1:
+                batch, number = batch.slice(1), 2
+            if not batch.num_rows:
+                continue
+            look = pa.array([False] * batch.num_rows, pa.bool_())
+            any_filled = pa.array([False] * batch.num_rows, pa.bool_())
+            for i, label in enumerate(labels):
+                column = batch.column(i)
+                look = pc.or_(look, pc.invert(_cleared(column, specs.get(label))))
+                has = pc.match_substring_regex(column, _FILLED)
+                filled[i] = filled[i] or bool(pc.any(has).as_py())
+                any_filled = pc.or_(any_filled, has)
+            last_filled = bool(any_filled[-1].as_py())
+            to_look_at.update(number + i for i in pc.indices_nonzero(look).to_pylist())
+            number += batch.num_rows
+    if odd[0]:
+        return None
+    return Untouched(labels, to_look_at, all(filled) and last_filled, number - 1)
+
+
+def _reader(source: Any, delimiter: str, width: int, ragged: Any) -> Any:
+    names = [f"c{i}" for i in range(width)]
+    return pacsv.open_csv(
+        source,
+        read_options=pacsv.ReadOptions(
+            column_names=names, block_size=_BLOCK_BYTES, use_threads=False
+        ),
+        parse_options=pacsv.ParseOptions(
+            delimiter=delimiter,
+            quote_char='"',
+            double_quote=True,
+            escape_char=False,
+            newlines_in_values=True,
+            ignore_empty_lines=False,
+            invalid_row_handler=ragged,
+        ),
+        convert_options=pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()),
+            strings_can_be_null=False,
+            quoted_strings_can_be_null=False,
+        ),
+    )
+
+
+def _cleared(column: pa.Array, spec: dict[str, Any] | None) -> pa.BooleanArray:
+    """The cells no repair changes (checks/repairs.py ``_repair_cell`` and the padding)."""
+    column = column.cast(pa.string())
+    kept = pc.invert(pc.match_substring_regex(column, _PADDED))
+    if spec is None:
+        return kept
+    empty = pc.equal(column, "")
+    kind = spec.get("type", "string")
+    constraints = spec.get("constraints") or {}
+    if kind == "string" and isinstance(constraints.get("enum"), list):
+        allowed = [v for v in constraints["enum"] if isinstance(v, str)]
+        same = pc.is_in(column, value_set=pa.array(allowed, pa.string()))
+    elif kind == "string" and (pattern := constraints.get("pattern")):
+        same = _accepted(column, pattern)
+    elif kind in ("number", "integer"):
+        same = pc.invert(pc.match_substring_regex(column, _NUMBER_MARKS))
+    elif kind == "date" and spec.get("format", "default") == "default":
+        same = pc.match_substring_regex(column, _ISO_DATE)
+    elif kind == "boolean":
+        words = (spec.get("trueValues") or ["true", "True", "TRUE", "1"]) + (
+            spec.get("falseValues") or ["false", "False", "FALSE", "0"]
+        )
+        same = pc.is_in(
+            column, value_set=pa.array([w for w in words if isinstance(w, str)], pa.string())
+        )
+    else:
+        return kept
+    return pc.and_(kept, pc.or_(empty, pc.fill_null(same, False)))
+
+
+def _accepted(column: pa.Array, pattern: Any) -> pa.Array:
+    """Cells the schema's pattern accepts whole (``re.fullmatch``), where RE2 reads it alike;
+    none where it might not."""
+    plain_only = re2_reads_alike(pattern) if isinstance(pattern, str) else None
+    if plain_only is None:
+        return pa.array([False] * len(column), pa.bool_())
+    try:
+        accepted = pc.match_substring_regex(column, f"^(?:{pattern})$")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([False] * len(column), pa.bool_())
+    if plain_only:
+        accepted = pc.and_(accepted, pc.match_substring_regex(column, PLAIN_ASCII))
+    return accepted
