@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from datacommune.validate.checks import repairs
-from datacommune.validate.columnar import engine, untouched
+from datacommune.validate.columnar import reader, untouched
 from datacommune.validate.reading import prepare, sniff
 from datacommune.validate.registry import BUILTIN, Registry, load_entry
 from datacommune.validate.reports import report as reports
@@ -27,7 +27,7 @@ ROWS = int(os.environ.get("DATACOMMUNE_DIFFERENTIAL_ROWS", "1500"))
 def small_batches(monkeypatch: pytest.MonkeyPatch) -> None:
     """Batches of 32 KiB: a generated file spans dozens, so findings, ragged records, ``unique``
     and primary keys cross the batches' edges."""
-    monkeypatch.setattr(engine, "BLOCK_BYTES", 32 * 1024)
+    monkeypatch.setattr(reader, "BLOCK_BYTES", 32 * 1024)
 
 
 @pytest.mark.usefixtures("small_batches")
@@ -117,6 +117,25 @@ def test_hard_records_give_frictionless_s_findings(name: str, tmp_path: Path) ->
     assert compared.unsupported is None
     assert not compared.differences(), "\n".join(compared.differences())
     assert compared.found
+
+
+def test_keyed_fields_findings_lead_their_row_as_frictionless_reads_them(tmp_path: Path) -> None:
+    """frictionless reads a row's ``unique`` fields, then its primary key's, before the rest:
+    their findings come first, also in a ragged row."""
+    schema = {
+        "fields": [
+            {"name": "a", "type": "integer"},
+            {"name": "b", "type": "integer", "constraints": {"unique": True}},
+            {"name": "c", "type": "integer", "constraints": {"maximum": 5}},
+        ],
+        "primaryKey": ["c", "a"],
+    }
+    source = tmp_path / "keys.csv"
+    source.write_text("a,b,c\nx,y,9\n1,1,1\nz,1,w,extra\n2,q\n")
+    compared = compare(source, load_entry("keys", schema), tmp_path / "work")
+    assert compared.unsupported is None
+    assert not compared.differences(), "\n".join(compared.differences())
+    assert [f["field"] for f in compared.found[:3]] == ["b", "c", "a"]
 
 
 @pytest.mark.parametrize(

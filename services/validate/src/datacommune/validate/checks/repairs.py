@@ -330,9 +330,9 @@ def repair(
         for number, row in enumerate(rows, start=1):
             if (
                 copying
-                and number > 1
-                and number <= last_filled
-                and number not in untouched.to_look_at  # type: ignore[union-attr]
+                and untouched is not None
+                and 1 < number <= last_filled
+                and number not in untouched.to_look_at
             ):
                 writer.writerow(row)
                 continue
@@ -364,6 +364,6 @@ def repair(
             if number == 1:
                 names = fixed_row
                 # The bulk reading judged each column by this name: it must be the same.
-                copying = copying and untouched is not None and names == untouched.labels
+                copying = copying and names == untouched.labels  # type: ignore[union-attr]
             writer.writerow(fixed_row)
     return result

@@ -7,6 +7,7 @@ rest, so a finding is never a guess of what frictionless would say. What the eng
 cover is left to frictionless for the whole file, and the report says so (``engine``).
 """
 
-from datacommune.validate.columnar.engine import Outcome, Unsupported, check
+from datacommune.validate.columnar.engine import Outcome, check
+from datacommune.validate.columnar.order import Unsupported
 
 __all__ = ["Outcome", "Unsupported", "check"]

@@ -23,7 +23,8 @@ from frictionless.fields import BooleanField, NumberField
 
 # int64 holds 18 decimal digits whatever they are.
 _INTEGER = r"^-?[0-9]{1,18}$"
-# A float64 is within 1e-15 of any number of 15 digits: compared with a margin, exact.
+# Digits before and after the decimal mark a plain number may have to be cleared; parsed as a
+# float64 it is within a relative 1e-15 of its value, far inside the margin of comparisons.
 _DIGITS = 15
 _MARGIN = 1e-9
 # Date formats read as a fixed-width pattern, then checked by a round trip through pyarrow.
@@ -31,14 +32,17 @@ _DATE_PARTS = {"%Y": "[0-9]{4}", "%m": "[0-9]{2}", "%d": "[0-9]{2}"}
 # Text on which Python's ``re`` and RE2 agree for any pattern this module accepts: printable
 # ASCII (the classes \d, \w, \s are Unicode-wide in Python, ASCII in RE2).
 PLAIN_ASCII = r"^[\x20-\x7e]*$"
+# A letter or a digit: a cell holding one is not blank, whatever ``str.strip`` strips.
+FILLED = "[0-9A-Za-z]"
 
 
 @dataclass
 class Verdict:
-    """A batch of one field: its blank cells, the cells frictionless finds fault with (index
-    in the batch, its notes, the cell as read) and, when asked, every cell's typed value."""
+    """A batch of one field: its missing cells (a missing value, or an empty line), the cells
+    frictionless finds fault with (index in the batch, its notes, the cell as read) and, when
+    asked, every cell's typed value."""
 
-    blank: pa.BooleanArray
+    missing: pa.BooleanArray
     faults: list[tuple[int, dict[str, str], str]]
     values: list[Any] | None
 
@@ -153,7 +157,11 @@ class FieldCells:
             matched = pc.fill_null(pc.match_substring_regex(column, pattern), False)
             stamps = pc.strptime(pc.if_else(matched, column, None), fmt, "s", error_is_null=True)
             again = pc.strftime(stamps, fmt)
-            cleared = pc.fill_null(pc.and_(matched, pc.equal(again, column)), False)
+            # pyarrow reads and writes back the year 0, which Python's datetime refuses.
+            after_year_0 = pc.greater_equal(pc.year(stamps), 1)
+            cleared = pc.fill_null(
+                pc.and_(pc.and_(matched, pc.equal(again, column)), after_year_0), False
+            )
         else:
             return None, pa.array([False] * len(column), pa.bool_())
         for name, constraint in self.constraints:
@@ -304,9 +312,10 @@ def re2_reads_alike(source: str) -> bool | None:
         tree = sre_parse.parse(source)
     except re.error:
         return None
-    plain_only = [False]
+    plain_only = False
 
     def safe(items: Any) -> bool:
+        nonlocal plain_only
         for op, arg in items:
             name = str(op)
             if name not in _SAFE_NODES:
@@ -316,7 +325,7 @@ def re2_reads_alike(source: str) -> bool | None:
             if name == "CATEGORY":
                 if str(arg) not in _ASCII_CATEGORIES:
                     return False
-                plain_only[0] = True
+                plain_only = True
             if name == "SUBPATTERN":
                 _group, add_flags, del_flags, body = arg
                 if add_flags or del_flags or not safe(body):
@@ -331,4 +340,4 @@ def re2_reads_alike(source: str) -> bool | None:
 
     if not safe(tree) or tree.state.flags & ~re.UNICODE:
         return None
-    return plain_only[0]
+    return plain_only

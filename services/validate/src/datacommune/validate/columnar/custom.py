@@ -16,11 +16,10 @@ from frictionless import Check
 
 from datacommune.validate.checks import custom
 from datacommune.validate.checks.french_rules import LA_POSTE_SIREN
+from datacommune.validate.columnar.cells import FILLED
 
 # Python's INSEE rule (french_rules._INSEE) with ASCII digits: what RE2 matches, Python does.
 _INSEE = r"^(?:(?:0[1-9]|1[0-9]|[3-8][0-9]|9[0-5]|2[1-9])[0-9]{3}|2[AB][0-9]{3}|97[1-6][0-9]{2})$"
-# A character that ``str.strip`` never removes: the cell is not blank.
-_FILLED = r"[0-9A-Za-z]"
 
 
 @dataclass(frozen=True)
@@ -117,7 +116,7 @@ def _one_of_required(check: Check, columns: Columns) -> pa.Array | None:
     filled = [
         pc.and_(
             pc.invert(columns.missing[n]),
-            pc.fill_null(pc.match_substring_regex(columns.text[n], _FILLED), False),
+            pc.fill_null(pc.match_substring_regex(columns.text[n], FILLED), False),
         )
         for n in names
     ]

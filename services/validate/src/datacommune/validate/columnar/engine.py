@@ -5,8 +5,8 @@ sniffs the CSV dialect, pairs labels with fields (or infers them) and says what 
 the header. Then pyarrow reads the records in batches and each field's cells are judged by
 ``cells.FieldCells``. Records whose width is not the header's (found by the records scan) and
 the schema's own checks (``custom_checks``) are read as frictionless rows, one at a time: they
-are few, or need a row. Findings come out in frictionless's order: by row, then the row's cell
-findings in field order, its ``unique`` and primary-key findings, then each custom check's.
+are few, or need a row. Findings come out in frictionless's order (``order.py``): by row, then
+within the row as frictionless reads it.
 
 A file the engine does not read the way frictionless would raises ``Unsupported`` before a
 single finding is made, and is checked by frictionless instead.
@@ -17,39 +17,35 @@ from __future__ import annotations
 import csv
 import io
 from bisect import bisect_right
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from frictionless import (
     Checklist,
     Error,
     Field,
     FrictionlessException,
     errors,
-    formats,
-    helpers,
 )
 from frictionless.resources import TableResource
 from frictionless.table.row import Row, create_cell_handlers
 
-from datacommune.validate.checks import findings
-from datacommune.validate.columnar import custom
+from datacommune.validate.columnar import custom, reader
 from datacommune.validate.columnar.cells import FieldCells, Verdict
-from datacommune.validate.reading.records import MAX_RECORD_BYTES, Records
+from datacommune.validate.columnar.order import (
+    CELLS,
+    PRIMARY,
+    UNIQUE,
+    Findings,
+    Sink,
+    Unsupported,
+)
+from datacommune.validate.reading.records import Records
 
-# Batches of this many bytes: a record (at most MAX_RECORD_BYTES) must fit in one. Measured on a
-# 120 MB file: 2 MiB blocks read as fast as 4 MiB ones for 70 MB less peak memory.
-BLOCK_BYTES = 2 * MAX_RECORD_BYTES
 _END = 2**62  # sorts after every row: the findings a check makes at the end of the file
-
-
-class Unsupported(Exception):
-    """The file asks for something the engine does not read as frictionless does."""
 
 
 @dataclass(frozen=True)
@@ -59,16 +55,12 @@ class Outcome:
     rows: int
 
 
-# Where findings go, a row's at a time, in row order (``reports.tally.Tally.add_row``).
-Sink = Callable[[list[dict[str, Any]]], None]
-
-
 def check(
     path: Path, *, resource: TableResource, checklist: Checklist, records: Records, sink: Sink
 ) -> Outcome:
     """Check the UTF-8 CSV at ``path``, which ``resource`` (not yet open) describes, giving
-    each row's findings to ``sink`` once the rows before it are done. ``Unsupported`` is raised
-    before the first finding reaches it."""
+    each row's findings to ``sink`` once the rows before it are done. ``Unsupported`` may come
+    after some rows were given: the caller then starts afresh with frictionless."""
     try:
         resource.open()  # type: ignore[no-untyped-call]
         fields = resource.header.get_expected_fields()
@@ -90,18 +82,19 @@ def _check(
     records: Records,
     sink: Sink,
 ) -> Outcome:
-    _supported(resource, records)
+    reader.supported(resource, records)
     labels = resource.labels
     width = len(labels)
     if len(fields) != width:
         raise Unsupported("labels and fields not paired one to one")
-    out = _Findings(checklist, sink)
+    out = Findings(checklist, sink)
     checks = checklist.connect(resource)
     for stage, connected in enumerate(checks):
         for error in connected.validate_start():
             out.error(error, row=0, stage=stage)
-    custom = list(enumerate(checks))[1:]
-    table = _Table(fields, resource, custom, out)
+    row_checks = list(enumerate(checks))[1:]
+    table = _Table(fields, resource, row_checks, out)
+    out.rank = table.rank
     odd = list(zip(records.odd, records.odd_widths, strict=True))
     ragged = [r for r, w in odd if w]
     empties = {r for r, w in odd if not w}
@@ -116,7 +109,7 @@ def _check(
         return "skip"
 
     given = 0
-    for batch in _batches(path, resource, width, skip):
+    for batch in reader.batches(path, resource, width, skip):
         _ragged(table, ragged, arrived)
         if not batch.num_rows:
             continue
@@ -136,7 +129,7 @@ def _check(
     _ragged(table, ragged, arrived)
     if table.ragged_seen != len(ragged) or given + len(ragged) != records.count - 1:
         raise Unsupported("the reader and the records scan disagree on the records")
-    for stage, connected in custom:
+    for stage, connected in row_checks:
         for error in connected.validate_end():
             out.error(error, row=_END, stage=stage)
     table.flush(_END)
@@ -152,136 +145,6 @@ def _ragged(table: _Table, ragged: list[int], arrived: list[str]) -> None:
     arrived.clear()
 
 
-def _control(resource: TableResource) -> formats.CsvControl:
-    control = resource.dialect.get_control("csv")
-    if not isinstance(control, formats.CsvControl):
-        raise Unsupported("no CSV dialect")
-    return control
-
-
-def _supported(resource: TableResource, records: Records) -> None:
-    """Raise ``Unsupported`` unless pyarrow reads the records as frictionless's csv reader."""
-    control = _control(resource)
-    if control.quote_char != '"' or control.escape_char or control.skip_initial_space:
-        raise Unsupported("a CSV dialect with other quoting or spacing")
-    if not control.double_quote:
-        raise Unsupported("a CSV dialect without doubled quotes")
-    dialect = resource.dialect
-    if dialect.header_rows != [1] or dialect.comment_char or dialect.comment_rows:
-        raise Unsupported("a header elsewhere than the first row, or comments")
-    if resource.schema.foreign_keys:
-        raise Unsupported("foreign keys")
-    if any(w < 0 for w in records.odd_widths):
-        raise Unsupported("a last record whose quote never closes")
-
-
-def _batches(
-    path: Path, resource: TableResource, width: int, skip: Callable[[Any], str]
-) -> Iterator[pa.RecordBatch]:
-    names = [f"c{i}" for i in range(width)]
-    control = _control(resource)
-    # Given a path, pyarrow reads the file ahead of the batches taken (a 120 MB file held 84 MB
-    # of its memory pool at once); given a Python file, one block at a time (11 MB).
-    source = path.open("rb")
-    reader = pacsv.open_csv(
-        source,
-        read_options=pacsv.ReadOptions(
-            column_names=names, block_size=BLOCK_BYTES, use_threads=False
-        ),
-        parse_options=pacsv.ParseOptions(
-            delimiter=control.delimiter,
-            quote_char='"',
-            double_quote=True,
-            escape_char=False,
-            newlines_in_values=True,
-            ignore_empty_lines=False,
-            invalid_row_handler=skip,
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()),
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
-    )
-    first = True
-    with source:
-        for batch in reader:
-            if first:
-                batch, first = batch.slice(1), False  # the header
-            yield batch
-
-
-class _Findings:
-    """Findings with their place in frictionless's order."""
-
-    def __init__(self, checklist: Checklist, sink: Sink) -> None:
-        self.checklist = checklist
-        self.sink = sink
-        self.items: list[tuple[int, int, int, dict[str, Any]]] = []
-        self.given = -1  # the last row given to the sink
-        self.seq = 0
-
-    def _keep(self, row: int, stage: int, finding: dict[str, Any]) -> None:
-        if row <= self.given:
-            # Its row was already given: the engine cannot keep frictionless's order.
-            raise Unsupported(f"a finding of row {row} came after the row was reported")
-        self.seq += 1
-        self.items.append((row, stage, self.seq, finding))
-
-    def error(self, error: Error, *, row: int, stage: int) -> None:
-        if self.checklist.match(error):
-            self._keep(row, stage, findings.as_found(error))
-
-    def add(
-        self,
-        kind: type[Error],
-        *,
-        row: int,
-        stage: int,
-        note: str = "",
-        field: str = "",
-        number: int = 0,
-        cell: str | None = None,
-    ) -> None:
-        """A finding the engine made, worded by frictionless's template for its kind."""
-        if cell is not None and len(cell) > findings.MAX_CELL_CHARS:
-            cell = f"{cell[: findings.MAX_CELL_CHARS]}…"
-        described = {
-            "cell": cell,
-            "rowNumber": row,
-            "fieldName": field,
-            "fieldNumber": number,
-            "note": note,
-        }
-        finding = {
-            "type": kind.type,
-            "message": helpers.safe_format(kind.template, described),
-            "row": row,
-            "field": field or None,
-            "cell": cell,
-            "note": note or None,
-            "fatal": False,
-        }
-        self._keep(row, stage, finding)
-
-    def flush(self, upto: int) -> None:
-        """Give the sink every row's findings up to row ``upto``, in frictionless's order."""
-        self.items.sort(key=lambda item: item[:3])
-        cut = bisect_right(self.items, upto, key=lambda item: item[0])
-        ready, self.items = self.items[:cut], self.items[cut:]
-        row: list[dict[str, Any]] = []
-        for i, item in enumerate(ready):
-            row.append(item[3])
-            if i + 1 == len(ready) or ready[i + 1][0] != item[0]:
-                self.sink(row)
-                row = []
-        self.given = upto
-
-
-# Stages of a row's findings, in frictionless's order; custom checks follow from 10.
-_CELLS, _UNIQUE, _PRIMARY = 0, 1, 2
-
-
 class _Table:
     """The state of one file's reading: its fields' checks and what keys must remember."""
 
@@ -289,13 +152,13 @@ class _Table:
         self,
         fields: list[Any],
         resource: TableResource,
-        custom: list[tuple[int, Any]],
-        out: _Findings,
+        row_checks: list[tuple[int, Any]],
+        out: Findings,
     ) -> None:
         self.fields = fields
         self.cells = [FieldCells(f) for f in fields]
         self.out = out
-        self.custom = custom
+        self.row_checks = row_checks
         names = [f.name for f in fields]
         self.unique = [i for i, f in enumerate(fields) if f.constraints.get("unique")]
         primary = list(resource.schema.primary_key)
@@ -303,6 +166,14 @@ class _Table:
             [names.index(n) for n in primary] if set(primary) <= set(names) and primary else []
         )
         self.keyed = sorted({*self.unique, *self.primary})
+        # frictionless reads a row's ``unique`` fields, then its primary key's, before the
+        # others: their cells' findings come first in the row.
+        first = list(dict.fromkeys([*self.unique, *self.primary]))
+        self.ranks = {field: place for place, field in enumerate(first)}
+        self.ranks.update({i: len(first) + i for i in range(len(fields)) if i not in first})
+        # Rows where a ``unique`` value repeats, and the first such field (its place in
+        # ``unique``): frictionless reads the rest of the row in field order from there.
+        self.repeated: dict[int, int] = {}
         # Each keyed field's values, with their rows, to compare once the file is read.
         self.kept: dict[int, tuple[list[int], list[Any]]] = {i: ([], []) for i in self.keyed}
         # What ``unique`` and the primary key remember of the rows given so far.
@@ -313,7 +184,7 @@ class _Table:
         self.plain = frozenset(
             f.name for f in fields if f.type == "string" and f.format in ("default", None)
         )
-        self.delimiter = _control(resource).delimiter
+        self.delimiter = reader.csv_control(resource).delimiter
         self.ragged_seen = 0
 
     def batch(
@@ -322,22 +193,23 @@ class _Table:
         verdicts = [
             c.judge(batch.column(i), empty, values=i in self.kept) for i, c in enumerate(self.cells)
         ]
-        blank = verdicts[0].blank if verdicts else pa.array([False] * batch.num_rows)
+        blank = verdicts[0].missing if verdicts else pa.array([False] * batch.num_rows)
         for v in verdicts[1:]:
-            blank = pc.and_(blank, v.blank)
+            blank = pc.and_(blank, v.missing)
         blank_rows = set(pc.indices_nonzero(blank).to_pylist()) if self.fields else set()
-        for number, (field, verdict) in enumerate(zip(self.fields, verdicts, strict=True), start=1):
-            for index, notes, cell in verdict.faults:
+        for position in range(len(self.fields)):
+            for index, notes, cell in verdicts[position].faults:
                 if index in blank_rows:
                     continue
-                self._notes(numbers[index], field.name, number, notes, cell)
+                name = self.fields[position].name
+                self._notes(numbers[index], name, position + 1, notes, cell)
         for index in blank_rows:
-            self.out.add(errors.BlankRowError, row=numbers[index], stage=_CELLS)
+            self.out.add(errors.BlankRowError, row=numbers[index], stage=CELLS)
         for i in self.keyed:
             rows, values = self.kept[i]
             rows.extend(numbers)
             values.extend(verdicts[i].values or [])
-        if self.custom:
+        if self.row_checks:
             self._custom_batch(batch, numbers, empty, verdicts)
 
     def _custom_batch(
@@ -350,14 +222,14 @@ class _Table:
         """Each custom check on the rows its vectorised test does not clear."""
         seen = custom.Columns(
             text={f.name: batch.column(i) for i, f in enumerate(self.fields)},
-            missing={f.name: v.blank for f, v in zip(self.fields, verdicts, strict=True)},
+            missing={f.name: v.missing for f, v in zip(self.fields, verdicts, strict=True)},
             plain=self.plain,
             rows=batch.num_rows,
         )
         rows: dict[int, Row] = {}
         columns: list[list[Any]] | None = None
         empties = set() if empty is None else set(pc.indices_nonzero(empty).to_pylist())
-        for stage, connected in self.custom:
+        for stage, connected in self.row_checks:
             clear = custom.cleared(connected, seen)
             if clear is not None and empty is not None:
                 clear = pc.and_(clear, pc.invert(empty))
@@ -385,16 +257,16 @@ class _Table:
         self.ragged_seen += 1
         cells = next(csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter), [])
         row = Row(cells, handlers=self.handlers, row_number=number)
-        for error in row.errors:
-            self.out.error(error, row=number, stage=_CELLS)
         for i in self.keyed:
             rows, values = self.kept[i]
             rows.append(number)
             values.append(row[self.fields[i].name])
+        for error in row.errors:
+            self.out.error(error, row=number, stage=CELLS)
         self._custom(row)
 
     def _custom(self, row: Row) -> None:
-        for stage, connected in self.custom:
+        for stage, connected in self.row_checks:
             for error in connected.validate_row(row):
                 self.out.error(error, row=row.row_number, stage=10 + stage)
 
@@ -406,7 +278,7 @@ class _Table:
         kinds = kinds or [(errors.ConstraintError, note) for note in notes.values()]
         for kind, note in kinds:
             self.out.add(
-                kind, row=row, stage=_CELLS, field=field, number=number, cell=cell, note=note
+                kind, row=row, stage=CELLS, field=field, number=number, cell=cell, note=note
             )
 
     def flush(self, upto: int) -> None:
@@ -425,10 +297,20 @@ class _Table:
             for i, (kept_rows, values) in self.kept.items():
                 self.kept[i] = ([kept_rows[j] for j in later], [values[j] for j in later])
         self.out.flush(upto)
+        self.repeated = {row: f for row, f in self.repeated.items() if row > upto}
+
+    def rank(self, row: int, field: int) -> int:
+        """Where the cells of ``field`` come among the cells of ``row`` (``order.Findings``)."""
+        repeated = self.repeated.get(row)
+        if repeated is None:
+            return self.ranks[field]
+        read_first = self.unique[: repeated + 1]
+        return read_first.index(field) if field in read_first else len(read_first) + field
 
     def _unique(self, i: int, done: list[int]) -> None:
         rows, values = self.kept[i]
         seen = self.seen[i]
+        place = self.unique.index(i)
         for j in done:
             value = values[j]
             if value is None:
@@ -437,10 +319,11 @@ class _Table:
             match = seen.get(value)
             seen[value] = row
             if match:
+                self.repeated[row] = min(self.repeated.get(row, place), place)
                 self.out.add(
                     errors.UniqueError,
                     row=row,
-                    stage=_UNIQUE,
+                    stage=UNIQUE,
                     field=self.fields[i].name,
                     number=i + 1,
                     cell=str(value),
@@ -461,4 +344,4 @@ class _Table:
                 self._primary(row, f"the same as in the row at position {match}")
 
     def _primary(self, row: int, note: str) -> None:
-        self.out.add(errors.PrimaryKeyError, row=row, stage=_PRIMARY, note=note)
+        self.out.add(errors.PrimaryKeyError, row=row, stage=PRIMARY, note=note)

@@ -20,11 +20,10 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from datacommune.validate.checks.repairs import PADDING
-from datacommune.validate.columnar.cells import PLAIN_ASCII, re2_reads_alike
-from datacommune.validate.reading.records import MAX_RECORD_BYTES
+from datacommune.validate.columnar.cells import FILLED, PLAIN_ASCII, re2_reads_alike
+from datacommune.validate.columnar.reader import text_batches
 from datacommune.validate.registry import SchemaEntry
 
 # The characters a repair strips from a cell (checks/repairs.py).
@@ -32,9 +31,6 @@ _PADDED = "^[ \t\u00a0\u202f]|[ \t\u00a0\u202f]$"
 # What makes a number's repair look at it: a comma or a group space.
 _NUMBER_MARKS = "[, \u00a0\u202f]"
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-# A letter or a digit: the cell is not blank, whatever ``str.strip`` strips.
-_FILLED = "[0-9A-Za-z]"
-_BLOCK_BYTES = 2 * MAX_RECORD_BYTES
 
 
 @dataclass(frozen=True)
@@ -61,57 +57,32 @@ def find(copy: Path, delimiter: str, schema: SchemaEntry | None) -> Untouched | 
     to_look_at: set[int] = set()
     filled = [bool(h.strip()) for h in header]
     last_filled = False
-    odd = [False]
+    odd = False
 
     def ragged(_row: Any) -> str:
-        odd[0] = True
+        nonlocal odd
+        odd = True
         return "skip"
 
     number = 1  # the header
-    with copy.open("rb") as source:
-        for batch in _reader(source, delimiter, width, ragged):
-            if number == 1:
-                batch, number = batch.slice(1), 2
-            if not batch.num_rows:
-                continue
+    for batch in text_batches(copy, delimiter, width, ragged):
+        if number == 1:
+            batch, number = batch.slice(1), 2
+        if batch.num_rows:
             look = pa.array([False] * batch.num_rows, pa.bool_())
             any_filled = pa.array([False] * batch.num_rows, pa.bool_())
             for i, label in enumerate(labels):
                 column = batch.column(i)
                 look = pc.or_(look, pc.invert(_cleared(column, specs.get(label))))
-                has = pc.match_substring_regex(column, _FILLED)
+                has = pc.match_substring_regex(column, FILLED)
                 filled[i] = filled[i] or bool(pc.any(has).as_py())
                 any_filled = pc.or_(any_filled, has)
             last_filled = bool(any_filled[-1].as_py())
             to_look_at.update(number + i for i in pc.indices_nonzero(look).to_pylist())
             number += batch.num_rows
-    if odd[0]:
+    if odd:
         return None
     return Untouched(labels, to_look_at, all(filled) and last_filled, number - 1)
-
-
-def _reader(source: Any, delimiter: str, width: int, ragged: Any) -> Any:
-    names = [f"c{i}" for i in range(width)]
-    return pacsv.open_csv(
-        source,
-        read_options=pacsv.ReadOptions(
-            column_names=names, block_size=_BLOCK_BYTES, use_threads=False
-        ),
-        parse_options=pacsv.ParseOptions(
-            delimiter=delimiter,
-            quote_char='"',
-            double_quote=True,
-            escape_char=False,
-            newlines_in_values=True,
-            ignore_empty_lines=False,
-            invalid_row_handler=ragged,
-        ),
-        convert_options=pacsv.ConvertOptions(
-            column_types=dict.fromkeys(names, pa.string()),
-            strings_can_be_null=False,
-            quoted_strings_can_be_null=False,
-        ),
-    )
 
 
 def _cleared(column: pa.Array, spec: dict[str, Any] | None) -> pa.BooleanArray:

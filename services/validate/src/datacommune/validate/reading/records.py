@@ -54,6 +54,8 @@ class Records:
     filled: bool
     unclosed: Span | None = None
     oversized: Span | None = None
+    # The delimiter the records were read with.
+    delimiter: str = ","
     # Records (the header is 1) whose number of cells is not the header's, and that number.
     odd: array[int] = field(default_factory=lambda: array("q"))
     odd_widths: array[int] = field(default_factory=lambda: array("q"))
@@ -89,17 +91,20 @@ def _width(data: bytes, start: int, stop: int, delimiter: bytes, quoted: bool) -
     return len(next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter.decode())))
 
 
-def _quote_free_end(data: bytes, start: int) -> int:
-    """Where the complete lines from ``start`` that hold no quote end (``start`` if none, or if
-    a line ends on a lone « \r », which the record pattern reads)."""
+_LONE_CR = re.compile(rb"\r(?!\n)")
+
+
+def _quote_free_end(data: bytes, start: int) -> tuple[int, int]:
+    """Where the complete lines from ``start`` that hold no quote end, and from where to try
+    again when there are none (the record pattern reads those: a quote, or old Mac « \r »
+    line ends), so that no record searches the rest of the chunk again."""
     quote = data.find(b'"', start)
     end = data.rfind(b"\n", start, len(data) if quote < 0 else quote) + 1
-    if end <= start:
-        return start
-    returns = data.count(b"\r", start, end)
-    if returns and returns != data.count(b"\r\n", start, end):
-        return start
-    return end
+    if end <= start:  # no line feed before the next quote
+        return start, quote + 1 if quote >= 0 else len(data)
+    if lone := _LONE_CR.search(data, start, end):
+        return start, lone.end()
+    return end, end
 
 
 def scan(path: Path, delimiter: str, *, chunk_size: int = CHUNK) -> Records:
@@ -121,11 +126,15 @@ def scan(path: Path, delimiter: str, *, chunk_size: int = CHUNK) -> Records:
             if end_of_file and buffer and buffer[-1:] not in (b"\n", b"\r"):
                 buffer += b"\n"  # the last record may lack its line break
             position = 0
+            bulk_from = 0  # where lines may next be taken in bulk
             # Anchored matches, one record after another: no match is a quote still open
             # at the end of the buffer.
             while True:
                 # Lines without a quote are records one to one: taken in bulk.
-                if (plain := _quote_free_end(buffer, position)) > position:
+                plain = position
+                if position >= bulk_from:
+                    plain, bulk_from = _quote_free_end(buffer, position)
+                if plain > position:
                     rows = buffer[position:plain].split(b"\n")[:-1]
                     longest = max(map(len, rows)) + 1
                     if longest <= MAX_RECORD_BYTES:
@@ -182,5 +191,7 @@ def scan(path: Path, delimiter: str, *, chunk_size: int = CHUNK) -> Records:
                     # frictionless.
                     odd.append(count)
                     odd_widths.append(-1)
-                return Records(count, largest, filled, odd=odd, odd_widths=odd_widths)
+                return Records(
+                    count, largest, filled, delimiter=delimiter, odd=odd, odd_widths=odd_widths
+                )
             buffer = buffer[position:]

@@ -125,14 +125,6 @@ def key(finding: dict[str, Any]) -> Key:
     )
 
 
-def group(found: list[dict[str, Any]], specs: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """The groups of ``found`` (every finding in row order, each with its severity)."""
-    members: dict[Key, Members] = {}
-    for f in found:
-        members.setdefault(key(f), Members()).add(f)
-    return described(members, specs)
-
-
 def described(
     members: dict[Key, Members], specs: dict[str, dict[str, Any]]
 ) -> list[dict[str, Any]]:
@@ -147,7 +139,7 @@ def _describe(grouped: Key, members: Members, specs: dict[str, dict[str, Any]]) 
     severity, kind, column, rule_name = grouped
     items = members.first
     advice: Counter[str] = Counter()
-    for f in items[:HINTED]:
+    for f in items:  # the first HINTED
         if said := hints.hint(
             kind, f.get("note"), spec=specs.get(f.get("field") or ""), cell=f.get("cell")
         ):

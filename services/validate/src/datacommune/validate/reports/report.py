@@ -25,7 +25,7 @@ from frictionless.resources import TableResource
 from datacommune.shared import wording
 from datacommune.validate import columnar
 from datacommune.validate.checks import coordinates, findings, mapping, repairs
-from datacommune.validate.columnar import untouched as settled
+from datacommune.validate.columnar import untouched as bulk
 from datacommune.validate.reading import jsondata, limits, ods, sniff
 from datacommune.validate.reading import prepare as reading
 from datacommune.validate.reading.records import Records
@@ -339,7 +339,7 @@ def check_with_repair(
     copy = reading.copy_of(path)
     untouched = None
     if not renames and copy.exists():
-        untouched = settled.find(copy, source["dialect"]["delimiter"], schema)
+        untouched = bulk.find(copy, source["dialect"]["delimiter"], schema)
     with log.open("w", encoding="utf-8") as out:
         result = repairs.repair(
             path,
