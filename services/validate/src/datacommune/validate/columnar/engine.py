@@ -157,6 +157,7 @@ class _Table:
     ) -> None:
         self.fields = fields
         self.cells = [FieldCells(f) for f in fields]
+        self._handlers: dict[str, Any] | None = None
         self.out = out
         self.row_checks = row_checks
         names = [f.name for f in fields]
@@ -179,7 +180,6 @@ class _Table:
         # What ``unique`` and the primary key remember of the rows given so far.
         self.seen: dict[int, dict[Any, int]] = {i: {} for i in self.unique}
         self.memory: dict[tuple[Any, ...], int] = {}
-        self.handlers = create_cell_handlers(fields)
         # Fields whose value is their text, which the custom checks' tests can read.
         self.plain = frozenset(
             f.name for f in fields if f.type == "string" and f.format in ("default", None)
@@ -248,15 +248,22 @@ class _Table:
                         cells = [c[index] for c in columns]
                     else:  # a few rows: their cells only, not the whole batch as objects
                         cells = [c[index].as_py() for c in batch.columns]
-                    rows[index] = Row(cells, handlers=self.handlers, row_number=numbers[index])
+                    rows[index] = Row(cells, handlers=self.handlers(), row_number=numbers[index])
                 for error in connected.validate_row(rows[index]):
                     self.out.error(error, row=numbers[index], stage=10 + stage)
+
+    def handlers(self) -> dict[str, Any]:
+        """frictionless's cell handlers, for the rows read whole: made when first needed (each
+        field is copied and validated: milliseconds a file)."""
+        if self._handlers is None:
+            self._handlers = create_cell_handlers(self.fields)
+        return self._handlers
 
     def ragged(self, number: int, text: str) -> None:
         """A record whose width is not the header's: frictionless's row reads it whole."""
         self.ragged_seen += 1
         cells = next(csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter), [])
-        row = Row(cells, handlers=self.handlers, row_number=number)
+        row = Row(cells, handlers=self.handlers(), row_number=number)
         for i in self.keyed:
             rows, values = self.kept[i]
             rows.append(number)
