@@ -14,6 +14,7 @@ import re
 import re._parser as sre_parse  # type: ignore[import-not-found]
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, cast
 
 import pyarrow as pa
@@ -67,7 +68,6 @@ class FieldCells:
         self.required = bool(field.constraints.get("required"))
         # Only an integer field has the attribute (exporting the descriptor costs milliseconds).
         self.bare = bool(getattr(field, "bare_number", True))
-        self.pattern = _pattern(field)
 
     def judge(self, column: pa.Array, empty: pa.BooleanArray | None, *, values: bool) -> Verdict:
         """Judge ``column`` (text); ``empty`` marks rows read from an empty line, whose cells
@@ -186,17 +186,10 @@ class FieldCells:
         if name in ("minLength", "maxLength") and kind == "string":
             length = pc.utf8_length(column)
             return (pc.greater_equal if name == "minLength" else pc.less_equal)(length, constraint)
-        if name == "pattern" and kind == "string" and self.pattern is not None:
-            pattern, plain_only = self.pattern
-            try:
-                passed = pc.match_substring_regex(column, pattern)
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                return unsure
-            # Python's « $ » also matches before a final line break: those cells are judged.
-            passed = pc.and_(passed, pc.invert(pc.match_substring(column, "\n")))
-            if plain_only:
-                passed = pc.and_(passed, pc.match_substring_regex(column, PLAIN_ASCII))
-            return passed
+        if name == "pattern" and kind == "string" and isinstance(constraint, str):
+            # frictionless matches « ^pattern$ » from the first character: a top-level
+            # alternation binds the anchors to its first and last branches only, and so here.
+            return re2_certain(column, constraint, f"^(?:^{constraint}$)")
         if name == "enum" and kind in ("string", "integer"):
             allowed = [self.value_reader(v) for v in constraint]
             wanted = str if kind == "string" else int
@@ -293,17 +286,25 @@ _ASCII_CATEGORIES = {
 }
 
 
-def _pattern(field: Field) -> tuple[str, bool] | None:
-    """The field's ``pattern`` as RE2 should read it (anchored as frictionless anchors it) and
-    whether only plain ASCII text may trust RE2's verdict; None where the syntax differs."""
-    source = field.constraints.get("pattern")
-    if not isinstance(source, str) or (plain_only := re2_reads_alike(source)) is None:
-        return None
-    # frictionless matches « ^pattern$ » from the first character: a top-level alternation
-    # binds the anchors to its first and last branches only, and so here.
-    return f"^(?:^{source}$)", plain_only
+def re2_certain(column: pa.Array, source: str, anchored: str) -> pa.BooleanArray:
+    """Cells Python's ``re`` matches with ``anchored`` (the pattern ``source`` within anchors),
+    where RE2's verdict is certainly Python's; false elsewhere: a syntax RE2 reads otherwise, a
+    line break (before which Python's « $ » also matches), text other than plain ASCII when the
+    pattern uses \\d, \\w or \\s."""
+    plain_only = re2_reads_alike(source)
+    if plain_only is None:
+        return pa.array([False] * len(column), pa.bool_())
+    try:
+        passed = pc.match_substring_regex(column, anchored)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([False] * len(column), pa.bool_())
+    passed = pc.and_(passed, pc.invert(pc.match_substring(column, "\n")))
+    if plain_only:
+        passed = pc.and_(passed, pc.match_substring_regex(column, PLAIN_ASCII))
+    return passed
 
 
+@lru_cache(maxsize=256)
 def re2_reads_alike(source: str) -> bool | None:
     """Whether RE2 reads the Python pattern ``source`` as Python's ``re`` does: None if not,
     True if only on plain ASCII text (it uses \\d, \\w or \\s), False if on any text."""

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from datacommune.validate.checks.repairs import PADDING
-from datacommune.validate.columnar.cells import FILLED, PLAIN_ASCII, re2_reads_alike
+from datacommune.validate.columnar.cells import FILLED, re2_certain
 from datacommune.validate.columnar.reader import text_batches
 from datacommune.validate.registry import SchemaEntry
 
@@ -98,7 +98,12 @@ def _cleared(column: pa.Array, spec: dict[str, Any] | None) -> pa.BooleanArray:
         allowed = [v for v in constraints["enum"] if isinstance(v, str)]
         same = pc.is_in(column, value_set=pa.array(allowed, pa.string()))
     elif kind == "string" and (pattern := constraints.get("pattern")):
-        same = _accepted(column, pattern)
+        # The repairs leave alone a value the pattern accepts whole (``re.fullmatch``).
+        same = (
+            re2_certain(column, pattern, f"^(?:{pattern})$")
+            if isinstance(pattern, str)
+            else pa.array([False] * len(column), pa.bool_())
+        )
     elif kind in ("number", "integer"):
         same = pc.invert(pc.match_substring_regex(column, _NUMBER_MARKS))
     elif kind == "date" and spec.get("format", "default") == "default":
@@ -113,18 +118,3 @@ def _cleared(column: pa.Array, spec: dict[str, Any] | None) -> pa.BooleanArray:
     else:
         return kept
     return pc.and_(kept, pc.or_(empty, pc.fill_null(same, False)))
-
-
-def _accepted(column: pa.Array, pattern: Any) -> pa.Array:
-    """Cells the schema's pattern accepts whole (``re.fullmatch``), where RE2 reads it alike;
-    none where it might not."""
-    plain_only = re2_reads_alike(pattern) if isinstance(pattern, str) else None
-    if plain_only is None:
-        return pa.array([False] * len(column), pa.bool_())
-    try:
-        accepted = pc.match_substring_regex(column, f"^(?:{pattern})$")
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.array([False] * len(column), pa.bool_())
-    if plain_only:
-        accepted = pc.and_(accepted, pc.match_substring_regex(column, PLAIN_ASCII))
-    return accepted
