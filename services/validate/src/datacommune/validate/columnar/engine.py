@@ -8,8 +8,8 @@ the schema's own checks (``custom_checks``) are read as frictionless rows, one a
 are few, or need a row. Findings come out in frictionless's order (``order.py``): by row, then
 within the row as frictionless reads it.
 
-A file the engine does not read the way frictionless would raises ``Unsupported`` before a
-single finding is made, and is checked by frictionless instead.
+A file the engine does not read the way frictionless would raises ``Unsupported`` (perhaps
+after some rows were given) and is checked afresh by frictionless instead.
 """
 
 from __future__ import annotations
@@ -175,8 +175,10 @@ class _Table:
         # Rows where a ``unique`` value repeats, and the first such field (its place in
         # ``unique``): frictionless reads the rest of the row in field order from there.
         self.repeated: dict[int, int] = {}
-        # Each keyed field's values, with their rows, to compare once the file is read.
-        self.kept: dict[int, tuple[list[int], list[Any]]] = {i: ([], []) for i in self.keyed}
+        # The rows read and not yet given, and each keyed field's values in them: compared in
+        # the order of the rows when they are given.
+        self.kept_rows: list[int] = []
+        self.kept: dict[int, list[Any]] = {i: [] for i in self.keyed}
         # What ``unique`` and the primary key remember of the rows given so far.
         self.seen: dict[int, dict[Any, int]] = {i: {} for i in self.unique}
         self.memory: dict[tuple[Any, ...], int] = {}
@@ -205,10 +207,10 @@ class _Table:
                 self._notes(numbers[index], name, position + 1, notes, cell)
         for index in blank_rows:
             self.out.add(errors.BlankRowError, row=numbers[index], stage=CELLS)
-        for i in self.keyed:
-            rows, values = self.kept[i]
-            rows.extend(numbers)
-            values.extend(verdicts[i].values or [])
+        if self.keyed:
+            self.kept_rows.extend(numbers)
+            for i in self.keyed:
+                self.kept[i].extend(verdicts[i].values or [])
         if self.row_checks:
             self._custom_batch(batch, numbers, empty, verdicts)
 
@@ -249,8 +251,7 @@ class _Table:
                     else:  # a few rows: their cells only, not the whole batch as objects
                         cells = [c[index].as_py() for c in batch.columns]
                     rows[index] = Row(cells, handlers=self.handlers(), row_number=numbers[index])
-                for error in connected.validate_row(rows[index]):
-                    self.out.error(error, row=numbers[index], stage=10 + stage)
+                self._custom(rows[index], [(stage, connected)])
 
     def handlers(self) -> dict[str, Any]:
         """frictionless's cell handlers, for the rows read whole: made when first needed (each
@@ -264,16 +265,16 @@ class _Table:
         self.ragged_seen += 1
         cells = next(csv.reader(io.StringIO(text, newline=""), delimiter=self.delimiter), [])
         row = Row(cells, handlers=self.handlers(), row_number=number)
-        for i in self.keyed:
-            rows, values = self.kept[i]
-            rows.append(number)
-            values.append(row[self.fields[i].name])
+        if self.keyed:
+            self.kept_rows.append(number)
+            for i in self.keyed:
+                self.kept[i].append(row[self.fields[i].name])
         for error in row.errors:
             self.out.error(error, row=number, stage=CELLS)
-        self._custom(row)
+        self._custom(row, self.row_checks)
 
-    def _custom(self, row: Row) -> None:
-        for stage, connected in self.row_checks:
+    def _custom(self, row: Row, row_checks: list[tuple[int, Any]]) -> None:
+        for stage, connected in row_checks:
             for error in connected.validate_row(row):
                 self.out.error(error, row=row.row_number, stage=10 + stage)
 
@@ -291,9 +292,8 @@ class _Table:
     def flush(self, upto: int) -> None:
         """Compare the keyed fields' values of the rows up to ``upto``, in the order of the
         rows, then give those rows' findings to the sink."""
-        first = next(iter(self.kept.values()), None)
-        if first is not None:
-            rows = first[0]
+        if self.keyed:
+            rows = self.kept_rows
             order = sorted(range(len(rows)), key=rows.__getitem__)
             done = [j for j in order if rows[j] <= upto]
             for i in self.unique:
@@ -301,8 +301,9 @@ class _Table:
             if self.primary:
                 self._primary_keys(done)
             later = [j for j in order if rows[j] > upto]
-            for i, (kept_rows, values) in self.kept.items():
-                self.kept[i] = ([kept_rows[j] for j in later], [values[j] for j in later])
+            self.kept_rows = [rows[j] for j in later]
+            for i, values in self.kept.items():
+                self.kept[i] = [values[j] for j in later]
         self.out.flush(upto)
         self.repeated = {row: f for row, f in self.repeated.items() if row > upto}
 
@@ -315,7 +316,7 @@ class _Table:
         return read_first.index(field) if field in read_first else len(read_first) + field
 
     def _unique(self, i: int, done: list[int]) -> None:
-        rows, values = self.kept[i]
+        rows, values = self.kept_rows, self.kept[i]
         seen = self.seen[i]
         place = self.unique.index(i)
         for j in done:
@@ -338,9 +339,9 @@ class _Table:
                 )
 
     def _primary_keys(self, done: list[int]) -> None:
-        rows = self.kept[self.primary[0]][0]
+        rows = self.kept_rows
         for j in done:
-            key = tuple(self.kept[i][1][j] for i in self.primary)
+            key = tuple(self.kept[i][j] for i in self.primary)
             row = rows[j]
             if set(key) == {None}:
                 self._primary(row, 'cells composing the primary keys are all "None"')
