@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from datacommune.shared import inline_sqlite
 from datacommune.shared.settings import DatabaseSettings
 
 READ_ONLY = "datacommune_read_only"
@@ -49,14 +50,18 @@ def make_engine(settings: DatabaseSettings) -> AsyncEngine:
     url = make_url(settings.url)
     if url.get_backend_name() != "sqlite":
         return create_async_engine(url, echo=settings.echo, pool_pre_ping=True)
-    if url.database and url.database != ":memory:":
-        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, echo=settings.echo, connect_args={"timeout": 30})
+    database = url.database or ":memory:"
+    if database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    # Statements run on the event loop's thread (inline_sqlite says why and what never does).
+    engine = create_async_engine(
+        url, echo=settings.echo, async_creator=inline_sqlite.creator(database)
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, open transactions, so that they can be IMMEDIATE.
-        dbapi_connection.isolation_level = None
+        # SQLAlchemy, not the driver, opens transactions, so that they can be IMMEDIATE: the
+        # connection is made in autocommit mode (isolation_level None).
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=FULL")
