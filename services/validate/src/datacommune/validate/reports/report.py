@@ -14,7 +14,6 @@ from xml.etree.ElementTree import ParseError
 
 import structlog
 from frictionless import (
-    Detector,
     Dialect,
     FrictionlessException,
     Schema,
@@ -28,6 +27,7 @@ from datacommune.validate.checks import coordinates, findings, mapping, repairs
 from datacommune.validate.columnar import untouched as bulk
 from datacommune.validate.reading import jsondata, limits, ods, sniff
 from datacommune.validate.reading import prepare as reading
+from datacommune.validate.reading.inference import QuickDetector
 from datacommune.validate.reading.records import Records
 from datacommune.validate.registry import SchemaEntry
 from datacommune.validate.reports import document
@@ -217,7 +217,7 @@ def table_resource(
     return TableResource(
         path=path.name,
         basepath=str(path.parent),
-        detector=Detector(sample_size=reading.sample_rows(largest)),
+        detector=QuickDetector(sample_size=reading.sample_rows(largest)),
         **options,
     )
 
