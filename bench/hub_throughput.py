@@ -19,7 +19,10 @@ import asyncio
 import json
 import os
 import random
+import shutil
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -47,6 +50,32 @@ def processes(running: Running) -> dict[str, int]:
             for child in children.read().split():
                 pids["catalog pooler"] = int(child)
     return pids
+
+
+def profilers(pids: dict[str, int], folder: Path) -> list[subprocess.Popen[bytes]]:
+    """py-spy sampling each Python service until interrupted (it writes on SIGINT)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        subprocess.Popen(
+            [
+                shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(pid),
+                "--format",
+                "raw",
+                "--rate",
+                "200",
+                "--gil",
+                "--output",
+                str(folder / f"{name}.txt"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for name, pid in pids.items()
+        if name in ("ingest", "validate", "catalog", "events")
+    ]
 
 
 class Publications:
@@ -94,6 +123,11 @@ def main() -> None:
     parser.add_argument("--datasets", type=int, default=200, help="files spread over so many")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds to wait in all")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        help="record each service with py-spy (installed apart) into this folder, as speedscope",
+    )
     args = parser.parse_args()
 
     draw = random.Random(18)
@@ -113,6 +147,7 @@ def main() -> None:
         token = running.organization("bench")
         pids = processes(running)
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        spies = profilers(pids, args.profile) if args.profile else []
         started: dict[str, float] = {}
         accepted: list[float] = []
         lock = threading.Lock()
@@ -148,6 +183,10 @@ def main() -> None:
                 time.sleep(0.05)
             seen = dict(published.seen)
         cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+        for spy in spies:
+            spy.send_signal(signal.SIGINT)
+        for spy in spies:
+            spy.wait(60)
     load_after = os.getloadavg()
 
     last = max(seen[u] for u in started)
