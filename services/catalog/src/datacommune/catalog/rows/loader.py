@@ -16,7 +16,7 @@ import io
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -75,7 +75,7 @@ class Records:
         held = 0
         for record in self._reader:
             records.append(record)
-            held += sum(len(cell) for cell in record)
+            held += sum(map(len, record))
             if len(records) >= size or held >= max_bytes:
                 break
         return records
@@ -337,4 +337,31 @@ async def _insert(session: AsyncSession, tbl: sa.Table, rows: list[tuple[Any, ..
             tbl.name, records=rows, columns=names
         )
         return
-    await connection.execute(tbl.insert(), [dict(zip(names, r, strict=True)) for r in rows])
+    # SQLite: the driver's executemany of one prepared INSERT over the tuples. Through
+    # ``tbl.insert()`` SQLAlchemy made a dict of every row and bound each value through its
+    # type, a third of the load's time; here each column's own bind processor is applied once
+    # per value, in a worker thread, so the stored values are the ones SQLAlchemy would store.
+    processors = [c.type.bind_processor(connection.dialect) for c in tbl.columns]
+    if any(processors):
+        rows = await asyncio.to_thread(_bound, rows, processors)
+    quoted = ", ".join(f'"{n}"' for n in names)
+    marks = ", ".join("?" for _ in names)
+    await connection.exec_driver_sql(
+        f'INSERT INTO "{tbl.name}" ({quoted}) VALUES ({marks})',  # noqa: S608 - our names
+        rows,
+    )
+
+
+def _bound(
+    rows: list[tuple[Any, ...]], processors: list[Callable[[Any], Any] | None]
+) -> list[tuple[Any, ...]]:
+    """Each value as its column's type binds it (dates as ISO text on SQLite)."""
+    pairs = list(enumerate(processors))
+    out = []
+    for row in rows:
+        values = list(row)
+        for position, process in pairs:
+            if process is not None and values[position] is not None:
+                values[position] = process(values[position])
+        out.append(tuple(values))
+    return out
