@@ -120,14 +120,16 @@ async def prune(
 async def first_time(
     session: AsyncSession, model: type[ProcessedEventRecord], event: Event
 ) -> bool:
-    """Record ``event`` as processed in this transaction; False if it was already."""
-    if await session.get(model, str(event.id)) is not None:
-        return False
-    row = model()
-    row.event_id, row.type = str(event.id), event.type
-    session.add(row)
-    await session.flush()
-    return True
+    """Record ``event`` as processed in this transaction; False if it was already.
+
+    One ``INSERT … ON CONFLICT DO NOTHING``: a delivery of the same event being applied
+    meanwhile (PostgreSQL runs both) makes this one wait for its commit and then say False."""
+    return await insert_ignoring(
+        session,
+        model,
+        {"event_id": str(event.id), "type": event.type, "processed_at": utcnow()},
+        keys=["event_id"],
+    )
 
 
 class OutboxRelay:
