@@ -38,13 +38,16 @@ async def settle(session: AsyncSession, upload_id: uuid.UUID, status: str, **val
     upload = await session.get(Upload, upload_id, with_for_update=True)
     if upload is not None and upload.report_key is None:
         raise NotYet(f"upload {upload_id} has no report yet")
-    await advance(session, upload_id, status, **values)
+    _move(upload, status, values)
 
 
 async def advance(session: AsyncSession, upload_id: uuid.UUID, status: str, **values: Any) -> None:
     """Move an upload forward to ``status``; an older or repeated event changes nothing."""
     # Locked, so two events for the same upload applied at once cannot undo each other.
-    upload = await session.get(Upload, upload_id, with_for_update=True)
+    _move(await session.get(Upload, upload_id, with_for_update=True), status, values)
+
+
+def _move(upload: Upload | None, status: str, values: dict[str, Any]) -> None:
     if upload is None:
         return
     for name, value in values.items():
