@@ -56,7 +56,9 @@ def create_app(settings: Settings) -> FastAPI:
             app.state.rows = rows
             loader = RowLoader(runtime.engine, runtime.sessionmaker, runtime.store, rows)
             sender = deliveries.WebhookSender(
-                runtime.sessionmaker, allow_private=settings.allow_private_webhooks
+                runtime.sessionmaker,
+                allow_private=settings.allow_private_webhooks,
+                reader=runtime.reader,
             )
 
             harvester = Harvester(

@@ -173,9 +173,14 @@ class WebhookSender:
     """The background task posting deliveries; ``wake`` it when some are queued."""
 
     def __init__(
-        self, sessionmaker: async_sessionmaker[AsyncSession], *, allow_private: bool
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        allow_private: bool,
+        reader: async_sessionmaker[AsyncSession] | None = None,
     ) -> None:
         self._sessionmaker = sessionmaker
+        self._reader = reader or sessionmaker
         self._allow_private = allow_private
         self._waker = Waker()
 
@@ -194,6 +199,21 @@ class WebhookSender:
     async def send_due(self) -> int:
         """Send the deliveries whose time has come (a batch); how many were tried."""
         now = utcnow()
+        # It is woken by every publication, most of which nobody subscribed to: a read tells
+        # so without taking the write lock.
+        async with self._reader() as session:
+            if (
+                await session.scalar(
+                    select(WebhookDelivery.id)
+                    .where(
+                        WebhookDelivery.status == "pending",
+                        WebhookDelivery.next_attempt_at <= now,
+                    )
+                    .limit(1)
+                )
+                is None
+            ):
+                return 0
         async with self._sessionmaker.begin() as session:
             due = (
                 await session.execute(
