@@ -35,6 +35,7 @@ from frictionless.table.row import Row, create_cell_handlers
 
 from datacommune.validate.columnar import custom, reader
 from datacommune.validate.columnar.cells import FieldCells, Verdict
+from datacommune.validate.columnar.memory import Remembered
 from datacommune.validate.columnar.order import (
     CELLS,
     PRIMARY,
@@ -93,7 +94,22 @@ def _check(
         for error in connected.validate_start():
             out.error(error, row=0, stage=stage)
     row_checks = list(enumerate(checks))[1:]
-    table = _Table(fields, resource, row_checks, out)
+    table = _Table(fields, resource, row_checks, out, scratch=path.parent / path.stem)
+    try:
+        return _read(path, resource, records, table, row_checks, out, width)
+    finally:
+        table.close()
+
+
+def _read(
+    path: Path,
+    resource: TableResource,
+    records: Records,
+    table: _Table,
+    row_checks: list[tuple[int, Any]],
+    out: Findings,
+    width: int,
+) -> Outcome:
     out.rank = table.rank
     odd = list(zip(records.odd, records.odd_widths, strict=True))
     ragged = [r for r, w in odd if w]
@@ -154,6 +170,8 @@ class _Table:
         resource: TableResource,
         row_checks: list[tuple[int, Any]],
         out: Findings,
+        *,
+        scratch: Path,
     ) -> None:
         self.fields = fields
         self.cells = [FieldCells(f) for f in fields]
@@ -179,9 +197,12 @@ class _Table:
         # the order of the rows when they are given.
         self.kept_rows: list[int] = []
         self.kept: dict[int, list[Any]] = {i: [] for i in self.keyed}
-        # What ``unique`` and the primary key remember of the rows given so far.
-        self.seen: dict[int, dict[Any, int]] = {i: {} for i in self.unique}
-        self.memory: dict[tuple[Any, ...], int] = {}
+        # What ``unique`` and the primary key remember of the rows given so far (on disk
+        # beside the file past memory.IN_MEMORY values).
+        self.seen = {
+            i: Remembered(scratch.parent, f"{scratch.name}-unique-{i}") for i in self.unique
+        }
+        self.memory = Remembered(scratch.parent, f"{scratch.name}-primary-key")
         # Fields whose value is their text, which the custom checks' tests can read.
         self.plain = frozenset(
             f.name for f in fields if f.type == "string" and f.format in ("default", None)
@@ -317,15 +338,10 @@ class _Table:
 
     def _unique(self, i: int, done: list[int]) -> None:
         rows, values = self.kept_rows, self.kept[i]
-        seen = self.seen[i]
         place = self.unique.index(i)
-        for j in done:
-            value = values[j]
-            if value is None:
-                continue
-            row = rows[j]
-            match = seen.get(value)
-            seen[value] = row
+        given = [(values[j], rows[j]) for j in done if values[j] is not None]
+        matches = self.seen[i].remember([v for v, _ in given], [r for _, r in given])
+        for (value, row), match in zip(given, matches, strict=True):
             if match:
                 self.repeated[row] = min(self.repeated.get(row, place), place)
                 self.out.add(
@@ -340,16 +356,20 @@ class _Table:
 
     def _primary_keys(self, done: list[int]) -> None:
         rows = self.kept_rows
-        for j in done:
-            key = tuple(self.kept[i][j] for i in self.primary)
-            row = rows[j]
+        keys = [(tuple(self.kept[i][j] for i in self.primary), rows[j]) for j in done]
+        remembered = [(key, row) for key, row in keys if set(key) != {None}]
+        matches = iter(self.memory.remember([k for k, _ in remembered], [r for _, r in remembered]))
+        # Findings in the order of the rows: an all-empty key is told where it comes.
+        for key, row in keys:
             if set(key) == {None}:
                 self._primary(row, 'cells composing the primary keys are all "None"')
-                continue
-            match = self.memory.get(key)
-            self.memory[key] = row
-            if match:
+            elif match := next(matches):
                 self._primary(row, f"the same as in the row at position {match}")
+
+    def close(self) -> None:
+        for remembered in self.seen.values():
+            remembered.close()
+        self.memory.close()
 
     def _primary(self, row: int, note: str) -> None:
         self.out.add(errors.PrimaryKeyError, row=row, stage=PRIMARY, note=note)
