@@ -13,8 +13,13 @@ each in its own process (so that each peak RSS is its own), in turn A, B, C, A, 
 Prints the median of each side, the ratios to frictionless, the load average around each run;
 ``--json FILE`` writes every run.
 
+``--unique`` declares ``referenceDecision`` unique (one value per row, one row in a thousand
+repeating the row before's), so the check must remember a value per row, and adds the side
+  check-in-memory: ``reports.check`` with every remembered value kept in memory, as before
+                   values went to disk past 200,000 (columnar/memory.py).
+
     .venv/bin/python bench/validate_large.py [--megabytes 200] [--rounds 2] [--json out.json]
-        [--sides frictionless,check,check+repair]
+        [--sides frictionless,check,check+repair] [--unique]
 """
 
 import argparse
@@ -39,7 +44,7 @@ HEADER = (
 )
 
 
-def write(path: Path, megabytes: int) -> int:
+def write(path: Path, megabytes: int, *, repeats: bool = False) -> int:
     rng = random.Random(7)
     rows = 0
     with path.open("w", encoding="cp1252", newline="") as out:
@@ -54,7 +59,8 @@ def write(path: Path, megabytes: int) -> int:
                 else (f"{rng.randint(100, 99999)}.{rng.randint(0, 99):02d}")
             )
             out.write(
-                f"Roques;21310457000014;{date};DEL-{rows};Association numéro {rows} de Roques;"
+                f"Roques;21310457000014;{date};DEL-{rows - (repeats and rows % 1000 == 999)};"
+                f"Association numéro {rows} de Roques;"
                 f"44239187600012;W313004512;Fête locale été;{amount};aide en numéraire;unique;"
                 f"2024-05-01;;non;0.4;\r\n"
             )
@@ -110,14 +116,22 @@ print(json.dumps({{"seconds": time.perf_counter() - start, "findings": s["errors
 }
 
 
-def run(side: str, source: Path, work: Path) -> dict[str, Any]:
+# The check with every remembered value kept in memory, as before values went to disk.
+SIDES["check-in-memory"] = SIDES["check"].replace(
+    "from datacommune.validate.registry import load_entry\n",
+    "from datacommune.validate.registry import load_entry\n"
+    "from datacommune.validate.columnar import memory\nmemory.IN_MEMORY = 10**12\n",
+)
+
+
+def run(side: str, source: Path, work: Path, schema: Path = SCHEMA) -> dict[str, Any]:
     """One side on a fresh copy (validate writes beside the file it checks)."""
     work.mkdir(parents=True, exist_ok=True)
     copy = work / "file.csv"
     shutil.copyfile(source, copy)
     load = os.getloadavg()[0]
     out = subprocess.run(
-        [sys.executable, "-c", SIDES[side], str(copy), str(SCHEMA)],
+        [sys.executable, "-c", SIDES[side], str(copy), str(schema)],
         capture_output=True,
         text=True,
         check=False,
@@ -135,17 +149,27 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--json", type=Path, help="write every run here")
     parser.add_argument(
-        "--sides", default=",".join(SIDES), help="which sides to run (comma-separated)"
+        "--sides", default="", help="which sides to run (comma-separated; default: all)"
     )
+    parser.add_argument("--unique", action="store_true", help="a unique value in every row")
     args = parser.parse_args()
-    sides = [s for s in args.sides.split(",") if s]
+    default = [s for s in SIDES if args.unique or s != "check-in-memory"]
+    sides = [s for s in args.sides.split(",") if s] or default
     if unknown := set(sides) - set(SIDES):
         parser.error(f"unknown sides: {', '.join(sorted(unknown))}")
     runs: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         source = Path(tmp) / "source.csv"
+        schema = SCHEMA
+        if args.unique:
+            schema = Path(tmp) / "schema.json"
+            descriptor = json.loads(SCHEMA.read_text())
+            for field in descriptor["fields"]:
+                if field["name"] == "referenceDecision":
+                    field.setdefault("constraints", {})["unique"] = True
+            schema.write_text(json.dumps(descriptor))
         started = time.perf_counter()
-        rows = write(source, args.megabytes)
+        rows = write(source, args.megabytes, repeats=args.unique)
         size = source.stat().st_size / 2**20
         print(
             f"file: {size:.0f} MiB, {rows} rows, written in {time.perf_counter() - started:.1f} s"
@@ -153,10 +177,10 @@ def main() -> None:
         print(f"load average at start: {os.getloadavg()[0]:.2f}")
         for round_ in range(args.rounds):
             for side in sides:
-                result = run(side, source, Path(tmp) / "work")
+                result = run(side, source, Path(tmp) / "work", schema)
                 runs.append(result)
                 print(
-                    f"  round {round_ + 1} {side:13} {result['seconds']:7.1f} s "
+                    f"  round {round_ + 1} {side:15} {result['seconds']:7.1f} s "
                     f"{rows / result['seconds']:>10,.0f} rows/s  peak RSS {result['rss_mib']:4.0f} MiB"
                     f"  {result['findings']} findings  (load {result['load_before']:.2f})",
                     flush=True,
@@ -175,7 +199,7 @@ def main() -> None:
     for side, m in medians.items():
         ratio = f" x{base / m['seconds']:5.2f} frictionless" if base else ""
         print(
-            f"  {side:13} {m['seconds']:7.1f} s {rows / m['seconds']:>10,.0f} rows/s "
+            f"  {side:15} {m['seconds']:7.1f} s {rows / m['seconds']:>10,.0f} rows/s "
             f"{ratio}  peak RSS {m['rss_mib']:4.0f} MiB  {m['findings']} findings"
         )
     if args.json:
