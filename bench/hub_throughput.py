@@ -11,7 +11,10 @@ alone (files/s of POSTs answered 202, which waits for nothing downstream); the p
 seconds each process spent, which says where the time went; the load average before and
 after. ``--json FILE`` writes the same figures.
 
-    .venv/bin/python bench/hub_throughput.py [--files 2000] [--senders 8]
+``--profile DIR`` samples ingest, validate, catalog and events with py-spy (``pip install
+py-spy`` into the venv; it slows every service) and writes each one's stacks to DIR.
+
+    .venv/bin/python bench/hub_throughput.py [--files 2000] [--senders 8] [--profile DIR]
 """
 
 import argparse
