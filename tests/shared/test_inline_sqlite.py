@@ -7,14 +7,27 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Integer, String, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from datacommune.shared import inline_sqlite
 from datacommune.shared.db import make_engine, make_reader, make_sessionmaker
 from datacommune.shared.settings import DatabaseSettings
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class Note(_Base):
+    __tablename__ = "notes"
+    n: Mapped[int] = mapped_column(Integer, primary_key=True)
+    who: Mapped[str] = mapped_column(String)
+
 
 # Counts to three million: a few hundred milliseconds of SQLite work.
 SLOW_COUNT = (
@@ -145,3 +158,98 @@ async def test_a_failing_statement_raises_the_driver_error(engine: AsyncEngine) 
 )
 def test_only_reads_are_moved_to_a_thread(statement: str, reads: bool) -> None:
     assert inline_sqlite._reads(statement) is reads
+
+
+async def test_a_cancelled_slow_read_lets_the_next_writer_in(engine: AsyncEngine) -> None:
+    """The read goes on in the worker after its task is cancelled: the connection waits for it
+    before closing, and closing gives the write lock back."""
+    sessions = make_sessionmaker(engine)
+
+    async def slow() -> None:
+        async with sessions.begin() as session:
+            await session.execute(text("INSERT INTO notes (who) VALUES ('cancelled')"))
+            await session.scalar(text(SLOW_COUNT))
+
+    for _ in range(3):
+        task = asyncio.create_task(slow())
+        await asyncio.sleep(0.05)  # the read is in the worker by now
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        began = time.perf_counter()
+        async with sessions.begin() as session:
+            await session.execute(text("INSERT INTO notes (who) VALUES ('next')"))
+        assert time.perf_counter() - began < 2
+    async with make_reader(engine)() as reader:
+        assert (await reader.scalar(text("SELECT group_concat(who) FROM notes"))) == (
+            "next,next,next"
+        )
+
+
+async def test_a_stale_snapshot_fails_at_once(engine: AsyncEngine) -> None:
+    """A read transaction that writes after another writer committed can never succeed: it
+    is not waited out for 30 s."""
+    from sqlalchemy.exc import OperationalError
+
+    began = time.perf_counter()
+    with pytest.raises(OperationalError):
+        async with make_reader(engine)() as reading:
+            await reading.scalar(text("SELECT count(*) FROM notes"))
+            async with make_sessionmaker(engine).begin() as writing:
+                await writing.execute(text("INSERT INTO notes (who) VALUES ('w')"))
+            await reading.execute(text("INSERT INTO notes (who) VALUES ('r')"))
+    assert time.perf_counter() - began < 1
+
+
+async def test_bulk_writes_and_streams_run_in_the_worker(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What can take long whatever the statement — many rows written, rows read a batch at a
+    time — is done by the worker, not on the loop's thread."""
+    threads: dict[str, set[str]] = {}
+    in_worker = inline_sqlite.InlineConnection.in_worker
+
+    async def spied(
+        connection: inline_sqlite.InlineConnection, call: Any, *args: Any, reads: bool = False
+    ) -> Any:
+        def run(*given: Any) -> Any:
+            threads.setdefault(call.__name__, set()).add(threading.current_thread().name)
+            return call(*given)
+
+        return await in_worker(connection, run, *args, reads=reads)
+
+    monkeypatch.setattr(inline_sqlite.InlineConnection, "in_worker", spied)
+    rows = [{"who": f"note {i}"} for i in range(3000)]
+    async with make_sessionmaker(engine).begin() as session:
+        await session.execute(text("INSERT INTO notes (who) VALUES (:who)"), rows)
+    async with make_reader(engine)() as session:
+        result = await session.stream(
+            select(Note.who).order_by(Note.n).execution_options(yield_per=500)
+        )
+        seen = [who async for who in result.scalars()]
+    assert seen == [r["who"] for r in rows]
+    assert "executemany" in threads and "fetchmany" in threads
+    assert all(name.startswith("sqlite") for names in threads.values() for name in names)
+
+
+async def test_a_write_that_held_the_loop_runs_in_the_worker_next_time(
+    engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(inline_sqlite, "SLOW", 0.0)  # every write "held the loop too long"
+    monkeypatch.setattr(inline_sqlite, "_slow_statements", set())
+    sent: list[str] = []
+    in_worker = inline_sqlite.InlineConnection.in_worker
+
+    async def spied(
+        connection: inline_sqlite.InlineConnection, call: Any, *args: Any, reads: bool = False
+    ) -> Any:
+        sent.extend(a for a in args[:1] if isinstance(a, str))
+        return await in_worker(connection, call, *args, reads=reads)
+
+    monkeypatch.setattr(inline_sqlite.InlineConnection, "in_worker", spied)
+    update = "UPDATE notes SET who = 'x' WHERE n < 0"
+    for worker_expected in (False, True):
+        sent.clear()
+        async with make_sessionmaker(engine).begin() as session:
+            await session.execute(text(update))
+        assert (update in sent) is worker_expected
