@@ -44,6 +44,17 @@ VALUES: list[Any] = [
     datetime.date(2024, 2, 29),
     "2024-02-29",
     None,
+    # Past the 28 digits of Decimal's context, and exponents too large for an int.
+    Decimal("0.12345678901234567890123456789"),
+    Decimal("0.12345678901234567890123456788"),
+    Decimal("1E+5000"),
+    Decimal("10E+4999"),
+    Decimal("1E-5000"),
+    10**30,
+    Decimal("1E+30"),
+    -(10**30),
+    Decimal("-1.5"),
+    -1.5,
 ]
 
 

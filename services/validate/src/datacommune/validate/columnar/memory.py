@@ -37,8 +37,8 @@ _never_equal = itertools.count()
 def encode(value: Any) -> Any:
     """A SQLite value equal to another one exactly when the Python values are equal."""
     match value:
-        case bool() | int():  # True == 1, as in a dictionary
-            return f"i{int(value)}"
+        case bool() | int():  # True == 1 == 1.0 == Decimal("1.00"), as in a dictionary
+            return _finite(Decimal(int(value)))
         case str():
             return "s" + value
         case Decimal() | float():
@@ -58,16 +58,21 @@ def encode(value: Any) -> Any:
 def _number(value: Decimal | float) -> str:
     if value != value:  # NaN: equal to nothing, not even itself
         return f"x{next(_never_equal)}"
-    if value == 0:
-        return "i0"
-    if isinstance(value, float):
-        if value in (float("inf"), float("-inf")):
-            return f"f{value}"
-        value = Decimal(value)  # exact: 0.1 stays 0.1000000000000000055…
-    if value == value.to_integral_value():
-        # 3 == 3.0 == Decimal("3.00"): one spelling for every integral value.
-        return f"i{int(value)}" if value.is_finite() else f"f{float(value)}"
-    return "r" + str(value.normalize())
+    if value in (float("inf"), float("-inf")):  # a Decimal infinity too
+        return "f+" if value > 0 else "f-"
+    # A float is exactly a Decimal (0.1 is 0.1000000000000000055…), which compares alike.
+    return _finite(value if isinstance(value, Decimal) else Decimal(value))
+
+
+def _finite(value: Decimal) -> str:
+    """Its digits without trailing zeros and its exponent: one spelling per number, exact
+    (``normalize`` would round to the context's 28 digits), and cheap for ``1E+100000``."""
+    if not value:
+        return "z"  # 0, -0, 0E+5, 0.0: all equal
+    sign, digits, exponent = value.as_tuple()
+    text = "".join(map(str, digits)).rstrip("0")
+    assert isinstance(exponent, int)
+    return f"{'-' if sign else '+'}{text}e{exponent + len(digits) - len(text)}"
 
 
 class Remembered:
