@@ -228,7 +228,8 @@ async def test_bulk_writes_and_streams_run_in_the_worker(
         )
         seen = [who async for who in result.scalars()]
     assert seen == [r["who"] for r in rows]
-    assert "executemany" in threads and "fetchmany" in threads
+    assert "executemany" in threads
+    assert "fetchmany" in threads
     assert all(name.startswith("sqlite") for names in threads.values() for name in names)
 
 
