@@ -1,8 +1,8 @@
 """SQLite for the async engine without a thread hop per call.
 
 aiosqlite runs every call (cursor, execute, fetch, close, commit) in a thread of its own and
-wakes the event loop for each answer: 0.74 ms of processor time for a lookup through the ORM,
-0.25 ms here, 0.17 ms with synchronous SQLAlchemy (``bench/sqlite_statements.py``). A file
+wakes the event loop for each answer: 0.82 ms of processor time for a lookup through the ORM,
+0.29 ms here, 0.19 ms with synchronous SQLAlchemy (``bench/sqlite_statements.py``). A file
 through the hub makes some 75 statements, so the hops were much of what a file cost
 (docs/federation.md).
 
