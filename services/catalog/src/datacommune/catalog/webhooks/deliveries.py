@@ -199,20 +199,11 @@ class WebhookSender:
     async def send_due(self) -> int:
         """Send the deliveries whose time has come (a batch); how many were tried."""
         now = utcnow()
+        is_due = (WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
         # It is woken by every publication, most of which nobody subscribed to: a read tells
         # so without taking the write lock.
         async with self._reader() as session:
-            if (
-                await session.scalar(
-                    select(WebhookDelivery.id)
-                    .where(
-                        WebhookDelivery.status == "pending",
-                        WebhookDelivery.next_attempt_at <= now,
-                    )
-                    .limit(1)
-                )
-                is None
-            ):
+            if await session.scalar(select(WebhookDelivery.id).where(*is_due).limit(1)) is None:
                 return 0
         async with self._sessionmaker.begin() as session:
             due = (
@@ -222,10 +213,7 @@ class WebhookSender:
                         WebhookSubscription,
                         WebhookSubscription.id == WebhookDelivery.subscription_id,
                     )
-                    .where(
-                        WebhookDelivery.status == "pending",
-                        WebhookDelivery.next_attempt_at <= now,
-                    )
+                    .where(*is_due)
                     .order_by(WebhookDelivery.next_attempt_at)
                     .limit(20)
                     .with_for_update(of=WebhookDelivery, skip_locked=True)
