@@ -85,7 +85,11 @@ class Remembered:
         self._values: dict[Hashable, int] = {}
         self._disk: sqlite3.Connection | None = None
         self._path: Path | None = None
-        self.spilled = False
+
+    @property
+    def spilled(self) -> bool:
+        """Whether the values went to disk (still true once closed)."""
+        return self._path is not None
 
     def remember(self, keys: list[Hashable], rows: list[int]) -> list[int | None]:
         """For each key in turn, the last row that held it before (None if none); each key
@@ -123,7 +127,6 @@ class Remembered:
         disk.execute("COMMIT")
         self._disk = disk
         self._values = {}
-        self.spilled = True
 
     def _remember_on_disk(self, keys: list[Hashable], rows: list[int]) -> list[int | None]:
         assert self._disk is not None
