@@ -9,7 +9,8 @@ each in its own process (so that each peak RSS is its own), in turn A, B, C, A, 
   check:        ``reports.check`` — encoding and dialect detection over the whole file, the
                 UTF-8 copy, the records scan, the columnar engine with the French checks;
   check+repair: ``reports.check_with_repair``, what validate runs: the above and the repair
-                proposal, whose repaired file is checked again.
+                proposal, whose changed rows are checked again (reports/recheck.py);
+  check+repair-whole: the same with the whole repaired file checked again, as before.
 Prints the median of each side, the ratios to frictionless, the load average around each run;
 ``--json FILE`` writes every run.
 
@@ -111,9 +112,19 @@ report, _ = reports.check_with_repair(Path(sys.argv[1]), schema=schema)
 s = report["summary"]
 print(json.dumps({{"seconds": time.perf_counter() - start, "findings": s["errors"] + s["warnings"],
     "rows": s["rows"], "engine": report["engine"]["name"],
-    "after": report["repair"]["after"]["summary"]["errors"], "rss_mib": {PEAK}}}))
+    "after": report["repair"]["after"]["summary"]["errors"],
+    "rechecked": report["repair"]["after"]["checked"]["how"], "rss_mib": {PEAK}}}))
 """,
 }
+
+# The repair proposal with its repaired file checked whole, as before only the changed rows
+# were checked again (reports/recheck.py).
+SIDES["check+repair-whole"] = SIDES["check+repair"].replace(
+    "from datacommune.validate.registry import load_entry\n",
+    "from datacommune.validate.registry import load_entry\n"
+    "from datacommune.validate.reports import recheck\n"
+    "recheck.whole_file_reason = lambda *_: 'compared'\n",
+)
 
 
 # The check with every remembered value kept in memory, as before values went to disk.
@@ -180,9 +191,15 @@ def main() -> None:
                 result = run(side, source, Path(tmp) / "work", schema)
                 runs.append(result)
                 print(
-                    f"  round {round_ + 1} {side:15} {result['seconds']:7.1f} s "
+                    f"  round {round_ + 1} {side:18} {result['seconds']:7.1f} s "
                     f"{rows / result['seconds']:>10,.0f} rows/s  peak RSS {result['rss_mib']:4.0f} MiB"
-                    f"  {result['findings']} findings  (load {result['load_before']:.2f})",
+                    f"  {result['findings']} findings"
+                    + (
+                        f", {result['after']} after ({result['rechecked']})"
+                        if "after" in result
+                        else ""
+                    )
+                    + f"  (load {result['load_before']:.2f})",
                     flush=True,
                 )
     print(f"load average at end: {os.getloadavg()[0]:.2f}")
@@ -199,7 +216,7 @@ def main() -> None:
     for side, m in medians.items():
         ratio = f" x{base / m['seconds']:5.2f} frictionless" if base else ""
         print(
-            f"  {side:15} {m['seconds']:7.1f} s {rows / m['seconds']:>10,.0f} rows/s "
+            f"  {side:18} {m['seconds']:7.1f} s {rows / m['seconds']:>10,.0f} rows/s "
             f"{ratio}  peak RSS {m['rss_mib']:4.0f} MiB  {m['findings']} findings"
         )
     if args.json:

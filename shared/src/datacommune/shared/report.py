@@ -214,11 +214,22 @@ class Change(TypedDict):
     after: str | None
 
 
+class Rechecked(TypedDict):
+    """How a proposed repair's outcome was found: from the changed rows checked again alone
+    (``changed-rows``, ``rows`` of them) or by checking the whole repaired file (``whole-file``,
+    and why)."""
+
+    how: Literal["changed-rows", "whole-file"]
+    rows: NotRequired[int]
+    reason: NotRequired[str]
+
+
 class Outcome(TypedDict):
     """The summary of the file on the other side of a repair."""
 
     summary: Summary
     message: Message
+    checked: NotRequired[Annotated[Rechecked, Field(description="``after`` only")]]
     encoding: NotRequired[
         Annotated[Encoding, Field(description="How the original was read (``before`` only)")]
     ]

@@ -15,6 +15,7 @@ import json
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -89,6 +90,9 @@ class Repair:
     file: list[str] = field(default_factory=list)
     sample: list[Change] = field(default_factory=list)
     counter: Counter[str] = field(default_factory=Counter)
+    # The last row kept (those after it were empty), and whether the header itself changed.
+    last_row: int = 0
+    header_changed: bool = False
 
     def add(self, change: Change) -> None:
         self.counter[change.kind] += 1
@@ -277,13 +281,15 @@ def repair(
     log: TextIO,
     mapping: dict[str, str] | None = None,
     untouched: "Untouched | None" = None,
+    changed: Callable[[int, list[str]], None] | None = None,
 ) -> Repair:
     """Write the repaired file to ``target`` (UTF-8, ``,``) and every change made to ``log``.
 
     ``untouched`` (``columnar.untouched``) names the rows that may change: the others are
     copied as read, and when every column and the last row are filled, the first pass is
-    skipped. Raises ``NotSafe`` if reading the file in ``encoding`` does not round-trip byte
-    for byte.
+    skipped. ``changed`` is given the header, then each row a cell of which changed, with its
+    number and its repaired cells. Raises ``NotSafe`` if reading the file in ``encoding`` does
+    not round-trip byte for byte.
     """
     lossless = encoding.lossless
     if lossless is None:
@@ -316,6 +322,7 @@ def repair(
             for i, cell in enumerate(row[:width]):
                 if not filled[i] and cell.strip():
                     filled[i] = True
+    result.last_row = last_filled
     keep = [i for i in range(width) if filled[i]]
     for i in range(width):
         if not filled[i]:
@@ -344,6 +351,7 @@ def repair(
             cells = [(i + 1, row[i] if i < len(row) else None) for i in keep]
             cells += [(width + j + 1, cell) for j, cell in enumerate(row[width:])]
             fixed_row = []
+            touched = False
             for position, (column, cell) in enumerate(cells):
                 if cell is None:  # a short row stays short: that is reported, not invented
                     continue
@@ -352,16 +360,19 @@ def repair(
                 stripped = value.strip(PADDING)
                 if stripped != value:
                     result.add(Change("spaces", number, column, name, value, stripped))
-                    value = stripped
+                    value, touched = stripped, True
                 if number == 1 and mapping and value in mapping and mapping[value] != value:
                     result.add(Change("header", 1, column, None, value, mapping[value]))
-                    value = mapping[value]
+                    value, touched = mapping[value], True
                 if number > 1 and name is not None and value:
                     if fixed := _repair_cell(value, fields.get(name)):
                         result.add(Change(fixed[1], number, column, name, value, fixed[0]))
-                        value = fixed[0]
+                        value, touched = fixed[0], True
                 fixed_row.append(value)
+            if changed is not None and (touched or number == 1):
+                changed(number, fixed_row)
             if number == 1:
+                result.header_changed = touched
                 names = fixed_row
                 # The bulk reading judged each column by this name: it must be the same.
                 copying = copying and names == untouched.labels  # type: ignore[union-attr]

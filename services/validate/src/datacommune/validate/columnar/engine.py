@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -57,11 +58,20 @@ class Outcome:
 
 
 def check(
-    path: Path, *, resource: TableResource, checklist: Checklist, records: Records, sink: Sink
+    path: Path,
+    *,
+    resource: TableResource,
+    checklist: Checklist,
+    records: Records,
+    sink: Sink,
+    renumber: Callable[[int], int] | None = None,
 ) -> Outcome:
     """Check the UTF-8 CSV at ``path``, which ``resource`` (not yet open) describes, giving
     each row's findings to ``sink`` once the rows before it are done. ``Unsupported`` may come
-    after some rows were given: the caller then starts afresh with frictionless."""
+    after some rows were given: the caller then starts afresh with frictionless.
+
+    ``renumber`` gives each row (from 2) the number its findings carry, rising with it: the
+    rows of a repaired file checked again alone keep their numbers in the whole file."""
     try:
         resource.open()  # type: ignore[no-untyped-call]
         fields = resource.header.get_expected_fields()
@@ -70,7 +80,7 @@ def check(
         resource.close()
         raise Unsupported(f"frictionless cannot open the table: {exc}"[:300]) from exc
     try:
-        return _check(path, resource, fields, checklist, records, sink)
+        return _check(path, resource, fields, checklist, records, sink, renumber)
     finally:
         resource.close()
 
@@ -82,6 +92,7 @@ def _check(
     checklist: Checklist,
     records: Records,
     sink: Sink,
+    renumber: Callable[[int], int] | None,
 ) -> Outcome:
     reader.supported(resource, records)
     labels = resource.labels
@@ -96,7 +107,7 @@ def _check(
     row_checks = list(enumerate(checks))[1:]
     table = _Table(fields, resource, row_checks, out, scratch=path.parent / path.stem)
     try:
-        return _read(path, resource, records, table, row_checks, out, width)
+        return _read(path, resource, records, table, row_checks, out, width, renumber)
     finally:
         table.close()
 
@@ -109,6 +120,7 @@ def _read(
     row_checks: list[tuple[int, Any]],
     out: Findings,
     width: int,
+    renumber: Callable[[int], int] | None,
 ) -> Outcome:
     out.rank = table.rank
     odd = list(zip(records.odd, records.odd_widths, strict=True))
@@ -126,7 +138,7 @@ def _read(
 
     given = 0
     for batch in reader.batches(path, resource, width, skip):
-        _ragged(table, ragged, arrived)
+        _ragged(table, ragged, arrived, renumber)
         if not batch.num_rows:
             continue
         span = range(given, given + batch.num_rows)
@@ -138,11 +150,12 @@ def _read(
         if empties:
             flags = [n in empties for n in numbers]
             empty = pa.array(flags, pa.bool_()) if any(flags) else None
-        table.batch(batch, numbers, empty)
+        # The table sees rows by the numbers they carry; the records scan's numbers stay here.
+        table.batch(batch, [renumber(n) for n in numbers] if renumber else numbers, empty)
         # Rows are given once every ragged record among them has been read.
         if bisect_right(ragged, numbers[-1]) <= table.ragged_seen:
-            table.flush(numbers[-1])
-    _ragged(table, ragged, arrived)
+            table.flush(renumber(numbers[-1]) if renumber else numbers[-1])
+    _ragged(table, ragged, arrived, renumber)
     if table.ragged_seen != len(ragged) or given + len(ragged) != records.count - 1:
         raise Unsupported("the reader and the records scan disagree on the records")
     for stage, connected in row_checks:
@@ -152,12 +165,18 @@ def _read(
     return Outcome(records.count - 1)
 
 
-def _ragged(table: _Table, ragged: list[int], arrived: list[str]) -> None:
+def _ragged(
+    table: _Table,
+    ragged: list[int],
+    arrived: list[str],
+    renumber: Callable[[int], int] | None,
+) -> None:
     """Read the records pyarrow set aside, the k-th being the k-th ragged record of the scan."""
     for text in arrived:
         if table.ragged_seen >= len(ragged):
             raise Unsupported("the reader and the records scan disagree on the records")
-        table.ragged(ragged[table.ragged_seen], text)
+        number = ragged[table.ragged_seen]
+        table.ragged(renumber(number) if renumber else number, text)
     arrived.clear()
 
 

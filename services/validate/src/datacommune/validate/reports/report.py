@@ -7,6 +7,7 @@ exact; examples are capped per kind of error so a million bad cells make a reada
 import csv
 import io
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -25,12 +26,14 @@ from datacommune.shared import wording
 from datacommune.validate import columnar
 from datacommune.validate.checks import coordinates, findings, mapping, repairs
 from datacommune.validate.columnar import untouched as bulk
+from datacommune.validate.columnar.order import Sink
 from datacommune.validate.reading import jsondata, limits, ods, sniff
 from datacommune.validate.reading import prepare as reading
 from datacommune.validate.reading.inference import QuickDetector
 from datacommune.validate.reading.records import Records
 from datacommune.validate.registry import SchemaEntry
-from datacommune.validate.reports import document
+from datacommune.validate.reports import document, recheck
+from datacommune.validate.reports.recheck import Found
 from datacommune.validate.reports.tally import Tally
 
 log = structlog.get_logger()
@@ -49,12 +52,14 @@ def check(
     delimiter: str | None = None,
     candidates: list[SchemaEntry] | None = None,
     engine: Literal["columnar", "frictionless"] = "columnar",
+    record: Sink | None = None,
 ) -> dict[str, Any]:
     """Validate the file at ``path`` (its extension gives the format) and build its report.
 
     ``encoding`` and ``delimiter`` are the person's overrides of what detection concludes.
     Without a schema, ``candidates`` are ranked by how well they fit the header. ``engine``
-    ``frictionless`` skips the columnar engine (to compare them).
+    ``frictionless`` skips the columnar engine (to compare them). ``record`` is also given
+    each row's findings as the columnar engine finds them.
     """
     started = time.monotonic()
     if schema_ref and schema is None:
@@ -144,7 +149,8 @@ def check(
     try:
         resource = table_resource(path, schema, largest, options)
         if scanned is not None and engine == "columnar":
-            outcome, used = _columnar(path, resource, checklist(schema), scanned, tally)
+            sink = tally.add_row if record is None else _both(record, tally.add_row)
+            outcome, used = _columnar(path, resource, checklist(schema), scanned, sink)
             if outcome is None:  # frictionless reads it afresh, and counts afresh
                 resource = table_resource(path, schema, largest, options)
                 tally = Tally(schema)
@@ -207,6 +213,72 @@ def check(
     return report
 
 
+def _after(
+    target: Path,
+    schema: SchemaEntry | None,
+    schema_ref: str | None,
+    report: dict[str, Any],
+    result: repairs.Repair,
+    recorder: recheck.Recorder,
+    changed: recheck.Changed,
+) -> dict[str, Any]:
+    """What the repaired file's report would say (its summary and message): from the original's
+    findings and its changed rows checked again where that is the same, else from a check of
+    the whole file; ``checked`` says which."""
+    started = time.monotonic()
+    reason = recheck.whole_file_reason(schema, report, result)
+    again = None
+    if reason is None and schema is not None:
+        again = _changed_rows(changed, schema)
+        if again is None:
+            reason = "the engine could not check the changed rows alone"
+    if again is None:
+        whole = check(target, schema=schema, schema_ref=schema_ref)
+        checked: dict[str, Any] = {"how": "whole-file", "reason": reason}
+        return {"summary": whole["summary"], "message": whole["message"], "checked": checked}
+    tally = Tally(schema)
+    for found in recheck.merged(recorder.rows(), again, changed.numbers, result.last_row):
+        tally.add_row(found)
+    composed = document.assemble(
+        schema=schema,
+        # The empty rows removed from the end were rows of the original.
+        rows=report["summary"]["rows"] - result.counter["empty-row"],
+        tally=tally,
+        source={},
+        seconds=time.monotonic() - started,
+        truncated=False,
+    )
+    checked = {"how": "changed-rows", "rows": len(changed.numbers)}
+    return {"summary": composed["summary"], "message": composed["message"], "checked": checked}
+
+
+def _changed_rows(changed: recheck.Changed, schema: SchemaEntry) -> Iterable[Found] | None:
+    """The findings of the rows a repair changed, checked alone and numbered as in the whole
+    file; None where the columnar engine cannot give them."""
+    if not changed.numbers:
+        return []
+    read = reading.text(changed.path, encoding="utf-8", delimiter=",")
+    if isinstance(read, reading.Refusal):
+        return None
+    resource = table_resource(read.path, schema, read.largest, csv_options(read.delimiter))
+    try:
+        with recheck.Recorder(changed.path.with_suffix(".jsonl")) as found:
+            columnar.check(
+                read.path,
+                resource=resource,
+                checklist=checklist(schema),
+                records=read.records,
+                sink=found,
+                renumber=changed.renumber,
+            )
+    except columnar.Unsupported:
+        return None
+    except Exception:
+        log.exception("columnar_engine_failed", path=changed.path.name)
+        return None
+    return found.rows()
+
+
 def table_resource(
     path: Path, schema: SchemaEntry | None, largest: int, options: dict[str, Any]
 ) -> TableResource:
@@ -241,13 +313,13 @@ def _columnar(
     resource: TableResource,
     checklist: findings.TrimmingChecklist,
     scanned: Records,
-    tally: Tally,
+    sink: Sink,
 ) -> tuple[columnar.Outcome | None, dict[str, str]]:
-    """The columnar engine's reading (its findings in ``tally``), or None and why frictionless
-    checks the file instead."""
+    """The columnar engine's reading (its findings given to ``sink``), or None and why
+    frictionless checks the file instead."""
     try:
         outcome = columnar.check(
-            path, resource=resource, checklist=checklist, records=scanned, sink=tally.add_row
+            path, resource=resource, checklist=checklist, records=scanned, sink=sink
         )
         return outcome, {"name": "columnar"}
     except columnar.Unsupported as exc:
@@ -257,6 +329,14 @@ def _columnar(
         # file, the report names the engine's fault, and the log keeps its trace.
         log.exception("columnar_engine_failed", path=path.name)
         return None, {"name": "frictionless", "reason": f"{type(exc).__name__}: {exc}"[:300]}
+
+
+def _both(first: Sink, then: Sink) -> Sink:
+    def both(found: list[dict[str, Any]]) -> None:
+        first(found)
+        then(found)
+
+    return both
 
 
 def _sample_rows(path: Path, delimiter: str, count: int = 50) -> list[list[str]]:
@@ -319,14 +399,18 @@ def check_with_repair(
     and implies ``fix``.
     """
     fix = fix or bool(renames)
-    report = check(
-        path,
-        schema=schema,
-        schema_ref=schema_ref,
-        encoding=encoding,
-        delimiter=delimiter,
-        candidates=candidates,
-    )
+    # The original's findings, row by row: unless a repair is applied, they give most of the
+    # repaired file's (``recheck``).
+    with recheck.Recorder(path.with_name(f"findings-{path.stem}.jsonl")) as recorder:
+        report = check(
+            path,
+            schema=schema,
+            schema_ref=schema_ref,
+            encoding=encoding,
+            delimiter=delimiter,
+            candidates=candidates,
+            record=None if fix else recorder,
+        )
     source = report.get("source") or {}
     # A refused file has nothing to repair, and no reason to be read again.
     if path.suffix.lower() not in TEXT_FORMATS or refused(report):
@@ -340,7 +424,10 @@ def check_with_repair(
     untouched = None
     if not renames and copy.exists():
         untouched = bulk.find(copy, source["dialect"]["delimiter"], schema)
-    with log.open("w", encoding="utf-8") as out:
+    with (
+        log.open("w", encoding="utf-8") as out,
+        recheck.Changed(path.with_name(f"changed-{path.stem}.csv")) as changed,
+    ):
         result = repairs.repair(
             path,
             encoding=sniff.Encoding(**source["encoding"]),
@@ -350,15 +437,16 @@ def check_with_repair(
             log=out,
             mapping=renames,
             untouched=untouched,
+            changed=None if fix else changed,
         )
     if not result.total and not result.file:
         return report, None
-    after = check(target, schema=schema, schema_ref=schema_ref)
     proposal = {**result.describe(), "applied": fix}
     if not fix:
-        proposal["after"] = {"summary": after["summary"], "message": after["message"]}
+        proposal["after"] = _after(target, schema, schema_ref, report, result, recorder, changed)
         report["repair"] = proposal
         return report, None
+    after = check(target, schema=schema, schema_ref=schema_ref)
     proposal["before"] = {
         "summary": report["summary"],
         "message": report["message"],
