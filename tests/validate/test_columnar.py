@@ -7,6 +7,7 @@ frictionless, the report says so and why.
 import csv
 import json
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -255,6 +256,16 @@ def test_the_repair_copies_as_read_only_rows_it_would_not_change(
     found = untouched.find(read.path, read.delimiter, entry)
     assert found is not None
     assert 0 < len(found.to_look_at) < found.rows - 1
+    made = _both_ways(path, read, found, entry, tmp_path)
+    assert made["copying"] == made["cell by cell"]
+    assert made["copying"][2]  # the file had padding, commas, dates… to repair
+
+
+def _both_ways(
+    path: Path, read: prepare.Text, found: untouched.Untouched, entry, tmp_path: Path
+) -> dict[str, tuple[bytes, bytes, dict[str, int]]]:
+    """The repaired file, the change list and the counts, cell by cell and copying the rows
+    ``found`` clears."""
     made = {}
     for name, hint in (("cell by cell", None), ("copying", found)):
         target, log = tmp_path / f"{name}.csv", tmp_path / f"{name}.jsonl"
@@ -269,5 +280,34 @@ def test_the_repair_copies_as_read_only_rows_it_would_not_change(
                 untouched=hint,
             )
         made[name] = (target.read_bytes(), log.read_bytes(), result.counts)
+    return made
+
+
+@pytest.mark.parametrize("dialect", ["utf-8,", "cp1252;", "utf-8\t"])
+def test_rows_copied_as_read_are_written_as_the_csv_writer_writes_them(
+    dialect: str, tmp_path: Path
+) -> None:
+    """The rows a repair copies are written from their line where no cell holds a quote or a
+    comma, and read as records otherwise (quotes, commas, line breaks in cells, empty cells and
+    lines, CR, CRLF and LF endings): byte for byte what reading and writing each record gives."""
+    rng = random.Random(5)
+    pieces = ["a", "é", "1", "", ",", ";", "\t", '"', "x y", "\n", "\r\n", "€", "\\"]
+    encoding, delimiter = dialect[:-1], dialect[-1]
+    writer_rows = [
+        ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 3))) for _ in range(4)]
+        for _ in range(2000)
+    ]
+    path = tmp_path / "file.csv"
+    with path.open("w", encoding=encoding, newline="") as out:
+        out.write(delimiter.join("abcd") + "\r\n")
+        for i, row in enumerate(writer_rows):
+            ending = rng.choice(["\r\n", "\n"]) if i < len(writer_rows) - 1 else ""
+            csv.writer(out, delimiter=delimiter, lineterminator=ending).writerow(row)
+    read = prepare.text(path, encoding=encoding, delimiter=delimiter)
+    assert not isinstance(read, prepare.Refusal)
+    found = untouched.find(read.path, delimiter, None)
+    assert found is not None
+    assert len(found.to_look_at) < 1000  # the padded rows
+    made = _both_ways(path, read, found, None, tmp_path)
     assert made["copying"] == made["cell by cell"]
-    assert made["copying"][2]  # the file had padding, commas, dates… to repair
+    assert made["copying"][0].count(b"\n") > 2000

@@ -11,6 +11,7 @@ hundred?), a SIRET a spreadsheet wrote as 2,43E+13 (its digits are gone), a US-s
 
 import csv
 import io
+import itertools
 import json
 import re
 import unicodedata
@@ -98,7 +99,8 @@ class Repair:
         self.counter[change.kind] += 1
         if len(self.sample) < SAMPLE:
             self.sample.append(change)
-        self.log.write(json.dumps(asdict(change), ensure_ascii=False) + "\n")
+        # ``vars``, not ``asdict``: the fields are plain values, and asdict copies each deeply.
+        self.log.write(json.dumps(vars(change), ensure_ascii=False) + "\n")
 
     @property
     def counts(self) -> dict[str, int]:
@@ -260,11 +262,60 @@ def _repair_cell(text: str, spec: dict[str, Any] | None) -> tuple[str, str] | No
     return None
 
 
-def _reader(path: Path, encoding: Encoding, dialect: Dialect) -> Any:
+def _text(path: Path, encoding: Encoding) -> TextIO:
     handle = path.open("rb")
     handle.seek(encoding.skip)
-    text = io.TextIOWrapper(handle, encoding=encoding.name, errors=encoding.errors, newline="")
+    return io.TextIOWrapper(handle, encoding=encoding.name, errors=encoding.errors, newline="")
+
+
+def _reader(path: Path, encoding: Encoding, dialect: Dialect) -> Any:
+    text = _text(path, encoding)
     return text, csv.reader(text, delimiter=dialect.delimiter)
+
+
+class _Lines:
+    """A text's lines, some of which can be given back to be read again (by a csv reader over
+    them, which takes a line only when its record needs one)."""
+
+    def __init__(self, text: TextIO) -> None:
+        self._text = text
+        self.back: list[str] = []  # the next lines, last first
+
+    def __iter__(self) -> "_Lines":
+        return self
+
+    def __next__(self) -> str:
+        if self.back:
+            return self.back.pop()
+        return next(self._text)
+
+    def take(self, count: int) -> list[str]:
+        """The next ``count`` lines (fewer at the end)."""
+        taken = [self.back.pop() for _ in range(min(count, len(self.back)))]
+        return taken + list(itertools.islice(self._text, count - len(taken)))
+
+    def give_back(self, lines: list[str]) -> None:
+        self.back.extend(reversed(lines))
+
+
+def _as_written(lines: list[str], delimiter: str) -> str | None:
+    """What Python's csv writer (``,``, ``\\n``) writes of these lines, each one record, without
+    reading them as records: the lines with ``,`` for ``delimiter`` and ``\\n`` endings, when
+    no cell holds a quote or a comma (which it would quote) and no line is empty (an empty
+    record); None otherwise."""
+    block = "".join(lines)
+    if '"' in block or (delimiter != "," and "," in block):
+        return None
+    if delimiter != ",":
+        block = block.replace(delimiter, ",")
+    # Without quotes, a CR can only end a line (the text splits lines at CR, LF and CRLF).
+    if "\r" in block:
+        block = block.replace("\r\n", "\n").replace("\r", "\n")
+    if not block.endswith("\n"):
+        block += "\n"  # the last line of the file
+    if "\n\n" in block or block.startswith("\n"):
+        return None
+    return block
 
 
 class NotSafe(Exception):
@@ -328,21 +379,50 @@ def repair(
         if not filled[i]:
             result.add(Change("empty-column", column=i + 1))
 
-    handle, rows = _reader(path, encoding, dialect)
+    handle = _text(path, encoding)
     with handle, target.open("w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
+        lines = _Lines(handle)
+        rows = csv.reader(lines, delimiter=dialect.delimiter)
         names: list[str] = []
         # Rows the bulk reading cleared are copied as read (nothing in them would change).
         copying = untouched is not None and len(keep) == width and not mapping
-        for number, row in enumerate(rows, start=1):
+        looked_at = sorted(untouched.to_look_at) if untouched is not None else []
+        next_look = 0  # in ``looked_at``, the first row not yet passed
+        # The rows up to ``plain_until`` are copied record by record.
+        plain_until = 0
+        number = 0
+        while True:
+            number += 1
             if (
                 copying
                 and untouched is not None
                 and 1 < number <= last_filled
                 and number not in untouched.to_look_at
             ):
+                if number > plain_until:
+                    # The rows until the next one to look at: copied a block at a time when
+                    # every line of it is a record the writer would write alike.
+                    while next_look < len(looked_at) and looked_at[next_look] < number:
+                        next_look += 1
+                    upto = looked_at[next_look] if next_look < len(looked_at) else last_filled + 1
+                    block = lines.take(min(upto, last_filled + 1) - number)
+                    if not block:
+                        break
+                    if (plain := _as_written(block, dialect.delimiter)) is not None:
+                        out.write(plain)
+                        number += len(block) - 1
+                        continue
+                    lines.give_back(block)  # read as records: quotes, perhaps over lines
+                    plain_until = number + len(block) - 1
+                row = next(rows, None)
+                if row is None:
+                    break
                 writer.writerow(row)
                 continue
+            row = next(rows, None)
+            if row is None:
+                break
             if number > last_filled:
                 if number > 1:
                     result.add(Change("empty-row", row=number))
