@@ -259,6 +259,16 @@ def test_the_repair_copies_as_read_only_rows_it_would_not_change(
     made = _both_ways(path, read, found, entry, tmp_path)
     assert made["copying"] == made["cell by cell"]
     assert made["copying"][2]  # the file had padding, commas, dates… to repair
+    # The engine finds the same rows as it checks the file (small batches: many of them).
+    again = tmp_path / "again" / "file.csv"
+    again.parent.mkdir()
+    again.write_bytes(path.read_bytes())
+    clearing = untouched.Clearing(entry)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reader, "BLOCK_BYTES", 32 * 1024)
+        reports.check(again, schema=entry, clearing=clearing)
+    assert clearing.complete
+    assert clearing.result() == found
 
 
 def _both_ways(

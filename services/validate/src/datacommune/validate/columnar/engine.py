@@ -65,13 +65,16 @@ def check(
     records: Records,
     sink: Sink,
     renumber: Callable[[int], int] | None = None,
+    observe: Callable[[pa.RecordBatch], None] | None = None,
 ) -> Outcome:
     """Check the UTF-8 CSV at ``path``, which ``resource`` (not yet open) describes, giving
     each row's findings to ``sink`` once the rows before it are done. ``Unsupported`` may come
     after some rows were given: the caller then starts afresh with frictionless.
 
     ``renumber`` gives each row (from 2) the number its findings carry, rising with it: the
-    rows of a repaired file checked again alone keep their numbers in the whole file."""
+    rows of a repaired file checked again alone keep their numbers in the whole file.
+    ``observe`` is given each batch of records of the header's width, as read (text columns,
+    header left out), so that another reading of them can be done in the same pass."""
     try:
         resource.open()  # type: ignore[no-untyped-call]
         fields = resource.header.get_expected_fields()
@@ -80,7 +83,7 @@ def check(
         resource.close()
         raise Unsupported(f"frictionless cannot open the table: {exc}"[:300]) from exc
     try:
-        return _check(path, resource, fields, checklist, records, sink, renumber)
+        return _check(path, resource, fields, checklist, records, sink, renumber, observe)
     finally:
         resource.close()
 
@@ -93,6 +96,7 @@ def _check(
     records: Records,
     sink: Sink,
     renumber: Callable[[int], int] | None,
+    observe: Callable[[pa.RecordBatch], None] | None,
 ) -> Outcome:
     reader.supported(resource, records)
     labels = resource.labels
@@ -107,7 +111,7 @@ def _check(
     row_checks = list(enumerate(checks))[1:]
     table = _Table(fields, resource, row_checks, out, scratch=path.parent / path.stem)
     try:
-        return _read(path, resource, records, table, row_checks, out, width, renumber)
+        return _read(path, resource, records, table, row_checks, out, width, renumber, observe)
     finally:
         table.close()
 
@@ -121,6 +125,7 @@ def _read(
     out: Findings,
     width: int,
     renumber: Callable[[int], int] | None,
+    observe: Callable[[pa.RecordBatch], None] | None,
 ) -> Outcome:
     out.rank = table.rank
     odd = list(zip(records.odd, records.odd_widths, strict=True))
@@ -139,6 +144,8 @@ def _read(
     given = 0
     for batch in reader.batches(path, resource, width, skip):
         _ragged(table, ragged, arrived, renumber)
+        if observe is not None:
+            observe(batch)
         if not batch.num_rows:
             continue
         span = range(given, given + batch.num_rows)

@@ -26,8 +26,6 @@ from datacommune.validate.columnar.cells import FILLED, re2_certain
 from datacommune.validate.columnar.reader import text_batches
 from datacommune.validate.registry import SchemaEntry
 
-# The characters a repair strips from a cell (checks/repairs.py).
-_PADDED = "^[ \t\u00a0\u202f]|[ \t\u00a0\u202f]$"
 # What makes a number's repair look at it: a comma or a group space.
 _NUMBER_MARKS = "[, \u00a0\u202f]"
 _ISO_DATE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
@@ -45,50 +43,88 @@ class Untouched:
     rows: int
 
 
+class Clearing:
+    """The rows a repair leaves alone, found batch by batch: by ``find`` reading the copy, or
+    by the columnar engine as it checks it (the repair then costs no reading of its own)."""
+
+    def __init__(self, schema: SchemaEntry | None) -> None:
+        self._specs = {
+            f["name"]: f for f in (schema.descriptor.get("fields", []) if schema else [])
+        }
+        self.labels: list[str] = []
+        self.width = 0
+        self._to_look_at: set[int] = set()
+        self._filled: list[bool] = []
+        self._last_filled = False
+        self._number = 2  # the next row's, the header being row 1
+        # Records of another width than the header's: the repair's reading may not line up.
+        self.odd = True
+        # Whether every row was seen (the engine may hand a file over to frictionless).
+        self.complete = False
+
+    def open(self, copy: Path, delimiter: str) -> "Clearing":
+        """Read the header of the UTF-8 ``copy``, whose rows come next."""
+        with copy.open(encoding="utf-8", newline="") as text:
+            header = next(csv.reader(text, delimiter=delimiter), None) or []
+        self.labels = [h.strip(PADDING) for h in header]
+        self.width = len(self.labels)
+        self._filled = [bool(h.strip()) for h in header]
+        self.odd = not header
+        return self
+
+    def batch(self, batch: pa.RecordBatch) -> None:
+        """The next rows, after the header, as ``width`` text columns."""
+        if batch.num_columns != self.width:
+            self.odd = True
+        if self.odd or not batch.num_rows:
+            return
+        look = pa.array([False] * batch.num_rows, pa.bool_())
+        for i, label in enumerate(self.labels):
+            column = batch.column(i)
+            look = pc.or_(look, pc.invert(_cleared(column, self._specs.get(label))))
+            # Once a column is known filled, its other batches need not be searched.
+            if not self._filled[i]:
+                self._filled[i] = bool(pc.any(pc.match_substring_regex(column, FILLED)).as_py())
+        last = batch.slice(batch.num_rows - 1)
+        self._last_filled = any(
+            pc.any(pc.match_substring_regex(c, FILLED)).as_py() for c in last.columns
+        )
+        start = self._number
+        self._to_look_at.update(start + i for i in pc.indices_nonzero(look).to_pylist())
+        self._number += batch.num_rows
+
+    def result(self) -> Untouched | None:
+        """What was found; None where the records may not line up with the repair's."""
+        if self.odd or not self.complete:
+            return None
+        filled = all(self._filled) and self._last_filled
+        return Untouched(self.labels, self._to_look_at, filled, self._number - 1)
+
+
 def find(copy: Path, delimiter: str, schema: SchemaEntry | None) -> Untouched | None:
     """Read the UTF-8 ``copy``; None where its records may not line up with the repair's."""
-    with copy.open(encoding="utf-8", newline="") as text:
-        header = next(csv.reader(text, delimiter=delimiter), None)
-    if not header:
+    clearing = Clearing(schema).open(copy, delimiter)
+    if clearing.odd:
         return None
-    labels = [h.strip(PADDING) for h in header]
-    width = len(labels)
-    specs = {f["name"]: f for f in (schema.descriptor.get("fields", []) if schema else [])}
-    to_look_at: set[int] = set()
-    filled = [bool(h.strip()) for h in header]
-    last_filled = False
-    odd = False
 
     def ragged(_row: Any) -> str:
-        nonlocal odd
-        odd = True
+        clearing.odd = True
         return "skip"
 
-    number = 1  # the header
-    for batch in text_batches(copy, delimiter, width, ragged):
-        if number == 1:
-            batch, number = batch.slice(1), 2
-        if batch.num_rows:
-            look = pa.array([False] * batch.num_rows, pa.bool_())
-            any_filled = pa.array([False] * batch.num_rows, pa.bool_())
-            for i, label in enumerate(labels):
-                column = batch.column(i)
-                look = pc.or_(look, pc.invert(_cleared(column, specs.get(label))))
-                has = pc.match_substring_regex(column, FILLED)
-                filled[i] = filled[i] or bool(pc.any(has).as_py())
-                any_filled = pc.or_(any_filled, has)
-            last_filled = bool(any_filled[-1].as_py())
-            to_look_at.update(number + i for i in pc.indices_nonzero(look).to_pylist())
-            number += batch.num_rows
-    if odd:
-        return None
-    return Untouched(labels, to_look_at, all(filled) and last_filled, number - 1)
+    first = True
+    for batch in text_batches(copy, delimiter, clearing.width, ragged):
+        if first:
+            batch, first = batch.slice(1), False  # the header
+        clearing.batch(batch)
+    clearing.complete = True
+    return clearing.result()
 
 
 def _cleared(column: pa.Array, spec: dict[str, Any] | None) -> pa.BooleanArray:
     """The cells no repair changes (checks/repairs.py ``_repair_cell`` and the padding)."""
     column = column.cast(pa.string())
-    kept = pc.invert(pc.match_substring_regex(column, _PADDED))
+    # Unpadded: trimming changes nothing (four times quicker than a regex on each cell).
+    kept = pc.equal(pc.utf8_trim(column, PADDING), column)
     if spec is None:
         return kept
     empty = pc.equal(column, "")

@@ -7,12 +7,13 @@ exact; examples are capped per kind of error so a million bad cells make a reada
 import csv
 import io
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 from xml.etree.ElementTree import ParseError
 
+import pyarrow as pa
 import structlog
 from frictionless import (
     Dialect,
@@ -53,13 +54,15 @@ def check(
     candidates: list[SchemaEntry] | None = None,
     engine: Literal["columnar", "frictionless"] = "columnar",
     record: Sink | None = None,
+    clearing: bulk.Clearing | None = None,
 ) -> dict[str, Any]:
     """Validate the file at ``path`` (its extension gives the format) and build its report.
 
     ``encoding`` and ``delimiter`` are the person's overrides of what detection concludes.
     Without a schema, ``candidates`` are ranked by how well they fit the header. ``engine``
     ``frictionless`` skips the columnar engine (to compare them). ``record`` is also given
-    each row's findings as the columnar engine finds them.
+    each row's findings as the columnar engine finds them, and ``clearing`` its batches (the
+    rows a repair would leave alone, found in the same pass).
     """
     started = time.monotonic()
     if schema_ref and schema is None:
@@ -150,7 +153,14 @@ def check(
         resource = table_resource(path, schema, largest, options)
         if scanned is not None and engine == "columnar":
             sink = tally.add_row if record is None else _both(record, tally.add_row)
-            outcome, used = _columnar(path, resource, checklist(schema), scanned, sink)
+            observe = None
+            if clearing is not None:
+                clearing.open(path, scanned.delimiter)
+                clearing.odd = clearing.odd or any(scanned.odd_widths)
+                observe = clearing.batch
+            outcome, used = _columnar(path, resource, checklist(schema), scanned, sink, observe)
+            if clearing is not None:
+                clearing.complete = outcome is not None
             if outcome is None:  # frictionless reads it afresh, and counts afresh
                 resource = table_resource(path, schema, largest, options)
                 tally = Tally(schema)
@@ -314,12 +324,18 @@ def _columnar(
     checklist: findings.TrimmingChecklist,
     scanned: Records,
     sink: Sink,
+    observe: Callable[[pa.RecordBatch], None] | None = None,
 ) -> tuple[columnar.Outcome | None, dict[str, str]]:
-    """The columnar engine's reading (its findings given to ``sink``), or None and why
-    frictionless checks the file instead."""
+    """The columnar engine's reading (its findings given to ``sink``, its batches to
+    ``observe``), or None and why frictionless checks the file instead."""
     try:
         outcome = columnar.check(
-            path, resource=resource, checklist=checklist, records=scanned, sink=sink
+            path,
+            resource=resource,
+            checklist=checklist,
+            records=scanned,
+            sink=sink,
+            observe=observe,
         )
         return outcome, {"name": "columnar"}
     except columnar.Unsupported as exc:
@@ -400,7 +416,9 @@ def check_with_repair(
     """
     fix = fix or bool(renames)
     # The original's findings, row by row: unless a repair is applied, they give most of the
-    # repaired file's (``recheck``).
+    # repaired file's (``recheck``). The rows the repair would leave alone are found as the
+    # engine reads them.
+    clearing = bulk.Clearing(schema)
     with recheck.Recorder(path.with_name(f"findings-{path.stem}.jsonl")) as recorder:
         report = check(
             path,
@@ -410,6 +428,7 @@ def check_with_repair(
             delimiter=delimiter,
             candidates=candidates,
             record=None if fix else recorder,
+            clearing=None if renames else clearing,
         )
     source = report.get("source") or {}
     # A refused file has nothing to repair, and no reason to be read again.
@@ -419,10 +438,13 @@ def check_with_repair(
         return report, None  # the file would be rewritten with bytes lost: no repair is safe
     target = path.with_name(f"repaired-{path.stem}.csv")
     log = path.with_name(f"changes-{path.stem}.jsonl")
-    # The rows no repair can change, found on the check's UTF-8 copy: copied as they are.
+    # The rows no repair can change, found on the check's UTF-8 copy (as the engine read it,
+    # else read again): copied as they are.
     copy = reading.copy_of(path)
     untouched = None
-    if not renames and copy.exists():
+    if clearing.complete:
+        untouched = clearing.result()
+    elif not renames and copy.exists():
         untouched = bulk.find(copy, source["dialect"]["delimiter"], schema)
     with (
         log.open("w", encoding="utf-8") as out,
