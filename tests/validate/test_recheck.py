@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
+from datacommune.validate.checks import repairs
 from datacommune.validate.columnar import reader
-from datacommune.validate.registry import BUILTIN, Registry
+from datacommune.validate.registry import BUILTIN, Registry, load_entry
 from datacommune.validate.reports import recheck
 from datacommune.validate.reports import report as reports
 from tests.validate.differential import generate
@@ -107,3 +108,39 @@ def test_without_a_schema_the_whole_repaired_file_is_checked(tmp_path: Path) -> 
         "reason": "no schema: the columns' types are inferred from the whole file",
     }
     assert report["repair"]["after"]["summary"]["rows"] == 2
+
+
+SMALL = load_entry(
+    "petit",
+    {"fields": [{"name": "a", "type": "integer"}, {"name": "b", "type": "string"}]},
+)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'a,b\n1,"x\ry"\n 2,z\n',  # a CR in a cell of a row copied as read
+        b'a,b\n1,x\n 2,"z\rw"\n3,"q\r"\n',  # in a changed row, and ending a cell
+        # Empty rows removed from the rows frictionless samples to find the header row.
+        b"a,b\n 1,x\n2,y,3,4,5\n2,y,3,4,5\n\n\n\n\n\n\n",
+    ],
+    ids=["cr-copied", "cr-changed", "sampled-empty-rows"],
+)
+def test_what_the_repaired_file_says_read_again(data: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "upload" / "file.csv"
+    path.parent.mkdir()
+    path.write_bytes(data)
+    report, _ = reports.check_with_repair(path, schema=SMALL)
+    repaired = path.with_name("repaired-file.csv")
+    whole = tmp_path / "whole" / "file.csv"
+    whole.parent.mkdir()
+    whole.write_bytes(repaired.read_bytes())
+    checked = reports.check(whole, schema=SMALL)
+    after = report["repair"]["after"]
+    assert (after["summary"], after["message"]) == (checked["summary"], checked["message"])
+    # Every value is the one read, its CR kept (the writer quotes a cell that holds one).
+    with repaired.open(encoding="utf-8", newline="") as src:
+        values = {cell for row in csv.reader(src) for cell in row}
+    with path.open(encoding="utf-8", newline="") as src:
+        originals = {cell.strip(repairs.PADDING) for row in csv.reader(src) for cell in row}
+    assert values == originals

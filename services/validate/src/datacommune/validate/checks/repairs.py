@@ -273,6 +273,19 @@ def _reader(path: Path, encoding: Encoding, dialect: Dialect) -> Any:
     return text, csv.reader(text, delimiter=dialect.delimiter)
 
 
+class RowWriter:
+    """Rows as Python's csv writer writes them (``,``, ``\\n``), but that a row with a CR in a
+    cell has every cell quoted: with ``\\n`` ending records, the writer leaves a CR bare, and
+    a reader takes it for the end of the record (the cell would be cut in two, or lose it)."""
+
+    def __init__(self, out: TextIO) -> None:
+        self._plain = csv.writer(out, lineterminator="\n")
+        self._quoted = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+
+    def writerow(self, row: list[str]) -> None:
+        (self._quoted if "\r" in "".join(row) else self._plain).writerow(row)
+
+
 class _Lines:
     """A text's lines, some of which can be given back to be read again (by a csv reader over
     them, which takes a line only when its record needs one)."""
@@ -381,7 +394,7 @@ def repair(
 
     handle = _text(path, encoding)
     with handle, target.open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out, lineterminator="\n")
+        writer = RowWriter(out)
         lines = _Lines(handle)
         rows = csv.reader(lines, delimiter=dialect.delimiter)
         names: list[str] = []

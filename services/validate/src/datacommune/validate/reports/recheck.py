@@ -12,14 +12,14 @@ counting at a cap; the engine counts everything). Otherwise — and without a sc
 are inferred from the file — the whole repaired file is checked, and the report says why.
 """
 
-import csv
 import json
 from array import array
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from datacommune.validate.checks.repairs import Repair
+from datacommune.validate.checks.repairs import Repair, RowWriter
+from datacommune.validate.reading.prepare import SAMPLE_ROWS
 from datacommune.validate.registry import SchemaEntry
 
 Found = list[dict[str, Any]]
@@ -56,7 +56,7 @@ class Changed:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._handle = path.open("w", encoding="utf-8", newline="")
-        self._writer = csv.writer(self._handle, lineterminator="\n")
+        self._writer = RowWriter(self._handle)
         self.numbers = array("q")
 
     def __call__(self, number: int, cells: list[str]) -> None:
@@ -75,10 +75,9 @@ class Changed:
         return self.numbers[row - 2]
 
 
-def whole_file_reason(
-    schema: SchemaEntry | None, report: dict[str, Any], repair: Repair
-) -> str | None:
-    """Why the repaired file must be checked whole, or None when its changed rows suffice."""
+def schema_reason(schema: SchemaEntry | None) -> str | None:
+    """Why no repair against ``schema`` can be checked from its changed rows (known before the
+    check, which then records nothing), or None."""
     if schema is None:
         return "no schema: the columns' types are inferred from the whole file"
     fields = schema.descriptor.get("fields", [])
@@ -86,10 +85,23 @@ def whole_file_reason(
         (f.get("constraints") or {}).get("unique") for f in fields
     ):
         return "unique fields or a primary key: values are compared across rows"
+    return None
+
+
+def whole_file_reason(
+    schema: SchemaEntry | None, report: dict[str, Any], repair: Repair
+) -> str | None:
+    """Why the repaired file must be checked whole, or None when its changed rows suffice."""
+    if reason := schema_reason(schema):
+        return reason
     if (report.get("engine") or {}).get("name") != "columnar":
         return "the original was checked by frictionless"
     if repair.header_changed or repair.counter["empty-column"]:
         return "the header or the columns changed"
+    if repair.counter["empty-row"] and repair.last_row <= SAMPLE_ROWS + 1:
+        # frictionless finds the header row from the widths of a sample of rows: without
+        # the removed rows, the sample of a small file is another.
+        return "empty rows removed from the rows frictionless samples"
     return None
 
 

@@ -281,7 +281,8 @@ def _changed_rows(changed: recheck.Changed, schema: SchemaEntry) -> Iterable[Fou
                 sink=found,
                 renumber=changed.renumber,
             )
-    except columnar.Unsupported:
+    except (columnar.Unsupported, IndexError):
+        # IndexError: more records than rows written, the numbers do not fit: check it whole.
         return None
     except Exception:
         log.exception("columnar_engine_failed", path=changed.path.name)
@@ -419,6 +420,7 @@ def check_with_repair(
     # repaired file's (``recheck``). The rows the repair would leave alone are found as the
     # engine reads them.
     clearing = bulk.Clearing(schema)
+    recording = not fix and recheck.schema_reason(schema) is None
     with recheck.Recorder(path.with_name(f"findings-{path.stem}.jsonl")) as recorder:
         report = check(
             path,
@@ -427,7 +429,7 @@ def check_with_repair(
             encoding=encoding,
             delimiter=delimiter,
             candidates=candidates,
-            record=None if fix else recorder,
+            record=recorder if recording else None,
             clearing=None if renames else clearing,
         )
     source = report.get("source") or {}
@@ -459,7 +461,7 @@ def check_with_repair(
             log=out,
             mapping=renames,
             untouched=untouched,
-            changed=None if fix else changed,
+            changed=changed if recording else None,
         )
     if not result.total and not result.file:
         return report, None
