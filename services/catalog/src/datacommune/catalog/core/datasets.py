@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import raiseload
 
 from datacommune.catalog import problems
 from datacommune.catalog.core import metadata, visibility
@@ -66,7 +67,11 @@ async def publish(
     if not event.publishable:
         return
     org = await session.get(Organization, event.organization)
-    dataset = await session.scalar(select(Dataset).where(Dataset.slug == event.dataset))
+    # Without the public files the dataset's readers load with it (all their versions, a few
+    # statements more every file): publishing reads none of them, and must not.
+    dataset = await session.scalar(
+        select(Dataset).where(Dataset.slug == event.dataset).options(raiseload("*"))
+    )
     if org is None or (dataset is not None and dataset.organization != event.organization):
         reason = "unknown-organization" if org is None else "dataset-of-another-organization"
         enqueue(session, Outbox, _rejection(event, reason, source))
@@ -91,7 +96,9 @@ async def publish(
         await session.flush()
     key, title = resource_key(event)
     resource = await session.scalar(
-        select(Resource).where(Resource.dataset_id == dataset.id, Resource.key == key)
+        select(Resource)
+        .where(Resource.dataset_id == dataset.id, Resource.key == key)
+        .options(raiseload("*"))
     )
     if resource is None:
         resource = Resource(dataset_id=dataset.id, key=key, title=title, public=False)
