@@ -76,7 +76,9 @@ class Shots:
     def __call__(self, page: Any, name: str) -> Path:
         self.count += 1
         path = self.folder / f"{self.count:02d}-{re.sub(r'[^a-z0-9-]+', '-', name.lower())}.png"
-        page.screenshot(path=str(path), full_page=True)
+        # A picture for a person, not a check: a long page (a service's API reference) on a
+        # busy machine may take longer to capture than the pages' own time limit.
+        page.screenshot(path=str(path), full_page=True, timeout=120_000)
         return path
 
 
