@@ -144,3 +144,16 @@ def test_what_the_repaired_file_says_read_again(data: bytes, tmp_path: Path) -> 
     with path.open(encoding="utf-8", newline="") as src:
         originals = {cell.strip(repairs.PADDING) for row in csv.reader(src) for cell in row}
     assert values == originals
+
+
+def test_past_the_findings_it_records_the_repaired_file_is_checked_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recheck, "MAX_RECORDED", 10)
+    path = tmp_path / "file.csv"
+    path.write_text("a,b\n" + "".join(f" {i},x\nnon,y\n" for i in range(20)), encoding="utf-8")
+    report, _ = reports.check_with_repair(path, schema=SMALL)
+    after = report["repair"]["after"]
+    assert after["checked"] == {"how": "whole-file", "reason": "over 10 findings in the original"}
+    assert after["summary"]["errors"] == 20  # the « non », the padded numbers repaired
+    assert path.with_name("findings-file.jsonl").stat().st_size == 0

@@ -25,6 +25,11 @@ from datacommune.validate.registry import SchemaEntry
 Found = list[dict[str, Any]]
 
 
+# Findings recorded at most (some 250 bytes each on disk): past them, the repaired file is
+# checked whole rather than the scratch folder growing to several times the file.
+MAX_RECORDED = 1_000_000
+
+
 class Recorder:
     """Each row's findings as the check gives them to its tally, kept in a JSON-lines file:
     a file's findings can be millions, never all held at once."""
@@ -32,8 +37,17 @@ class Recorder:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._out = path.open("w", encoding="utf-8")
+        self._left = MAX_RECORDED
+        self.overflowed = False
 
     def __call__(self, found: Found) -> None:
+        if self.overflowed:
+            return
+        self._left -= len(found)
+        if self._left < 0:
+            self.overflowed = True
+            self._out.truncate(0)
+            return
         # Written before the tally adds its own keys to the findings.
         self._out.write(json.dumps(found, ensure_ascii=False) + "\n")
 

@@ -237,6 +237,8 @@ def _after(
     the whole file; ``checked`` says which."""
     started = time.monotonic()
     reason = recheck.whole_file_reason(schema, report, result)
+    if reason is None and recorder.overflowed:
+        reason = f"over {recheck.MAX_RECORDED:,} findings in the original"
     again = None
     if reason is None and schema is not None:
         again = _changed_rows(changed, schema)
