@@ -270,7 +270,8 @@ def _changed_rows(changed: recheck.Changed, schema: SchemaEntry) -> Iterable[Fou
     if not changed.numbers:
         return []
     read = reading.text(changed.path, encoding="utf-8", delimiter=",")
-    if isinstance(read, reading.Refusal):
+    # Each row written must read back as one record, or the numbers would not fit.
+    if isinstance(read, reading.Refusal) or read.records.count - 1 != len(changed.numbers):
         return None
     resource = table_resource(read.path, schema, read.largest, csv_options(read.delimiter))
     try:
@@ -289,7 +290,7 @@ def _changed_rows(changed: recheck.Changed, schema: SchemaEntry) -> Iterable[Fou
     except Exception:
         log.exception("columnar_engine_failed", path=changed.path.name)
         return None
-    return found.rows()
+    return None if found.overflowed else found.rows()
 
 
 def table_resource(
