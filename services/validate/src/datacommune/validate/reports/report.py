@@ -274,23 +274,11 @@ def _changed_rows(changed: recheck.Changed, schema: SchemaEntry) -> Iterable[Fou
     if isinstance(read, reading.Refusal) or read.records.count - 1 != len(changed.numbers):
         return None
     resource = table_resource(read.path, schema, read.largest, csv_options(read.delimiter))
-    try:
-        with recheck.Recorder(changed.path.with_suffix(".jsonl")) as found:
-            columnar.check(
-                read.path,
-                resource=resource,
-                checklist=checklist(schema),
-                records=read.records,
-                sink=found,
-                renumber=changed.renumber,
-            )
-    except (columnar.Unsupported, IndexError):
-        # IndexError: more records than rows written, the numbers do not fit: check it whole.
-        return None
-    except Exception:
-        log.exception("columnar_engine_failed", path=changed.path.name)
-        return None
-    return None if found.overflowed else found.rows()
+    with recheck.Recorder(changed.path.with_suffix(".jsonl")) as found:
+        outcome, _ = _columnar(
+            read.path, resource, checklist(schema), read.records, found, renumber=changed.renumber
+        )
+    return None if outcome is None or found.overflowed else found.rows()
 
 
 def table_resource(
@@ -329,9 +317,11 @@ def _columnar(
     scanned: Records,
     sink: Sink,
     observe: Callable[[pa.RecordBatch], None] | None = None,
+    renumber: Callable[[int], int] | None = None,
 ) -> tuple[columnar.Outcome | None, dict[str, str]]:
     """The columnar engine's reading (its findings given to ``sink``, its batches to
-    ``observe``), or None and why frictionless checks the file instead."""
+    ``observe``, its rows numbered by ``renumber``), or None and why frictionless checks the
+    file instead."""
     try:
         outcome = columnar.check(
             path,
@@ -340,6 +330,7 @@ def _columnar(
             records=scanned,
             sink=sink,
             observe=observe,
+            renumber=renumber,
         )
         return outcome, {"name": "columnar"}
     except columnar.Unsupported as exc:
