@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from datacommune.cli.platform import SERVICES
+from datacommune.shared.settings import HttpSettings
 from tests.platform import Running
 
 pytestmark = pytest.mark.e2e
@@ -199,23 +200,33 @@ def test_a_flood_from_one_client_is_refused_and_others_are_served(embedded: Runn
     # The cheapest flood there is: 2,000 small requests written at once on one connection.
     flood = b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n" * 2000
     codes: dict[str, Counter[int]] = {}
+    took: dict[str, float] = {}
 
     def attack(service: str) -> None:
         received = b""
         with hostile_socket(embedded, service, FLOODER) as sock:
+            start = time.monotonic()
             sock.sendall(flood)
             # Until every request is answered (no half-close: a server may take it as the end).
             while received.count(b"HTTP/1.1 ") < 2000 and (chunk := sock.recv(1 << 16)):
                 received += chunk
+            took[service] = time.monotonic() - start
         codes[service] = Counter(int(code) for code in re.findall(rb"HTTP/1\.1 (\d{3}) ", received))
 
     with bystander(embedded):
         on_every_service(attack)
+    settings = HttpSettings()
     for service, counted in codes.items():
         assert set(counted) <= {200, 429}, (service, counted)
-        # The first ones are within the burst; most of the rest are refused.
+        # The first ones are within the burst; past it, only what the rate refilled while the
+        # service answered (a loaded machine answers slower, so more tokens come back), plus
+        # one second's worth of slack for the clocks of both sides.
+        allowed = settings.request_burst + settings.requests_per_second * (took[service] + 1)
         assert counted[200] >= 400, (service, counted)
-        assert counted[429] >= 1000, (service, counted)
+        assert counted[200] <= allowed, (service, counted, took[service])
+        assert counted[429] >= 2000 - allowed, (service, counted, took[service])
+        if took[service] < 10:
+            assert counted[429] >= 500, (service, counted, took[service])
 
 
 def test_too_many_connections_from_one_client_get_503(embedded: Running) -> None:
