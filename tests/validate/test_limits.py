@@ -1,12 +1,15 @@
 """Hostile or oversized input gets a precise finding, never a crash or a hang."""
 
 import json
+import random
+import re
 import subprocess
 import sys
 import time
 import zipfile
 from pathlib import Path
 
+from datacommune.validate.reading import limits
 from datacommune.validate.reading.limits import MAX_COLUMNS, MAX_LINE_BYTES
 from datacommune.validate.reading.records import MAX_RECORD_BYTES
 from datacommune.validate.reports import report as reports
@@ -73,6 +76,25 @@ def test_a_line_longer_than_any_table(tmp_path: Path) -> None:
     path = tmp_path / "file.csv"
     path.write_bytes(b"a,b\n" + b"x" * (MAX_LINE_BYTES + 10) + b",1\n")
     assert limit_of(reports.check(path, schema=None)) == "line-length"
+
+
+def test_line_lengths_are_measured_across_chunks_with_every_line_ending(tmp_path: Path) -> None:
+    # Lines near the limit and near the chunk size, ended by LF, CRLF or a lone CR, placed so
+    # that breaks fall on both sides of chunk boundaries: the verdict is the one of reading
+    # every line whole.
+    rng = random.Random(18)
+    near = [MAX_LINE_BYTES - 1, MAX_LINE_BYTES, MAX_LINE_BYTES + 1, limits.CHUNK - 1, 1, 0, 7]
+    for attempt in range(40):
+        lines = [b"x" * rng.choice(near + [rng.randrange(2 * MAX_LINE_BYTES)]) for _ in range(4)]
+        data = b"".join(line + rng.choice([b"\n", b"\r\n", b"\r"]) for line in lines)
+        if rng.random() < 0.3:
+            data = data.rstrip(b"\r\n")  # the last line without its break
+        path = tmp_path / f"{attempt}.csv"
+        path.write_bytes(data)
+        whole = max(map(len, re.split(rb"\r\n|\r|\n", data)))
+        expected = "line-length" if whole > MAX_LINE_BYTES else None
+        found = limits.text(path, 0)
+        assert (found and found.limit) == expected, [len(line) for line in lines]
 
 
 def test_a_row_over_the_limit_even_over_many_lines(tmp_path: Path) -> None:

@@ -138,3 +138,32 @@ def test_overrides_are_checked(reference: Path, tmp_path: Path) -> None:
     copy = tmp_path / "x.csv"
     shutil.copyfile(path, copy)
     assert sniff.detect_dialect("a,b;c\n", ";").delimiter == ";"
+
+
+def test_a_utf8_file_is_copied_as_the_decoding_path_would_write_it(tmp_path: Path) -> None:
+    # UTF-8 files are copied byte for byte (transcoding._copy_utf8); decoding and writing them
+    # back, as every other encoding is, must give the same copy and the same NUL line, with
+    # CRLF, accents and the NUL itself cut by the chunk boundary.
+    edge = transcoding.CHUNK
+    cases = {
+        "bom": "\ufeffnom;ville\r\nA;Fontenay-sous-Bois\r\n".encode(),
+        "accent-across": b"x" * (edge - 1) + "é\nb\n".encode(),
+        "crlf-across": b"a\r\n" * 10 + b"y" * (edge - 31) + b"\r\n\0\n",
+        "crlf-across-then-nul": b"a\r\n" * 10 + b"y" * (edge - 31) + b"\r\n" * edge + b"\0",
+        "nul-after-edge": b"a\nb\r\nc\r" + b"z" * edge + b"\n\0",
+        "nul-first": b"\0abc\n",
+    }
+    for name, data in cases.items():
+        path = tmp_path / f"{name}.csv"
+        path.write_bytes(data)
+        found = sniff.detect_encoding(path)
+        assert found.name == "utf-8", name
+        copied = transcoding.transcode(path, found, tmp_path / "copy.csv")
+        # « utf-8 » with its own name under another error handler goes the decoding way.
+        general = sniff.Encoding("utf_8", found.bom, 1.0, "", "strict")
+        decoded = transcoding.transcode(path, general, tmp_path / "decoded.csv")
+        assert copied == decoded, name
+        if copied.nul_line is None:
+            written = (tmp_path / "copy.csv").read_bytes()
+            assert written == (tmp_path / "decoded.csv").read_bytes(), name
+            assert written == data.removeprefix(b"\xef\xbb\xbf"), name

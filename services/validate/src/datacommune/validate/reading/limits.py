@@ -18,7 +18,8 @@ MAX_UNZIPPED_BYTES = 1024 * 1024 * 1024
 MAX_ZIP_RATIO = 200
 MAX_ZIP_MEMBERS = 10_000
 ARCHIVES = {".xlsx", ".ods"}
-CHUNK = 1024 * 1024
+# No longer than a line may be: text() relies on it.
+CHUNK = MAX_LINE_BYTES
 
 
 @dataclass(frozen=True)
@@ -68,17 +69,22 @@ def archive(path: Path) -> Exceeded | None:
 
 def text(path: Path, skip: int) -> Exceeded | None:
     """A text file with a line longer than any table needs (often a binary file)."""
-    longest = current = 0
+    # A chunk is no longer than the limit, so a line that starts and ends inside one is within
+    # it: only the line running across chunk boundaries is measured (from its start in one
+    # chunk to its end in another), with a search for the first and last line break each.
+    current = 0  # bytes of the line not yet ended
     with path.open("rb") as src:
         src.seek(skip)
         while chunk := src.read(CHUNK):
             # Old Mac files end lines with a lone CR.
-            parts = chunk.replace(b"\r", b"\n").split(b"\n")
-            current += len(parts[0])
-            if len(parts) > 1:
-                longest = max(longest, current, max(map(len, parts[1:-1]), default=0))
-                current = len(parts[-1])
-            if max(longest, current) > MAX_LINE_BYTES:
+            first = min((i for i in (chunk.find(b"\n"), chunk.find(b"\r")) if i >= 0), default=-1)
+            if first < 0:
+                current += len(chunk)
+            else:
+                current += first
+                if current <= MAX_LINE_BYTES:
+                    current = len(chunk) - 1 - max(chunk.rfind(b"\n"), chunk.rfind(b"\r"))
+            if current > MAX_LINE_BYTES:
                 return Exceeded(
                     "line-length",
                     f"Une ligne dépasse {MAX_LINE_BYTES // 2**20} Mio : ce n'est sans doute pas "

@@ -165,9 +165,12 @@ def _eight_bit(path: Path, skip: int) -> Encoding:
     best = "cp1252" if _has_c1(path, skip) else "latin-1"
     errors = WINDOWS_UNDEFINED if best == "cp1252" else "strict"
     best_score = _french_score(data.decode(best, errors=errors))
-    guess = chardet.detect(data[:SAMPLE])
-    other = (guess.get("encoding") or "").lower()
-    if best_score < 0 and other and other not in ("ascii", "utf-8", "windows-1252", "iso-8859-1"):
+    # chardet is asked only when the French reading looks wrong: its guess decides nothing
+    # otherwise, and it costs more than the rest of the detection on a large file.
+    other = ""
+    if best_score < 0:
+        other = (chardet.detect(data[:SAMPLE]).get("encoding") or "").lower()
+    if other and other not in ("ascii", "utf-8", "windows-1252", "iso-8859-1"):
         try:
             other = codecs.lookup(other).name
             text = data.decode(other)

@@ -67,6 +67,8 @@ def transcode(path: Path, encoding: Encoding, target: Path) -> Transcoded:
 
     Raises ``Unreadable`` where a byte does not decode (an encoding guessed from a sample).
     """
+    if encoding.name == "utf-8" and encoding.errors == "strict":
+        return _copy_utf8(path, encoding.skip, target)
     decoder = codecs.getincrementaldecoder(encoding.name)(errors=encoding.errors)
     check = _RoundTrip(encoding)
     lines = 0
@@ -92,3 +94,35 @@ def transcode(path: Path, encoding: Encoding, target: Path) -> Transcoded:
             if not chunk:
                 return Transcoded(check.lossless, None)
             offset += len(chunk)
+
+
+def _copy_utf8(path: Path, skip: int, target: Path) -> Transcoded:
+    """A UTF-8 file is its own copy, its BOM aside: its bytes are written as they are, once
+    the decoder has accepted them. Strict UTF-8 reads back to the very same bytes, and its only
+    NUL byte is the NUL character, so both are learnt from the bytes."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    lines = 0
+    cr_before = False
+    offset = skip
+    with path.open("rb") as src, target.open("wb") as out:
+        src.seek(skip)
+        while True:
+            chunk = src.read(CHUNK)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                raise Unreadable("utf-8", offset + exc.start, "octet illisible") from exc
+            if (nul := chunk.find(b"\0")) >= 0:
+                seen = chunk[:nul]
+                lines += _byte_line_breaks(seen) - (seen[:1] == b"\n" and cr_before)
+                return Transcoded(True, lines + 1)
+            if not chunk:
+                return Transcoded(True, None)
+            lines += _byte_line_breaks(chunk) - (chunk[:1] == b"\n" and cr_before)
+            cr_before = chunk[-1:] == b"\r"
+            out.write(chunk)
+            offset += len(chunk)
+
+
+def _byte_line_breaks(data: bytes) -> int:
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
