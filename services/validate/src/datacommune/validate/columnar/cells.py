@@ -58,6 +58,7 @@ class FieldCells:
         if not field.has_defined("missing_values") and field.schema:
             missing = field.schema.missing_values
         self.missing = pa.array([str(m) for m in missing], pa.string())
+        self.only_empty = [str(m) for m in missing] == [""]
         self.value_reader = field.create_value_reader()
         # The constraints frictionless checks, in its order; ``unique`` is the table's.
         self.constraints = [
@@ -73,7 +74,11 @@ class FieldCells:
         """Judge ``column`` (text); ``empty`` marks rows read from an empty line, whose cells
         frictionless sees as absent."""
         column = column.cast(pa.string()) if column.type != pa.string() else column
-        missing = pc.fill_null(pc.is_in(column, value_set=self.missing), True)
+        if self.only_empty:
+            # The usual missing value: a length test costs a fraction of a hash lookup.
+            missing = pc.fill_null(pc.equal(pc.binary_length(column), 0), True)
+        else:
+            missing = pc.fill_null(pc.is_in(column, value_set=self.missing), True)
         if empty is not None:
             missing = pc.or_(missing, empty)
         typed, cleared = self._distinct(column)

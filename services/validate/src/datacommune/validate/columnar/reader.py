@@ -2,6 +2,7 @@
 reads the records as frictionless's csv reader does (else ``Unsupported``)."""
 
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -55,15 +56,37 @@ def batches(
 
 
 def text_batches(
-    path: Path, delimiter: str, width: int, skip: Callable[[Any], str]
+    path: Path, delimiter: str, width: int, skip: Callable[[Any], object]
 ) -> Iterator[pa.RecordBatch]:
     """The records of a UTF-8 CSV (header included) in batches of ``width`` text columns, read
-    as Python's csv module reads them; a record of another width goes to ``skip``."""
+    as Python's csv module reads them. A record of another width is left out of the batches
+    and given to ``skip`` before the batch it was read with.
+
+    The next batch is read in a thread while the caller checks the one before: pyarrow parses
+    without holding the GIL, and the checks are pyarrow compute calls that release it too, so
+    reading and checking use two cores (one batch more in memory)."""
     names = [f"c{i}" for i in range(width)]
+    set_aside: list[Any] = []
+
+    def aside(row: Any) -> str:
+        set_aside.append(row)
+        return "skip"
+
+    def read_next(reader: pacsv.CSVStreamingReader) -> tuple[pa.RecordBatch | None, list[Any]]:
+        # Runs in the reading thread, as does ``aside`` while it reads: the records set aside
+        # are taken with the batch they were read with.
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            batch = None
+        rows = set_aside[:]
+        set_aside.clear()
+        return batch, rows
+
     # Given a path, pyarrow reads the file ahead of the batches taken (a 120 MB file held 84 MB
     # of its memory pool at once); given a Python file, one block at a time (11 MB).
-    with path.open("rb") as source:
-        yield from pacsv.open_csv(
+    with path.open("rb") as source, ThreadPoolExecutor(1, "csv-reader") as ahead:
+        reader = pacsv.open_csv(
             source,
             read_options=pacsv.ReadOptions(
                 column_names=names, block_size=BLOCK_BYTES, use_threads=False
@@ -75,7 +98,7 @@ def text_batches(
                 escape_char=False,
                 newlines_in_values=True,
                 ignore_empty_lines=False,
-                invalid_row_handler=skip,
+                invalid_row_handler=aside,
             ),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
@@ -83,3 +106,13 @@ def text_batches(
                 quoted_strings_can_be_null=False,
             ),
         )
+        pending = ahead.submit(read_next, reader)
+        while True:
+            batch, rows = pending.result()
+            if batch is not None:
+                pending = ahead.submit(read_next, reader)
+            for row in rows:
+                skip(row)
+            if batch is None:
+                return
+            yield batch
