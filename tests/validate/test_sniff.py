@@ -153,6 +153,13 @@ def test_a_utf8_file_is_copied_as_the_decoding_path_would_write_it(tmp_path: Pat
         "nul-after-edge": b"a\nb\r\nc\r" + b"z" * edge + b"\n\0",
         "nul-first": b"\0abc\n",
     }
+    # Where the NUL is, counted by hand: a CRLF across chunks is one line break.
+    nul_lines = {
+        "crlf-across": 12,
+        "crlf-across-then-nul": 11 + edge,
+        "nul-after-edge": 5,
+        "nul-first": 1,
+    }
     for name, data in cases.items():
         path = tmp_path / f"{name}.csv"
         path.write_bytes(data)
@@ -163,6 +170,7 @@ def test_a_utf8_file_is_copied_as_the_decoding_path_would_write_it(tmp_path: Pat
         general = sniff.Encoding("utf_8", found.bom, 1.0, "", "strict")
         decoded = transcoding.transcode(path, general, tmp_path / "decoded.csv")
         assert copied == decoded, name
+        assert copied.nul_line == nul_lines.get(name), name
         if copied.nul_line is None:
             written = (tmp_path / "copy.csv").read_bytes()
             assert written == (tmp_path / "decoded.csv").read_bytes(), name

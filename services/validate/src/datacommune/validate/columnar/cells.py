@@ -28,6 +28,8 @@ _INTEGER = r"^-?[0-9]{1,18}$"
 # float64 it is within a relative 1e-15 of its value, far inside the margin of comparisons.
 _DIGITS = 15
 _MARGIN = 1e-9
+# Batches a column of mostly distinct values is checked without looking for its distinct ones.
+_UNHASHED = 16
 # Date formats read as a fixed-width pattern, then checked by a round trip through pyarrow.
 _DATE_PARTS = {"%Y": "[0-9]{4}", "%m": "[0-9]{2}", "%d": "[0-9]{2}"}
 # Text on which Python's ``re`` and RE2 agree for any pattern this module accepts: printable
@@ -67,6 +69,13 @@ class FieldCells:
             if field.constraints.get(name) is not None
         ]
         self.required = bool(field.constraints.get("required"))
+        # Whether checking a value costs more than hashing it (``_distinct``): not for text
+        # taken as it is, unless a pattern or a list of values must be matched.
+        plain = field.type == "any" or (
+            field.type == "string" and field.format in ("default", None)
+        )
+        self.costly = not plain or any(n in ("pattern", "enum") for n, _ in self.constraints)
+        self.unhashed = 0  # batches left before the distinct values are looked for again
         # Only an integer field has the attribute (exporting the descriptor costs milliseconds).
         self.bare = bool(getattr(field, "bare_number", True))
 
@@ -118,9 +127,18 @@ class FieldCells:
 
     def _distinct(self, column: pa.Array) -> tuple[pa.Array | None, pa.BooleanArray]:
         """``_cleared`` on each distinct value once where values repeat (a commune's name, a
-        nature of aid, a year on every row), spread back to the rows."""
+        nature of aid, a year on every row), spread back to the rows.
+
+        Finding the distinct values hashes every cell: it is done only where the checks cost
+        more than that (a pattern, a date, a number), and a column found to hold mostly
+        distinct values (a name, an amount, a reference on each row) is not hashed again for
+        the next ``_UNHASHED`` batches. Either way the verdicts are the same."""
+        if not self.costly or self.unhashed:
+            self.unhashed = max(0, self.unhashed - 1)
+            return self._cleared(column)
         encoded = pc.dictionary_encode(column)
         if len(encoded.dictionary) * 2 > len(column):
+            self.unhashed = _UNHASHED
             return self._cleared(column)
         typed, cleared = self._cleared(encoded.dictionary)
         return (

@@ -23,10 +23,6 @@ class Transcoded:
     nul_line: int | None
 
 
-def _line_breaks(text: str) -> int:
-    return text.count("\n") + text.count("\r") - text.count("\r\n")
-
-
 class _RoundTrip:
     """Encodes each piece of decoded text back and compares it with the bytes it came from."""
 
@@ -71,8 +67,6 @@ def transcode(path: Path, encoding: Encoding, target: Path) -> Transcoded:
         return _copy_utf8(path, encoding.skip, target)
     decoder = codecs.getincrementaldecoder(encoding.name)(errors=encoding.errors)
     check = _RoundTrip(encoding)
-    lines = 0
-    cr_before = False
     offset = encoding.skip
     with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as out:
         src.seek(encoding.skip)
@@ -82,13 +76,10 @@ def transcode(path: Path, encoding: Encoding, target: Path) -> Transcoded:
                 text = decoder.decode(chunk, final=not chunk)
             except UnicodeDecodeError as exc:
                 raise Unreadable(encoding.name, offset + exc.start, "octet illisible") from exc
-            nul = text.find("\0")
-            seen = text if nul < 0 else text[:nul]
-            # A CRLF cut between two chunks is one line break, not two.
-            lines += _line_breaks(seen) - (seen[:1] == "\n" and cr_before)
-            if nul >= 0:
-                return Transcoded(check.lossless, lines + 1)
-            cr_before = text[-1:] == "\r"
+            if (nul := text.find("\0")) >= 0:
+                out.write(text[:nul])
+                out.close()
+                return Transcoded(check.lossless, _lines(target))
             out.write(text)
             check.feed(chunk, text)
             if not chunk:
@@ -101,8 +92,6 @@ def _copy_utf8(path: Path, skip: int, target: Path) -> Transcoded:
     the decoder has accepted them. Strict UTF-8 reads back to the very same bytes, and its only
     NUL byte is the NUL character, so both are learnt from the bytes."""
     decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
-    lines = 0
-    cr_before = False
     offset = skip
     with path.open("rb") as src, target.open("wb") as out:
         src.seek(skip)
@@ -113,16 +102,24 @@ def _copy_utf8(path: Path, skip: int, target: Path) -> Transcoded:
             except UnicodeDecodeError as exc:
                 raise Unreadable("utf-8", offset + exc.start, "octet illisible") from exc
             if (nul := chunk.find(b"\0")) >= 0:
-                seen = chunk[:nul]
-                lines += _byte_line_breaks(seen) - (seen[:1] == b"\n" and cr_before)
-                return Transcoded(True, lines + 1)
+                out.write(chunk[:nul])
+                out.close()
+                return Transcoded(True, _lines(target))
             if not chunk:
                 return Transcoded(True, None)
-            lines += _byte_line_breaks(chunk) - (chunk[:1] == b"\n" and cr_before)
-            cr_before = chunk[-1:] == b"\r"
             out.write(chunk)
             offset += len(chunk)
 
 
-def _byte_line_breaks(data: bytes) -> int:
-    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
+def _lines(copy: Path) -> int:
+    """The line of the file's first NUL character, the copy holding all the text before it:
+    counted only then (no text holds a NUL), from the copy's line breaks."""
+    breaks = 0
+    cr_before = False
+    with copy.open("rb") as src:
+        while chunk := src.read(CHUNK):
+            # A CRLF cut between two chunks is one line break, not two.
+            breaks += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+            breaks -= chunk[:1] == b"\n" and cr_before
+            cr_before = chunk[-1:] == b"\r"
+    return breaks + 1
