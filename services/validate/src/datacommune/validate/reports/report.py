@@ -18,7 +18,6 @@ import structlog
 from frictionless import (
     Dialect,
     FrictionlessException,
-    Schema,
     formats,
 )
 from frictionless.resources import TableResource
@@ -36,6 +35,7 @@ from datacommune.validate.registry import SchemaEntry
 from datacommune.validate.reports import document, recheck
 from datacommune.validate.reports.recheck import Found
 from datacommune.validate.reports.tally import Tally
+from datacommune.validate.reports.validated_schema import ValidatedSchema
 
 log = structlog.get_logger()
 
@@ -287,7 +287,7 @@ def table_resource(
     """The table frictionless reads at ``path``, with the reading ``options`` prepared."""
     # A TableResource never reads the file as a descriptor: nothing it names is opened.
     if schema:
-        options = {**options, "schema": Schema.from_descriptor(schema.descriptor)}
+        options = {**options, "schema": ValidatedSchema.from_descriptor(schema.descriptor)}
     return TableResource(
         path=path.name,
         basepath=str(path.parent),
