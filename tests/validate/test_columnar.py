@@ -10,10 +10,12 @@ import os
 import random
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from datacommune.validate.checks import repairs
-from datacommune.validate.columnar import reader, untouched
+from datacommune.validate.columnar import custom, reader, untouched
 from datacommune.validate.reading import prepare, sniff
 from datacommune.validate.registry import BUILTIN, Registry, load_entry
 from datacommune.validate.reports import report as reports
@@ -321,3 +323,19 @@ def test_rows_copied_as_read_are_written_as_the_csv_writer_writes_them(
     made = _both_ways(path, read, found, None, tmp_path)
     assert made["copying"] == made["cell by cell"]
     assert made["copying"][0].count(b"\n") > 2000
+
+
+def test_a_letter_or_a_digit_is_found_as_the_regex_finds_it() -> None:
+    # one-of-required's test looks at each cell's first character, then searches only the
+    # others: the same verdicts as searching every cell, on cells mixing spaces, punctuation,
+    # non-ASCII letters and digits, line breaks, in every position.
+    alphabet = ["", *" éÉaZ09-_\u00a0٣ß\t€\r"]
+    rng = random.Random(18)
+    for _ in range(30):
+        cells = [
+            "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 4)))
+            for _ in range(rng.randint(0, 2000))
+        ]
+        text = pa.array(cells, pa.string())
+        searched = pc.fill_null(pc.match_substring_regex(text, custom.FILLED), False)
+        assert custom._letter_or_digit(text).equals(searched)

@@ -114,16 +114,23 @@ def _one_of_required(check: Check, columns: Columns) -> pa.Array | None:
     if not all(n in columns.plain for n in names):
         return None
     filled = [
-        pc.and_(
-            pc.invert(columns.missing[n]),
-            pc.fill_null(pc.match_substring_regex(columns.text[n], FILLED), False),
-        )
-        for n in names
+        pc.and_(pc.invert(columns.missing[n]), _letter_or_digit(columns.text[n])) for n in names
     ]
     result = filled[0]
     for other in filled[1:]:
         result = pc.or_(result, other)
     return result
+
+
+def _letter_or_digit(text: pa.Array) -> pa.BooleanArray:
+    """Whether each cell holds an ASCII letter or digit (``FILLED``). A cell whose first
+    character is one does; only the others of more than one character are searched."""
+    found = pc.fill_null(pc.ascii_is_alnum(pc.utf8_slice_codeunits(text, 0, 1)), False)
+    unsure = pc.and_(pc.invert(found), pc.greater(pc.utf8_length(text), 1))
+    if not pc.any(unsure).as_py():
+        return found
+    searched = pc.match_substring_regex(text.filter(unsure), FILLED)
+    return pc.replace_with_mask(found, unsure, pc.fill_null(searched, False))
 
 
 _TESTS: dict[type, Callable[[Check, Columns], pa.Array | None]] = {
