@@ -75,3 +75,17 @@ def test_checking_many_files_validates_the_schema_once(
     # Each check copies the schema twice as frictionless opens the table: four files, at
     # most the two descriptors of the first one validated.
     assert 1 <= validations.count("many-files") <= 2
+
+
+def test_only_a_descriptor_that_is_plain_json_is_remembered(validations: list[str]) -> None:
+    # A tuple where JSON has a list, or a key that is a number, would write the same JSON as a
+    # valid descriptor: such a descriptor is validated each time, as frictionless does.
+    good = {"name": "plain", "fields": [{"name": "a", "type": "string"}]}
+    twin = {"name": "plain", "fields": ({"name": "a", "type": "string"},)}
+    ValidatedSchema.from_descriptor(good)
+    for _ in range(2):
+        with pytest.raises(FrictionlessException):
+            ValidatedSchema.from_descriptor(twin)
+    mixed = {"name": "mixed", "fields": [{"name": "a", "type": "string", 1: "x"}]}
+    expected = Schema.from_descriptor(mixed).to_descriptor()
+    assert ValidatedSchema.from_descriptor(mixed).to_descriptor() == expected

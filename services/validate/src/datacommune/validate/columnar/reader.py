@@ -79,8 +79,11 @@ def text_batches(
             batch = reader.read_next_batch()
         except StopIteration:
             batch = None
-        rows = set_aside[:]
-        set_aside.clear()
+        # Taken by count, so that a record pyarrow might set aside meanwhile (it calls the
+        # handler from its own threads) stays for the next batch rather than being lost.
+        taken = len(set_aside)
+        rows = set_aside[:taken]
+        del set_aside[:taken]
         return batch, rows
 
     # Given a path, pyarrow reads the file ahead of the batches taken (a 120 MB file held 84 MB

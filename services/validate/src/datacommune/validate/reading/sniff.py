@@ -177,7 +177,7 @@ def _eight_bit(path: Path, skip: int) -> Encoding:
         except (LookupError, UnicodeDecodeError):
             text = ""
         # Another script (Greek, Cyrillic…) wins only when French reading looks wrong.
-        if text and not any(ch in text for ch in "čďűőŕĺ") and best_score < 0:
+        if text and not any(ch in text for ch in "čďűőŕĺ"):
             return Encoding(
                 other, None, 0.6, f"lettres non latines ; détecté par chardet ({other})"
             )

@@ -62,6 +62,7 @@ def transcode(path: Path, encoding: Encoding, target: Path) -> Transcoded:
     """Write the file as UTF-8 without BOM, streaming; the cells are unchanged.
 
     Raises ``Unreadable`` where a byte does not decode (an encoding guessed from a sample).
+    Where a NUL character is found, the copy stops before it (and the file is refused).
     """
     if encoding.name == "utf-8" and encoding.errors == "strict":
         return _copy_utf8(path, encoding.skip, target)

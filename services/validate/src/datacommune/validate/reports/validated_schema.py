@@ -33,14 +33,26 @@ class ValidatedSchema(Schema):
     def metadata_validate(  # type: ignore[override]
         cls, descriptor: dict[str, Any], *, context: ValidationContext | None = None
     ) -> Iterator[Error]:
-        version = context.datapackage_version if context else None
-        key = (json.dumps(descriptor, sort_keys=True, default=str), version)
-        if key in _valid:
+        text = _canonical(descriptor)
+        key = None if text is None else (text, context.datapackage_version if context else None)
+        if key is not None and key in _valid:
             return
         errors = list(super().metadata_validate(descriptor, context=context))
-        if not errors:
+        if not errors and key is not None:
             with _lock:
                 if len(_valid) >= _REMEMBERED:
                     del _valid[next(iter(_valid))]
                 _valid[key] = None
         yield from errors
+
+
+def _canonical(descriptor: dict[str, Any]) -> str | None:
+    """The descriptor's JSON with sorted keys, when that JSON reads back as the very same
+    descriptor; else None, and it is validated each time. A tuple written as a list, a number
+    key written as text or an object written by its ``str`` would make two descriptors, one
+    valid and one not, look alike."""
+    try:
+        text = json.dumps(descriptor, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError):
+        return None
+    return text if json.loads(text) == descriptor else None
