@@ -175,3 +175,15 @@ def test_a_utf8_file_is_copied_as_the_decoding_path_would_write_it(tmp_path: Pat
             written = (tmp_path / "copy.csv").read_bytes()
             assert written == (tmp_path / "decoded.csv").read_bytes(), name
             assert written == data.removeprefix(b"\xef\xbb\xbf"), name
+
+
+def test_iso_8859_1_is_lossless_without_comparing(tmp_path: Path) -> None:
+    # Every byte but NUL, read as ISO-8859-1: the copy is not compared back (the reading is
+    # one to one), and reads back as the very bytes of the file.
+    path = tmp_path / "all.csv"
+    data = bytes(range(1, 256)) * 3
+    path.write_bytes(data)
+    latin = sniff.Encoding("latin-1", None, 1.0, "")
+    copied = transcoding.transcode(path, latin, tmp_path / "copy.csv")
+    assert copied == transcoding.Transcoded(True, None)
+    assert (tmp_path / "copy.csv").read_bytes().decode().encode("latin-1") == data
