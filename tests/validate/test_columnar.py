@@ -339,3 +339,37 @@ def test_a_letter_or_a_digit_is_found_as_the_regex_finds_it() -> None:
         text = pa.array(cells, pa.string())
         searched = pc.fill_null(pc.match_substring_regex(text, custom.FILLED), False)
         assert custom._letter_or_digit(text).equals(searched)
+
+
+@pytest.mark.parametrize("rule", [custom._siret, custom._siren, custom._insee])
+def test_verdicts_remembered_across_batches_are_the_rule_s_own(
+    rule: object, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Batches of a file share what a rule said of each value (custom._per_value): every batch's
+    # verdicts are those of the rule run on that batch alone, also once the memory is full.
+    rng = random.Random(18)
+    pool = [
+        "21310457000014",  # a SIRET whose key holds
+        "21310457000015",
+        "35600000000048",  # La Poste's rule
+        "356000000",
+        "732829320",
+        "31555",
+        "2A004",
+        "97501",
+        "",
+        " 21310457000014",
+        "２１３１０４５７００００１４",  # full-width digits
+        *(f"{rng.randrange(10**14):014d}" for _ in range(40)),
+        *(f"{rng.randrange(10**9):09d}" for _ in range(20)),
+    ]
+    for limit in (100_000, 30):
+        monkeypatch.setattr(custom, "_KNOWN", limit)
+        known: dict[str, bool] = {}
+        for _ in range(12):
+            # Few distinct values a batch, so that the dictionary's way is taken.
+            batch = pa.array([rng.choice(pool[: rng.randint(3, len(pool))]) for _ in range(200)])
+            expected = pc.fill_null(rule(batch), False)  # type: ignore[operator]
+            got = pc.fill_null(custom._per_value(rule, batch, known), False)  # type: ignore[arg-type]
+            assert got.equals(expected)
+        assert len(known) <= limit

@@ -8,7 +8,7 @@ A check with no test here runs on every row, as under frictionless.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,6 +17,9 @@ from frictionless import Check
 from datacommune.validate.checks import custom
 from datacommune.validate.checks.french_rules import LA_POSTE_SIREN
 from datacommune.validate.columnar.cells import FILLED
+
+# Values whose verdicts a file remembers, per rule (a few megabytes at most).
+_KNOWN = 100_000
 
 # Python's INSEE rule (french_rules._INSEE) with ASCII digits: what RE2 matches, Python does.
 _INSEE = r"^(?:(?:0[1-9]|1[0-9]|[3-8][0-9]|9[0-5]|2[1-9])[0-9]{3}|2[AB][0-9]{3}|97[1-6][0-9]{2})$"
@@ -31,6 +34,10 @@ class Columns:
     missing: dict[str, pa.BooleanArray]
     plain: frozenset[str]
     rows: int
+    # Each rule's verdicts on the values already seen in the file (``_per_value``).
+    known: dict[Callable[[pa.Array], pa.BooleanArray], dict[str, bool]] = field(
+        default_factory=dict
+    )
 
     def everywhere(self) -> pa.BooleanArray:
         return pa.array([True] * self.rows, pa.bool_())
@@ -53,19 +60,33 @@ def _cell(
             return columns.everywhere()  # the check skips a table without the column
         if name not in columns.plain:
             return None
-        passed = pc.fill_null(_per_value(rule, columns.text[name]), False)
+        known = columns.known.setdefault(rule, {})
+        passed = pc.fill_null(_per_value(rule, columns.text[name], known), False)
         return pc.or_(columns.missing[name], passed)
 
     return test
 
 
-def _per_value(rule: Callable[[pa.Array], pa.BooleanArray], text: pa.Array) -> pa.Array:
+def _per_value(
+    rule: Callable[[pa.Array], pa.BooleanArray], text: pa.Array, known: dict[str, bool]
+) -> pa.Array:
     """``rule`` on each distinct value once, where values repeat (the same SIRET on every row
-    of a commune's file): its verdicts then spread to the rows by the dictionary's indices."""
+    of a commune's file): its verdicts then spread to the rows by the dictionary's indices.
+
+    A rule costs some hundred pyarrow calls a batch (a SIRET's key is fourteen digits), even on
+    the one value of a column that never changes; so the verdicts on the values seen are
+    ``known`` across the batches of a file (up to ``_KNOWN`` values), and only new values are
+    judged."""
     encoded = pc.dictionary_encode(text)
     if len(encoded.dictionary) * 2 > len(text):
         return rule(text)
-    return rule(encoded.dictionary).take(encoded.indices)
+    values = encoded.dictionary.to_pylist()
+    new = [v for v in values if v not in known]
+    if len(known) + len(new) > _KNOWN:
+        return rule(encoded.dictionary).take(encoded.indices)
+    if new:
+        known.update(zip(new, rule(pa.array(new, pa.string())).to_pylist(), strict=True))
+    return pa.array([known[v] for v in values], pa.bool_()).take(encoded.indices)
 
 
 def _digits(text: pa.Array, count: int) -> tuple[pa.BooleanArray, list[pa.Array]]:

@@ -230,6 +230,8 @@ class _Table:
         }
         self.memory = Remembered(scratch.parent, f"{scratch.name}-primary-key")
         # Fields whose value is their text, which the custom checks' tests can read.
+        # The custom checks' verdicts on the values seen, by rule (``custom._per_value``).
+        self.known: dict[Any, dict[str, bool]] = {}
         self.plain = frozenset(
             f.name for f in fields if f.type == "string" and f.format in ("default", None)
         )
@@ -274,6 +276,7 @@ class _Table:
             missing={f.name: v.missing for f, v in zip(self.fields, verdicts, strict=True)},
             plain=self.plain,
             rows=batch.num_rows,
+            known=self.known,
         )
         rows: dict[int, Row] = {}
         columns: list[list[Any]] | None = None
