@@ -141,8 +141,8 @@ def test_overrides_are_checked(reference: Path, tmp_path: Path) -> None:
 
 
 def test_a_utf8_file_is_copied_as_the_decoding_path_would_write_it(tmp_path: Path) -> None:
-    # UTF-8 files are copied byte for byte (transcoding._copy_utf8); decoding and writing them
-    # back, as every other encoding is, must give the same copy and the same NUL line, with
+    # UTF-8 files are copied byte for byte as read; decoding and writing them back, as every
+    # other encoding is (« utf_8 » takes that way), must give the same copy and NUL line, with
     # CRLF, accents and the NUL itself cut by the chunk boundary.
     edge = transcoding.CHUNK
     cases = {

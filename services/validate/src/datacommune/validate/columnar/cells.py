@@ -60,7 +60,7 @@ class FieldCells:
         if not field.has_defined("missing_values") and field.schema:
             missing = field.schema.missing_values
         self.missing = pa.array([str(m) for m in missing], pa.string())
-        self.only_empty = [str(m) for m in missing] == [""]
+        self.only_empty = self.missing.to_pylist() == [""]
         self.value_reader = field.create_value_reader()
         # The constraints frictionless checks, in its order; ``unique`` is the table's.
         self.constraints = [

@@ -8,7 +8,7 @@ A check with no test here runs on every row, as under frictionless.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -35,9 +35,7 @@ class Columns:
     plain: frozenset[str]
     rows: int
     # Each rule's verdicts on the values already seen in the file (``_per_value``).
-    known: dict[Callable[[pa.Array], pa.BooleanArray], dict[str, bool]] = field(
-        default_factory=dict
-    )
+    known: dict[Callable[[pa.Array], pa.BooleanArray], dict[str, bool]]
 
     def everywhere(self) -> pa.BooleanArray:
         return pa.array([True] * self.rows, pa.bool_())

@@ -229,9 +229,9 @@ class _Table:
             i: Remembered(scratch.parent, f"{scratch.name}-unique-{i}") for i in self.unique
         }
         self.memory = Remembered(scratch.parent, f"{scratch.name}-primary-key")
-        # Fields whose value is their text, which the custom checks' tests can read.
         # The custom checks' verdicts on the values seen, by rule (``custom._per_value``).
         self.known: dict[Any, dict[str, bool]] = {}
+        # Fields whose value is their text, which the custom checks' tests can read.
         self.plain = frozenset(
             f.name for f in fields if f.type == "string" and f.format in ("default", None)
         )

@@ -31,14 +31,12 @@ class _RoundTrip:
         # Bytes read but not yet given back: a character cut between two chunks.
         self._pending = b""
         self.lossless = True
-        # ISO-8859-1 reads each byte as the character of the same number, and back: nothing to
-        # compare (the other encodings map some bytes to nothing, or two bytes to one text).
-        self._bijective = (
-            codecs.lookup(encoding.name).name == "iso8859-1" and encoding.errors == "strict"
-        )
+        # Strict UTF-8 and ISO-8859-1 read back to the very bytes they read: nothing to compare
+        # (the other encodings may map some bytes to nothing, or two byte runs to one text).
+        self._exact = _exact(encoding)
 
     def feed(self, chunk: bytes, text: str) -> None:
-        if self.lossless and not self._bijective:
+        if self.lossless and not self._exact:
             self._pending += chunk
             back = self._encoder.encode(text, final=not chunk)
             self.lossless = self._pending.startswith(back)
@@ -69,12 +67,12 @@ def transcode(path: Path, encoding: Encoding, target: Path) -> Transcoded:
     Raises ``Unreadable`` where a byte does not decode (an encoding guessed from a sample).
     Where a NUL character is found, the copy stops before it (and the file is refused).
     """
-    if encoding.name == "utf-8" and encoding.errors == "strict":
-        return _copy_utf8(path, encoding.skip, target)
     decoder = codecs.getincrementaldecoder(encoding.name)(errors=encoding.errors)
     check = _RoundTrip(encoding)
+    # A UTF-8 file is its own copy, its BOM aside: its bytes are written as they were read.
+    as_read = encoding.name == "utf-8" and encoding.errors == "strict"
     offset = encoding.skip
-    with path.open("rb") as src, target.open("w", encoding="utf-8", newline="") as out:
+    with path.open("rb") as src, target.open("wb") as out:
         src.seek(encoding.skip)
         while True:
             chunk = src.read(CHUNK)
@@ -83,38 +81,23 @@ def transcode(path: Path, encoding: Encoding, target: Path) -> Transcoded:
             except UnicodeDecodeError as exc:
                 raise Unreadable(encoding.name, offset + exc.start, "octet illisible") from exc
             if (nul := text.find("\0")) >= 0:
-                out.write(text[:nul])
+                # (A UTF-8 NUL is the byte 0, never part of another character.)
+                out.write(chunk[: chunk.find(b"\0")] if as_read else text[:nul].encode())
                 out.close()
                 return Transcoded(check.lossless, _lines(target))
-            out.write(text)
+            out.write(chunk if as_read else text.encode())
             check.feed(chunk, text)
             if not chunk:
                 return Transcoded(check.lossless, None)
             offset += len(chunk)
 
 
-def _copy_utf8(path: Path, skip: int, target: Path) -> Transcoded:
-    """A UTF-8 file is its own copy, its BOM aside: its bytes are written as they are, once
-    the decoder has accepted them. Strict UTF-8 reads back to the very same bytes, and its only
-    NUL byte is the NUL character, so both are learnt from the bytes."""
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
-    offset = skip
-    with path.open("rb") as src, target.open("wb") as out:
-        src.seek(skip)
-        while True:
-            chunk = src.read(CHUNK)
-            try:
-                decoder.decode(chunk, final=not chunk)
-            except UnicodeDecodeError as exc:
-                raise Unreadable("utf-8", offset + exc.start, "octet illisible") from exc
-            if (nul := chunk.find(b"\0")) >= 0:
-                out.write(chunk[:nul])
-                out.close()
-                return Transcoded(True, _lines(target))
-            if not chunk:
-                return Transcoded(True, None)
-            out.write(chunk)
-            offset += len(chunk)
+def _exact(encoding: Encoding) -> bool:
+    """Whether the encoding, read strictly, gives back the very bytes it read."""
+    return encoding.errors == "strict" and codecs.lookup(encoding.name).name in (
+        "utf-8",
+        "iso8859-1",
+    )
 
 
 def _lines(copy: Path) -> int:
