@@ -82,10 +82,11 @@ def profilers(pids: dict[str, int], folder: Path) -> list[subprocess.Popen[bytes
 
 
 class Publications:
-    """Publication times by upload id, heard on the bus in a thread of its own."""
+    """Publication times and versions by upload id, heard on the bus in a thread of its own."""
 
     def __init__(self, url: str) -> None:
         self.seen: dict[str, float] = {}
+        self.versions: dict[str, str] = {}
         self._url = url
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
@@ -110,6 +111,7 @@ class Publications:
         async def heard(msg: Any) -> None:
             event = json.loads(msg.data)
             if event.get("public", True):
+                self.versions.setdefault(event["upload_id"], event["version_id"])
                 self.seen.setdefault(event["upload_id"], time.perf_counter())
 
         await client.subscribe("resource.published.v1", cb=heard)
