@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+import pyarrow as pa
 import sqlalchemy as sa
 
 # Columns that get an index (with ``_row``, so sorted pages walk it): beyond that, loading
@@ -24,6 +25,14 @@ SQL_TYPES: dict[str, Any] = {
     "number": sa.Double,
     "boolean": sa.Boolean,
     "date": sa.Date,
+}
+# The same types in Arrow, for the Parquet export and the loader's pyarrow path.
+ARROW_TYPES: dict[str, pa.DataType] = {
+    "integer": pa.int64(),
+    "year": pa.int64(),
+    "number": pa.float64(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
 }
 TRUE = {"true", "1", "oui", "vrai", "yes", "o", "y"}
 FALSE = {"false", "0", "non", "faux", "no", "n"}

@@ -30,6 +30,7 @@ from pygeoif.exceptions import WKTParserError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from datacommune.catalog import problems
+from datacommune.catalog.rows import columns as rowtables
 from datacommune.catalog.rows import query as rowquery
 from datacommune.shared import events
 from datacommune.shared.process.scratch import held_dir
@@ -51,13 +52,6 @@ MEDIA_TYPES = {
     "geojson": "application/geo+json",
     "parquet": "application/vnd.apache.parquet",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-}
-ARROW_TYPES = {
-    "integer": pa.int64(),
-    "year": pa.int64(),
-    "number": pa.float64(),
-    "boolean": pa.bool_(),
-    "date": pa.date32(),
 }
 
 
@@ -282,7 +276,7 @@ async def to_parquet(
 ) -> AsyncIterator[bytes]:
     """One row group per page, in the column types of the table."""
     schema = pa.schema(
-        [(c["name"], ARROW_TYPES.get(c["stored"], pa.string())) for c in query.selected]
+        [(c["name"], rowtables.ARROW_TYPES.get(c["stored"], pa.string())) for c in query.selected]
     )
     sink = _Sink()
     writer = pq.ParquetWriter(sink, schema, compression="zstd")

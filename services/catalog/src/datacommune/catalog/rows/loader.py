@@ -27,6 +27,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from datacommune.catalog.rows import columns as rowtables
+from datacommune.catalog.rows import typed
 from datacommune.catalog.rows.store import RowStore, Target
 from datacommune.catalog.tables import RowTable, Version
 from datacommune.shared import events
@@ -231,11 +232,16 @@ class RowLoader:
         finally:
             records.close()
         columns = initial_columns(header, shape)
+        fill = self._fill_typed
         async with self._rows.loading(version_id) as target:
             while True:
                 try:
-                    count = await self._fill(target, version_id, path, shape, columns)
+                    count = await fill(target, version_id, path, shape, columns)
                     break
+                except typed.Irregular as exc:
+                    # Read record for record as Python's csv does, « � » and all.
+                    log.info("rows_read_by_python", version=str(version_id), reason=str(exc))
+                    fill = self._fill
                 except rowtables.NotConvertible as exc:
                     # Keep every cell: a column that is not all of its type is loaded as text.
                     log.info("row_column_as_text", version=str(version_id), column=exc.column)
@@ -283,13 +289,68 @@ class RowLoader:
         try:
             await asyncio.to_thread(records.header)
             while batch := await asyncio.to_thread(records.batch, BATCH):
-                typed = await asyncio.to_thread(rowtables.convert_rows, number, batch, convert)
+                rows = await asyncio.to_thread(rowtables.convert_rows, number, batch, convert)
                 number += len(batch)
-                count += len(typed)
+                count += len(rows)
                 async with target.sessionmaker.begin() as session:
-                    await _insert(session, tbl, typed)
+                    await _insert(session, tbl, rows)
         finally:
             records.close()
+        return count
+
+    async def _fill_typed(
+        self,
+        target: Target,
+        version_id: uuid.UUID,
+        path: Path,
+        shape: events.TableShape,
+        columns: list[dict[str, str]],
+    ) -> int:
+        """``_fill`` through pyarrow (``typed``): on PostgreSQL one ``COPY … FREEZE`` in the
+        transaction that made the table, so its rows need no vacuum to be seen as visible by
+        index-only scans; on SQLite, a prepared INSERT per batch. The next batch is read and
+        converted in a thread while the database takes the current one."""
+        tbl = rowtables.table(version_id, columns)
+        postgres = target.engine.dialect.name == "postgresql"
+        prepare: Callable[[Any], Any] = typed.csv_text if postgres else typed.sqlite_rows
+        batches = iter(typed.TypedBatches(path, shape, columns, block_size=BATCH_BYTES))
+        count = 0
+
+        def next_payload() -> tuple[int, Any] | None:
+            batch = next(batches, None)
+            return None if batch is None else (batch.num_rows, prepare(batch))
+
+        async def payloads() -> AsyncIterator[Any]:
+            nonlocal count
+            # One batch ahead, never more: the iterator is used by one thread at a time.
+            pending = asyncio.ensure_future(asyncio.to_thread(next_payload))
+            try:
+                while (item := await pending) is not None:
+                    pending = asyncio.ensure_future(asyncio.to_thread(next_payload))
+                    count += item[0]
+                    yield item[1]
+            finally:
+                await asyncio.gather(pending, return_exceptions=True)
+
+        async with target.sessionmaker.begin() as session:
+            connection = await session.connection()
+            await connection.execute(rowtables.drop_table(tbl))
+            await connection.execute(rowtables.create_table(tbl))
+            if postgres:
+                raw = await connection.get_raw_connection()
+                await raw.driver_connection.copy_to_table(  # type: ignore[union-attr]
+                    tbl.name,
+                    source=payloads(),
+                    columns=[c.name for c in tbl.columns],
+                    format="csv",
+                    freeze=True,
+                )
+                return count
+        statement = _insert_statement(tbl)
+        async for rows in payloads():
+            async with target.sessionmaker.begin() as session:
+                connection = await session.connection()
+                await connection.exec_driver_sql(statement, rows)
         return count
 
     async def _give_back(self, version_id: uuid.UUID) -> None:
@@ -346,13 +407,16 @@ async def _insert(session: AsyncSession, tbl: sa.Table, rows: list[tuple[Any, ..
     processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in tbl.columns]
     if any(processors):
         rows = await asyncio.to_thread(_bound, rows, processors)
+    await connection.exec_driver_sql(_insert_statement(tbl), rows)
+
+
+def _insert_statement(tbl: sa.Table) -> str:
+    """SQLite's INSERT of a whole row, to prepare once and run over many."""
+    names = [c.name for c in tbl.columns]
     quoted = ", ".join(f'"{n}"' for n in names)
     marks = ", ".join("?" for _ in names)
-    await connection.exec_driver_sql(
-        # Names of our making (rows_<hex>, c<n>), never a header's text.
-        f'INSERT INTO "{tbl.name}" ({quoted}) VALUES ({marks})',
-        rows,
-    )
+    # Names of our making (rows_<hex>, c<n>), never a header's text.
+    return f'INSERT INTO "{tbl.name}" ({quoted}) VALUES ({marks})'
 
 
 def _bound(
