@@ -83,6 +83,8 @@ SECOND = ["martin", "nau", "ferrand", "franche", "fort", "bonne", "vieille", "ne
 THIRD = ["", "-sur-Garonne", "-de-Lauragais", "-en-Comminges", "-le-Vieux", "-d'Aran", "-les-Bains"]
 KINDS = ["Association", "Comité des fêtes", "Club", "Amicale", "Union sportive", "Foyer rural"]
 OBJECTS = ["Fête locale", "Fonctionnement", "Équipement", "Festival", "Séjour", "Formation"]
+# Searches of one to three words, rare and common, some words only begun.
+SEARCHES = ["fete", "club lavaur", "amicale saintmar", "equip 2019", "comite fe", "union lauragais"]
 WARMUP = 5
 PAGE_TARGET, COUNT_TARGET = 0.050, 0.100
 
@@ -156,6 +158,11 @@ def kinds(rows: int) -> list[Kind]:
         Kind("deep sorted page (montant)", PAGE_TARGET, [], deep="sorted"),
         Kind("count, whole table", COUNT_TARGET, [[("_size", "1")]]),
         Kind("count, annee=2023 (~10 %)", COUNT_TARGET, [[("annee", "2023"), ("_size", "1")]]),
+        Kind(
+            "_search, first page + count",
+            PAGE_TARGET,
+            [[("_search", words)] for words in SEARCHES],
+        ),
     ]
 
 
@@ -200,9 +207,14 @@ async def load(
         source="bench",
     )
     started = time.perf_counter()
-    if not await RowLoader(engine, sessionmaker, store).load_next():
+    loader = RowLoader(engine, sessionmaker, store)
+    if not await loader.load_next():
         raise SystemExit("the row loader found nothing to load")
     seconds = time.perf_counter() - started
+    # The search index follows the rows (they answer meanwhile).
+    started = time.perf_counter()
+    await loader.index_next()
+    print(f"  search index built {time.perf_counter() - started:.1f} s after the rows")
     async with sessionmaker() as session:
         table = await session.scalar(select(RowTable))
     await engine.dispose()
@@ -336,6 +348,13 @@ def load_plain_sqlite(path: Path, source: Path) -> float:
         )
     for f in FIELDS:
         db.execute(f'CREATE INDEX "ix_{f.name}" ON subventions ("{f.name}")')
+    # Datasette's full-text search: an FTS5 table over the text columns, found by its content.
+    text = ", ".join(f'"{f.name}"' for f in FIELDS if f.type == "string")
+    db.execute(
+        f'CREATE VIRTUAL TABLE subventions_fts USING fts5({text}, content="subventions", '
+        "tokenize='unicode61 remove_diacritics 2')"
+    )
+    db.execute("INSERT INTO subventions_fts(subventions_fts) VALUES ('rebuild')")
     db.execute("ANALYZE")
     db.commit()
     db.close()
@@ -394,6 +413,10 @@ def datasette_params(params: Params, deep: Deep) -> Params:
             out.append(("_nocount", "1"))
         elif key == "_sort" and value.startswith("-"):
             out.append(("_sort_desc", value[1:]))
+        elif key == "_search":
+            # Ours: each word the start of a word, all of them; Datasette's raw FTS5 says it so.
+            words = " ".join(f'"{w}"*' for w in value.split())
+            out += [("_search", words), ("_searchmode", "raw")]
         elif key == "_cursor":
             if ("_sort", "montant") in params:
                 out.append(("_next", f"{tilde_encode(str(deep.value))},{deep.sorted_row - 1}"))

@@ -264,3 +264,38 @@ def test_rows_lost_from_disk_answer_not_ready_then_come_back(platform: Running) 
     page = httpx.get(f"{platform.url('catalog')}/jeux-de-donnees/lignes-perdues")
     assert page.status_code == 200
     assert ready_rows(platform, version)["total"] == 40
+
+
+def test_search_inside_rows_over_http_once_its_index_is_built(platform: Running) -> None:
+    """``_search`` answers 503 search-not-ready (Retry-After) until the index that follows the
+    rows is built, then finds words by their start, accents and case ignored; the export
+    keeps the search."""
+    token = platform.organization("roques-recherche")
+    content = (
+        "nom;commune;montant\n"
+        "Comité des fêtes;Roques;100\n"
+        "Amicale laïque;Saint-Martin-du-Touch;200\n"
+        "Fête de la musique;Roques;300\n"
+        "Club de pétanque;Lavaur;400\n"
+    ).encode()
+    upload = platform.upload(token, content, dataset="recherche-roques")
+    version = published_version(platform, token, upload.json()["id"], "recherche-roques")
+    ready_rows(platform, version)
+    url = f"{platform.url('catalog')}/api/v1/versions/{version}/rows"
+    deadline = time.monotonic() + 20
+    while (answer := httpx.get(url, params={"_search": "FETE"})).status_code == 503:
+        assert answer.json()["type"] == "/problems/search-not-ready"
+        assert answer.headers["Retry-After"] == "5"
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert answer.status_code == 200, answer.text
+    assert [r["nom"] for r in answer.json()["rows"]] == ["Comité des fêtes", "Fête de la musique"]
+    assert answer.json()["total"] == 2
+    both = httpx.get(url, params={"_search": "fêt roq", "montant__gt": "150"}).json()
+    assert [r["nom"] for r in both["rows"]] == ["Fête de la musique"]
+    martin = httpx.get(url, params={"_search": "martin LAIQUE"}).json()
+    assert [r["commune"] for r in martin["rows"]] == ["Saint-Martin-du-Touch"]
+    exported = httpx.get(f"{url}.csv", params={"_search": "petanque"})
+    assert exported.status_code == 200
+    assert "Club de pétanque" in exported.text
+    assert "Roques" not in exported.text

@@ -159,6 +159,40 @@ def rows_not_ready() -> RowsNotReady:
     return problem
 
 
+class SearchNotReady(Problem):
+    type = "/problems/search-not-ready"
+    title = "Index de recherche en construction"
+    title_en = "Search index being built"
+    status = 503
+
+
+class SearchUnavailable(Problem):
+    type = "/problems/search-unavailable"
+    title = "Recherche indisponible"
+    title_en = "Search unavailable"
+    status = 503
+
+
+def search_not_ready() -> SearchNotReady:
+    problem = SearchNotReady(
+        "Les lignes sont consultables ; leur index de recherche (_search) est en cours de "
+        "construction : réessayez dans quelques secondes, ou filtrez par colonne d'ici là.",
+        "The rows can be queried; their search index (_search) is being built: retry in a few "
+        "seconds, or filter by column meanwhile.",
+    )
+    problem.headers["Retry-After"] = "5"
+    return problem
+
+
+def search_unavailable() -> SearchUnavailable:
+    return SearchUnavailable(
+        "La recherche dans les lignes n'a pas pu être préparée pour cette version : les "
+        "filtres par colonne (colonne__contains=…) restent disponibles.",
+        "Search in this version's rows could not be prepared: filters by column "
+        "(column__contains=…) still work.",
+    )
+
+
 class InvalidFilter(Problem):
     type = "/problems/invalid-filter"
     title = "Filtre invalide"

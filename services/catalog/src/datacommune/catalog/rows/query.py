@@ -2,7 +2,8 @@
 
 Parameters follow Datasette's conventions, familiar to developers: ``commune=Roques``,
 ``montant__gte=1000``, ``nom__contains=école``, ``code__in=31001,31002``; ``_sort=montant`` or
-``_sort=-montant``, ``_columns=nom,montant``, ``_size``, ``_cursor``, ``_count``.
+``_sort=-montant``, ``_columns=nom,montant``, ``_size``, ``_cursor``, ``_count``; and
+``_search=fête saint``, each word the start of a word of some text column (rows/search.py).
 
 Pages are keyset pages: the cursor holds the last row's sort value and number, so the
 millionth row costs what the first does and there is no ceiling. Blank cells sort after every
@@ -25,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog import problems
 from datacommune.catalog.rows import columns as rowtables
+from datacommune.catalog.rows import search as rowsearch
 
 OPERATORS = {
     "eq": "=",
@@ -38,7 +40,7 @@ OPERATORS = {
     "in": "in",
     "contains": "contains",
 }
-RESERVED = {"_sort", "_columns", "_cursor", "_size", "_count"}
+RESERVED = {"_sort", "_columns", "_cursor", "_size", "_count", "_search"}
 DEFAULT_SIZE = 100
 MAX_SIZE = 1000
 MAX_IN_VALUES = 1000
@@ -63,6 +65,8 @@ class Query:
     size: int = DEFAULT_SIZE
     count: bool = True
     after: dict[str, Any] | None = None
+    # The words of ``_search``, empty when there is none.
+    search: list[str] = field(default_factory=list)
 
     def fingerprint(self) -> str:
         """What a cursor is only valid for: the same filters and order."""
@@ -70,6 +74,8 @@ class Query:
             self.sort["column"] if self.sort else None,
             self.descending,
         ]
+        if self.search:
+            spec.append(["_search", *self.search])
         return hashlib.sha256(json.dumps(spec, default=str).encode()).hexdigest()[:16]
 
 
@@ -113,6 +119,8 @@ def parse(params: Iterable[tuple[str, str]], columns: list[dict[str, str]]) -> Q
                 query.size = int(raw)
             elif key == "_count":
                 query.count = raw.lower() not in ("0", "false", "non", "no")
+            elif key == "_search":
+                query.search = rowsearch.words(" ".join([*query.search, raw]))
             else:
                 cursor = raw
             continue
@@ -225,9 +233,11 @@ def _cursor_value(stored: str, value: Any) -> Any:
     raise ValueError("cursor value of another type")
 
 
-def conditions(tbl: sa.Table, query: Query) -> list[sa.ColumnElement[bool]]:
-    """The WHERE of the filters."""
+def conditions(tbl: sa.Table, query: Query, dialect: str) -> list[sa.ColumnElement[bool]]:
+    """The WHERE of the filters and the search, in the SQL of ``dialect``."""
     result: list[sa.ColumnElement[bool]] = []
+    if query.search:
+        result.append(rowsearch.condition(tbl, query.columns, query.search, dialect))
     for f in query.filters:
         col = tbl.c[f.column["column"]]
         if f.operator == "=":
@@ -261,14 +271,14 @@ def _segments(query: Query) -> list[str]:
 
 
 def _segment_select(
-    tbl: sa.Table, query: Query, segment: str, after: dict[str, Any] | None
+    tbl: sa.Table, query: Query, segment: str, after: dict[str, Any] | None, dialect: str
 ) -> sa.Select[Any]:
     row = tbl.c._row
     down = query.descending
     # The sort column comes last as well, for the cursor, even when it is not shown.
     sort = [tbl.c[query.sort["column"]]] if query.sort else []
     stmt = sa.select(row, *(tbl.c[c["column"]] for c in query.selected), *sort).where(
-        *conditions(tbl, query)
+        *conditions(tbl, query, dialect)
     )
     if segment == "all":
         if after:
@@ -320,7 +330,9 @@ async def fetch(
         start = segments.index(query.after["s"])
     for position, segment in enumerate(segments[start:]):
         after = query.after if position == 0 else None
-        stmt = _segment_select(tbl, query, segment, after).limit(wanted - len(found))
+        stmt = _segment_select(tbl, query, segment, after, _dialect(session)).limit(
+            wanted - len(found)
+        )
         found += [(segment, r) for r in (await session.execute(stmt)).all()]
         if len(found) >= wanted:
             break
@@ -352,9 +364,14 @@ def plain(value: Any) -> Any:
 async def count(session: AsyncSession, tbl: sa.Table, query: Query, total: int) -> int:
     """The exact number of matching rows: the stored total when nothing is filtered, the one
     the cursor carries on the pages after the first, else counted."""
-    if not query.filters:
+    if not query.filters and not query.search:
         return total
     if query.after is not None and isinstance(query.after.get("t"), int):
         return int(query.after["t"])
-    stmt = sa.select(sa.func.count()).select_from(tbl).where(*conditions(tbl, query))
+    where = conditions(tbl, query, _dialect(session))
+    stmt = sa.select(sa.func.count()).select_from(tbl).where(*where)
     return int(await session.scalar(stmt) or 0)
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name

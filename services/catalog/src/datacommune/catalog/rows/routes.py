@@ -15,6 +15,7 @@ from datacommune.catalog.rows import columns as rowtables
 from datacommune.catalog.rows import exports, loader, schemas
 from datacommune.catalog.rows import kept as kept_exports
 from datacommune.catalog.rows import query as rowquery
+from datacommune.catalog.rows import search as rowsearch
 from datacommune.catalog.rows.deps import RowsDep
 from datacommune.catalog.rows.store import RowsMissing, RowStore
 from datacommune.catalog.tables import RowTable, Version
@@ -28,7 +29,18 @@ FILTERS = """
 Filtres / filters: ``colonne=valeur`` (=), ``colonne__ne`` (!=), ``__lt`` (<), ``__lte`` (<=),
 ``__gt`` (>), ``__gte`` (>=), ``__in`` (valeurs séparées par des virgules, ou tableau JSON),
 ``__contains`` (contient, sans tenir compte de la casse). Ex. ``montant__gte=1000&commune=Roques``.
+Recherche / search: ``_search=fête saint`` garde les lignes où chaque mot commence un mot d'une
+colonne de texte, sans tenir compte des accents ni de la casse / keeps the rows where each word
+begins a word of a text column, accents and case ignored.
 """
+
+
+def _searchable(table: RowTable, query: rowquery.Query) -> None:
+    """A search needs its table's index, built just after the rows are loaded."""
+    if query.search and table.search != rowsearch.READY:
+        if table.search == rowsearch.FAILED:
+            raise problems.search_unavailable()
+        raise problems.search_not_ready()
 
 
 async def _ready(
@@ -72,6 +84,7 @@ async def rows(
     _size: int = Query(default=rowquery.DEFAULT_SIZE, ge=1, le=rowquery.MAX_SIZE),
     _cursor: str | None = fields.line_query(2000),
     _count: bool = Query(default=True, description="compter les lignes trouvées"),
+    _search: str | None = fields.line_query(2000, "mots cherchés dans les colonnes de texte"),
 ) -> dict[str, Any]:
     """Filter by column, sort, choose columns; pages follow ``next_cursor`` with no ceiling;
     ``total`` is exact."""
@@ -79,6 +92,7 @@ async def rows(
     assert table.columns is not None
     assert table.row_count is not None
     query = rowquery.parse(request.query_params.multi_items(), table.columns)
+    _searchable(table, query)
     # Rows of large cells come fewer to a page (about 1 MiB), the rest by ``next_cursor``.
     query.size = min(query.size, exports.page_size(version.size, table.row_count))
     tbl = rowtables.table(version.id, table.columns)
@@ -127,15 +141,18 @@ async def export(
     rows_store: RowsDep,
     _sort: str | None = fields.line_query(201),
     _columns: str | None = fields.line_query(20_000),
+    _search: str | None = fields.line_query(2000),
 ) -> Response:
     """The whole table, or the filtered part of it, in one file. The whole table is made once
     and kept: HEAD, ``Range`` and ``If-None-Match`` work on it as on a published file."""
     version, table, reader = await _ready(runtime, rows_store, version_id)
     assert table.columns is not None
     assert table.row_count is not None
-    params = [(k, v) for k, v in request.query_params.multi_items() if k in ("_sort", "_columns")]
+    chosen = ("_sort", "_columns", "_search")
+    params = [(k, v) for k, v in request.query_params.multi_items() if k in chosen]
     params += [(k, v) for k, v in request.query_params.multi_items() if not k.startswith("_")]
     query = rowquery.parse(params, table.columns)
+    _searchable(table, query)
     tbl = rowtables.table(version.id, table.columns)
     size = exports.page_size(version.size, table.row_count)
     if extension == "xlsx":
@@ -171,7 +188,7 @@ async def export(
             kept_exports.stored(kept, filename), runtime.store, filename, request
         )
     else:
-        filtered = "-extrait" if query.filters else ""
+        filtered = "-extrait" if query.filters or query.search else ""
         response = StreamingResponse(
             stream,
             media_type=exports.MEDIA_TYPES[extension],

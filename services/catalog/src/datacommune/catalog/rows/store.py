@@ -15,8 +15,10 @@ journal and syncing off, flushed to disk, then renamed into place: a reader sees
 or none, and a loader that dies leaves only a partial file that nothing reads.
 """
 
+import asyncio
 import contextlib
 import os
+import shutil
 import tempfile
 import time
 import uuid
@@ -49,6 +51,14 @@ STALE_SECONDS = 600
 # Versions whose reading engines are kept; an engine holds no connection (NullPool), only its
 # dialect and compiled statements: about 60 KiB each, measured, so this bounds memory (4 MiB).
 ENGINES_KEPT = 64
+
+
+class Replaced(RuntimeError):
+    """A version's rows were loaded again while an index was added to a copy of them: the
+    copy is thrown away (the new table gets its own index)."""
+
+    def __init__(self, version_id: uuid.UUID) -> None:
+        super().__init__(str(version_id))
 
 
 class RowsMissing(LookupError):
@@ -116,19 +126,52 @@ class RowStore:
         if self.directory is None:
             yield Target(self._engine, self._writer)
             return
-        partial = self.directory / f"{version_id.hex}.{uuid.uuid4().hex}{PARTIAL}"
+        partial = self._partial(version_id)
         engine = _file_engine(partial, writing=True)
         try:
             yield Target(engine, make_sessionmaker(engine))
             await engine.dispose()
-            fsync_path(partial)
-            os.replace(partial, self.path(version_id))
-            fsync_path(self.directory)
-            # Readers open the file anew each time (NullPool): the next one sees this one.
-            self._engines.pop(version_id, None)
+            self._put_in_place(version_id, partial)
         finally:
             await engine.dispose()
             partial.unlink(missing_ok=True)
+
+    @contextlib.asynccontextmanager
+    async def amending(self, version_id: uuid.UUID) -> AsyncIterator[Target]:
+        """Where to add to a version's loaded rows (an index): on PostgreSQL its table, in
+        place; on SQLite a copy of its file, put in place when the block ends without error —
+        readers see the file before or after, whole, and a file loaded again meanwhile is
+        left as it is (``Replaced``)."""
+        if self.directory is None:
+            yield Target(self._engine, self._writer)
+            return
+        current = self.path(version_id)
+        partial = self._partial(version_id)
+        before = current.stat()  # RowsMissing's case: FileNotFoundError
+        await asyncio.to_thread(shutil.copyfile, current, partial)
+        engine = _file_engine(partial, writing=True)
+        try:
+            yield Target(engine, make_sessionmaker(engine))
+            await engine.dispose()
+            now = current.stat()
+            if (now.st_ino, now.st_mtime_ns) != (before.st_ino, before.st_mtime_ns):
+                raise Replaced(version_id)
+            self._put_in_place(version_id, partial)
+        finally:
+            await engine.dispose()
+            partial.unlink(missing_ok=True)
+
+    def _partial(self, version_id: uuid.UUID) -> Path:
+        assert self.directory is not None
+        return self.directory / f"{version_id.hex}.{uuid.uuid4().hex}{PARTIAL}"
+
+    def _put_in_place(self, version_id: uuid.UUID, partial: Path) -> None:
+        assert self.directory is not None
+        fsync_path(partial)
+        os.replace(partial, self.path(version_id))
+        fsync_path(self.directory)
+        # Readers open the file anew each time (NullPool): the next one sees this one.
+        self._engines.pop(version_id, None)
 
     async def drop(self, version_id: uuid.UUID) -> None:
         """Delete a version's rows (its file stays in storage): a reader that has them open

@@ -36,6 +36,9 @@ class RowTable(Base):
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     error: Mapped[str | None] = mapped_column(Text)
     loaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The full-text index of ``_search`` (rows/search.py), built once the rows are ready: NULL
+    # while it is to be built, ``ready``, or ``failed`` (logged; the rest of the API serves).
+    search: Mapped[str | None] = mapped_column(String(16))
 
 
 class RowExport(Base):
