@@ -569,3 +569,61 @@ async def test_a_file_pyarrow_cannot_read_record_for_record_is_loaded_by_python(
         (5, "C", 2.0, 2023),
     ]
     await engine.dispose()
+
+
+SLOW_COUNT = text(
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 50000000) "
+    "SELECT count(*) FROM c"
+)
+
+
+async def test_a_count_that_takes_too_long_is_given_up_and_the_page_still_answers(
+    loaded: Loaded,
+) -> None:
+    async with loaded.sessionmaker() as session:
+        started = time.monotonic()
+        assert await rowquery._within(session, SLOW_COUNT, 0.05) is None  # type: ignore[arg-type]
+        assert time.monotonic() - started < 5
+        # The same session reads on, its time limit gone (a slow page is no timeout).
+        query = rowquery.parse([("_size", "5")], loaded.columns)
+        page = await rowquery.page(session, loaded.tbl(), query)
+        assert len(page.rows) == 5
+        assert (
+            await rowquery._within(session, select(func.count()).select_from(loaded.tbl()), 5)
+            == ROWS
+        )
+
+
+async def test_a_count_given_up_is_estimated_and_the_estimate_rides_in_the_cursor(
+    loaded: Loaded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = rowquery._within
+    calls: list[str] = []
+
+    async def exact_too_slow(session: Any, stmt: Any, seconds: float) -> int | None:
+        calls.append(str(stmt))
+        return None if len(calls) == 1 else await real(session, stmt, seconds)
+
+    monkeypatch.setattr(rowquery, "_within", exact_too_slow)
+    params = [("nom__contains", "association"), ("_size", "10")]
+    query = rowquery.parse(params, loaded.columns)
+    assert loaded.table.row_count == ROWS
+    async with loaded.sessionmaker() as session:
+        total = await rowquery.bounded_count(session, loaded.tbl(), query, ROWS)
+        page = await rowquery.page(
+            session, loaded.tbl(), query, total=total.value, estimated=total.estimated
+        )
+    numbers = [r["_row"] for r in await loaded.walk(params[:1], size=50)]
+    sampled = sum(1 for n in numbers if n % rowquery.SAMPLE_EVERY == 0)
+    assert total == rowquery.Total(min(ROWS, sampled * rowquery.SAMPLE_EVERY), estimated=True)
+    assert page.next_cursor is not None
+    after = rowquery.parse([*params, ("_cursor", page.next_cursor)], loaded.columns)
+    async with loaded.sessionmaker() as session:
+        assert await rowquery.bounded_count(session, loaded.tbl(), after, ROWS) == total
+    # Unfiltered, the stored total: exact, nothing counted.
+    plain = rowquery.parse([("_size", "10")], loaded.columns)
+    async with loaded.sessionmaker() as session:
+        assert await rowquery.bounded_count(session, loaded.tbl(), plain, ROWS) == rowquery.Total(
+            ROWS
+        )
+    assert len(calls) == 2

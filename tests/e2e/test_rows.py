@@ -291,6 +291,7 @@ def test_search_inside_rows_over_http_once_its_index_is_built(platform: Running)
     assert answer.status_code == 200, answer.text
     assert [r["nom"] for r in answer.json()["rows"]] == ["Comité des fêtes", "Fête de la musique"]
     assert answer.json()["total"] == 2
+    assert answer.json()["total_estimated"] is False
     both = httpx.get(url, params={"_search": "fêt roq", "montant__gt": "150"}).json()
     assert [r["nom"] for r in both["rows"]] == ["Fête de la musique"]
     martin = httpx.get(url, params={"_search": "martin LAIQUE"}).json()

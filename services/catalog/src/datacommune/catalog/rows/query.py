@@ -16,6 +16,7 @@ import binascii
 import hashlib
 import json
 import math
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -44,6 +45,10 @@ RESERVED = {"_sort", "_columns", "_cursor", "_size", "_count", "_search"}
 DEFAULT_SIZE = 100
 MAX_SIZE = 1000
 MAX_IN_VALUES = 1000
+# How long a page's count may take before an estimate is given instead (``bounded_count``).
+COUNT_SECONDS = 0.5
+# The estimate counts every so many rows (by number) and multiplies.
+SAMPLE_EVERY = 97
 
 
 @dataclass(frozen=True)
@@ -194,11 +199,15 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def write_cursor(query: Query, segment: str, value: Any, row: int, total: int | None) -> str:
+def write_cursor(
+    query: Query, segment: str, value: Any, row: int, total: int | None, estimated: bool = False
+) -> str:
     body = {"k": query.fingerprint(), "s": segment, "v": _jsonable(value), "r": row}
     if total is not None:
-        # The exact total rides along: the pages after the first need not count again.
+        # The total rides along: the pages after the first need not count again.
         body["t"] = total
+        if estimated:
+            body["e"] = 1
     return base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")
 
 
@@ -208,6 +217,8 @@ def _read_cursor(cursor: str, query: Query) -> dict[str, Any]:
         if body["k"] != query.fingerprint() or not isinstance(body["r"], int):
             raise ValueError("cursor of another query")
         if not isinstance(body.get("t", 0), int) or not 0 <= body["r"] < 2**62:
+            raise ValueError("cursor of another query")
+        if body.get("e", 0) not in (0, 1):
             raise ValueError("cursor of another query")
         if body["s"] == "values" and query.sort:
             body["v"] = _cursor_value(query.sort["stored"], body["v"])
@@ -307,11 +318,18 @@ class Page:
 
 
 async def page(
-    session: AsyncSession, tbl: sa.Table, query: Query, *, total: int | None = None
+    session: AsyncSession,
+    tbl: sa.Table,
+    query: Query,
+    *,
+    total: int | None = None,
+    estimated: bool = False,
 ) -> Page:
     """One page of rows, and the cursor of the next one if there is more."""
     rows, after = await fetch(session, tbl, query)
-    cursor = write_cursor(query, after["s"], after["v"], after["r"], total) if after else None
+    cursor = None
+    if after:
+        cursor = write_cursor(query, after["s"], after["v"], after["r"], total, estimated)
     return Page([as_dict(query.selected, r) for r in rows], cursor)
 
 
@@ -375,3 +393,76 @@ async def count(session: AsyncSession, tbl: sa.Table, query: Query, total: int) 
 
 def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
+
+
+@dataclass(frozen=True)
+class Total:
+    """How many rows a query finds: exact, or estimated when counting took too long, or not
+    known when even the estimate did (``value`` None)."""
+
+    value: int | None
+    estimated: bool = False
+
+
+async def bounded_count(
+    session: AsyncSession,
+    tbl: sa.Table,
+    query: Query,
+    total: int,
+    *,
+    seconds: float = COUNT_SECONDS,
+) -> Total:
+    """``count``, given ``seconds``: past them, the rows whose number is a multiple of
+    ``SAMPLE_EVERY`` are counted (in as long again) and the estimate is that many times more.
+
+    A filter no index serves (``col__contains`` over a million rows) would otherwise hold the
+    page for seconds: the page never waits for its count longer than twice ``seconds``."""
+    if not query.filters and not query.search:
+        return Total(total)
+    if query.after is not None and isinstance(query.after.get("t"), int):
+        return Total(int(query.after["t"]), bool(query.after.get("e")))
+    where = conditions(tbl, query, _dialect(session))
+    exact = sa.select(sa.func.count()).select_from(tbl).where(*where)
+    found = await _within(session, exact, seconds)
+    if found is not None:
+        return Total(found)
+    sampled = exact.where(tbl.c._row % SAMPLE_EVERY == 0)
+    found = await _within(session, sampled, seconds)
+    if found is None:
+        return Total(None, estimated=True)
+    return Total(min(total, found * SAMPLE_EVERY), estimated=True)
+
+
+async def _within(session: AsyncSession, stmt: sa.Select[Any], seconds: float) -> int | None:
+    """The count ``stmt`` makes, or None if it takes longer than ``seconds``; the session
+    stays usable either way."""
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        async with session.begin_nested() as savepoint:
+            # Undone with the savepoint when it fails, restored by hand when it does not.
+            before = await session.scalar(sa.text("SELECT current_setting('statement_timeout')"))
+            timeout = sa.text("SELECT set_config('statement_timeout', :value, true)")
+            await session.execute(timeout, {"value": str(max(1, int(seconds * 1000)))})
+            try:
+                found = int(await session.scalar(stmt) or 0)
+            except sa.exc.DBAPIError as exc:
+                if getattr(exc.orig, "sqlstate", None) != "57014":  # query_canceled
+                    raise
+                await savepoint.rollback()
+                return None
+            await session.execute(timeout, {"value": before})
+            return found
+    # SQLite (a version's own file, through aiosqlite): its progress handler stops the
+    # statement once the time is up.
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    deadline = time.monotonic() + seconds
+    await driver.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)  # type: ignore[union-attr]
+    try:
+        return int(await session.scalar(stmt) or 0)
+    except sa.exc.OperationalError as exc:
+        if "interrupted" not in str(exc.orig):
+            raise
+        return None
+    finally:
+        await driver.set_progress_handler(None, 0)  # type: ignore[union-attr]

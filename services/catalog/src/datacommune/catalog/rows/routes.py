@@ -97,8 +97,12 @@ async def rows(
     query.size = min(query.size, exports.page_size(version.size, table.row_count))
     tbl = rowtables.table(version.id, table.columns)
     async with reader() as session:
-        total = await rowquery.count(session, tbl, query, table.row_count) if query.count else None
-        page = await rowquery.page(session, tbl, query, total=total)
+        total = rowquery.Total(None)
+        if query.count:
+            total = await rowquery.bounded_count(session, tbl, query, table.row_count)
+        page = await rowquery.page(
+            session, tbl, query, total=total.value, estimated=total.estimated
+        )
     base = f"{settings.http.public_url}/api/v1/versions/{version.id}"
     next_url = None
     if page.next_cursor:
@@ -107,7 +111,8 @@ async def rows(
     return {
         "version": str(version.id),
         "columns": [{"name": c["name"], "type": c["type"]} for c in query.selected],
-        "total": total,
+        "total": total.value,
+        "total_estimated": total.estimated,
         "rows": page.rows,
         "next_cursor": page.next_cursor,
         "next_url": next_url,

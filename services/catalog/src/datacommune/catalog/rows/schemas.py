@@ -27,8 +27,15 @@ class Rows(BaseModel):
     version: str
     columns: list[Column]
     total: int | None = Field(
-        description="Le nombre exact de lignes trouvées, aucun avec _count=false / the exact "
-        "number of matching rows, none with _count=false"
+        description="Le nombre de lignes trouvées (exact, sauf total_estimated), aucun avec "
+        "_count=false / the number of matching rows (exact unless total_estimated), none with "
+        "_count=false"
+    )
+    total_estimated: bool = Field(
+        default=False,
+        description="Vrai quand compter prenait trop longtemps : total est alors estimé sur "
+        "une ligne sur 97, ou absent / true when counting took too long: total is then "
+        "estimated from one row in 97, or absent",
     )
     rows: list[Row]
     next_cursor: str | None
