@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 
 from datacommune.catalog import problems
 from datacommune.catalog.rows import columns as rowtables
+from datacommune.catalog.rows import loader as rowloader
 from datacommune.catalog.rows import query as rowquery
 from datacommune.catalog.rows import search as rowsearch
 from datacommune.catalog.rows.loader import RowLoader
@@ -61,8 +62,10 @@ async def search(
 
 
 async def test_search_is_built_after_the_rows_and_finds_words_by_their_start(
-    catalog_url: str, tmp_path: Path
+    catalog_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # As for a large table: the rows first, the index next.
+    monkeypatch.setattr(rowloader, "SEARCH_WITH_ROWS", 0)
     store = LocalObjectStore(tmp_path / "files")
     engine, sessionmaker = await publish_table(catalog_url, store)
     loader = RowLoader(engine, sessionmaker, store)
@@ -115,8 +118,9 @@ def _annee(number: int) -> int | None:
 
 
 async def test_a_table_loaded_again_gets_its_search_index_again(
-    catalog_url: str, tmp_path: Path
+    catalog_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(rowloader, "SEARCH_WITH_ROWS", 0)
     store = LocalObjectStore(tmp_path / "files")
     engine, sessionmaker = await publish_table(catalog_url, store)
     loader = RowLoader(engine, sessionmaker, store)
@@ -137,6 +141,22 @@ async def test_a_table_loaded_again_gets_its_search_index_again(
     assert table.search == rowsearch.READY
     rows, _ = await search(engine, table, "association")
     assert rows == expected("association")
+    await engine.dispose()
+
+
+async def test_a_small_table_is_searchable_with_its_rows(catalog_url: str, tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "files")
+    engine, sessionmaker = await publish_table(catalog_url, store)
+    loader = RowLoader(engine, sessionmaker, store)
+    assert await loader.load_next()
+    assert not await loader.index_next()
+    async with sessionmaker() as session:
+        table = await session.scalar(select(RowTable))
+    assert table is not None
+    assert table.search == rowsearch.READY
+    rows, total = await search(engine, table, "fête é")
+    assert rows == expected("fête é")
+    assert total == len(rows)
     await engine.dispose()
 
 

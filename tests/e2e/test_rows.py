@@ -267,9 +267,9 @@ def test_rows_lost_from_disk_answer_not_ready_then_come_back(platform: Running) 
 
 
 def test_search_inside_rows_over_http_once_its_index_is_built(platform: Running) -> None:
-    """``_search`` answers 503 search-not-ready (Retry-After) until the index that follows the
-    rows is built, then finds words by their start, accents and case ignored; the export
-    keeps the search."""
+    """``_search`` finds words by their start, accents and case ignored; the export keeps the
+    search. A small table's index comes with its rows; a large one's follows them, ``_search``
+    answering 503 search-not-ready (Retry-After) meanwhile, as the loop allows."""
     token = platform.organization("roques-recherche")
     content = (
         "nom;commune;montant\n"

@@ -53,6 +53,10 @@ SCRATCH_PREFIX = "datacommune-rows-"
 LEASE = timedelta(seconds=20)
 RENEW_SECONDS = 5.0
 POLL_SECONDS = 5.0
+# Tables of up to so many rows get their search index with their rows, in the same load (the
+# index of 200,000 rows of three text columns took 0.8 s on SQLite and 3.1 s on PostgreSQL, so
+# about a quarter of that here); a larger table's follows once its rows answer (``index_next``).
+SEARCH_WITH_ROWS = 50_000
 SWEEP_SECONDS = 300.0
 # A cell of a few megabytes is a text, not a mistake; the validation report judged the file.
 csv.field_size_limit(16 * 1024 * 1024)
@@ -320,10 +324,15 @@ class RowLoader:
                     log.info("row_column_as_text", version=str(version_id), column=exc.column)
                     columns[exc.column]["stored"] = "string"
             tbl = rowtables.table(version_id, columns)
+            search = None
             async with target.sessionmaker.begin() as session:
                 connection = await session.connection()
                 for index in rowtables.indexes(version_id, tbl):
                     await connection.run_sync(index.create)
+                if count <= SEARCH_WITH_ROWS:
+                    # A small table's search index costs less than a second step would.
+                    await rowsearch.build(connection, tbl, columns)
+                    search = rowsearch.READY
             if target.engine.dialect.name == "postgresql":
                 # Fresh statistics and a visibility map: counts become index-only scans.
                 async with target.engine.connect() as connection:
@@ -339,8 +348,8 @@ class RowLoader:
                     row_count=count,
                     loaded_at=utcnow(),
                     lease_until=None,
-                    # A new table: its search index is built next (``index_next``).
-                    search=None,
+                    # Built with the rows, or next (``index_next``).
+                    search=search,
                 )
             )
         log.info("rows_loaded", version=str(version_id), rows=count)
