@@ -212,13 +212,17 @@ async def test_loads_typed_columns_and_keeps_every_cell(loaded: Loaded) -> None:
         ([("code__in", "31001,31003,31A")], lambda r: r["code"] in {"31001", "31003", "31A"}),
         ([("annee__in", "[2020, 2024]")], lambda r: r["annee"] in {2020, 2024}),
         ([("nom__contains", "N°1")], lambda r: "n°1" in r["nom"].lower()),
+        # Wildcards of LIKE are plain characters; the case of a letter with an accent counts.
+        ([("nom__contains", '=HYPERLINK("X')], lambda r: r["nom"].startswith("=HYPERLINK")),
+        ([("nom__contains", "N°1_ É")], lambda r: False),
+        ([("nom__contains", "N°1% é")], lambda r: False),
+        ([("nom__contains", "n°12 é")], lambda r: "n°12 é" in r["nom"].lower()),
         ([("actif", "oui"), ("annee__gte", "2023")], lambda r: r["actif"] and r["annee"] >= 2023),
         ([("montant__ne", "0.5")], lambda r: r["montant"] != 0.5),
     ],
 )
 async def test_filters(loaded: Loaded, params: list[tuple[str, str]], predicate: Any) -> None:
     want = [r["code"] for r in expected(predicate)]
-    assert want, "the case must match something"
     rows, total = await loaded.query([*params, ("_size", "1000")])
     assert total == len(want)
     assert [r["code"] for r in rows] == want
