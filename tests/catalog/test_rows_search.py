@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 
 from datacommune.catalog import problems
 from datacommune.catalog.rows import columns as rowtables
@@ -171,3 +171,42 @@ def test_a_search_before_its_index_says_so(failed: bool) -> None:
     problem = problems.search_unavailable() if failed else problems.search_not_ready()
     assert problem.status == 503
     assert ("Retry-After" in problem.headers) is not failed
+
+
+async def test_on_postgresql_col_contains_is_served_by_a_trigram_index(
+    catalog_url: str, tmp_path: Path
+) -> None:
+    if not catalog_url.startswith("postgresql"):
+        pytest.skip("SQLite's LIKE reads every row (no index serves a part of a word there)")
+    store = LocalObjectStore(tmp_path / "files")
+    engine, sessionmaker = await publish_table(catalog_url, store)
+    assert await RowLoader(engine, sessionmaker, store).load_next()
+    async with sessionmaker() as session:
+        table = await session.scalar(select(RowTable))
+    assert table is not None
+    assert table.columns is not None
+    tbl = rowtables.table(table.version_id, table.columns)
+    query = rowquery.parse([("nom__contains", "ciation n°1")], table.columns)
+    statement = select(tbl.c._row).where(*rowquery.conditions(tbl, query, "postgresql"))
+    async with sessionmaker() as session:
+        # A table of 137 rows is read whole; with no other way, PostgreSQL shows the index.
+        for way in ("seqscan", "indexscan", "indexonlyscan"):
+            await session.execute(text(f"SET LOCAL enable_{way} = off"))
+        compiled = statement.compile(engine.sync_engine, compile_kwargs={"literal_binds": True})
+        plan = "\n".join((await session.execute(text(f"EXPLAIN {compiled}"))).scalars())
+    assert f"{rowsearch.index_name(tbl)}_c0" in plan, plan
+    rows, _ = await search_rows(engine, table, [("nom__contains", "ciation n°1")])
+    assert rows == [n for n, r in zip(_numbers(), records(), strict=True) if "n°1" in r["nom"]]
+    await engine.dispose()
+
+
+async def search_rows(
+    engine: Any, table: RowTable, params: list[tuple[str, str]]
+) -> tuple[list[int], int]:
+    assert table.columns is not None
+    query = rowquery.parse([*params, ("_size", "1000")], table.columns)
+    tbl = rowtables.table(table.version_id, table.columns)
+    async with RowStore(engine).reader(table.version_id)() as session:
+        page = await rowquery.page(session, tbl, query)
+        total = await rowquery.count(session, tbl, query, table.row_count or 0)
+    return [r["_row"] for r in page.rows], total

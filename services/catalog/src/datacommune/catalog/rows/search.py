@@ -4,7 +4,8 @@ word begins a word of some text column, accents and case ignored.
 - SQLite: an FTS5 table ``rows_<hex>_search`` over the text columns whose content is the rows
   table itself (the words are indexed, the text is not stored twice), tokenized by
   ``unicode61 remove_diacritics 2``: « Fête » is found by « fete » and « FÊTE ».
-- PostgreSQL: a GIN index over ``to_tsvector('datacommune_plain', …)`` of the text columns
+- PostgreSQL: a trigram index (pg_trgm) on each text column, for ``col__contains``; and a GIN
+  index over ``to_tsvector('datacommune_plain', …)`` of the text columns
   joined (cut at ``MAX_TEXT`` characters); the query uses the very same expression, as
   PostgreSQL uses an index on an expression only for that expression. ``datacommune_plain``
   (migration 0026) is ``simple`` with the ``unaccent`` dictionary before it: words lowered and
@@ -98,6 +99,17 @@ async def build(connection: AsyncConnection, tbl: sa.Table, columns: list[dict[s
         await connection.exec_driver_sql(
             f'CREATE INDEX IF NOT EXISTS "{name}" ON "{tbl.name}" USING gin (({expression}))'
         )
+        trigrams = await connection.exec_driver_sql(
+            "SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'"
+        )
+        if trigrams.first() is not None:
+            # col__contains is ILIKE '%…%', which a trigram index serves (PostgreSQL checks
+            # each row it points to again: the same rows as a scan).
+            for column in text_columns:
+                await connection.exec_driver_sql(
+                    f'CREATE INDEX IF NOT EXISTS "{name}_{column.name}" ON "{tbl.name}" '
+                    f'USING gin ("{column.name}" gin_trgm_ops)'
+                )
         return
     quoted = ", ".join(f'"{c.name}"' for c in text_columns)
     await connection.exec_driver_sql(

@@ -1,6 +1,7 @@
 """row_tables.search: whether a version's full-text search index over its text columns is
 built (``ready``), still to build (NULL) or could not be (``failed``); on PostgreSQL, the text
-search configuration that index reads words with (rows/search.py)
+search configuration that index reads words with, and the trigram extension that serves
+col__contains (rows/search.py)
 
 Revision ID: 0026
 Revises: 0025
@@ -27,6 +28,12 @@ def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name != "postgresql":
         return
+    # Trigrams, which serve col__contains (ILIKE '%…%'); a trusted extension too.
+    try:
+        with bind.begin_nested():
+            bind.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except sa.exc.DBAPIError:
+        log.warning("pg_trgm_missing", consequence="col__contains on PostgreSQL reads every row")
     # Words lowered and unaccented: ``simple`` after the unaccent dictionary (a trusted
     # extension since PostgreSQL 13, which the database's owner may create).
     op.execute("CREATE TEXT SEARCH CONFIGURATION datacommune_plain (COPY = simple)")
