@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack, nullcontext
 from pathlib import Path
 
 import asyncpg
@@ -116,7 +117,7 @@ def main() -> None:
         engine = "PostgreSQL" if args.postgres else "SQLite"
         print(f"file: {args.rows:,} rows, {size / 2**20:.0f} MiB; {engine}")
         print(f"load average before {os.getloadavg()[0]:.2f}")
-        with servers.postgres_database() if args.postgres else _nothing() as baseline_url:
+        with servers.postgres_database() if args.postgres else nullcontext() as baseline_url:
 
             def baseline() -> float:
                 if baseline_url:
@@ -143,49 +144,37 @@ def main() -> None:
         print(f"target queryable within 20 s of publication: {'met' if met else 'NOT met'}")
 
 
-class _nothing:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
-
-
 def ready_after_publication(
     folder: Path, source: Path, args: argparse.Namespace
 ) -> dict[str, float]:
-    databases = {}
-    stack = []
-    if args.postgres:
-        for name in ("ingest", "validate", "catalog", "events"):
-            context = servers.postgres_database()
-            databases[name] = context.__enter__()
-            stack.append(context)
-    try:
-        with running_platform(
-            folder / "var",
-            databases=databases,
-            per_service_env={"ingest": {"MAX_UPLOAD_BYTES": str(2 * source.stat().st_size)}},
-        ) as running:
-            token = running.organization("bench")
-            with Publications(running.platform.nats) as publications:
-                started = time.perf_counter()
-                response = running.upload(
-                    token, source.read_bytes(), dataset="subventions", filename="subventions.csv"
-                )
-                assert response.status_code == 202, response.text
-                while not publications.seen:
-                    time.sleep(0.02)
-                (upload_id, at), *_ = publications.seen.items()
-                version_id = publications.versions[upload_id]
-            rows_url = f"{running.url('catalog')}/api/v1/versions/{version_id}/rows?_size=1"
-            with httpx.Client(timeout=30) as client:
-                while client.get(rows_url).status_code != 200:
-                    time.sleep(0.05)
-            return {"published": at - started, "ready": time.perf_counter() - at}
-    finally:
-        for context in reversed(stack):
-            context.__exit__(None, None, None)
+    with ExitStack() as stack:
+        databases = {
+            name: stack.enter_context(servers.postgres_database())
+            for name in (("ingest", "validate", "catalog", "events") if args.postgres else ())
+        }
+        running = stack.enter_context(
+            running_platform(
+                folder / "var",
+                databases=databases,
+                per_service_env={"ingest": {"MAX_UPLOAD_BYTES": str(2 * source.stat().st_size)}},
+            )
+        )
+        token = running.organization("bench")
+        with Publications(running.platform.nats) as publications:
+            started = time.perf_counter()
+            response = running.upload(
+                token, source.read_bytes(), dataset="subventions", filename="subventions.csv"
+            )
+            assert response.status_code == 202, response.text
+            while not publications.seen:
+                time.sleep(0.02)
+            (upload_id, at), *_ = publications.seen.items()
+            version_id = publications.versions[upload_id]
+        rows_url = f"{running.url('catalog')}/api/v1/versions/{version_id}/rows?_size=1"
+        with httpx.Client(timeout=30) as client:
+            while client.get(rows_url).status_code != 200:
+                time.sleep(0.05)
+        return {"published": at - started, "ready": time.perf_counter() - at}
 
 
 if __name__ == "__main__":
