@@ -388,13 +388,25 @@ def plain(value: Any) -> Any:
 async def count(session: AsyncSession, tbl: sa.Table, query: Query, total: int) -> int:
     """The exact number of matching rows: the stored total when nothing is filtered, the one
     the cursor carries on the pages after the first, else counted."""
+    known = _known(query, total)
+    if known is not None and not known.estimated and known.value is not None:
+        return known.value
+    return int(await session.scalar(_counting(session, tbl, query)) or 0)
+
+
+def _known(query: Query, total: int) -> "Total | None":
+    """The total without counting: the stored one when nothing is filtered, else the one the
+    cursor carries on the pages after the first (estimated or not, as it says)."""
     if not query.filters and not query.search:
-        return total
+        return Total(total)
     if query.after is not None and isinstance(query.after.get("t"), int):
-        return int(query.after["t"])
+        return Total(int(query.after["t"]), bool(query.after.get("e")))
+    return None
+
+
+def _counting(session: AsyncSession, tbl: sa.Table, query: Query) -> sa.Select[Any]:
     where = conditions(tbl, query, _dialect(session))
-    stmt = sa.select(sa.func.count()).select_from(tbl).where(*where)
-    return int(await session.scalar(stmt) or 0)
+    return sa.select(sa.func.count()).select_from(tbl).where(*where)
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -423,12 +435,10 @@ async def bounded_count(
 
     A filter no index serves (``col__contains`` over a million rows) would otherwise hold the
     page for seconds: the page never waits for its count longer than twice ``seconds``."""
-    if not query.filters and not query.search:
-        return Total(total)
-    if query.after is not None and isinstance(query.after.get("t"), int):
-        return Total(int(query.after["t"]), bool(query.after.get("e")))
-    where = conditions(tbl, query, _dialect(session))
-    exact = sa.select(sa.func.count()).select_from(tbl).where(*where)
+    known = _known(query, total)
+    if known is not None:
+        return known
+    exact = _counting(session, tbl, query)
     found = await _within(session, exact, seconds)
     if found is not None:
         return Total(found)
