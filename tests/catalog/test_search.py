@@ -237,3 +237,30 @@ def test_metadata_refuses_nulls_and_odd_contacts() -> None:
         metadata.DatasetPatch(contact_point="Mairie de Roques, 05 61 00 00 00")
     assert metadata.DatasetPatch(contact_point="mairie@roques.fr").contact_point
     assert metadata.DatasetPatch(contact_point="https://roques.fr/contact").contact_point
+
+
+async def test_relevance_puts_title_matches_first_then_the_newest(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """Found by title before found elsewhere, the newest first in each; a cursor walks from
+    one tier to the next without losing or repeating a dataset."""
+    async with sessions.begin() as session:
+        for slug, title, description in (
+            ("tarifs-cantine", "Tarifs", "Les tarifs de la cantine scolaire"),
+            ("menus-cantine", "Menus de la cantine", ""),
+            ("cantines-sicoval", "Cantines du Sicoval", ""),
+            ("repas", "Repas servis", "Servis à la cantine"),
+        ):
+            dataset = Dataset(slug=slug, organization="sicoval", title=title)
+            session.add(dataset)
+            await session.flush()
+            await datasets.patch(session, dataset, metadata.DatasetPatch(description=description))
+    seen: list[str] = []
+    cursor = None
+    async with sessions() as session:
+        while True:
+            page = await search.find(session, search.Query(q="cantine", cursor=cursor, limit=1))
+            seen += [d.slug for d in page.items]
+            if (cursor := page.next_cursor) is None:
+                break
+    assert seen == ["cantines-sicoval", "menus-cantine", "repas", "tarifs-cantine"]

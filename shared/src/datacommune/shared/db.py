@@ -114,6 +114,29 @@ async def upsert(
     await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes))
 
 
+async def upsert_all(
+    session: AsyncSession,
+    model: type[Any],
+    rows: list[dict[str, Any]],
+    *,
+    keys: list[str],
+    update: Callable[[Any], dict[str, Any]],
+    returning: tuple[Any, ...] | None = None,
+) -> list[Any]:
+    """``upsert`` of many rows in one statement, in the order given (give them sorted, and
+    writers lock shared rows in the same order); no two may have the same ``keys``
+    (PostgreSQL refuses to change one row twice in a statement). With ``returning``, those
+    columns of every row written."""
+    statement = _insert(session)(model).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_=update(statement.excluded)
+    )
+    if returning is None:
+        await session.execute(statement)
+        return []
+    return list((await session.execute(statement.returning(*returning))).all())
+
+
 async def insert_ignoring(
     session: AsyncSession, model: type[Any], values: dict[str, Any], *, keys: list[str]
 ) -> bool:

@@ -27,6 +27,8 @@ LABELS: dict[str, dict[str, str]] = {
         "search": "Chercher un jeu de données",
         "search_button": "Chercher",
         "results": "résultat(s)",
+        # Before a total too large to count (the search estimated it).
+        "about": "environ",
         "no_results": "Aucun jeu de données ne correspond.",
         "filters": "Affiner",
         "remove": "retirer le filtre",
@@ -94,6 +96,7 @@ LABELS: dict[str, dict[str, str]] = {
         "search": "Search for a dataset",
         "search_button": "Search",
         "results": "result(s)",
+        "about": "about",
         "no_results": "No dataset matches.",
         "filters": "Refine",
         "remove": "remove the filter",

@@ -19,16 +19,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from datacommune.catalog.search import counts
 from datacommune.catalog.tables import (
     Dataset,
     DatasetFacet,
-    FacetCount,
     Organization,
     RemoteResource,
     Resource,
     Version,
 )
-from datacommune.shared.db import upsert
 
 _STEMMER = snowballstemmer.stemmer("french")
 FORMATS = {
@@ -98,7 +97,9 @@ async def reindex(session: AsyncSession, dataset: Dataset) -> None:
             )
         ).all()
     )
+    before_tokens = set((dataset.search_text or "").split())
     dataset.search_text = document(dataset, org_name or "", [s for s in schemas if s])
+    dataset.title_words = " ".join(words(dataset.title))
     formats = (
         await session.scalars(
             select(Version.media_type)
@@ -147,29 +148,21 @@ async def reindex(session: AsyncSession, dataset: Dataset) -> None:
             )
         )
     session.add_all(DatasetFacet(facet=f, value=v, dataset_id=dataset.id) for f, v in added)
-    await _count(session, {**dict.fromkeys(gone, -1), **dict.fromkeys(added, 1)})
+
     if dialect(session) == "sqlite":
         await session.execute(
             text("DELETE FROM datasets_fts WHERE dataset_id = :id"), {"id": dataset.id.hex}
         )
         if dataset.public:
             await session.execute(
-                text("INSERT INTO datasets_fts (dataset_id, search_text) VALUES (:id, :text)"),
-                {"id": dataset.id.hex, "text": dataset.search_text},
+                text(
+                    "INSERT INTO datasets_fts (dataset_id, title, search_text) "
+                    "VALUES (:id, :title, :text)"
+                ),
+                {"id": dataset.id.hex, "title": dataset.title_words, "text": dataset.search_text},
             )
-
-
-async def _count(session: AsyncSession, changes: dict[tuple[str, str], int]) -> None:
-    """Add each change to the catalogue's count of that facet value. Only the values a dataset
-    gained or lost are touched (in sorted order), so writers seldom wait on each other."""
-    for (facet, value), change in sorted(changes.items()):
-        await upsert(
-            session,
-            FacetCount,
-            {"facet": facet, "value": value, "count": change},
-            keys=["facet", "value"],
-            update=lambda excluded: {"count": FacetCount.count + excluded.count},
-        )
+    # Last, once its words and values are written: a word it makes common is counted from them.
+    await counts.change(session, (before_tokens, before), (dataset.search_text.split(), values))
 
 
 async def reindex_stale(sessionmaker: Any, batch: int = 500) -> int:

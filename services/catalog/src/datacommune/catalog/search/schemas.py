@@ -13,10 +13,20 @@ class FacetValue(BaseModel):
 
 
 class SearchResults(BaseModel):
-    """Une page de résultats, le total exact et les facettes / a page of results, the exact
-    total and the facets."""
+    """Une page de résultats, le total et les facettes / a page of results, the total and the
+    facets."""
 
     total: int
+    total_estimated: bool = Field(
+        default=False,
+        description="Vrai si la recherche était trop large pour être comptée : le total est "
+        "une estimation / true when the search was too large to count: the total is estimated",
+    )
+    facets_estimated: bool = Field(
+        default=False,
+        description="Vrai si les nombres des facettes sont des estimations / true when the "
+        "facet counts are estimated",
+    )
     items: list[DatasetSummary]
     facets: dict[str, list[FacetValue]] = Field(
         description="Par facette (organization, theme, licence, schema, format), ses 50 valeurs "

@@ -23,7 +23,7 @@ from datacommune.catalog.tables.pooling import (
 )
 from datacommune.catalog.tables.requests import DataRequest, Vote
 from datacommune.catalog.tables.rows import RowExport, RowTable
-from datacommune.catalog.tables.search import DatasetFacet, FacetCount
+from datacommune.catalog.tables.search import DatasetFacet, SearchCount
 from datacommune.catalog.tables.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
@@ -33,7 +33,7 @@ __all__ = [
     "DatasetFacet",
     "Delegation",
     "DownloadCount",
-    "FacetCount",
+    "SearchCount",
     "HarvestRecord",
     "HarvestRun",
     "HarvestSource",

@@ -60,6 +60,8 @@ class Dataset(Base):
     frequency: Mapped[str | None] = mapped_column(String(32))
     # Stemmed, unaccented words the dataset is found by (see search/index.py).
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # Those of its title alone: relevance ranks the datasets a search finds by title first.
+    title_words: Mapped[str] = mapped_column(Text, default="", server_default="")
     # Its schema and format facet values, one `facet=value` a line (None until indexed), so
     # that facet counts over a search read the matching rows only (see search/index.py).
     facet_values: Mapped[str | None] = mapped_column(Text)

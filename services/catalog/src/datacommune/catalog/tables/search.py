@@ -1,4 +1,4 @@
-"""What search counts: each dataset's facet values and the catalogue's facet totals."""
+"""What search counts: each dataset's facet values and every search term's counts."""
 
 import uuid
 
@@ -25,12 +25,14 @@ class DatasetFacet(Base):
     )
 
 
-class FacetCount(Base):
-    """How many datasets have a facet value: the facets of the whole catalogue, kept by
-    search.reindex in the same transaction as dataset_facets."""
+class SearchCount(Base):
+    """How many datasets one search term finds, in total (``facet`` empty) and per facet
+    value: searches of one term are answered from these rows (search/counts.py)."""
 
-    __tablename__ = "facet_counts"
+    __tablename__ = "search_counts"
 
+    # COLLATE "C" on PostgreSQL (migration 0027): a word's prefix is a range of terms.
+    term: Mapped[str] = mapped_column(String(250), primary_key=True)
     facet: Mapped[str] = mapped_column(String(16), primary_key=True)
     value: Mapped[str] = mapped_column(String(200), primary_key=True)
     count: Mapped[int] = mapped_column(Integer)
