@@ -33,7 +33,6 @@ import os
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -53,6 +52,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(ROOT / "bench"))
+
+from serving import datasette_server  # noqa: E402
+
 from datacommune.catalog.core import datasets  # noqa: E402
 from datacommune.catalog.rows import columns as rowtables  # noqa: E402
 from datacommune.catalog.rows import query as rowquery  # noqa: E402
@@ -66,7 +69,6 @@ from datacommune.shared.settings import DatabaseSettings  # noqa: E402
 from datacommune.shared.storage import LocalObjectStore  # noqa: E402
 from tests.catalog.publishing import publish_csv  # noqa: E402
 from tests.figures import percentile  # noqa: E402
-from tests.servers import free_port, wait_port  # noqa: E402
 
 MIGRATIONS = ROOT / "services/catalog/src/datacommune/catalog/migrations"
 POSTGRES = os.environ.get("DATACOMMUNE_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432")
@@ -375,46 +377,10 @@ def load_plain_sqlite(path: Path, source: Path) -> float:
     return time.perf_counter() - started
 
 
-@contextmanager
-def datasette(path: Path) -> Iterator[str]:
-    """Datasette serving the file immutable, with counts from `datasette inspect`."""
-    counts = path.with_suffix(".json")
-    command = [sys.executable, "-m", "datasette"]
-    subprocess.run([*command, "inspect", str(path), "--inspect-file", str(counts)], check=True)
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            *command,
-            "serve",
-            "-i",
-            str(path),
-            "--inspect-file",
-            str(counts),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "--setting",
-            "suggest_facets",
-            "off",
-            # Measure slow queries rather than have them cut at the default 1 s.
-            "--setting",
-            "sql_time_limit_ms",
-            "20000",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_port(port, process, timeout=60)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def datasette(path: Path) -> Any:
+    """Datasette serving the file, facet suggestions off, slow queries measured rather than
+    cut at the default 1 s."""
+    return datasette_server(path, {"suggest_facets": "off", "sql_time_limit_ms": "20000"})
 
 
 def datasette_params(params: Params, deep: Deep) -> Params:
