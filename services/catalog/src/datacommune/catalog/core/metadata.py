@@ -1,5 +1,6 @@
 """What a collectivité says about its dataset, in the DCAT-AP / DCAT-AP FR vocabulary."""
 
+import functools
 import re
 from typing import Any, Literal
 
@@ -48,6 +49,18 @@ _MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
 def render(markdown: str) -> str:
     """A description's Markdown as HTML that is safe to show."""
+    # Every listing renders each of its datasets' descriptions: the usual ones (short, and
+    # the same from one search to the next) are rendered once per process.
+    if len(markdown) <= _REMEMBERED_LENGTH:
+        return _rendered(markdown)
+    return str(_MARKDOWN.render(markdown))
+
+
+_REMEMBERED_LENGTH = 8192
+
+
+@functools.lru_cache(maxsize=1024)
+def _rendered(markdown: str) -> str:
     return str(_MARKDOWN.render(markdown))
 
 
