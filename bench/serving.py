@@ -113,7 +113,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 class Side:
     """One server and how it asks each request: ``url(params)`` gives the URL and query of
     one request in that server's words; ``check(params, body)`` raises if the answer is
-    wrong and returns what to compare across sides (e.g. the total)."""
+    wrong and returns what to compare across sides (e.g. the total), or None: nothing to."""
 
     name: str
     base: str
@@ -162,6 +162,8 @@ async def _round(
                 elapsed, answer = await _timed(client, side, params)
                 latencies.append(elapsed)
                 key = json.dumps(params)
+                if answer is None:
+                    continue  # nothing to compare (e.g. an estimate, which ``check`` kept)
                 if seen.setdefault(key, answer) != answer:
                     raise SystemExit(
                         f"{kind.name} {params}: {side.name} {answer}, before {seen[key]}"
@@ -194,6 +196,7 @@ def interleaved(
             asyncio.run(_round(side, kinds, requests, clients, seen))
         loads.append(load_average())
     return {
+        "answers": seen,
         "rounds": rounds,
         "requests_per_round": requests,
         "clients": clients,
