@@ -149,3 +149,120 @@ def test_replicas_starting_together_migrate_once(postgres_url: str) -> None:
             _, errors = run.communicate(timeout=120)
             outcomes.append((run.returncode, errors.decode()[-2000:]))
     assert [code for code, _ in outcomes] == [0, 0, 0], outcomes
+
+
+async def test_search_counts_and_title_words_are_built_from_an_existing_catalogue(
+    database_url: str,
+) -> None:
+    """0027-0028: a catalogue indexed before them gets its search counts (as reindex keeps
+    them) and its titles' words, and its searches answer from them at once."""
+    import asyncio
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+    from alembic import command
+
+    from datacommune.catalog import search
+    from datacommune.catalog.tables import SearchCount
+    from datacommune.shared.db import make_sessionmaker
+    from datacommune.shared.process.migrations import alembic_config
+
+    migrations = ROOT / "catalog" / "src" / "datacommune" / "catalog" / "migrations"
+    await asyncio.to_thread(command.upgrade, alembic_config(migrations, database_url), "0026")
+    now = datetime.now(UTC)
+    datasets = sa.table(
+        "datasets",
+        *(sa.column(n) for n in ("slug", "organization", "title", "description", "theme")),
+        *(sa.column(n) for n in ("licence", "search_text", "facet_values", "public")),
+        sa.column("id", sa.Uuid()),
+        sa.column("keywords", sa.JSON()),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+        sa.column("updated_at", sa.DateTime(timezone=True)),
+    )
+    facets = sa.table(
+        "dataset_facets", sa.column("facet"), sa.column("value"), sa.column("dataset_id", sa.Uuid())
+    )
+    organizations = sa.table(
+        "organizations",
+        *(sa.column(n) for n in ("slug", "name", "kind", "token_hash")),
+        sa.column("created_at", sa.DateTime(timezone=True)),
+    )
+    rows = []
+    # Two public budgets (one names it in its title only through its description), and one
+    # embargoed dataset, which counts nowhere.
+    for n, (title, description, public) in enumerate(
+        [
+            ("Budget primitif", "", True),
+            ("Comptes", "Le budget de la commune", True),
+            ("Budget annexe", "", False),
+        ]
+    ):
+        text = " ".join(search.words(f"{title} {description} Roques"))
+        rows.append(
+            {
+                "id": uuid.uuid4(),
+                "slug": f"jeu-{n}",
+                "organization": "roques",
+                "title": title,
+                "description": description,
+                "theme": "ECON",
+                "licence": "etalab-2.0",
+                "search_text": text,
+                "facet_values": "" if public else None,
+                "public": public,
+                "keywords": [],
+                "created_at": now,
+                "updated_at": now - timedelta(minutes=n),
+            }
+        )
+    engine = make_engine(DatabaseSettings(url=database_url))
+    async with engine.begin() as conn:
+        await conn.execute(
+            organizations.insert(),
+            [
+                {
+                    "slug": "roques",
+                    "name": "Roques",
+                    "kind": "commune",
+                    "token_hash": "0" * 64,
+                    "created_at": now,
+                }
+            ],
+        )
+        await conn.execute(datasets.insert(), rows)
+        for row in rows[:2]:
+            await conn.execute(
+                facets.insert(),
+                [
+                    {"facet": f, "value": v, "dataset_id": row["id"]}
+                    for f, v in (
+                        ("organization", "roques"),
+                        ("theme", "ECON"),
+                        ("licence", "etalab-2.0"),
+                    )
+                ],
+            )
+            if conn.dialect.name == "sqlite":
+                await conn.execute(
+                    sa.text("INSERT INTO datasets_fts (dataset_id, search_text) VALUES (:i, :t)"),
+                    {"i": row["id"].hex, "t": row["search_text"]},
+                )
+    await asyncio.to_thread(upgrade, migrations, database_url)
+    async with make_sessionmaker(engine)() as session:
+        counted = {
+            (t, f, v): c
+            for t, f, v, c in await session.execute(
+                sa.select(SearchCount.term, SearchCount.facet, SearchCount.value, SearchCount.count)
+            )
+        }
+        found = await search.find(session, search.Query(q="budget"))
+    await engine.dispose()
+    assert counted[("", "", "")] == 2
+    assert counted[("", "theme", "ECON")] == 2
+    assert counted[("w:budget", "", "")] == 2
+    assert counted[("f:theme=ECON", "organization", "roques")] == 2
+    assert ("w:annex", "", "") not in counted  # the embargoed dataset's own word
+    # Found by its title first, then by its description; counted from the counts.
+    assert [d.slug for d in found.items] == ["jeu-0", "jeu-1"]
+    assert (found.total, found.facets["theme"]) == (2, [{"value": "ECON", "count": 2}])
