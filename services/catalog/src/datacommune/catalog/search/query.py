@@ -160,7 +160,8 @@ def _with_version(condition: ColumnElement[bool]) -> ColumnElement[bool]:
 
 
 async def find(session: AsyncSession, query: Query) -> Results:
-    """Datasets matching ``query``: a page, the exact total and the facet counts."""
+    """Datasets matching ``query``: a page, the total and the facet counts (exact, or
+    estimated and marked so: summary.py)."""
     conditions: list[ColumnElement[bool]] = []
     tokens = words(query.q)
     # The parts of the search as the counts know them (summary.py); the page reads
