@@ -92,9 +92,7 @@ async def exact(
     """The total and facets of a search, counted over its matches."""
     conditions = [Dataset.public.is_(True)]
     for token in search.words(query.q):
-        conditions.append(
-            counts.word_condition(session.get_bind().dialect.name, token, prefix=True)
-        )
+        conditions.append(counts.found_by(session.get_bind().dialect.name, [token]))
     if query.theme:
         conditions.append(Dataset.theme == query.theme)
     if query.organization:

@@ -58,17 +58,25 @@ def facet_term(facet: str, value: str) -> str:
     return f"f:{facet}={value}"
 
 
-def word_condition(dialect: str, token: str, *, prefix: bool) -> ColumnElement[bool]:
-    """Datasets one of whose search words is ``token`` (or, ``prefix``, starts with it)."""
+def found_by(
+    dialect: str, tokens: list[str], *, prefix: bool = True, title: bool = False
+) -> ColumnElement[bool]:
+    """Datasets with every token among their search words (``prefix``: beginning one of them;
+    ``title``: among their title's words): a condition that composes with others (OR, NOT)."""
     if dialect == "postgresql":
+        # The stored, GIN-indexed tsvector of migration 0028, title words weighing A (not in
+        # the models: PostgreSQL only).
         vector: ColumnElement[Any] = literal_column("datasets.search_vector")
         config: ColumnElement[Any] = literal_column("'simple'::regconfig")
-        return vector.op("@@")(func.to_tsquery(config, f"{token}:*" if prefix else token))
+        marks = ("*" if prefix else "") + ("A" if title else "")
+        query = " & ".join(f"{t}:{marks}" if marks else t for t in tokens)
+        return vector.op("@@")(func.to_tsquery(config, query))
+    where = "title : " if title else ""
+    star = "*" if prefix else ""
+    expression = " AND ".join(f'{where}"{t}"{star}' for t in tokens)
     fts = table("datasets_fts", column("dataset_id"), column("datasets_fts"))
     return Dataset.id.in_(
-        select(fts.c.dataset_id).where(
-            fts.c.datasets_fts.op("MATCH")(f'"{token}"*' if prefix else f'"{token}"')
-        )
+        select(fts.c.dataset_id).where(fts.c.datasets_fts.op("MATCH")(expression))
     )
 
 
@@ -227,7 +235,7 @@ async def _keep(session: AsyncSession, term: str) -> None:
     changes included), then mark the word kept."""
     token = term.removeprefix("w:")
     dialect = session.get_bind().dialect.name
-    condition = word_condition(dialect, token, prefix=len(token) == LONGEST)
+    condition = found_by(dialect, [token], prefix=len(token) == LONGEST)
     found = await tally(
         session,
         faceted().where(Dataset.public.is_(True), Dataset.facet_values.is_not(None), condition),

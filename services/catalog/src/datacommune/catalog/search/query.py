@@ -96,28 +96,10 @@ def _decode(cursor: str, sort: str) -> tuple[int | None, datetime, uuid.UUID]:
     return tier, moment, last_id
 
 
-def _found(dialect: str, tokens: list[str], *, title: bool) -> ColumnElement[bool]:
-    """Datasets where every word begins a word of theirs (``title``: of their title)."""
-    if dialect == "postgresql":
-        # The stored, GIN-indexed tsvector of migration 0028, title words weighing A (not in
-        # the models: PostgreSQL only).
-        config: ColumnElement[Any] = literal_column("'simple'::regconfig")
-        vector: ColumnElement[Any] = literal_column("datasets.search_vector")
-        weight = "A" if title else ""
-        query = func.to_tsquery(config, " & ".join(f"{t}:*{weight}" for t in tokens))
-        return vector.op("@@")(query)
-    column_ = "title : " if title else ""
-    expression = " AND ".join(f'{column_}"{t}"*' for t in tokens)
-    fts = table("datasets_fts", column("dataset_id"), column("datasets_fts"))
-    return Dataset.id.in_(
-        select(fts.c.dataset_id).where(fts.c.datasets_fts.op("MATCH")(expression))
-    )
-
-
 def word_condition(dialect: str, token: str) -> ColumnElement[bool]:
     """Datasets one of whose search words starts with ``token`` (a token of ``words``): a
     condition that composes with others (OR, NOT), as CKAN's Solr queries need."""
-    return counts.word_condition(dialect, token, prefix=True)
+    return counts.found_by(dialect, [token])
 
 
 def relevance(dialect: str, tokens: list[str]) -> tuple[Any, ColumnElement[Any]]:
@@ -169,7 +151,7 @@ async def find(session: AsyncSession, query: Query) -> Results:
     parts: list[summary.Part] = []
     anywhere: list[ColumnElement[bool]] = []
     if tokens:
-        anywhere.append(_found(dialect(session), tokens, title=False))
+        anywhere.append(counts.found_by(dialect(session), tokens))
         parts += await summary.word_parts(session, dialect(session), tokens)
 
     def keep(term: str | None, condition: ColumnElement[bool]) -> None:
@@ -219,7 +201,7 @@ async def find(session: AsyncSession, query: Query) -> Results:
     # and one would make PostgreSQL think it rare and gather every match.)
     tiers: list[tuple[int | None, list[ColumnElement[bool]]]] = [(None, anywhere)]
     if mode == "relevance":
-        by_title = _found(dialect(session), tokens, title=True)
+        by_title = counts.found_by(dialect(session), tokens, title=True)
         tiers = [(1, [by_title]), (0, [*anywhere, not_(by_title)])]
     updated = Dataset.__table__.c.updated_at
     found: list[tuple[Dataset, int | None]] = []

@@ -48,7 +48,7 @@ async def word_parts(session: AsyncSession, dialect: str, tokens: list[str]) -> 
             term = counts.word(continuing[0] if continuing else token)
             if len(continuing) > 1:
                 term = None
-        parts.append(Part(term, counts.word_condition(dialect, token, prefix=True)))
+        parts.append(Part(term, counts.found_by(dialect, [token])))
     return parts
 
 
