@@ -108,10 +108,13 @@ async def upsert(
 
     ``update`` gives the new values from the row that was refused (``excluded``): a counter
     adds to itself; without it, every value but the keys is overwritten."""
-    statement = _insert(session)(model).values(**values)
-    excluded = statement.excluded
-    changes = update(excluded) if update else {k: excluded[k] for k in values if k not in keys}
-    await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=changes))
+    await upsert_all(
+        session,
+        model,
+        [values],
+        keys=keys,
+        update=update or (lambda excluded: {k: excluded[k] for k in values if k not in keys}),
+    )
 
 
 async def upsert_all(
