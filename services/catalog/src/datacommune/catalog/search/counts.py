@@ -176,6 +176,8 @@ async def change(
     old, new = _terms(*before), _terms(*after)
     values_before = before[1] if old else set()
     values_after = after[1] if new else set()
+    if old == new and values_before == values_after:
+        return  # a new version that changes neither words nor facets: nothing to count
     # The totals first: their rows are locked until commit, so a writer that adds a dataset to
     # a word at the same time waits here, then sees below whether that word's facets are kept.
     # When its facet values change, every term of the dataset changes: all are locked.
