@@ -77,30 +77,26 @@ def _datasets(bind: sa.Connection) -> Iterator[tuple[set[str], set[tuple[str, st
     """Each counted dataset's words (as terms) and facet values, a batch at a time."""
     last = None
     while True:
-        after = "" if last is None else "WHERE d.id > :last"
-        ids = sa.text(
-            f"SELECT d.id FROM datasets d {after} ORDER BY d.id LIMIT {BATCH}"
-        ).bindparams(*([sa.bindparam("last", last)] if last is not None else []))
-        page = [row[0] for row in bind.execute(ids)]
+        after = "WHERE id > :last " if last is not None else ""
+        page = bind.execute(
+            sa.text(f"SELECT id, search_text FROM datasets {after}ORDER BY id LIMIT {BATCH}"),
+            {"last": last} if last is not None else {},
+        ).all()
         if not page:
             return
-        last = page[-1]
+        last = page[-1][0]
         values: dict[object, set[tuple[str, str]]] = {}
         found = bind.execute(
             sa.text(
                 "SELECT dataset_id, facet, value FROM dataset_facets WHERE dataset_id IN :ids"
-            ).bindparams(sa.bindparam("ids", page, expanding=True))
+            ).bindparams(sa.bindparam("ids", [id_ for id_, _ in page], expanding=True))
         )
         for dataset_id, facet, value in found:
             values.setdefault(dataset_id, set()).add((facet, value))
-        texts = bind.execute(
-            sa.text("SELECT id, search_text FROM datasets WHERE id IN :ids").bindparams(
-                sa.bindparam("ids", [i for i in page if i in values], expanding=True)
-            )
-        )
-        for dataset_id, search_text in texts:
-            words = {f"w:{token[:LONGEST]}" for token in (search_text or "").split()}
-            yield words, values[dataset_id]
+        for dataset_id, search_text in page:
+            if dataset_id in values:
+                words = {f"w:{token[:LONGEST]}" for token in (search_text or "").split()}
+                yield words, values[dataset_id]
 
 
 def downgrade() -> None:
