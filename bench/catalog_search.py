@@ -1,8 +1,9 @@
 """Dataset search over HTTP at territorial scale, beside Datasette with FTS5 and the same facets.
 
 For each size (``--datasets 10000 100000 1000000``), writes the same catalogue (fixed seed) into
-a fresh database of ours — through the catalog's own migrations, with what ``search.reindex``
-keeps for each dataset: its search words, its facet values, the catalogue's facet counts — and
+a fresh database of ours — each dataset's search words and facet values written as
+``search.reindex`` writes them at revision 0026, then the search counts and title words built by
+migrations 0027–0028, as on a catalogue that upgrades — and
 into a plain SQLite table with an FTS5 index over the same words, one index per facet column,
 for Datasette. The catalogue is made to be searched as a territory's is: 600 organizations of
 Zipf-like sizes with commune names, 15 subjects with their national schema where there is one,
