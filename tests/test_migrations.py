@@ -257,6 +257,7 @@ async def test_search_counts_and_title_words_are_built_from_an_existing_catalogu
             )
         }
         found = await search.find(session, search.Query(q="budget"))
+        listed = [d.slug for d in await search.load(session, found.ids)]
     await engine.dispose()
     assert counted[("", "", "")] == 2
     assert counted[("", "theme", "ECON")] == 2
@@ -264,5 +265,5 @@ async def test_search_counts_and_title_words_are_built_from_an_existing_catalogu
     assert counted[("f:theme=ECON", "organization", "roques")] == 2
     assert ("w:annex", "", "") not in counted  # the embargoed dataset's own word
     # Found by its title first, then by its description; counted from the counts.
-    assert [d.slug for d in found.items] == ["jeu-0", "jeu-1"]
+    assert listed == ["jeu-0", "jeu-1"]
     assert (found.total, found.facets["theme"]) == (2, [{"value": "ECON", "count": 2}])

@@ -69,7 +69,7 @@ async def publish(
 async def found(sessions: Sessions, **query: object) -> list[str]:
     async with sessions() as session:
         results = await search.find(session, search.Query(**query))  # type: ignore[arg-type]
-        return [d.slug for d in results.items]
+        return [d.slug for d in await search.load(session, results.ids)]
 
 
 async def facets(sessions: Sessions) -> dict[str, list[str]]:
@@ -123,6 +123,10 @@ async def test_an_embargoed_version_of_a_public_dataset_shows_nothing(sessions: 
         assert dataset.updated_at >= before
         numbers = [v.number for r in dataset.resources for v in r.versions]
         assert numbers == [1, 2]  # no gap betraying a hidden version
+        # The search API's summary (read with Core) counts the public file only.
+        [summary] = await datasets.summaries(session, [dataset.id], "http://x")
+        assert summary["resources_count"] == 1
+        assert summary == datasets.describe(dataset, "http://x", full=False)
 
     # It opens: everything shows, numbered after what was public.
     async with sessions.begin() as session:

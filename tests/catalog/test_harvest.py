@@ -89,7 +89,17 @@ async def shown(sessions: Sessions, slug: str) -> dict[str, Any] | None:
 async def found(sessions: Sessions, **query: Any) -> list[str]:
     async with sessions() as session:
         results = await search.find(session, search.Query(**query))
-        return sorted(d.slug for d in results.items)
+        return sorted(d.slug for d in await search.load(session, results.ids))
+
+
+async def summaries_are_the_views(sessions: Sessions) -> None:
+    """The search API's summaries (read with Core, in one statement) are the datasets' own
+    views."""
+    async with sessions() as session:
+        listed = (await session.scalars(select(Dataset).order_by(Dataset.slug))).all()
+        assert listed
+        summaries = await datasets.summaries(session, [d.id for d in listed], PUBLIC_URL)
+        assert summaries == [datasets.describe(d, PUBLIC_URL, full=False) for d in listed]
 
 
 async def test_ckan_create_unchanged_update_and_mirrored_deletion(
@@ -121,6 +131,7 @@ async def test_ckan_create_unchanged_update_and_mirrored_deletion(
         "text/csv",
         1234,
     )
+    await summaries_are_the_views(sessions)
     # Found by its words and its files' format; shown by the CKAN API with the remote link.
     assert await found(sessions, q="budget 2024") == ["roques-budget-2024"]
     assert len(await found(sessions, format="csv")) == 3

@@ -55,8 +55,8 @@ async def sessions(catalog_url: str) -> AsyncIterator[async_sessionmaker[AsyncSe
 async def slugs(sessionmaker: async_sessionmaker[AsyncSession], **query: object) -> list[str]:
     async with sessionmaker() as session:
         found = await search.find(session, search.Query(**query))  # type: ignore[arg-type]
-        assert found.total == len(found.items) or found.next_cursor
-        return sorted(d.slug for d in found.items)
+        assert found.total == len(found.ids) or found.next_cursor
+        return sorted(d.slug for d in await search.load(session, found.ids))
 
 
 async def test_french_words_ignore_accents_case_and_endings(
@@ -161,7 +161,7 @@ async def test_cursor_pages_cover_everything_once(
                     q="" if sort == "date" else "roques", sort=sort, cursor=cursor, limit=1
                 ),
             )
-            seen += [d.slug for d in page.items]
+            seen += [d.slug for d in await search.load(session, page.ids)]
             cursor = page.next_cursor
             if cursor is None:
                 break
@@ -260,7 +260,7 @@ async def test_relevance_puts_title_matches_first_then_the_newest(
     async with sessions() as session:
         while True:
             page = await search.find(session, search.Query(q="cantine", cursor=cursor, limit=1))
-            seen += [d.slug for d in page.items]
+            seen += [d.slug for d in await search.load(session, page.ids)]
             if (cursor := page.next_cursor) is None:
                 break
     assert seen == ["cantines-sicoval", "menus-cantine", "repas", "tarifs-cantine"]

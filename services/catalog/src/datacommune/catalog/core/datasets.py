@@ -6,7 +6,7 @@ import unicodedata
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import raiseload
 
@@ -15,6 +15,8 @@ from datacommune.catalog.core import metadata, visibility
 from datacommune.catalog.core.hooks import HOOKS, Opened
 from datacommune.catalog.tables import (
     Dataset,
+    HarvestRecord,
+    HarvestSource,
     Organization,
     Outbox,
     Pool,
@@ -260,17 +262,13 @@ def describe_version(version: Version, public_url: str) -> dict[str, Any]:
 
 def describe(dataset: Dataset, public_url: str, *, full: bool) -> dict[str, Any]:
     """The public view of a dataset; ``full`` adds its resources and every version."""
-    body: dict[str, Any] = {
-        "slug": dataset.slug,
-        "title": dataset.title,
-        "organization": dataset.organization,
-        **metadata.describe(dataset),
-        "created_at": dataset.created_at.isoformat(),
-        "updated_at": dataset.updated_at.isoformat(),
-        "url": f"{public_url}/api/v1/datasets/{dataset.slug}",
-        "resources_count": len(dataset.resources) + len(dataset.remote_resources),
-        "harvested_from": harvested_from(dataset),
-    }
+    record = dataset.harvest
+    body = _summary(
+        dataset,
+        public_url,
+        len(dataset.resources) + len(dataset.remote_resources),
+        None if record is None else _harvested(record, record.source),
+    )
     if full:
         body["conforms_to"] = sorted(
             {v.schema_id for r in dataset.resources for v in r.versions if v.schema_id}
@@ -295,15 +293,81 @@ def describe(dataset: Dataset, public_url: str, *, full: bool) -> dict[str, Any]
     return body
 
 
-def harvested_from(dataset: Dataset) -> dict[str, Any] | None:
-    """Where a harvested dataset comes from (None for one published here)."""
-    record = dataset.harvest
-    if record is None:
-        return None
+# What a listing reads of a dataset: not its search words.
+_LISTED = [
+    c
+    for c in Dataset.__table__.c
+    if c.name not in ("search_text", "title_words", "facet_values", "public")
+]
+
+
+async def summaries(
+    session: AsyncSession, ids: list[uuid.UUID], public_url: str
+) -> list[dict[str, Any]]:
+    """The summaries (``describe(full=False)``) of these datasets, in this order, in one
+    statement: a search page reads 20 rows, not 20 datasets with their resources, remote files
+    and harvest records (a third of a search request's time when they were loaded as objects)."""
+    table = Dataset.__table__
+    local = select(func.count()).where(Resource.dataset_id == table.c.id, Resource.public.is_(True))
+    remote = select(func.count()).where(RemoteResource.dataset_id == table.c.id)
+    rows = await session.execute(
+        select(
+            *_LISTED,
+            (local.scalar_subquery() + remote.scalar_subquery()).label("resources_count"),
+            HarvestRecord.source_id,
+            HarvestRecord.remote_id,
+            HarvestRecord.identity,
+            HarvestRecord.remote_modified,
+            HarvestRecord.harvested_at,
+            HarvestSource.kind,
+            HarvestSource.url,
+        )
+        .select_from(
+            table.outerjoin(HarvestRecord, HarvestRecord.dataset_id == table.c.id).outerjoin(
+                HarvestSource, HarvestSource.id == HarvestRecord.source_id
+            )
+        )
+        .where(table.c.id.in_(ids))
+    )
+    by_id = {row.id: row for row in rows}
+    return [
+        _summary(
+            row,
+            public_url,
+            row.resources_count,
+            None if row.source_id is None else _harvested(row, row),
+        )
+        for row in (by_id[i] for i in ids if i in by_id)
+    ]
+
+
+def _summary(
+    dataset: Dataset | Row[*tuple[Any, ...]],
+    public_url: str,
+    resources_count: int,
+    harvested: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "slug": dataset.slug,
+        "title": dataset.title,
+        "organization": dataset.organization,
+        **metadata.describe(dataset),
+        "created_at": dataset.created_at.isoformat(),
+        "updated_at": dataset.updated_at.isoformat(),
+        "url": f"{public_url}/api/v1/datasets/{dataset.slug}",
+        "resources_count": resources_count,
+        "harvested_from": harvested,
+    }
+
+
+def _harvested(
+    record: HarvestRecord | Row[*tuple[Any, ...]], source: HarvestSource | Row[*tuple[Any, ...]]
+) -> dict[str, Any]:
+    """Where a harvested dataset comes from."""
     return {
         "source": str(record.source_id),
-        "kind": record.source.kind,
-        "url": record.source.url,
+        "kind": source.kind,
+        "url": source.url,
         "remote_id": record.remote_id,
         "remote_url": record.identity,
         "remote_modified": record.remote_modified.isoformat() if record.remote_modified else None,

@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from markdown_it import MarkdownIt
 from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import Row
 
 from datacommune.catalog.tables import Dataset
 from datacommune.shared.fields import Day, Line, Text
@@ -110,7 +111,7 @@ def apply(dataset: Dataset, patch: DatasetPatch) -> bool:
     return changed
 
 
-def describe(dataset: Dataset) -> dict[str, Any]:
+def describe(dataset: Dataset | Row[*tuple[Any, ...]]) -> dict[str, Any]:
     """The metadata part of a dataset's public view."""
     return {
         "description": dataset.description,

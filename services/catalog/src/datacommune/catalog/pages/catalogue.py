@@ -95,6 +95,7 @@ async def home(
             limit=20,
         ),
     )
+    items = await search.load(session, results.ids)
     names = {o.slug: o.name for o in await organizations.list_all(session)}
     labels = {"organization": names, "theme": metadata.THEMES, "licence": metadata.LICENCES}
     return _render(
@@ -104,7 +105,8 @@ async def home(
         q=q or "",
         filters=filters,
         results=results,
-        hits={d.slug: summary(d) for d in results.items},
+        items=items,
+        hits={d.slug: summary(d) for d in items},
         names=names,
         labels=labels,
         facets=search.FACETS,
@@ -212,6 +214,7 @@ async def organization_page(
     results = await search.find(
         session, search.Query(organization=org.slug, sort="date", cursor=cursor, limit=50)
     )
+    items = await search.load(session, results.ids)
     return _render(
         request,
         "organization.html",
@@ -220,6 +223,7 @@ async def organization_page(
         kind=KINDS[language].get(org.kind, org.kind),
         parent=parent,
         results=results,
+        items=items,
     )
 
 

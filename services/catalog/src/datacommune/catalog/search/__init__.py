@@ -7,6 +7,7 @@ from datacommune.catalog.search.query import (
     Results,
     find,
     format_condition,
+    load,
     relevance,
     word_condition,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "Results",
     "find",
     "format_condition",
+    "load",
     "reindex",
     "reindex_stale",
     "relevance",

@@ -22,7 +22,6 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from datacommune.catalog import problems
 from datacommune.catalog.access.organizations import territory_members
@@ -53,9 +52,6 @@ class Query:
     sort: str = "relevance"
     cursor: str | None = None
     limit: int = 20
-    # Whether the items come with their versions (pages show formats and sizes); the API's
-    # summaries do without, two statements fewer.
-    versions: bool = True
 
 
 @dataclass
@@ -63,7 +59,9 @@ class Results:
     """One page of results, the total, the facets, and the cursor to the next page."""
 
     total: int
-    items: list[Dataset]
+    # The page's datasets, in order: the caller reads what it shows of them (the API's
+    # summaries with Core, the HTML page's datasets with their versions: ``load``).
+    ids: list[uuid.UUID]
     facets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     next_cursor: str | None = None
     # A search too large to count is estimated (summary.py): the total, or only its facets.
@@ -204,14 +202,13 @@ async def find(session: AsyncSession, query: Query) -> Results:
         by_title = counts.found_by(dialect(session), tokens, title=True)
         tiers = [(1, [by_title]), (0, [*anywhere, not_(by_title)])]
     updated = Dataset.__table__.c.updated_at
-    found: list[tuple[Dataset, int | None]] = []
+    found: list[tuple[uuid.UUID, datetime, int | None]] = []
     for tier, narrowed in tiers:
         if position is not None and tier is not None and position[0] is not None:
             if tier > position[0]:
                 continue
-        page = select(Dataset).where(Dataset.public.is_(True), *conditions, *narrowed)
-        if not query.versions:
-            page = page.options(selectinload(Dataset.resources).raiseload(Resource.versions))
+        # Ids and dates only: no dataset's words or description is read for a page.
+        page = select(Dataset.id, updated).where(Dataset.public.is_(True), *conditions, *narrowed)
         if position is not None and (tier is None or tier == position[0]):
             _, moment, last_id = position
             # The redundant bound lets the date index start at the cursor.
@@ -220,24 +217,30 @@ async def find(session: AsyncSession, query: Query) -> Results:
                 updated <= moment,
             )
         page = page.order_by(updated.desc(), Dataset.id).limit(query.limit + 1 - len(found))
-        found += [(d, tier) for d in (await session.scalars(page)).all()]
+        found += [(id_, moment, tier) for id_, moment in (await session.execute(page)).all()]
         if len(found) > query.limit:
             break
-    items = [d for d, _ in found[: query.limit]]
     next_cursor = None
     if len(found) > query.limit:
-        last, tier = found[query.limit - 1]
-        next_cursor = _encode(mode, tier, last.updated_at, last.id)
+        last_id, moment, tier = found[query.limit - 1]
+        next_cursor = _encode(mode, tier, moment, last_id)
     matching = counts.faceted().where(Dataset.public.is_(True), *anywhere, *conditions)
     summed = await summary.summarize(session, parts, matching)
     return Results(
         summed.counts.total,
-        items,
+        [id_ for id_, _, _ in found[: query.limit]],
         _ranked(summed.counts),
         next_cursor,
         total_estimated=summed.total_estimated,
         facets_estimated=summed.facets_estimated,
     )
+
+
+async def load(session: AsyncSession, ids: list[uuid.UUID]) -> list[Dataset]:
+    """The datasets of a page, in its order, with their public resources and versions."""
+    loaded = await session.scalars(select(Dataset).where(Dataset.id.in_(ids)))
+    by_id = {d.id: d for d in loaded}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 def _ranked(found: counts.Counts) -> dict[str, list[dict[str, Any]]]:

@@ -45,15 +45,13 @@ async def list_datasets(
             sort=sort,
             cursor=cursor,
             limit=page_size,
-            versions=False,
         ),
     )
-    url = settings.http.public_url
     return {
         "total": results.total,
         "total_estimated": results.total_estimated,
         "facets_estimated": results.facets_estimated,
-        "items": [datasets.describe(d, url, full=False) for d in results.items],
+        "items": await datasets.summaries(session, results.ids, settings.http.public_url),
         "facets": results.facets,
         "next_cursor": results.next_cursor,
     }
