@@ -187,7 +187,21 @@ async def test_searches_too_large_to_count_are_estimated_and_say_so(
         monkeypatch.setattr(summary, "EXACT", 50)
         counted = await search.find(session, search.Query(q="budget primitif"))
         assert (counted.total, counted.total_estimated) == (30, False)
-        # A word begun that several words continue (Labège, Lanta) is no one term: counted.
+        # A word begun that several words continue (Labège, Lanta) is no one term: bounded by
+        # the sum of their counts (14), small enough here to be counted.
         begun = await search.find(session, search.Query(q="la"))
         assert (begun.total, facets_of(begun)) == await exact(session, search.Query(q="la"))
-        assert begun.total == 14
+        assert (begun.total, begun.total_estimated) == (14, False)
+        # Larger than EXACT: estimated from the 10 newest, at that bound, and said so.
+        monkeypatch.setattr(summary, "EXACT", 5)
+        begun = await search.find(session, search.Query(q="la"))
+        assert (begun.total, begun.total_estimated, begun.facets_estimated) == (14, True, True)
+        # A sample that holds every match is a count.
+        monkeypatch.setattr(summary, "SAMPLE", 20)
+        begun = await search.find(session, search.Query(q="la primitif"))
+        assert (begun.total, facets_of(begun)) == await exact(session, search.Query(q="la"))
+        assert (begun.total_estimated, begun.facets_estimated) == (False, False)
+        # Continued by more words than CONTINUED: not bounded, counted.
+        monkeypatch.setattr(summary, "CONTINUED", 1)
+        begun = await search.find(session, search.Query(q="la"))
+        assert (begun.total, begun.total_estimated) == (14, False)

@@ -146,12 +146,13 @@ async def of(session: AsyncSession, term: str) -> tuple[Counts, bool]:
     return found, kept
 
 
-async def words_beginning(session: AsyncSession, prefix: str, limit: int) -> list[str]:
+async def words_beginning(session: AsyncSession, prefix: str, limit: int) -> list[tuple[str, int]]:
     """Up to ``limit`` tokens some counted dataset has that begin with ``prefix`` (a token
-    of ``index.words``: letters and digits only, so the range below holds every one of them)."""
+    of ``index.words``: letters and digits only, so the range below holds every one of them),
+    each with the number of datasets that have it."""
     low = word(prefix)
-    found = await session.scalars(
-        select(SearchCount.term)
+    found = await session.execute(
+        select(SearchCount.term, SearchCount.count)
         .where(
             SearchCount.term >= low,
             SearchCount.term < low + "\x7f",
@@ -161,7 +162,7 @@ async def words_beginning(session: AsyncSession, prefix: str, limit: int) -> lis
         .order_by(SearchCount.term)
         .limit(limit)
     )
-    return [term.removeprefix("w:") for term in found.all()]
+    return [(term.removeprefix("w:"), count) for term, count in found.all()]
 
 
 async def change(

@@ -6,17 +6,24 @@ from its rows; a search of several is counted over its matches when the smallest
 most ``EXACT`` datasets (a bounded count); otherwise it is estimated from the ``SAMPLE`` newest
 datasets of its smallest part, the estimate marked as such — except that the total of a word
 or filter with one facet filter is exact, read from the first one's facet counts.
+
+A word begun that several words continue (« castel »: Castelginest, Castelmaurou,
+Castelnau…) is no one term; up to ``CONTINUED`` words, it is bounded by the sum of their
+counts (a dataset with two of them counted twice) and, beyond ``EXACT``, estimated as a part
+of that size.
 """
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog.search import counts
 from datacommune.catalog.tables import Dataset, SearchCount
 
 EXACT = 2000
+# A word begun that more words than this continue is not bounded: counted over its matches.
+CONTINUED = 64
 # Each sampled dataset costs the reads of its row and of the rows the smallest part skips.
 SAMPLE = 200
 
@@ -28,6 +35,8 @@ class Part:
 
     term: str | None
     condition: ColumnElement[bool]
+    # At most this many datasets, where no term says exactly how many (None: not known).
+    bound: int | None = None
 
 
 @dataclass
@@ -41,14 +50,15 @@ async def word_parts(session: AsyncSession, dialect: str, tokens: list[str]) -> 
     """Each searched word (a beginning of words, as searches read them) as a part."""
     parts = []
     for token in tokens:
-        term = None
+        part = Part(None, counts.found_by(dialect, [token]))
         if len(token) < counts.LONGEST:
-            continuing = await counts.words_beginning(session, token, limit=2)
-            # No word continues it: a term no dataset has, so nothing is found.
-            term = counts.word(continuing[0] if continuing else token)
-            if len(continuing) > 1:
-                term = None
-        parts.append(Part(term, counts.found_by(dialect, [token])))
+            continuing = await counts.words_beginning(session, token, limit=CONTINUED + 1)
+            if len(continuing) <= 1:
+                # No word continues it: a term no dataset has, so nothing is found.
+                part.term = counts.word(continuing[0][0] if continuing else token)
+            elif len(continuing) <= CONTINUED:
+                part.bound = sum(count for _, count in continuing)
+        parts.append(part)
     return parts
 
 
@@ -62,13 +72,17 @@ async def summarize(session: AsyncSession, parts: list[Part], matching: counts.F
         found, kept = await counts.of(session, parts[0].term)
         # Not kept: a word in fewer than counts.FULL datasets, counted here.
         return Summary(found if kept else await counts.tally(session, matching))
-    named = [p for p in parts if p.term is not None]
-    totals = await _totals(session, [p.term for p in named if p.term])
-    if not named:
+    totals = await _totals(session, [p.term for p in parts if p.term is not None])
+    sizes = {
+        id(p): totals.get(p.term, 0) if p.term is not None else p.bound
+        for p in parts
+        if p.term is not None or p.bound is not None
+    }
+    if not sizes:
         # Nothing bounds it: counted (the one case whose cost grows with its matches).
         return Summary(await counts.tally(session, matching))
-    smallest = min(named, key=lambda p: totals.get(p.term or "", 0))
-    size = totals.get(smallest.term or "", 0)
+    smallest = min((p for p in parts if id(p) in sizes), key=lambda p: sizes[id(p)] or 0)
+    size = sizes[id(smallest)] or 0
     exact = await _pair_total(session, parts) if size > EXACT else None
     if size <= EXACT or (exact is not None and exact <= EXACT):
         return Summary(await counts.tally(session, matching))
@@ -79,7 +93,7 @@ async def summarize(session: AsyncSession, parts: list[Part], matching: counts.F
     others = [p.condition for p in parts if p is not smallest]
     sample = (
         counts.faceted()
-        .add_columns(and_(*others).label("hit"))
+        .add_columns((and_(*others) if others else true()).label("hit"))
         .where(Dataset.public.is_(True), smallest.condition)
         .order_by(Dataset.updated_at.desc())
         .limit(SAMPLE)
@@ -92,6 +106,14 @@ async def summarize(session: AsyncSession, parts: list[Part], matching: counts.F
         ).where(sample.c.hit),
     )
     drawn = min(SAMPLE, size)
+    if smallest.term is None:
+        # Its size is only a bound: fewer drawn than asked means every match of it was, so
+        # the sample's counts are exact.
+        drawn = found.total
+        if others:
+            drawn = await session.scalar(select(func.count()).select_from(sample)) or 0
+        if drawn < SAMPLE:
+            return Summary(found)
     total = exact if exact is not None else round(found.total * size / drawn)
     scale = total / found.total if found.total else 0.0
     facets = {
@@ -102,6 +124,8 @@ async def summarize(session: AsyncSession, parts: list[Part], matching: counts.F
 
 
 async def _totals(session: AsyncSession, terms: list[str]) -> dict[str, int]:
+    if not terms:
+        return {}
     found = await session.execute(
         select(SearchCount.term, SearchCount.count).where(
             SearchCount.term.in_(sorted(set(terms))), SearchCount.facet == ""
