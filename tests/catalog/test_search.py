@@ -2,6 +2,7 @@
 
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from datacommune.catalog import search
 from datacommune.catalog.core import datasets, metadata
 from datacommune.catalog.problems import InvalidCursor
+from datacommune.catalog.search import query as search_query
 from datacommune.catalog.tables import Dataset, Organization, Resource, Version
 from datacommune.shared import tokens
 from datacommune.shared.db import make_engine, make_sessionmaker
@@ -21,6 +23,10 @@ TITLES = {
     "budget-sicoval": ("sicoval", "Budget primitif de l'intercommunalité", "ECON"),
     "velos-haute-garonne": ("haute-garonne", "Pistes cyclables", "TRAN"),
 }
+
+# Where a page is read from (query.window_for): among the newest datasets as the share
+# found says, among a window too small (then gathered), or gathered at once.
+WINDOWS = [search_query.window_for, lambda share, limit: 1, lambda share, limit: None]
 
 
 @pytest.fixture
@@ -147,10 +153,15 @@ async def test_catalogue_facets_are_the_counts_over_every_dataset(
     assert found.facets["theme"] == [{"value": "GOVE", "count": 1}]
 
 
+@pytest.mark.parametrize("window", WINDOWS, ids=["as-found", "too-small", "gathered"])
 @pytest.mark.parametrize("sort", ["date", "relevance"])
 async def test_cursor_pages_cover_everything_once(
-    sessions: async_sessionmaker[AsyncSession], sort: str
+    sessions: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+    sort: str,
+    window: Any,
 ) -> None:
+    monkeypatch.setattr(search_query, "window_for", window)
     seen: list[str] = []
     cursor = None
     async with sessions() as session:
@@ -239,11 +250,14 @@ def test_metadata_refuses_nulls_and_odd_contacts() -> None:
     assert metadata.DatasetPatch(contact_point="https://roques.fr/contact").contact_point
 
 
+@pytest.mark.parametrize("window", WINDOWS, ids=["as-found", "too-small", "gathered"])
 async def test_relevance_puts_title_matches_first_then_the_newest(
-    sessions: async_sessionmaker[AsyncSession],
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch, window: Any
 ) -> None:
     """Found by title before found elsewhere, the newest first in each; a cursor walks from
-    one tier to the next without losing or repeating a dataset."""
+    one tier to the next without losing or repeating a dataset; the same wherever a page is
+    read from."""
+    monkeypatch.setattr(search_query, "window_for", window)
     async with sessions.begin() as session:
         for slug, title, description in (
             ("tarifs-cantine", "Tarifs", "Les tarifs de la cantine scolaire"),
@@ -264,3 +278,9 @@ async def test_relevance_puts_title_matches_first_then_the_newest(
             if (cursor := page.next_cursor) is None:
                 break
     assert seen == ["cantines-sicoval", "menus-cantine", "repas", "tarifs-cantine"]
+    async with sessions() as session:
+        page = await search.find(session, search.Query(q="cantine", limit=3))
+        assert [d.slug for d in await search.load(session, page.ids)] == seen[:3]
+        page = await search.find(session, search.Query(q="cantine", sort="date", limit=3))
+        assert len(page.ids) == 3
+        assert page.next_cursor

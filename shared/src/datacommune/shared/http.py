@@ -158,7 +158,7 @@ _bearer = HTTPBearer(
 )
 
 
-def bearer_token(
+async def bearer_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
@@ -178,8 +178,11 @@ def bearer_token(
     return token
 
 
-def runtime(request: Request) -> Runtime:
-    """The running service's adapters, set by its lifespan."""
+async def runtime(request: Request) -> Runtime:
+    """The running service's adapters, set by its lifespan.
+
+    (Dependencies that only read the app's state are ``async``: FastAPI runs a plain ``def``
+    in a worker thread, a hop to a thread and back on every request.)"""
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 

@@ -14,7 +14,7 @@ from datacommune.shared import tokens
 from datacommune.shared.http import RuntimeDep, Token
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -25,7 +25,7 @@ async def session(rt: RuntimeDep) -> AsyncIterator[AsyncSession]:
         yield s
 
 
-def admin(token: Token, cfg: Annotated[Settings, Depends(settings)]) -> None:
+async def admin(token: Token, cfg: Annotated[Settings, Depends(settings)]) -> None:
     if not cfg.admin_token_hash or not tokens.matches(token, cfg.admin_token_hash):
         raise problems.not_admin()
 
@@ -35,11 +35,11 @@ Session = Annotated[AsyncSession, Depends(session)]
 Admin = Depends(admin)
 
 
-def vote_limit(request: Request) -> RateLimit:
+async def vote_limit(request: Request) -> RateLimit:
     return request.app.state.vote_limit  # type: ignore[no-any-return]
 
 
-def webhook_limit(request: Request) -> RateLimit:
+async def webhook_limit(request: Request) -> RateLimit:
     return request.app.state.webhook_limit  # type: ignore[no-any-return]
 
 

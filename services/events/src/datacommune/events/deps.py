@@ -13,11 +13,11 @@ from datacommune.shared.http import RuntimeDep
 from datacommune.shared.http import Token as Bearer
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def scheduler(request: Request) -> Scheduler:
+async def scheduler(request: Request) -> Scheduler:
     return request.app.state.scheduler  # type: ignore[no-any-return]
 
 

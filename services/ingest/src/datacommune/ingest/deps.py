@@ -12,7 +12,7 @@ from datacommune.shared.http import RuntimeDep
 from datacommune.shared.http import Token as Bearer
 
 
-def settings(request: Request) -> Settings:
+async def settings(request: Request) -> Settings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
@@ -39,7 +39,7 @@ async def organization(
     return principal.organization
 
 
-def node_status(request: Request) -> NodeStatus | None:
+async def node_status(request: Request) -> NodeStatus | None:
     """On a hub with nodes, what follows their links and backlogs; None elsewhere."""
     status: NodeStatus | None = getattr(request.app.state, "node_status", None)
     return status

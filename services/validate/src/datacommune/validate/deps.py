@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from datacommune.validate.registry import Registry
 
 
-def registry(request: Request) -> Registry:
+async def registry(request: Request) -> Registry:
     return request.app.state.registry  # type: ignore[no-any-return]
 
 

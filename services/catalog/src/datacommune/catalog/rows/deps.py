@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from datacommune.catalog.rows.store import RowStore
 
 
-def rows(request: Request) -> RowStore:
+async def rows(request: Request) -> RowStore:
     return request.app.state.rows  # type: ignore[no-any-return]
 
 

@@ -123,6 +123,11 @@ async def summarize(session: AsyncSession, parts: list[Part], matching: counts.F
     return Summary(counts.Counts(total, facets), exact is None, True)
 
 
+async def catalogue_size(session: AsyncSession) -> int:
+    """How many datasets are public (the whole catalogue's count)."""
+    return (await _totals(session, [counts.ALL])).get(counts.ALL, 0)
+
+
 async def _totals(session: AsyncSession, terms: list[str]) -> dict[str, int]:
     if not terms:
         return {}
