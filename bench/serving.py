@@ -36,9 +36,10 @@ def load_average() -> str:
 
 
 @contextmanager
-def catalog_server(database_url: str, var: Path) -> Iterator[str]:
+def catalog_server(database_url: str, var: Path, rows_dir: Path | None = None) -> Iterator[str]:
     """Our catalog service (``python -m datacommune.catalog``) on an already seeded database,
-    with a nats-server of its own; its base URL."""
+    with a nats-server of its own (``rows_dir``: where a SQLite catalogue's rows were loaded);
+    its base URL."""
     var.mkdir(parents=True, exist_ok=True)
     with nats_server() as nats:
         port = free_port()
@@ -52,7 +53,7 @@ def catalog_server(database_url: str, var: Path) -> Iterator[str]:
             "STORAGE__ROOT": str(var / "files"),
             "STAGING_DIR": str(var / "staging"),
             "WORK_DIR": str(var / "work"),
-            "ROWS_DIR": str(var / "rows"),
+            "ROWS_DIR": str(rows_dir or var / "rows"),
             "LOG_LEVEL": "WARNING",
         }
         log = (var / "catalog.log").open("wb")

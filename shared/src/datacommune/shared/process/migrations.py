@@ -28,13 +28,15 @@ def upgrade(script_location: Path, database_url: str) -> None:
 
 
 def outside_models(name: str | None, type_: str) -> bool:
-    """Objects no model describes: full-text indexes a migration makes by hand, and the tables
-    of rows catalog creates for each tabular version (``rows_<hex>``)."""
+    """Objects no model describes: full-text indexes and their keys a migration makes by hand
+    for one engine (search_vector on PostgreSQL, search_rowid on SQLite), and the tables of rows catalog creates for each tabular version (``rows_<hex>``)."""
     return bool(name) and (
         (type_ == "table" and str(name).startswith(("datasets_fts", "rows_")))
         or (type_ == "index" and str(name).startswith("ix_rows_"))
-        or (type_ == "index" and str(name) == "ix_datasets_search_fts")
-        or (type_ == "column" and str(name) == "search_vector")
+        or (
+            type_ == "index" and str(name) in ("ix_datasets_search_fts", "ix_datasets_search_rowid")
+        )
+        or (type_ == "column" and str(name) in ("search_vector", "search_rowid"))
     )
 
 

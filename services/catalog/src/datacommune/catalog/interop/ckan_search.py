@@ -5,7 +5,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, literal, select
+from sqlalchemy import ColumnElement, Select, exists, func, literal, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from datacommune.catalog import search
@@ -88,7 +88,9 @@ async def find(
         if words and "score" in sort:
             joined, score = search.relevance(dialect, words)
             if joined is not None:
-                statement = statement.outerjoin(joined, joined.c.dataset_id == Dataset.id)
+                statement = statement.outerjoin(
+                    joined, joined.c.search_rowid == literal_column("datasets.search_rowid")
+                )
         statement = statement.order_by(*order(sort, score)).offset(start).limit(rows)
         datasets = list((await session.scalars(statement)).all())
     else:

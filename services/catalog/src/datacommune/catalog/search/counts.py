@@ -74,9 +74,10 @@ def found_by(
     where = "title : " if title else ""
     star = "*" if prefix else ""
     expression = " AND ".join(f'{where}"{t}"{star}' for t in tokens)
-    fts = table("datasets_fts", column("dataset_id"), column("datasets_fts"))
-    return Dataset.id.in_(
-        select(fts.c.dataset_id).where(fts.c.datasets_fts.op("MATCH")(expression))
+    # By rowid (migration 0029): the matches' rowids come from the text index alone.
+    fts = table("datasets_fts", column("rowid"), column("datasets_fts"))
+    return literal_column("datasets.search_rowid").in_(
+        select(fts.c.rowid).where(fts.c.datasets_fts.op("MATCH")(expression))
     )
 
 

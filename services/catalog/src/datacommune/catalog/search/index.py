@@ -150,16 +150,29 @@ async def reindex(session: AsyncSession, dataset: Dataset) -> None:
     session.add_all(DatasetFacet(facet=f, value=v, dataset_id=dataset.id) for f, v in added)
 
     if dialect(session) == "sqlite":
-        await session.execute(
-            text("DELETE FROM datasets_fts WHERE dataset_id = :id"), {"id": dataset.id.hex}
+        # The text row is the dataset's own rowid there (migration 0029), given the first time
+        # (SQLite has one writer at a time: the next number is no one else's).
+        rowid = await session.scalar(
+            text(
+                "UPDATE datasets SET search_rowid = coalesce(search_rowid, "
+                "(SELECT coalesce(max(search_rowid), 0) + 1 FROM datasets)) "
+                "WHERE id = :id RETURNING search_rowid"
+            ),
+            {"id": dataset.id.hex},
         )
+        await session.execute(text("DELETE FROM datasets_fts WHERE rowid = :n"), {"n": rowid})
         if dataset.public:
             await session.execute(
                 text(
-                    "INSERT INTO datasets_fts (dataset_id, title, search_text) "
-                    "VALUES (:id, :title, :text)"
+                    "INSERT INTO datasets_fts (rowid, dataset_id, title, search_text) "
+                    "VALUES (:n, :id, :title, :text)"
                 ),
-                {"id": dataset.id.hex, "title": dataset.title_words, "text": dataset.search_text},
+                {
+                    "n": rowid,
+                    "id": dataset.id.hex,
+                    "title": dataset.title_words,
+                    "text": dataset.search_text,
+                },
             )
     # Last, once its words and values are written: a word it makes common is counted from them.
     await counts.change(session, (before_tokens, before), (dataset.search_text.split(), values))

@@ -111,10 +111,12 @@ def relevance(dialect: str, tokens: list[str]) -> tuple[Any, ColumnElement[Any]]
         config: ColumnElement[Any] = literal_column("'simple'::regconfig")
         query = func.to_tsquery(config, " | ".join(f"{t}:*" for t in tokens))
         return None, func.ts_rank(vector, query)
-    fts = table("datasets_fts", column("dataset_id"))
+    fts = table("datasets_fts", column("rowid"))
     expression = " OR ".join(f'"{t}"*' for t in tokens)
     matches = (
-        select(fts.c.dataset_id, literal_column("-bm25(datasets_fts)").label("score"))
+        select(
+            fts.c.rowid.label("search_rowid"), literal_column("-bm25(datasets_fts)").label("score")
+        )
         .where(text("datasets_fts MATCH :expr").bindparams(expr=expression))
         .subquery("fts")
     )
@@ -313,8 +315,9 @@ def _among_newest(
 ) -> Select[uuid.UUID, datetime]:
     table = Dataset.__table__
     columns: list[Any] = list(table.c)
-    if dialect(session) == "postgresql":
-        columns.append(literal_column("datasets.search_vector").label("search_vector"))
+    # The keys of the text conditions, which no model knows (search/counts.py).
+    key = "search_vector" if dialect(session) == "postgresql" else "search_rowid"
+    columns.append(literal_column(f"datasets.{key}").label(key))
     # Named as the table, so that the text conditions (``datasets.search_vector``) read it.
     newest = (
         select(*columns)
