@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import raiseload
+from sqlalchemy.orm import joinedload, raiseload
 
 from datacommune.catalog import problems
 from datacommune.catalog.core import metadata, visibility
@@ -222,7 +222,10 @@ async def get(session: AsyncSession, slug: str, *, owner: str | None = None) -> 
 async def get_version(session: AsyncSession, version_id: uuid.UUID) -> Version:
     """One public version; a 404 problem if unknown or embargoed (the same answer: an
     embargoed version's existence is not told either)."""
-    version = await session.get(Version, version_id)
+    # One statement with its row table (the relationship alone would read it in a second).
+    version = await session.scalar(
+        select(Version).where(Version.id == version_id).options(joinedload(Version.row_table))
+    )
     if version is None or not version.public:
         raise problems.version_not_found()
     return version
