@@ -252,11 +252,10 @@ async def find(session: AsyncSession, query: Query) -> Results:
 # (both words in 6.7 % of the catalogue, always together) estimated at 0.45 %, « vélo » in the
 # ECON theme (rarely together) at 1.6 % for 0.2 %; it then gathers and sorts every match of a
 # common search (25 ms at 100,000 datasets) or walks the whole date index for a rare one
-# (12,000 rows read, 21 ms). The summary, computed first, knows the share: a search finding at
-# least one dataset in ``1 / share`` is read in date order among the ``4 × page / share`` newest
-# datasets (its page is there; ~page / share rows read); a rarer one (the window would pass
-# ``WINDOW``) has its matches gathered through the text index, then sorted. Either way a page
-# reads at most ~WINDOW rows, or the matches of a search rarer than page × 4 / WINDOW.
+# (12,000 rows read, 21 ms). The summary, computed first, knows the share: a search is read in
+# date order among the ``4 × page / share`` newest datasets (its page is there; ~page / share
+# rows read) while that window stays within ``WINDOW``; a rarer one (share < 4 × page / WINDOW)
+# has its matches gathered through the text index, then sorted.
 WINDOW = 5000
 
 
@@ -282,13 +281,9 @@ async def _newest(
     words or description are read for a page."""
     table = Dataset.__table__
     updated = table.c.updated_at
+    matching = select(table.c.id, updated).where(*bounds, *conditions)
     if window == "planner":
-        planned = (
-            select(table.c.id, updated)
-            .where(*bounds, *conditions)
-            .order_by(updated.desc(), table.c.id)
-            .limit(limit)
-        )
+        planned = matching.order_by(updated.desc(), table.c.id).limit(limit)
         return [(id_, moment) for id_, moment in (await session.execute(planned)).all()]
     if window is not None:
         found = await session.execute(_among_newest(session, bounds, conditions, limit, window))
@@ -297,7 +292,7 @@ async def _newest(
             return rows
     # OFFSET 0 keeps the planner from ordering the search by the date index: it gathers the
     # matches by the cheapest way (the text index), then sorts them.
-    matches = select(table.c.id, updated).where(*bounds, *conditions).offset(0).subquery()
+    matches = matching.offset(0).subquery()
     gathered = (
         select(matches.c.id, matches.c.updated_at)
         .order_by(matches.c.updated_at.desc(), matches.c.id)
