@@ -7,7 +7,7 @@ duplicate window, and every consumer is idempotent for what slips past that wind
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ from datacommune.shared.settings import NatsSettings
 log = structlog.get_logger()
 
 Handler = Callable[[AnyEvent], Awaitable[None]]
+BatchHandler = Callable[["Batch"], Awaitable[None]]
 
 
 class ClusterForming(Exception):
@@ -49,6 +50,32 @@ NO_SUITABLE_PEERS = 10005
 class NotYet(Exception):
     """The event follows another one not applied yet (streams do not order each other):
     it comes back shortly, without counting as a failure in the logs."""
+
+
+class Batch:
+    """Events fetched together and handled in one call, so in one transaction: what a file
+    costs that is not its own (beginning and committing, the outbox relay's pass, waking the
+    background work) is paid once per batch.
+
+    Iterating gives each event inside its own consumer span, which continues the trace its
+    message carries (so what the handler enqueues for it carries that trace on).
+    """
+
+    def __init__(self, items: list[tuple[Msg, AnyEvent]], consumer: str, *, spans: bool = True):
+        self._items = items
+        self._consumer = consumer
+        self._spans = spans
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[AnyEvent]:
+        for msg, event in self._items:
+            if not self._spans:
+                yield event
+                continue
+            with _consuming(msg, event, self._consumer):
+                yield event
 
 
 @dataclass(frozen=True)
@@ -241,6 +268,43 @@ class Bus:
         once the handler returns, after its transaction committed; if the handler raises, the
         message comes back later with a growing delay.
         """
+
+        async def each(msgs: list[Msg], consumer: str) -> None:
+            # _deliver never raises, so one message cannot stop the consumer.
+            await asyncio.gather(*(self._deliver(m, handler, consumer, ack_wait) for m in msgs))
+
+        await self._consume(durable, types, each, fetch=concurrency, ack_wait=ack_wait)
+
+    async def subscribe_batches(
+        self,
+        durable: str,
+        handler: BatchHandler,
+        *types: str,
+        batch: int = 32,
+        ack_wait: float = 60,
+    ) -> None:
+        """Like ``subscribe``, but the events waiting (up to ``batch``) reach ``handler``
+        together, one call for all, and are acked together once it returns.
+
+        If the call raises, each event of the batch is handled again alone, with the retries
+        of ``subscribe``: one event that cannot be applied yet, or ever, does not hold back the
+        others.
+        """
+
+        async def together(msgs: list[Msg], consumer: str) -> None:
+            await self._deliver_batch(msgs, handler, consumer, ack_wait)
+
+        await self._consume(durable, types, together, fetch=batch, ack_wait=ack_wait)
+
+    async def _consume(
+        self,
+        durable: str,
+        types: tuple[str, ...],
+        process: Callable[[list[Msg], str], Awaitable[None]],
+        *,
+        fetch: int,
+        ack_wait: float,
+    ) -> None:
         js = self._jetstream()
         node = self.settings.node
         for type_ in types:
@@ -251,7 +315,7 @@ class Bus:
                 ack_policy=AckPolicy.EXPLICIT,
                 deliver_policy=DeliverPolicy.ALL,
                 ack_wait=ack_wait,
-                max_ack_pending=max(64, concurrency * 4),
+                max_ack_pending=max(64, fetch * 4),
                 max_deliver=-1,
                 filter_subject=subject,
             )
@@ -263,21 +327,19 @@ class Bus:
                 # Servers before 2.10 refuse to change a consumer; it keeps its old settings.
                 log.warning("consumer_not_updated", consumer=consumer, error=repr(exc))
             sub = await js.pull_subscribe_bind(durable=consumer, stream=stream)
-            self._tasks.append(
-                asyncio.create_task(self._pump(sub, handler, consumer, concurrency, ack_wait))
-            )
+            self._tasks.append(asyncio.create_task(self._pump(sub, process, consumer, fetch)))
 
     async def _pump(
         self,
         sub: JetStreamContext.PullSubscription,
-        handler: Handler,
+        process: Callable[[list[Msg], str], Awaitable[None]],
         consumer: str,
-        concurrency: int,
-        ack_wait: float,
+        fetch: int,
     ) -> None:
         while not self._closing:
             try:
-                msgs = await sub.fetch(batch=concurrency, timeout=2)
+                # What is waiting, up to ``fetch``, at once: a fetch does not wait to fill up.
+                msgs = await sub.fetch(batch=fetch, timeout=2)
             except TimeoutError:
                 # nats' own timeout, or asyncio's when the deadline passes between the two
                 # requests of a fetch (nats-py 2.16): both mean « nothing yet ».
@@ -289,8 +351,44 @@ class Bus:
                 log.warning("fetch_failed", consumer=consumer, error=repr(exc))
                 await asyncio.sleep(1)
                 continue
-            # _deliver never raises, so one message cannot stop the consumer.
-            await asyncio.gather(*(self._deliver(msg, handler, consumer, ack_wait) for msg in msgs))
+            await process(msgs, consumer)
+
+    async def _deliver_batch(
+        self, msgs: list[Msg], handler: BatchHandler, consumer: str, ack_wait: float
+    ) -> None:
+        items: list[tuple[Msg, AnyEvent]] = []
+        for msg in msgs:
+            try:
+                items.append((msg, parse(msg.data)))
+            except Exception:
+                log.error("undecodable_event", consumer=consumer, subject=msg.subject)
+                await _settle(msg.term())
+        if not items:
+            return
+        consumed = metrics.EVENTS_CONSUMED
+        if len(items) > 1:
+            try:
+                await _with_heartbeat(
+                    [m for m, _ in items], handler(Batch(items, consumer)), interval=ack_wait / 3
+                )
+            except Exception as exc:
+                # Rolled back as a whole: each event is handled again alone, and only the one
+                # at fault waits (or is logged as failing).
+                log.info("batch_failed", consumer=consumer, size=len(items), error=repr(exc))
+            else:
+                for msg, _ in items:
+                    if msg.metadata.num_delivered > 1:
+                        metrics.EVENTS_REDELIVERED.labels(self.name, consumer).inc()
+                    consumed.labels(self.name, consumer, "ok").inc()
+                await asyncio.gather(*(_settle(msg.ack_sync()) for msg, _ in items))
+                return
+        for msg, _ in items:
+
+            def alone(event: AnyEvent, msg: Msg = msg) -> Awaitable[None]:
+                # _deliver already made the event's span.
+                return handler(Batch([(msg, event)], consumer, spans=False))
+
+            await self._deliver(msg, alone, consumer, ack_wait)
 
     async def _deliver(self, msg: Msg, handler: Handler, consumer: str, ack_wait: float) -> None:
         try:
@@ -303,23 +401,9 @@ class Bus:
         if msg.metadata.num_delivered > 1:
             metrics.EVENTS_REDELIVERED.labels(self.name, consumer).inc()
         consumed = metrics.EVENTS_CONSUMED
-        with (
-            structlog.contextvars.bound_contextvars(event_id=str(event.id), type=event.type),
-            # Continues the trace the message carries (its publisher's outbox row's).
-            tracing.span(
-                f"{event.type} process",
-                parent=msg.headers,
-                kind=tracing.SpanKind.CONSUMER,
-                attributes={
-                    "messaging.system": "nats",
-                    "messaging.destination.name": msg.subject,
-                    "messaging.consumer.group.name": consumer,
-                    "messaging.message.id": str(event.id),
-                },
-            ),
-        ):
+        with _consuming(msg, event, consumer):
             try:
-                await _with_heartbeat(msg, handler(event), interval=ack_wait / 3)
+                await _with_heartbeat([msg], handler(event), interval=ack_wait / 3)
             except NotYet:
                 consumed.labels(self.name, consumer, "not_yet").inc()
                 attempt = msg.metadata.num_delivered
@@ -359,16 +443,38 @@ class Bus:
                 await asyncio.wait_for(self.nc.close(), timeout=5)
 
 
-async def _with_heartbeat(msg: Msg, work: Awaitable[None], *, interval: float) -> None:
+@contextlib.contextmanager
+def _consuming(msg: Msg, event: AnyEvent, consumer: str) -> Iterator[None]:
+    """The event's log fields and span, which continues the trace the message carries (its
+    publisher's outbox row's)."""
+    with (
+        structlog.contextvars.bound_contextvars(event_id=str(event.id), type=event.type),
+        tracing.span(
+            f"{event.type} process",
+            parent=msg.headers,
+            kind=tracing.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": msg.subject,
+                "messaging.consumer.group.name": consumer,
+                "messaging.message.id": str(event.id),
+            },
+        ),
+    ):
+        yield
+
+
+async def _with_heartbeat(msgs: list[Msg], work: Awaitable[None], *, interval: float) -> None:
     # Long validations must not be redelivered to another worker mid-way: tell JetStream the
-    # message is still being worked on, well inside its ack wait.
+    # messages are still being worked on, well inside their ack wait.
     task = asyncio.ensure_future(work)
     while True:
         done, _ = await asyncio.wait({task}, timeout=interval)
         if done:
             return task.result()
-        with contextlib.suppress(Exception):
-            await msg.in_progress()
+        for msg in msgs:
+            with contextlib.suppress(Exception):
+                await msg.in_progress()
 
 
 async def _settle(call: Awaitable[object]) -> None:

@@ -5,7 +5,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from datacommune.ingest import known_schemas, progress
 from datacommune.ingest.tables import Delegation, Organization, Token
 from datacommune.shared import credentials, events
-from datacommune.shared.bus import Bus
+from datacommune.shared.bus import Batch, Bus
 
 DURABLE = "ingest"
 # What ingest follows; on the hub, also what is sent on to each node, whose ingest follows the
@@ -30,16 +30,14 @@ FOLLOWED = (
 async def subscribe(bus: Bus, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """Attach ingest's durable consumers; every handler is idempotent."""
 
-    async def handle(event: events.AnyEvent) -> None:
+    async def handle(batch: Batch) -> None:
+        # What is waiting is applied in one transaction (an upload's progress is three events,
+        # and a backlog brings many); if one fails, the bus hands each over again alone.
         async with sessionmaker.begin() as session:
-            await apply(session, event)
+            for event in batch:
+                await apply(session, event)
 
-    await bus.subscribe(
-        DURABLE,
-        handle,
-        *FOLLOWED,
-        concurrency=8,
-    )
+    await bus.subscribe_batches(DURABLE, handle, *FOLLOWED, batch=32)
 
 
 async def apply(session: AsyncSession, event: events.AnyEvent) -> None:

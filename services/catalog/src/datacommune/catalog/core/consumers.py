@@ -9,10 +9,13 @@ from datacommune.catalog.core import datasets, visibility
 from datacommune.catalog.core.hooks import HOOKS
 from datacommune.catalog.tables import ProcessedEvent
 from datacommune.shared import events
-from datacommune.shared.bus import Bus
+from datacommune.shared.bus import Batch, Bus
 from datacommune.shared.outbox import OutboxRelay, first_time, utcnow
 
 DURABLE = "catalog"
+# Files published in one transaction at most: enough to pay a transaction's fixed costs once
+# for many, few enough that the write lock (SQLite's) is not held for long.
+BATCH = 32
 log = structlog.get_logger()
 
 
@@ -28,12 +31,14 @@ async def subscribe(
 ) -> None:
     """Attach catalog's durable consumer of ``file.validated``."""
 
-    async def on_validated(event: events.AnyEvent) -> None:
-        assert isinstance(event, events.FileValidated)
+    async def on_validated(batch: Batch) -> None:
+        # The files waiting are published in one transaction (a backlog drains faster); if one
+        # fails, the bus hands each of them over again alone.
         async with sessionmaker.begin() as session:
-            if not await first_time(session, ProcessedEvent, event):
-                return
-            await datasets.publish(session, event, source=source, public_url=public_url)
+            for event in batch:
+                assert isinstance(event, events.FileValidated)
+                if await first_time(session, ProcessedEvent, event):
+                    await datasets.publish(session, event, source=source, public_url=public_url)
         relay.wake()
         on_published()
 
@@ -52,5 +57,5 @@ async def subscribe(
             delay=(utcnow() - event.due_at).total_seconds(),
         )
 
-    await bus.subscribe(DURABLE, on_validated, "file.validated.v1", concurrency=4)
+    await bus.subscribe_batches(DURABLE, on_validated, "file.validated.v1", batch=BATCH)
     await bus.subscribe(DURABLE, on_release, "release.opened.v1")
