@@ -12,7 +12,9 @@ frictionless.
 """
 
 import json
-from functools import lru_cache
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache, partial
 from typing import Any
 
 from frictionless import Detector, Field, Schema, settings
@@ -50,7 +52,7 @@ class QuickDetector(Detector):
             if found is None:
                 fields.append(AnyField(name=name, schema=inferred))
             else:
-                field = found.to_copy()
+                field = found.make(name) if found.make else found.field.to_copy()
                 field.name = name
                 field.schema = inferred
                 fields.append(field)
@@ -69,34 +71,94 @@ class QuickDetector(Detector):
             or self.field_false_values != settings.DEFAULT_FALSE_VALUES
         )
 
-    def _first_confident(self, column: list[Any], candidates: list[tuple[Any, Any]]) -> Any:
+    def _first_confident(self, column: list[Any], candidates: list["_Candidate"]) -> Any:
         """The first candidate confident enough for ``column``, scored as frictionless does:
         +1 per cell it reads, -1 per cell it refuses, out of the race below the threshold;
-        missing values count for no one and lower the score to reach."""
+        missing values count for no one and lower the score to reach.
+
+        frictionless scores every candidate cell by cell and takes the first (in the
+        candidates' order) to reach its score; each candidate's score depends on its own reads
+        only, so here each is scored alone, up to the cell where the best so far reached, and
+        the race ends when one reaches as early as any could (a cell read by no one cannot
+        come sooner). A value read once by a candidate is not read again by it."""
         confidence = self.field_confidence
         threshold = len(column) * (confidence - 1)
-        reachable = len(column)
-        scores = [0] * len(candidates)
         missing = self.field_missing_values
-        for source in column:
-            is_missing = source in missing
-            if is_missing:
-                reachable -= 1
-            for k, (field, read) in enumerate(candidates):
-                if scores[k] < threshold:
-                    continue
-                if not is_missing:
-                    scores[k] += -1 if read(source)[1] else 1
-                if reachable > 0 and scores[k] >= reachable * confidence:
-                    return field
-        return None
+        present = [source not in missing for source in column]
+        # After each cell: the score to reach, and whether any candidate could have it yet.
+        to_reach: list[float | None] = []
+        earliest = None
+        reachable, seen = len(column), 0
+        for i, counted in enumerate(present):
+            reachable -= not counted
+            seen += counted
+            to_reach.append(reachable * confidence if reachable > 0 else None)
+            goal = to_reach[-1]
+            if earliest is None and goal is not None and seen >= goal:
+                earliest = i
+        if earliest is None:
+            return None  # no candidate can reach its score in this column
+        best, best_at = None, len(column)
+        for candidate in candidates:
+            at = _reached(column, present, to_reach, threshold, candidate.read, best_at)
+            if at is not None:
+                best, best_at = candidate, at
+                if at == earliest:
+                    break
+        return best
+
+
+def _reached(
+    column: list[Any],
+    present: list[bool],
+    to_reach: list[float | None],
+    threshold: float,
+    read: Any,
+    before: int,
+) -> int | None:
+    """The cell (before ``before``) after which a candidate reading with ``read`` reaches its
+    score, or None."""
+    score = 0
+    known: dict[str, bool] = {}
+    for i in range(before):
+        if score < threshold:
+            return None
+        if present[i]:
+            source = column[i]
+            if isinstance(source, str):
+                refused = known.get(source)
+                if refused is None:
+                    refused = known[source] = bool(read(source)[1])
+            else:
+                refused = bool(read(source)[1])
+            score += -1 if refused else 1
+        goal = to_reach[i]
+        if goal is not None and score >= goal:
+            return i
+    return None
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    field: Field  # never changed: a confident one is copied
+    read: Any
+    # Makes a field of this candidate named so, cheaper than copying ``field`` (which
+    # writes it to a descriptor, reads it back and validates it); None where the candidate
+    # has options of its own, which only a copy keeps.
+    make: Callable[[str], Field] | None
 
 
 @lru_cache(maxsize=4)
-def _readers(candidates: str) -> list[tuple[Any, Any]]:
-    """Each candidate field (never changed: a confident one is copied) with its cell reader."""
+def _readers(candidates: str) -> list[_Candidate]:
+    """Each candidate field with its cell reader, built once."""
     built = []
     for candidate in json.loads(candidates):
         field = Field.from_descriptor({**candidate, "name": "shared"})
-        built.append((field, field.create_cell_reader()))
+        plain = set(candidate) <= {"type"}
+        make = partial(_named, type(field)) if plain else None
+        built.append(_Candidate(field, field.create_cell_reader(), make))
     return built
+
+
+def _named(kind: type[Field], name: str) -> Field:
+    return kind(name=name)
