@@ -103,11 +103,12 @@ async def publish(
         .options(raiseload("*"))
     )
     if resource is None:
-        resource = Resource(dataset_id=dataset.id, key=key, title=title, public=False)
+        resource = Resource(dataset_id=dataset.id, key=key, title=title, public=public)
         session.add(resource)
         await session.flush()
     # An embargoed version gets a provisional negative number and its public one when it
     # opens, so the public numbers have no gap that would betray it.
+    now = utcnow()
     if public:
         number = await visibility.next_number(session, resource.id)
     else:
@@ -132,7 +133,9 @@ async def publish(
         unchecked=event.unchecked or None,
         report_key=event.report_key,
         changes_key=event.changes_key,
-        public=False,
+        # Public at once if nothing holds it (inserted so, not updated after).
+        public=public,
+        public_at=now if public else None,
         release_id=event.release_id,
         uploaded_by=event.uploaded_by,
         token_id=event.token_id,
@@ -152,7 +155,7 @@ async def publish(
     session.add(version)
     await session.flush()
     if public:
-        await visibility.make_public(session, dataset, resource, version, utcnow())
+        await visibility.make_public(session, dataset, resource, version, now)
     if event.table is not None:
         # The shape the rows will be read with; the row loader takes it from here.
         session.add(

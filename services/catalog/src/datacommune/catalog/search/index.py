@@ -12,10 +12,13 @@ from typing import Any
 
 import snowballstemmer
 from sqlalchemy import (
+    Result,
     delete,
+    literal,
     select,
     text,
     tuple_,
+    union_all,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -79,43 +82,10 @@ def document(dataset: Dataset, organization_name: str, schemas: list[str]) -> st
 
 async def reindex(session: AsyncSession, dataset: Dataset) -> None:
     """Recompute a dataset's search text (and its FTS5 row on SQLite) in this transaction."""
-    org_name = await session.scalar(
-        select(Organization.name).where(Organization.slug == dataset.organization)
-    )
-    schemas = list(
-        (
-            await session.scalars(
-                select(Version.schema_id)
-                .join(Resource, Resource.id == Version.resource_id)
-                .where(
-                    Resource.dataset_id == dataset.id,
-                    Version.schema_id.is_not(None),
-                    # What an embargoed version conforms to is not told before it opens.
-                    Version.public.is_(True),
-                )
-                .distinct()
-            )
-        ).all()
-    )
+    # Usually in the session already (publishing read it): no statement then.
+    organization = await session.get(Organization, dataset.organization)
+    schemas, formats, remote_formats = await _files_described(session, dataset)
     before_tokens = set((dataset.search_text or "").split())
-    dataset.search_text = document(dataset, org_name or "", [s for s in schemas if s])
-    dataset.title_words = " ".join(words(dataset.title))
-    formats = (
-        await session.scalars(
-            select(Version.media_type)
-            .join(Resource, Resource.id == Version.resource_id)
-            .where(Resource.dataset_id == dataset.id, Version.public.is_(True))
-            .distinct()
-        )
-    ).all()
-    # A harvested dataset's formats are those of its remote files.
-    remote_formats = (
-        await session.scalars(
-            select(RemoteResource.format)
-            .where(RemoteResource.dataset_id == dataset.id, RemoteResource.format.is_not(None))
-            .distinct()
-        )
-    ).all()
     # An embargoed dataset has no facet values (so the catalogue's counts do not count it)
     # and no full-text row: nothing of it can be found before it opens.
     values = (
@@ -125,12 +95,11 @@ async def reindex(session: AsyncSession, dataset: Dataset) -> None:
             ("organization", dataset.organization),
             ("licence", dataset.licence),
             *({("theme", dataset.theme)} if dataset.theme else set()),
-            *{("schema", s) for s in schemas if s},
+            *{("schema", s) for s in schemas},
             *{("format", LABELS.get(f, f)) for f in formats},
-            *{("format", f) for f in remote_formats if f},
+            *{("format", f) for f in remote_formats},
         }
     )
-    dataset.facet_values = "\n".join(f"{f}={v}" for f, v in sorted(values) if f in MULTI)
     before = {
         (f, v)
         for f, v in await session.execute(
@@ -139,6 +108,12 @@ async def reindex(session: AsyncSession, dataset: Dataset) -> None:
             )
         )
     }
+    # Written together, after every read: one UPDATE of the dataset.
+    dataset.search_text = document(
+        dataset, organization.name if organization else "", sorted(schemas)
+    )
+    dataset.title_words = " ".join(words(dataset.title))
+    dataset.facet_values = "\n".join(f"{f}={v}" for f, v in sorted(values) if f in MULTI)
     gone, added = before - values, values - before
     if gone:
         await session.execute(
@@ -176,6 +151,42 @@ async def reindex(session: AsyncSession, dataset: Dataset) -> None:
             )
     # Last, once its words and values are written: a word it makes common is counted from them.
     await counts.change(session, (before_tokens, before), (dataset.search_text.split(), values))
+
+
+async def _files_described(
+    session: AsyncSession, dataset: Dataset
+) -> tuple[set[str], set[str], set[str]]:
+    """The schemas and media types of a dataset's public versions, and its remote files'
+    formats, read in one statement."""
+    versions = (
+        select(literal("schema").label("kind"), Version.schema_id.label("value"))
+        .join(Resource, Resource.id == Version.resource_id)
+        .where(
+            Resource.dataset_id == dataset.id,
+            # What an embargoed version conforms to is not told before it opens.
+            Version.public.is_(True),
+            Version.schema_id.is_not(None),
+        )
+        .distinct()
+    )
+    media = (
+        select(literal("media").label("kind"), Version.media_type.label("value"))
+        .join(Resource, Resource.id == Version.resource_id)
+        .where(Resource.dataset_id == dataset.id, Version.public.is_(True))
+        .distinct()
+    )
+    # A harvested dataset's formats are those of its remote files.
+    remote = (
+        select(literal("remote").label("kind"), RemoteResource.format.label("value"))
+        .where(RemoteResource.dataset_id == dataset.id, RemoteResource.format.is_not(None))
+        .distinct()
+    )
+    found: dict[str, set[str]] = {"schema": set(), "media": set(), "remote": set()}
+    rows: Result[Any] = await session.execute(union_all(versions, media, remote))
+    for row in rows:
+        if row.value:
+            found[row.kind].add(row.value)
+    return found["schema"], found["media"], found["remote"]
 
 
 async def reindex_stale(sessionmaker: Any, batch: int = 500) -> int:
