@@ -314,6 +314,8 @@ def detect_dialect(text: str, override: str | None = None) -> Dialect:
         records = text[: max(text.rfind("\n"), text.rfind("\r")) + 1] or text
     best: tuple[float, int, int, str] | None = None
     for rank, delimiter in enumerate(DELIMITERS):
+        if delimiter not in records:
+            continue  # every row would be one cell: not worth reading the sample for
         rows = [r for r in csv.reader(io.StringIO(records, newline=""), delimiter=delimiter) if r]
         if not rows:
             continue
