@@ -160,9 +160,19 @@ async def accept(
 
 async def _known(session: AsyncSession, wanted: Wanted, sha256: str) -> Upload | None:
     """Refuse another organization's dataset; find these very bytes, read this way, if here."""
+    await _owner(session, wanted)
+    return await _same_bytes(session, wanted, sha256)
+
+
+async def _owner(session: AsyncSession, wanted: Wanted) -> str | None:
+    """Who holds the dataset (None if no one yet); another organization is refused."""
     owner = await session.scalar(select(Dataset.organization).where(Dataset.slug == wanted.dataset))
     if owner is not None and owner != wanted.organization:
         raise problems.DatasetNameTaken.of(wanted.dataset, wanted.organization)
+    return owner
+
+
+async def _same_bytes(session: AsyncSession, wanted: Wanted, sha256: str) -> Upload | None:
     return await session.scalar(
         select(Upload).where(
             Upload.dataset == wanted.dataset,
@@ -247,9 +257,11 @@ async def _record_once(
     async with sessionmaker.begin() as session:
         # Checked again inside the writing transaction: another request may have claimed
         # the dataset or sent the same bytes since the first look.
-        if existing := await _known(session, wanted, file.sha256):
+        owner = await _owner(session, wanted)
+        if existing := await _same_bytes(session, wanted, file.sha256):
             return existing, False
-        await _claim(session, wanted)  # the claim row before the upload that refers to it
+        if owner is None:
+            await _claim(session, wanted)  # the claim row before the upload that refers to it
         session.add(upload)
         enqueue(
             session,
