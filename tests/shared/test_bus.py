@@ -110,3 +110,28 @@ async def test_an_event_failing_in_a_batch_does_not_hold_back_the_others(bus: Bu
     assert sorted(applied) == sorted(wanted), "each event applied once"
     assert calls[0] > 1, calls  # together first,
     assert calls[1] == 1, calls  # then alone
+
+
+async def test_events_a_batch_handler_did_not_read_are_not_acked_unread(bus: Bus) -> None:
+    """A handler returning before the end of its batch: the events after are handled alone,
+    not acked as if applied."""
+    sent = [started() for _ in range(5)]
+    wanted = {e.id for e in sent}
+    applied: list[uuid.UUID] = []
+    done = asyncio.Event()
+
+    async def handler(batch: Batch) -> None:
+        for event in batch:
+            if event.id in wanted:
+                applied.append(event.id)
+                if wanted <= set(applied):
+                    done.set()
+                return  # one event a call, whatever the batch holds
+
+    for event in sent:
+        await bus.publish(event)
+    await bus.subscribe_batches(
+        f"t{uuid.uuid4().hex[:8]}", handler, "file.validation_started.v1", batch=16
+    )
+    await asyncio.wait_for(done.wait(), timeout=15)
+    assert sorted(applied) == sorted(wanted)

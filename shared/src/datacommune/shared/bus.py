@@ -65,12 +65,15 @@ class Batch:
         self._items = items
         self._consumer = consumer
         self._spans = spans
+        # How many events the handler was given: those after it are not acked with the batch.
+        self.taken = 0
 
     def __len__(self) -> int:
         return len(self._items)
 
     def __iter__(self) -> Iterator[AnyEvent]:
         for msg, event in self._items:
+            self.taken += 1
             if not self._spans:
                 yield event
                 continue
@@ -367,21 +370,24 @@ class Bus:
             return
         consumed = metrics.EVENTS_CONSUMED
         if len(items) > 1:
+            batch = Batch(items, consumer)
             try:
-                await _with_heartbeat(
-                    [m for m, _ in items], handler(Batch(items, consumer)), interval=ack_wait / 3
-                )
+                await _with_heartbeat([m for m, _ in items], handler(batch), interval=ack_wait / 3)
             except Exception as exc:
                 # Rolled back as a whole: each event is handled again alone, and only the one
                 # at fault waits (or is logged as failing).
                 log.info("batch_failed", consumer=consumer, size=len(items), error=repr(exc))
             else:
-                for msg, _ in items:
+                handled, items = items[: batch.taken], items[batch.taken :]
+                for msg, _ in handled:
                     if msg.metadata.num_delivered > 1:
                         metrics.EVENTS_REDELIVERED.labels(self.name, consumer).inc()
                     consumed.labels(self.name, consumer, "ok").inc()
-                await asyncio.gather(*(_settle(msg.ack_sync()) for msg, _ in items))
-                return
+                await asyncio.gather(*(_settle(msg.ack_sync()) for msg, _ in handled))
+                if items:
+                    # A handler that returned before reading its whole batch: the events it
+                    # was not given are not acked as if applied, but handled alone.
+                    log.error("batch_not_read_through", consumer=consumer, left=len(items))
         for msg, _ in items:
 
             def alone(event: AnyEvent, msg: Msg = msg) -> Awaitable[None]:
