@@ -42,3 +42,8 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# A service builds its OpenAPI document on the first request for it (the catalog's is large):
+# seconds on a machine busy with other tests' platforms, more than httpx's default 5 s.
+OPENAPI_WAIT = 30.0

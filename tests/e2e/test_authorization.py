@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.figures import OPENAPI_WAIT
 from tests.platform import ADMIN, Running
 
 pytestmark = pytest.mark.e2e
@@ -419,7 +420,7 @@ def cases(
 def write_endpoints(running: Running) -> set[tuple[str, str, str]]:
     found = set()
     for service in ("catalog", "ingest", "validate", "events"):
-        spec = httpx.get(running.url(service) + "/openapi.json").json()
+        spec = httpx.get(running.url(service) + "/openapi.json", timeout=OPENAPI_WAIT).json()
         for path, ops in spec["paths"].items():
             for method in ops:
                 if method in ("post", "put", "patch", "delete") and "/action/" not in path:

@@ -6,6 +6,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.figures import OPENAPI_WAIT
 from tests.platform import MAX_UPLOAD, Running
 
 PROBLEM = "application/problem+json"
@@ -266,7 +267,7 @@ def test_problem_types_resolve(embedded: Running, service: str, type_: str) -> N
 
 
 def test_openapi_declares_the_bearer_token_and_problem_answers(embedded: Running) -> None:
-    spec = httpx.get(embedded.url("ingest") + "/openapi.json").json()
+    spec = httpx.get(embedded.url("ingest") + "/openapi.json", timeout=OPENAPI_WAIT).json()
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
     post = spec["paths"]["/api/v1/uploads"]["post"]
     assert post["security"] == [{"HTTPBearer": []}]

@@ -6,6 +6,7 @@ import httpx
 import pytest
 
 from tests import servers
+from tests.figures import OPENAPI_WAIT
 from tests.platform import Running, running_platform
 
 SERVICES = ("ingest", "validate", "catalog", "events")
@@ -158,7 +159,10 @@ def test_health_readiness_and_docs(embedded: Running, service: str) -> None:
     ready = httpx.get(base + "/readyz").json()
     assert ready["checks"] == {"nats": "ok", "consumers": "ok", "database": "ok", "storage": "ok"}
     assert httpx.get(base + "/docs").status_code == 200
-    assert httpx.get(base + "/openapi.json").json()["info"]["title"] == f"datacommune — {service}"
+    assert (
+        httpx.get(base + "/openapi.json", timeout=OPENAPI_WAIT).json()["info"]["title"]
+        == f"datacommune — {service}"
+    )
 
 
 @pytest.mark.e2e

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 import httpx
 import pytest
 
+from tests.figures import OPENAPI_WAIT
 from tests.platform import Running
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +36,7 @@ def upload(embedded: Running, token: str, content: bytes, **fields: str) -> dict
 
 def read_paths(embedded: Running, service: str) -> list[tuple[str, list[dict[str, Any]]]]:
     """Every GET of a service's OpenAPI document, so that a new endpoint is checked too."""
-    spec = httpx.get(embedded.url(service) + "/openapi.json").json()
+    spec = httpx.get(embedded.url(service) + "/openapi.json", timeout=OPENAPI_WAIT).json()
     return [
         (path, ops["get"].get("parameters", []))
         for path, ops in spec["paths"].items()
