@@ -12,9 +12,8 @@ frictionless.
 """
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache, partial
+from functools import lru_cache
 from typing import Any
 
 from frictionless import Detector, Field, Schema, settings
@@ -52,7 +51,7 @@ class QuickDetector(Detector):
             if found is None:
                 fields.append(AnyField(name=name, schema=inferred))
             else:
-                field = found.make(name) if found.make else found.field.to_copy()
+                field = found.kind(name=name) if found.kind else found.field.to_copy()
                 field.name = name
                 field.schema = inferred
                 fields.append(field)
@@ -142,10 +141,10 @@ def _reached(
 class _Candidate:
     field: Field  # never changed: a confident one is copied
     read: Any
-    # Makes a field of this candidate named so, cheaper than copying ``field`` (which
-    # writes it to a descriptor, reads it back and validates it); None where the candidate
-    # has options of its own, which only a copy keeps.
-    make: Callable[[str], Field] | None
+    # The field's class, whose plain instance named so is cheaper than a copy of ``field``
+    # (which writes it to a descriptor, reads it back and validates it); None where the
+    # candidate has options of its own, which only a copy keeps.
+    kind: type[Field] | None
 
 
 @lru_cache(maxsize=4)
@@ -154,11 +153,6 @@ def _readers(candidates: str) -> list[_Candidate]:
     built = []
     for candidate in json.loads(candidates):
         field = Field.from_descriptor({**candidate, "name": "shared"})
-        plain = set(candidate) <= {"type"}
-        make = partial(_named, type(field)) if plain else None
-        built.append(_Candidate(field, field.create_cell_reader(), make))
+        kind = type(field) if set(candidate) <= {"type"} else None
+        built.append(_Candidate(field, field.create_cell_reader(), kind))
     return built
-
-
-def _named(kind: type[Field], name: str) -> Field:
-    return kind(name=name)
