@@ -187,3 +187,18 @@ def test_iso_8859_1_is_lossless_without_comparing(tmp_path: Path) -> None:
     copied = transcoding.transcode(path, latin, tmp_path / "copy.csv")
     assert copied == transcoding.Transcoded(True, None)
     assert (tmp_path / "copy.csv").read_bytes().decode().encode("latin-1") == data
+
+
+def test_windows_1252_reads_each_byte_as_its_own_character(tmp_path: Path) -> None:
+    # The copy is not compared back: every byte but NUL reads as a character no other byte
+    # gives (the five unassigned ones as their code points), which encodes back to it.
+    data = bytes(range(1, 256))
+    text = data.decode("cp1252", errors=sniff.WINDOWS_UNDEFINED)
+    assert len(set(text)) == len(data)
+    assert text.encode("cp1252", errors=sniff.WINDOWS_UNDEFINED) == data
+    path = tmp_path / "all.csv"
+    path.write_bytes(data * 3)
+    windows = sniff.Encoding("cp1252", None, 1.0, "", sniff.WINDOWS_UNDEFINED)
+    copied = transcoding.transcode(path, windows, tmp_path / "copy.csv")
+    assert copied == transcoding.Transcoded(True, None)
+    assert (tmp_path / "copy.csv").read_bytes().decode() == text * 3

@@ -9,7 +9,7 @@ import codecs
 from dataclasses import dataclass
 from pathlib import Path
 
-from datacommune.validate.reading.sniff import CHUNK, Encoding, Unreadable
+from datacommune.validate.reading.sniff import CHUNK, WINDOWS_UNDEFINED, Encoding, Unreadable
 
 
 @dataclass(frozen=True)
@@ -93,11 +93,13 @@ def transcode(path: Path, encoding: Encoding, target: Path) -> Transcoded:
 
 
 def _exact(encoding: Encoding) -> bool:
-    """Whether the encoding, read strictly, gives back the very bytes it read."""
-    return encoding.errors == "strict" and codecs.lookup(encoding.name).name in (
-        "utf-8",
-        "iso8859-1",
-    )
+    """Whether the encoding, as read, gives back the very bytes it read: strict UTF-8 and
+    ISO-8859-1, and Windows-1252, whose 256 bytes each read as a character of their own (its
+    five unassigned ones as their code points, WINDOWS_UNDEFINED), or not at all (strict)."""
+    name = codecs.lookup(encoding.name).name
+    if name == "cp1252":
+        return encoding.errors in ("strict", WINDOWS_UNDEFINED)
+    return encoding.errors == "strict" and name in ("utf-8", "iso8859-1")
 
 
 def _lines(copy: Path) -> int:
