@@ -75,7 +75,9 @@ def text_batches(
 
     The next batch is read in a thread while the caller checks the one before: pyarrow parses
     without holding the GIL, and the checks are pyarrow compute calls that release it too, so
-    reading and checking use two cores (one batch more in memory)."""
+    reading and checking use two cores (one batch more in memory). A file of one block has
+    nothing to read ahead: it is read in the caller's thread (a thread started for each small
+    file the hub checks costs more than reading it)."""
     names = [f"c{i}" for i in range(width)]
     set_aside: list[Any] = []
 
@@ -97,9 +99,10 @@ def text_batches(
         del set_aside[:taken]
         return batch, rows
 
+    one_block = path.stat().st_size <= BLOCK_BYTES
     # Given a path, pyarrow reads the file ahead of the batches taken (a 120 MB file held 84 MB
     # of its memory pool at once); given a Python file, one block at a time (11 MB).
-    with path.open("rb") as source, ThreadPoolExecutor(1, "csv-reader") as ahead:
+    with path.open("rb") as source, contextlib.ExitStack() as stack:
         reader = pacsv.open_csv(
             source,
             read_options=pacsv.ReadOptions(
@@ -120,11 +123,19 @@ def text_batches(
                 quoted_strings_can_be_null=False,
             ),
         )
-        pending = ahead.submit(read_next, reader)
+        ahead = None if one_block else stack.enter_context(ThreadPoolExecutor(1, "csv-reader"))
+
+        def read_ahead() -> Callable[[], tuple[pa.RecordBatch | None, list[Any]]]:
+            if ahead is None:
+                done = read_next(reader)
+                return lambda: done
+            return ahead.submit(read_next, reader).result
+
+        pending = read_ahead()
         while True:
-            batch, rows = pending.result()
+            batch, rows = pending()
             if batch is not None:
-                pending = ahead.submit(read_next, reader)
+                pending = read_ahead()
             for row in rows:
                 skip(row)
             if batch is None:
