@@ -1,10 +1,13 @@
 """The row API on both databases: loading, filters, sorted keyset pages, counts, exports."""
 
 import asyncio
+import contextlib
 import csv
 import io
 import json
 import os
+import shutil
+import sqlite3
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -158,7 +161,9 @@ async def loaded(catalog_url: str, tmp_path: Path) -> AsyncIterator[Loaded]:
         version = await session.scalar(select(Version))
     assert version is not None
     assert version.row_table is not None
-    yield Loaded(RowStore(engine).reader(version.id), engine, version.row_table, version)
+    rows = RowStore(engine)
+    yield Loaded(rows.reader(version.id), engine, version.row_table, version)
+    await rows.close()
     await engine.dispose()
 
 
@@ -494,6 +499,32 @@ async def test_on_sqlite_a_version_s_rows_are_a_file_of_their_own(loaded: Loaded
     rows = RowStore(loaded.engine)
     assert rows.directory is not None
     assert [p.name for p in rows.directory.iterdir()] == [rows.path(loaded.version.id).name]
+
+
+async def test_a_file_replaced_under_open_connections_is_read_anew(
+    loaded: Loaded, tmp_path: Path
+) -> None:
+    """Readers keep their connections open between requests; a new load puts another file
+    in place (by this process or another), which the next session reads."""
+    if loaded.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps rows in its database")
+    rows = RowStore(loaded.engine)
+    version_id = loaded.version.id
+    count = select(func.count()).select_from(text(f"rows_{version_id.hex}"))
+    async with rows.reader(version_id)() as session:
+        assert await session.scalar(count) == ROWS
+    # Another loader's file: written beside, then renamed into place, as loads are.
+    other = tmp_path / "other.sqlite"
+    shutil.copyfile(rows.path(version_id), other)
+    with contextlib.closing(sqlite3.connect(other)) as connection:
+        connection.execute(f"DELETE FROM rows_{version_id.hex} WHERE _row > 5")
+        connection.commit()
+        (left,) = connection.execute(f"SELECT count(*) FROM rows_{version_id.hex}").fetchone()
+    assert 0 < left < ROWS
+    os.replace(other, rows.path(version_id))
+    async with rows.reader(version_id)() as session:
+        assert await session.scalar(count) == left
+    await rows.close()
 
 
 async def test_rows_lost_from_disk_are_loaded_again(catalog_url: str, tmp_path: Path) -> None:

@@ -204,6 +204,9 @@ class InlineConnection:
         # Whether that call only reads: closing may then interrupt it (never a write or a
         # commit, which an interruption could undo).
         self._reads = False
+        # The caller's own progress handler (``set_progress_handler``: a count bounded in
+        # time), obeyed wherever a statement runs, on the loop or in the worker.
+        self._limit: Callable[[], bool] | None = None
 
     # What SQLAlchemy's aiosqlite adapter reads.
     @property
@@ -254,19 +257,32 @@ class InlineConnection:
         """A read's ``call(*args)`` here if it ends within ``SLOW``; else interrupted, and
         ``rerun`` (the same read from its start) in the worker."""
         deadline = time.thread_time() + SLOW
-        self.sqlite.set_progress_handler(lambda: time.thread_time() > deadline, _PROGRESS_STEPS)
+        limit = self._limit
+
+        def progress() -> bool:
+            return time.thread_time() > deadline or (limit is not None and limit())
+
+        self.sqlite.set_progress_handler(progress, _PROGRESS_STEPS)
         try:
             return await self.patiently(call, *args)
         except sqlite3.OperationalError as error:
-            if not _interrupted(error):
+            # Stopped by the caller's own handler: the caller's interruption, not ours.
+            if not _interrupted(error) or (limit is not None and limit()):
                 raise
         finally:
-            self.sqlite.set_progress_handler(None, 0)
+            self.sqlite.set_progress_handler(limit, _PROGRESS_STEPS)
         # Interrupted: a read changes nothing and its transaction stays open, so reading it
         # again sees the same rows.
         if rerun is None:
             return await self.patiently(call, *args, in_worker=True, reads=True)
         return await self.patiently(rerun, in_worker=True, reads=True)
+
+    async def set_progress_handler(self, handler: Callable[[], bool] | None, steps: int) -> None:
+        """aiosqlite's: ``handler`` is called every so many steps of a statement, which stops
+        when it answers true (``steps`` is ours: a few microseconds)."""
+        await self.settled()
+        self._limit = handler
+        self.sqlite.set_progress_handler(handler, _PROGRESS_STEPS)
 
     async def commit(self) -> None:
         await self.settled()

@@ -125,6 +125,7 @@ def create_app(settings: Settings) -> FastAPI:
                 yield
             finally:
                 await background_tasks.stop(tasks)
+                await rows.close()
 
     features.install()
     app = make_app(service="catalog", description=DESCRIPTION, lifespan=lifespan)

@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import NullPool
 
+from datacommune.shared import inline_sqlite
 from datacommune.shared.db import make_reader, make_sessionmaker
 from datacommune.shared.storage import fsync_path
 
@@ -48,9 +49,11 @@ SUFFIX = ".sqlite"
 PARTIAL = ".loading"
 # A partial file untouched for this long belongs to no live loader (one writes every batch).
 STALE_SECONDS = 600
-# Versions whose reading engines are kept; an engine holds no connection (NullPool), only its
-# dialect and compiled statements: about 60 KiB each, measured, so this bounds memory (4 MiB).
+# Versions whose reading engines are kept: each holds its dialect and compiled statements
+# (about 60 KiB, measured) and up to READERS_KEPT open connections to its file, so this bounds
+# memory (4 MiB) and open files (128).
 ENGINES_KEPT = 64
+READERS_KEPT = 2
 
 
 class Replaced(RuntimeError):
@@ -89,7 +92,11 @@ class RowStore:
         if engine.dialect.name == "sqlite":
             self.directory = directory or beside(engine)
             self.directory.mkdir(parents=True, exist_ok=True)
-        self._engines: OrderedDict[uuid.UUID, async_sessionmaker[AsyncSession]] = OrderedDict()
+        # Each version's reading engine, and the file (inode, time) its connections have open.
+        self._engines: OrderedDict[uuid.UUID, _Reading] = OrderedDict()
+        # Engines set aside (a file replaced, a version dropped or read by nobody lately),
+        # their idle connections being closed.
+        self._retiring: set[asyncio.Task[None]] = set()
 
     @property
     def dialect(self) -> str:
@@ -104,20 +111,45 @@ class RowStore:
         return self.directory is None or self.path(version_id).exists()
 
     def reader(self, version_id: uuid.UUID) -> async_sessionmaker[AsyncSession]:
-        """Sessions reading one version's rows; ``RowsMissing`` if its file is gone."""
+        """Sessions reading one version's rows; ``RowsMissing`` if its file is gone.
+
+        Their connections stay open between requests (opening one cost more than the query
+        of a page), each on the file as it was when it opened: a file replaced since (a new
+        load, by this process or another) is seen by its inode and time, and read anew."""
         if self.directory is None:
             return self._reader
-        if not self.has(version_id):
-            self._engines.pop(version_id, None)
-            raise RowsMissing(version_id)
-        if version_id in self._engines:
+        try:
+            found = self.path(version_id).stat()
+        except FileNotFoundError:
+            self._retire(version_id)
+            raise RowsMissing(version_id) from None
+        file = (found.st_ino, found.st_mtime_ns)
+        kept = self._engines.get(version_id)
+        if kept is not None and kept.file == file:
             self._engines.move_to_end(version_id)
-            return self._engines[version_id]
-        made = async_sessionmaker(_file_engine(self.path(version_id), writing=False))
-        self._engines[version_id] = made
+            return kept.sessions
+        self._retire(version_id)
+        engine = _file_engine(self.path(version_id), writing=False)
+        self._engines[version_id] = _Reading(file, engine, async_sessionmaker(engine))
         if len(self._engines) > ENGINES_KEPT:
-            self._engines.popitem(last=False)
-        return made
+            self._retire(next(iter(self._engines)))
+        return self._engines[version_id].sessions
+
+    def _retire(self, version_id: uuid.UUID) -> None:
+        """Forget a version's reading engine and close its idle connections; sessions still
+        reading finish, their connections closed as they end."""
+        kept = self._engines.pop(version_id, None)
+        if kept is None:
+            return
+        task = asyncio.get_running_loop().create_task(kept.engine.dispose())
+        self._retiring.add(task)
+        task.add_done_callback(self._retiring.discard)
+
+    async def close(self) -> None:
+        """Close every reading connection (at shutdown)."""
+        for version_id in list(self._engines):
+            self._retire(version_id)
+        await asyncio.gather(*self._retiring, return_exceptions=True)
 
     @contextlib.asynccontextmanager
     async def loading(self, version_id: uuid.UUID) -> AsyncIterator[Target]:
@@ -170,13 +202,13 @@ class RowStore:
         fsync_path(partial)
         os.replace(partial, self.path(version_id))
         fsync_path(self.directory)
-        # Readers open the file anew each time (NullPool): the next one sees this one.
-        self._engines.pop(version_id, None)
+        # Readers see the new file by its inode; this process's own need not wait for that.
+        self._retire(version_id)
 
     async def drop(self, version_id: uuid.UUID) -> None:
         """Delete a version's rows (its file stays in storage): a reader that has them open
         finishes; the next is told they are gone by the version's row table status."""
-        self._engines.pop(version_id, None)
+        self._retire(version_id)
         if self.directory is not None:
             self.path(version_id).unlink(missing_ok=True)
             return
@@ -208,14 +240,34 @@ def beside(engine: AsyncEngine) -> Path:
     return path.with_name(f"{path.stem}-rows")
 
 
+@dataclass
+class _Reading:
+    """A version's reading engine, its sessions, and the file its connections have open."""
+
+    file: tuple[int, int]
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+
 def _file_engine(path: Path, *, writing: bool) -> AsyncEngine:
-    # NullPool: a connection per session, closed after it, so no file stays open for versions
-    # nobody reads and a file replaced by a new load is read anew.
-    engine = create_async_engine(f"sqlite+aiosqlite:///{path}", poolclass=NullPool)
+    if writing:
+        # A loader's: NullPool, its one connection closed with the load.
+        engine = create_async_engine(f"sqlite+aiosqlite:///{path}", poolclass=NullPool)
+    else:
+        # Readers run on the event loop's thread (shared/inline_sqlite.py: a long read moves
+        # to a worker), a few connections kept open between requests, in autocommit: the file
+        # never changes once in place.
+        engine = create_async_engine(
+            f"sqlite+aiosqlite:///{path}",
+            async_creator=inline_sqlite.creator(str(path)),
+            pool_size=READERS_KEPT,
+            max_overflow=16,
+        )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
+        if writing:  # (the inline driver's connections are made in autocommit)
+            dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         if writing:
             # Nothing to roll back to and nothing to sync per batch: a failed load is thrown
