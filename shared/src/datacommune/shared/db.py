@@ -49,7 +49,13 @@ def make_engine(settings: DatabaseSettings) -> AsyncEngine:
     """An async engine; on SQLite, one writer at a time without 'database is locked' failures."""
     url = make_url(settings.url)
     if url.get_backend_name() != "sqlite":
-        return create_async_engine(url, echo=settings.echo, pool_pre_ping=True)
+        return create_async_engine(
+            url,
+            echo=settings.echo,
+            pool_pre_ping=True,
+            pool_size=settings.pool_size,
+            max_overflow=settings.max_overflow,
+        )
     database = url.database or ":memory:"
     if database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)

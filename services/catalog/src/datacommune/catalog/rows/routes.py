@@ -1,6 +1,8 @@
 """The row API and the exports of a version's table."""
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -49,6 +51,31 @@ async def _ready(
     """The version, its loaded table, and sessions that read its rows."""
     async with runtime.reader() as session:
         version = await datasets.get_version(session, version_id)
+    return version, *await _loaded(runtime, rows, version)
+
+
+@contextlib.asynccontextmanager
+async def _reading(
+    runtime: Runtime, rows: RowStore, version_id: uuid.UUID
+) -> AsyncIterator[tuple[Version, RowTable, AsyncSession]]:
+    """The version, its loaded table, and a session reading its rows: on PostgreSQL, where
+    the rows are in catalog's database, the very session that read the version (a second
+    one cost a connection's ping, BEGIN and ROLLBACK, a third of a light request's time)."""
+    async with runtime.reader() as session:
+        version = await datasets.get_version(session, version_id)
+        table, reader = await _loaded(runtime, rows, version)
+        if rows.directory is None:
+            yield version, table, session
+            return
+    async with reader() as reading:
+        yield version, table, reading
+
+
+async def _loaded(
+    runtime: Runtime, rows: RowStore, version: Version
+) -> tuple[RowTable, async_sessionmaker[AsyncSession]]:
+    """The version's loaded table and sessions that read its rows, or the problem saying why
+    there are none (yet)."""
     table = version.row_table
     if table is None:
         raise problems.no_rows(None)
@@ -57,7 +84,7 @@ async def _ready(
     if table.status != "ready" or table.columns is None:
         raise problems.rows_not_ready()
     try:
-        return version, table, rows.reader(version.id)
+        return table, rows.reader(version.id)
     except RowsMissing:
         # Lost from disk since: loaded again from the stored file, as at a first publication.
         await loader.reload(runtime.sessionmaker, [version.id])
@@ -88,15 +115,14 @@ async def rows(
 ) -> dict[str, Any]:
     """Filter by column, sort, choose columns; pages follow ``next_cursor`` with no ceiling;
     ``total`` is exact."""
-    version, table, reader = await _ready(runtime, rows_store, version_id)
-    assert table.columns is not None
-    assert table.row_count is not None
-    query = rowquery.parse(request.query_params.multi_items(), table.columns)
-    _searchable(table, query)
-    # Rows of large cells come fewer to a page (about 1 MiB), the rest by ``next_cursor``.
-    query.size = min(query.size, exports.page_size(version.size, table.row_count))
-    tbl = rowtables.table(version.id, table.columns)
-    async with reader() as session:
+    async with _reading(runtime, rows_store, version_id) as (version, table, session):
+        assert table.columns is not None
+        assert table.row_count is not None
+        query = rowquery.parse(request.query_params.multi_items(), table.columns)
+        _searchable(table, query)
+        # Rows of large cells come fewer to a page (about 1 MiB), the rest by ``next_cursor``.
+        query.size = min(query.size, exports.page_size(version.size, table.row_count))
+        tbl = rowtables.table(version.id, table.columns)
         total = rowquery.Total(None)
         if query.count:
             total = await rowquery.bounded_count(session, tbl, query, table.row_count)
