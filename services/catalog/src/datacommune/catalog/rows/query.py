@@ -468,8 +468,9 @@ async def _within(session: AsyncSession, stmt: sa.Select[Any], seconds: float) -
                 return None
             await session.execute(timeout, {"value": before})
             return found
-    # SQLite (a version's own file, through aiosqlite): its progress handler stops the
-    # statement once the time is up.
+    # SQLite (a version's own file, through shared/inline_sqlite.py, which offers aiosqlite's
+    # call): the progress handler stops the statement once the time is up, whether it runs on
+    # the event loop or was moved to the worker.
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection
     deadline = time.monotonic() + seconds
