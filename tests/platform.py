@@ -24,7 +24,12 @@ class Running:
     """A started platform and the calls tests make against it."""
 
     platform: Platform
-    client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
+    # A connection idle for 2 s is not reused: the services close theirs after 5 s
+    # (HTTP__KEEP_ALIVE_TIMEOUT), httpx's default keeps them 5 s, and a request sent on one the
+    # server was closing got « Server disconnected without sending a response ».
+    client: httpx.Client = field(
+        default_factory=lambda: httpx.Client(timeout=30, limits=httpx.Limits(keepalive_expiry=2.0))
+    )
 
     def url(self, service: str) -> str:
         return self.platform.url(service)
